@@ -1,0 +1,108 @@
+"""Activities against the application database (the orders read model and audit trail)."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Engine, select, update
+from temporalio import activity
+
+from activities.messages import RECORD_TRANSITION, TransitionRecord, TransitionResult
+from core.db import insert_ignore, make_sessionmaker, transaction
+from core.models import Escalation, FollowUp, Order, OrderEvent
+from core.vocab import FollowUpStatus, Rating
+
+
+def _code(value: Rating | None) -> str | None:
+    return value.value if value is not None else None
+
+
+class OrderStore:
+    """Persists what ``OrderWorkflow`` decides. Every write is idempotent.
+
+    Activities run at least once: events are keyed by ``(order_id, seq)``, escalations by
+    ``(order_id, level)`` and follow-up tasks by ``order_id``, all insert-or-ignore, and the
+    order row only ever moves forward to a higher ``seq``.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._sessions = make_sessionmaker(engine)
+
+    @activity.defn(name=RECORD_TRANSITION)
+    def record_transition(self, record: TransitionRecord) -> TransitionResult:
+        applied = 0
+        follow_up_id: int | None = None
+        snap = record.snapshot
+        with transaction(self._sessions) as session:
+            for ev in record.events:
+                stmt = insert_ignore(session, OrderEvent.__table__, ("order_id", "seq")).values(
+                    order_id=record.order_id,
+                    seq=ev.seq,
+                    event=ev.event,
+                    actor=ev.actor,
+                    at=ev.at,
+                    volunteer_id=ev.volunteer_id,
+                    note_id=ev.note_id,
+                    data=ev.data,
+                )
+                result = cast(CursorResult[Any], session.execute(stmt))
+                applied += result.rowcount or 0
+            session.execute(
+                update(Order)
+                .where(Order.id == record.order_id, Order.last_seq < snap.seq)
+                .values(
+                    last_seq=snap.seq,
+                    status=snap.status,
+                    volunteer_id=snap.volunteer_id,
+                    overdue=snap.overdue,
+                    escalation_level=snap.escalation_level,
+                    review_rating=_code(snap.review_rating),
+                    rating=_code(snap.rating),
+                    hours=snap.hours,
+                    completed_at=snap.completed_at,
+                    closed_at=snap.closed_at,
+                )
+            )
+            if record.escalation_level is not None and record.escalation_at is not None:
+                session.execute(
+                    insert_ignore(session, Escalation.__table__, ("order_id", "level")).values(
+                        order_id=record.order_id,
+                        level=record.escalation_level,
+                        at=record.escalation_at,
+                    )
+                )
+            if record.open_follow_up_at is not None:
+                session.execute(
+                    insert_ignore(session, FollowUp.__table__, ("order_id",)).values(
+                        order_id=record.order_id,
+                        status=FollowUpStatus.OPEN.value,
+                        created_at=record.open_follow_up_at,
+                    )
+                )
+                follow_up_id = session.scalar(
+                    select(FollowUp.id).where(FollowUp.order_id == record.order_id)
+                )
+            if (closing := record.close_follow_up) is not None:
+                session.execute(
+                    update(FollowUp)
+                    .where(
+                        FollowUp.id == closing.follow_up_id,
+                        FollowUp.status == FollowUpStatus.OPEN.value,
+                    )
+                    .values(
+                        status=FollowUpStatus.DONE.value,
+                        done_at=closing.at,
+                        method=closing.method.value,
+                        outcome=closing.outcome.value,
+                        rating=_code(closing.rating),
+                        note_id=closing.note_id,
+                    )
+                )
+        if applied < len(record.events):
+            activity.logger.info(
+                "order %s: %d of %d events were already recorded (retry)",
+                record.order_id,
+                len(record.events) - applied,
+                len(record.events),
+            )
+        return TransitionResult(applied_events=applied, follow_up_id=follow_up_id)

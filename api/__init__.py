@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): resident, volunteer, admin and call-center routes."""

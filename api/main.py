@@ -1,0 +1,88 @@
+"""The FastAPI application: ``uvicorn api.main:app``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+from fastapi import FastAPI, Response
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from api import errors, orders, schemas
+from api.database import Database
+from api.deps import DatabaseDep, TemporalDep
+from api.routes import admin, call_center, resident, volunteer
+from core.db import make_engine
+from core.settings import Settings, get_settings
+from core.temporal import connect
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None, *, reconcile_every: timedelta | None = None
+) -> FastAPI:
+    """Build the app; ``settings`` defaults to the environment's."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        cfg = settings or get_settings()
+        engine = make_engine(cfg.database_url, pool_size=cfg.database_pool_size)
+        client = await connect(cfg)
+        app.state.settings = cfg
+        app.state.database = Database(engine)
+        app.state.temporal = client
+        reconciler = asyncio.create_task(
+            orders.reconcile_forever(
+                client, app.state.database, cfg, every=reconcile_every or timedelta(seconds=30)
+            )
+        )
+        try:
+            yield
+        finally:
+            reconciler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reconciler
+            engine.dispose()
+
+    app = FastAPI(
+        title="Four orders (四单) volunteer service",
+        version="0.1.0",
+        summary="Order, dispatch, accept, review and follow up on volunteer help, on Temporal.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for router in (resident.router, volunteer.router, admin.router, call_center.router):
+        app.include_router(router)
+
+    @app.get("/healthz", response_model=schemas.Health, tags=["ops"])
+    async def healthz(response: Response, db: DatabaseDep, client: TemporalDep) -> schemas.Health:
+        """Whether the database and Temporal answer; 503 when either does not."""
+        database = temporal = "ok"
+        try:
+            await asyncio.wait_for(db.run(_ping), timeout=5)
+        except Exception as exc:  # any failure means unhealthy; say which
+            database = f"error: {type(exc).__name__}"
+        try:
+            await asyncio.wait_for(client.service_client.check_health(), timeout=5)
+        except Exception as exc:
+            temporal = f"error: {type(exc).__name__}"
+        healthy = database == temporal == "ok"
+        if not healthy:
+            response.status_code = 503
+        return schemas.Health(
+            status="ok" if healthy else "degraded", database=database, temporal=temporal
+        )
+
+    return app
+
+
+def _ping(session: Session) -> None:
+    session.execute(text("SELECT 1"))
+
+
+app = create_app()

@@ -1,0 +1,140 @@
+"""Starting order workflows and sending them commands, shared by every actor's routes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TypeVar
+
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+from temporalio.workflow import UpdateMethodMultiParam
+
+from api import queries, schemas
+from api.database import Database
+from api.errors import ApiError, raise_for_update_failure
+from core.settings import Settings
+from core.vocab import FINAL_STATUSES
+from workflows import errors as wf
+from workflows.order import (
+    OrderInput,
+    OrderTimers,
+    OrderView,
+    OrderWorkflow,
+    initial_search_attributes,
+    summary,
+    workflow_id,
+)
+
+log = logging.getLogger(__name__)
+
+A = TypeVar("A")
+
+
+def timers(settings: Settings) -> OrderTimers:
+    return OrderTimers(
+        completion_sla_s=int(settings.completion_sla.total_seconds()),
+        escalation_repeat_s=int(settings.escalation_repeat.total_seconds()),
+        accept_timeout_s=int(settings.accept_timeout.total_seconds()),
+        review_window_s=int(settings.review_window.total_seconds()),
+    )
+
+
+async def ensure_workflow(
+    client: Client, db: Database, settings: Settings, order: queries.Submitted
+) -> None:
+    """Start the order's workflow unless it exists already; safe to call any number of times."""
+    inp = OrderInput(
+        order_id=order.order_id,
+        item_code=order.item_code,
+        category_code=order.category_code,
+        township=order.township,
+        submitted_at=order.submitted_at.isoformat(),
+        timers=timers(settings),
+    )
+    with contextlib.suppress(WorkflowAlreadyStartedError):
+        await client.start_workflow(
+            OrderWorkflow.run,
+            inp,
+            id=workflow_id(order.order_id),
+            task_queue=settings.temporal_task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            # A finished order's id is never reused: a late retry must not reopen it.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=initial_search_attributes(inp),
+            static_summary=summary(inp),
+        )
+    await db.run(queries.mark_workflow_started, order.order_id)
+
+
+async def reconcile_forever(
+    client: Client, db: Database, settings: Settings, *, every: timedelta
+) -> None:
+    """Every ``every``, start the workflows whose start never got through."""
+    while True:
+        await asyncio.sleep(every.total_seconds())
+        try:
+            await reconcile_once(client, db, settings, older_than=every)
+        except Exception:  # keep the loop alive; the next round retries
+            log.exception("reconciling order workflows failed")
+
+
+async def reconcile_once(
+    client: Client, db: Database, settings: Settings, *, older_than: timedelta
+) -> int:
+    """Start workflows for orders committed without one (the API died, Temporal was down)."""
+    missing = await db.run(queries.orders_without_workflow, older_than=older_than)
+    for order in missing:
+        await ensure_workflow(client, db, settings, order)
+        log.warning("started the missing workflow of order %s", order.order_id)
+    return len(missing)
+
+
+async def send_update(
+    client: Client,
+    db: Database,
+    order_id: int,
+    update: UpdateMethodMultiParam[[OrderWorkflow, A], OrderView],
+    make_arg: Callable[[str | None], A],
+    *,
+    note: tuple[str, str | None] | None = None,
+    volunteer_id: int | None = None,
+    volunteer_must_be_active: bool = False,
+) -> OrderView:
+    """Send one command to an order's workflow and translate a rejection into an ApiError.
+
+    The order must exist (404) and any named volunteer too (422), in that order.
+    Free text (``note`` = kind, text) is stored first and only its id enters the workflow;
+    if the workflow rejects the command the text is removed again, so nothing changes.
+    """
+    status = await db.run(queries.order_status, order_id)
+    if status in FINAL_STATUSES:
+        raise ApiError(409, wf.ORDER_FINISHED, f"the order is {status}")
+    note_id: str | None = None
+    if volunteer_id is not None:
+        await db.run(queries.require_volunteer, volunteer_id, active=volunteer_must_be_active)
+    if note is not None and note[1]:
+        note_id = await db.run(queries.add_note, order_id, note[0], note[1])
+    handle = client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
+    try:
+        return await handle.execute_update(update, make_arg(note_id))
+    except (WorkflowUpdateFailedError, RPCError) as exc:
+        if note_id is not None:
+            await db.run(queries.drop_note, note_id)
+        raise_for_update_failure(exc)
+
+
+async def detail(db: Database, settings: Settings, order_id: int) -> schemas.OrderOut:
+    return await db.run(
+        queries.order_detail,
+        order_id,
+        workflows_url=(
+            f"{settings.temporal_ui_url.rstrip('/')}/namespaces/"
+            f"{settings.temporal_namespace}/workflows"
+        ),
+    )

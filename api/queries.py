@@ -1,0 +1,446 @@
+"""Reads and the few writes the API makes itself, as plain functions of a session.
+
+The workflow owns every status change; the API writes only what precedes a workflow
+(the submitted order, free text a person typed) and registries such as volunteers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from api import schemas
+from api.errors import IDEMPOTENCY_MISMATCH, ApiError, not_found, unknown
+from core.db import insert_ignore, utcnow
+from core.models import (
+    CatalogItem,
+    Category,
+    Escalation,
+    FollowUp,
+    Order,
+    OrderEvent,
+    OrderNote,
+    Volunteer,
+)
+from core.vocab import OPEN_STATUSES, ActorKind, EventName, FollowUpStatus, OrderStatus, actor
+from workflows.order import workflow_id
+
+# --- catalog ---------------------------------------------------------------------------
+
+
+def catalog(session: Session) -> list[schemas.CategoryOut]:
+    rows = session.scalars(
+        select(Category).options(selectinload(Category.items)).order_by(Category.position)
+    ).all()
+    return [
+        schemas.CategoryOut(
+            code=c.code,
+            name=c.name,
+            name_en=c.name_en,
+            items=[
+                schemas.ItemOut(code=i.code, name=i.name, name_en=i.name_en)
+                for i in c.items
+                if i.active
+            ],
+        )
+        for c in rows
+    ]
+
+
+def category_codes(session: Session) -> set[str]:
+    return set(session.scalars(select(Category.code)))
+
+
+# --- submitting ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Submitted:
+    order_id: int
+    item_code: str
+    category_code: str
+    township: str
+    submitted_at: datetime
+    replayed: bool
+
+
+def request_hash(body: schemas.OrderCreate) -> str:
+    return hashlib.sha256(
+        json.dumps(body.model_dump(), sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()
+
+
+def create_order(
+    session: Session,
+    body: schemas.OrderCreate,
+    *,
+    idempotency_key: str | None,
+    completion_sla: timedelta,
+) -> Submitted:
+    """Insert the order and its ``submitted`` event, or return the one this key made."""
+    digest = request_hash(body)
+    if idempotency_key is not None:
+        existing = _by_idempotency_key(session, idempotency_key, digest)
+        if existing is not None:
+            return existing
+    item = session.get(CatalogItem, body.item_code)
+    if item is None or not item.active:
+        raise unknown("item_code", body.item_code)
+    now = utcnow()
+    # Insert-or-ignore on the key: a concurrent retry with the same key waits for the
+    # first insert to commit, inserts nothing, and then reads the order the first one made.
+    order_id = session.scalar(
+        insert_ignore(session, Order.__table__, ("idempotency_key",))
+        .values(
+            item_code=item.code,
+            category_code=item.category_code,
+            township=body.township,
+            reason=body.reason,
+            address=body.address,
+            resident_name=body.resident_name,
+            resident_phone=body.resident_phone,
+            status=OrderStatus.PENDING.value,
+            submitted_at=now,
+            deadline_at=now + completion_sla,
+            overdue=False,
+            escalation_level=0,
+            last_seq=1,
+            idempotency_key=idempotency_key,
+            request_hash=digest,
+            updated_at=now,
+        )
+        .returning(Order.__table__.c.id)
+    )
+    if order_id is None:
+        assert idempotency_key is not None  # only a duplicate key can make the insert a no-op
+        existing = _by_idempotency_key(session, idempotency_key, digest)
+        assert existing is not None
+        return existing
+    session.add(
+        OrderEvent(
+            order_id=order_id,
+            seq=1,
+            event=EventName.SUBMITTED.value,
+            actor=actor(ActorKind.RESIDENT),
+            at=now,
+            data={"item_code": item.code},
+        )
+    )
+    return Submitted(
+        order_id=order_id,
+        item_code=item.code,
+        category_code=item.category_code,
+        township=body.township,
+        submitted_at=now,
+        replayed=False,
+    )
+
+
+def _by_idempotency_key(session: Session, key: str, digest: str) -> Submitted | None:
+    order = session.scalar(select(Order).where(Order.idempotency_key == key))
+    if order is None:
+        return None
+    if order.request_hash != digest:
+        raise ApiError(
+            409,
+            IDEMPOTENCY_MISMATCH,
+            "this Idempotency-Key was used for a different request",
+        )
+    return _submitted(order, replayed=True)
+
+
+def _submitted(order: Order, *, replayed: bool) -> Submitted:
+    return Submitted(
+        order_id=order.id,
+        item_code=order.item_code,
+        category_code=order.category_code,
+        township=order.township,
+        submitted_at=order.submitted_at,
+        replayed=replayed,
+    )
+
+
+def mark_workflow_started(session: Session, order_id: int) -> None:
+    session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.workflow_started_at.is_(None))
+        .values(workflow_started_at=utcnow())
+    )
+
+
+def orders_without_workflow(session: Session, *, older_than: timedelta) -> list[Submitted]:
+    """Orders committed but whose workflow start never got through (API died, Temporal down)."""
+    rows = session.scalars(
+        select(Order)
+        .where(Order.workflow_started_at.is_(None), Order.submitted_at < utcnow() - older_than)
+        .order_by(Order.id)
+        .limit(500)
+    ).all()
+    return [_submitted(o, replayed=True) for o in rows]
+
+
+# --- orders ----------------------------------------------------------------------------
+
+
+def order_status(session: Session, order_id: int) -> OrderStatus:
+    status = session.scalar(select(Order.status).where(Order.id == order_id))
+    if status is None:
+        raise not_found("order", order_id)
+    return OrderStatus(status)
+
+
+def add_note(session: Session, order_id: int, kind: str, body: str) -> str:
+    note_id = str(uuid.uuid4())
+    session.add(OrderNote(id=note_id, order_id=order_id, kind=kind, body=body))
+    return note_id
+
+
+def drop_note(session: Session, note_id: str) -> None:
+    session.execute(delete(OrderNote).where(OrderNote.id == note_id))
+
+
+def mask_phone(phone: str) -> str:
+    return phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:] if len(phone) > 7 else "****"
+
+
+def order_detail(session: Session, order_id: int, *, workflows_url: str) -> schemas.OrderOut:
+    order = session.scalar(
+        select(Order)
+        .where(Order.id == order_id)
+        .options(selectinload(Order.events).selectinload(OrderEvent.note))
+        .options(selectinload(Order.follow_up))
+    )
+    if order is None:
+        raise not_found("order", order_id)
+    item = session.get(CatalogItem, order.item_code)
+    wid = workflow_id(order.id)
+    follow_up = order.follow_up
+    return schemas.OrderOut(
+        **_summary(order).model_dump(),
+        item_name=item.name if item else order.item_code,
+        reason=order.reason,
+        address=order.address,
+        resident_name=order.resident_name,
+        resident_phone_masked=mask_phone(order.resident_phone),
+        completed_at=order.completed_at,
+        closed_at=order.closed_at,
+        hours=order.hours,
+        review_rating=order.review_rating,  # type: ignore[arg-type]
+        follow_up=schemas.FollowUpSummary.model_validate(follow_up, from_attributes=True)
+        if follow_up
+        else None,
+        timeline=[
+            schemas.TimelineEntry(
+                at=e.at,
+                event=e.event,
+                actor=e.actor,
+                volunteer_id=e.volunteer_id,
+                data=e.data or {},
+                note=e.note.body if e.note else None,
+            )
+            for e in sorted(order.events, key=lambda e: e.seq)
+        ],
+        workflow_id=wid,
+        workflow_url=f"{workflows_url}/{wid}",
+    )
+
+
+def _summary(order: Order) -> schemas.OrderSummary:
+    return schemas.OrderSummary(
+        id=order.id,
+        status=OrderStatus(order.status),
+        item_code=order.item_code,
+        category_code=order.category_code,
+        township=order.township,
+        volunteer_id=order.volunteer_id,
+        submitted_at=order.submitted_at,
+        deadline_at=order.deadline_at,
+        overdue=order.overdue,
+        escalation_level=order.escalation_level,
+        rating=order.rating,  # type: ignore[arg-type]
+    )
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    status: OrderStatus | None = None
+    overdue: bool | None = None
+    township: str | None = None
+    category: str | None = None
+    item: str | None = None
+    volunteer_id: int | None = None
+
+
+def list_orders(
+    session: Session, flt: OrderFilter, *, limit: int, offset: int
+) -> schemas.Page[schemas.OrderSummary]:
+    query = select(Order)
+    if flt.status is not None:
+        query = query.where(Order.status == flt.status.value)
+    if flt.overdue is not None:
+        query = query.where(Order.overdue.is_(flt.overdue))
+    if flt.township is not None:
+        query = query.where(Order.township == flt.township)
+    if flt.category is not None:
+        query = query.where(Order.category_code == flt.category)
+    if flt.item is not None:
+        query = query.where(Order.item_code == flt.item)
+    if flt.volunteer_id is not None:
+        query = query.where(Order.volunteer_id == flt.volunteer_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Order.submitted_at.desc(), Order.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return schemas.Page[schemas.OrderSummary](
+        items=[_summary(o) for o in rows], total=total, limit=limit, offset=offset
+    )
+
+
+# --- volunteers ------------------------------------------------------------------------
+
+
+def create_volunteer(session: Session, body: schemas.VolunteerCreate) -> schemas.VolunteerOut:
+    known = category_codes(session)
+    for skill in body.skills:
+        if skill not in known:
+            raise unknown("skill (category code)", skill)
+    if session.scalar(select(Volunteer.id).where(Volunteer.phone == body.phone)) is not None:
+        raise ApiError(409, "DuplicatePhone", "a volunteer with this phone is already registered")
+    volunteer = Volunteer(
+        name=body.name,
+        phone=body.phone,
+        township=body.township,
+        skills=sorted(set(body.skills)),
+        active=True,
+        created_at=utcnow(),
+    )
+    session.add(volunteer)
+    session.flush()
+    return schemas.VolunteerOut.model_validate(volunteer, from_attributes=True)
+
+
+def list_volunteers(
+    session: Session,
+    *,
+    township: str | None,
+    skill: str | None,
+    limit: int,
+    offset: int,
+) -> schemas.Page[schemas.VolunteerOut]:
+    query = select(Volunteer)
+    if township is not None:
+        query = query.where(Volunteer.township == township)
+    rows = list(session.scalars(query.order_by(Volunteer.id)).all())
+    if skill is not None:
+        # Skills are a short JSON list; matching in Python keeps one code path for both
+        # backends. The matching issue replaces this with an indexed skills table.
+        rows = [v for v in rows if skill in (v.skills or [])]
+    return schemas.Page[schemas.VolunteerOut](
+        items=[
+            schemas.VolunteerOut.model_validate(v, from_attributes=True)
+            for v in rows[offset : offset + limit]
+        ],
+        total=len(rows),
+        limit=limit,
+        offset=offset,
+    )
+
+
+def require_volunteer(session: Session, volunteer_id: int, *, active: bool = False) -> None:
+    volunteer = session.get(Volunteer, volunteer_id)
+    if volunteer is None:
+        raise unknown("volunteer_id", volunteer_id)
+    if active and not volunteer.active:
+        raise ApiError(422, "InactiveVolunteer", f"volunteer {volunteer_id} is not active")
+
+
+def get_volunteer(session: Session, volunteer_id: int) -> schemas.VolunteerOut:
+    volunteer = session.get(Volunteer, volunteer_id)
+    if volunteer is None:
+        raise not_found("volunteer", volunteer_id)
+    return schemas.VolunteerOut.model_validate(volunteer, from_attributes=True)
+
+
+# --- follow-ups and escalations --------------------------------------------------------
+
+
+def list_follow_ups(
+    session: Session, *, status: FollowUpStatus | None, limit: int, offset: int
+) -> schemas.Page[schemas.FollowUpTask]:
+    query = select(FollowUp, Order).join(Order, Order.id == FollowUp.order_id)
+    if status is not None:
+        query = query.where(FollowUp.status == status.value)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(
+        query.order_by(FollowUp.created_at, FollowUp.id).limit(limit).offset(offset)
+    ).all()
+    return schemas.Page[schemas.FollowUpTask](
+        items=[_task(f, o) for f, o in rows], total=total, limit=limit, offset=offset
+    )
+
+
+def _task(f: FollowUp, o: Order) -> schemas.FollowUpTask:
+    return schemas.FollowUpTask(
+        id=f.id,
+        order_id=o.id,
+        status=FollowUpStatus(f.status),
+        created_at=f.created_at,
+        done_at=f.done_at,
+        item_code=o.item_code,
+        township=o.township,
+        completed_at=o.completed_at,
+        review_rating=o.review_rating,  # type: ignore[arg-type]
+        resident_name=o.resident_name,
+        resident_phone=o.resident_phone,
+        method=f.method,  # type: ignore[arg-type]
+        outcome=f.outcome,  # type: ignore[arg-type]
+        rating=f.rating,  # type: ignore[arg-type]
+    )
+
+
+def follow_up_task(session: Session, follow_up_id: int) -> schemas.FollowUpTask:
+    row = session.execute(
+        select(FollowUp, Order)
+        .join(Order, Order.id == FollowUp.order_id)
+        .where(FollowUp.id == follow_up_id)
+    ).first()
+    if row is None:
+        raise not_found("follow-up", follow_up_id)
+    return _task(*row)
+
+
+def list_escalations(
+    session: Session, *, order_id: int | None, open_only: bool, limit: int, offset: int
+) -> schemas.Page[schemas.EscalationOut]:
+    query = select(Escalation, Order).join(Order, Order.id == Escalation.order_id)
+    if order_id is not None:
+        query = query.where(Escalation.order_id == order_id)
+    if open_only:
+        query = query.where(Order.status.in_([s.value for s in OPEN_STATUSES]))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(
+        query.order_by(Escalation.at.desc(), Escalation.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return schemas.Page[schemas.EscalationOut](
+        items=[
+            schemas.EscalationOut(
+                order_id=e.order_id,
+                level=e.level,
+                at=e.at,
+                order_status=OrderStatus(o.status),
+                township=o.township,
+                category_code=o.category_code,
+                deadline_at=o.deadline_at,
+            )
+            for e, o in rows
+        ],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )

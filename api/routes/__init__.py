@@ -1,0 +1,1 @@
+"""Routes grouped by actor, so authentication can attach per group."""

@@ -1,0 +1,94 @@
+"""Residents: the menu, submitting a request, following it, reviewing and cancelling."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Response, status
+
+from api import orders, queries, schemas
+from api.deps import DatabaseDep, SettingsDep, TemporalDep
+from workflows.order import CancelInput, OrderWorkflow, ReviewInput
+
+router = APIRouter(prefix="/api", tags=["resident"])
+
+OrderId = Annotated[int, Path(gt=0, description="The order's id")]
+
+
+@router.get("/catalog", response_model=list[schemas.CategoryOut])
+async def get_catalog(db: DatabaseDep) -> list[schemas.CategoryOut]:
+    """The service menu: categories, each with its sub-items."""
+    return await db.run(queries.catalog)
+
+
+@router.post("/orders", status_code=status.HTTP_201_CREATED, response_model=schemas.OrderOut)
+async def submit_order(
+    body: schemas.OrderCreate,
+    response: Response,
+    db: DatabaseDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> schemas.OrderOut:
+    """Submit a request for help (点单). It starts as ``pending``.
+
+    Send an ``Idempotency-Key`` header to make retries safe: the same key and body return
+    the same order; the same key with another body is refused with 409.
+    """
+    submitted = await db.run(
+        queries.create_order,
+        body,
+        idempotency_key=idempotency_key,
+        completion_sla=settings.completion_sla,
+    )
+    await orders.ensure_workflow(client, db, settings, submitted)
+    if submitted.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    response.headers["Location"] = f"/api/orders/{submitted.order_id}"
+    return await orders.detail(db, settings, submitted.order_id)
+
+
+@router.get("/orders/{order_id}", response_model=schemas.OrderOut)
+async def get_order(order_id: OrderId, db: DatabaseDep, settings: SettingsDep) -> schemas.OrderOut:
+    """One order with its timeline."""
+    return await orders.detail(db, settings, order_id)
+
+
+@router.post("/orders/{order_id}/review", response_model=schemas.OrderOut)
+async def review_order(
+    order_id: OrderId,
+    body: schemas.ReviewBody,
+    db: DatabaseDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> schemas.OrderOut:
+    """Rate a completed order on the four-grade scale (评单)."""
+    await orders.send_update(
+        client,
+        db,
+        order_id,
+        OrderWorkflow.review,
+        lambda note_id: ReviewInput(rating=body.rating, note_id=note_id),
+        note=("review_comment", body.comment),
+    )
+    return await orders.detail(db, settings, order_id)
+
+
+@router.post("/orders/{order_id}/cancel", response_model=schemas.OrderOut)
+async def cancel_order(
+    order_id: OrderId,
+    body: schemas.CancelBody,
+    db: DatabaseDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> schemas.OrderOut:
+    """Cancel an order that is not completed yet."""
+    await orders.send_update(
+        client,
+        db,
+        order_id,
+        OrderWorkflow.cancel,
+        lambda note_id: CancelInput(by=body.by, note_id=note_id),
+        note=("cancel_reason", body.reason),
+    )
+    return await orders.detail(db, settings, order_id)

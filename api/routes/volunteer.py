@@ -1,0 +1,76 @@
+"""Volunteers: accept, decline and complete what was dispatched to them (接单)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api import orders, schemas
+from api.deps import DatabaseDep, SettingsDep, TemporalDep
+from api.routes.resident import OrderId
+from workflows.order import AcceptInput, CompleteInput, DeclineInput, OrderWorkflow
+
+router = APIRouter(prefix="/api", tags=["volunteer"])
+
+
+@router.post("/orders/{order_id}/accept", response_model=schemas.OrderOut)
+async def accept_order(
+    order_id: OrderId,
+    body: schemas.AcceptBody,
+    db: DatabaseDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> schemas.OrderOut:
+    """Accept an order dispatched to you. Of two racing accepts exactly one wins."""
+    await orders.send_update(
+        client,
+        db,
+        order_id,
+        OrderWorkflow.accept,
+        lambda _note: AcceptInput(volunteer_id=body.volunteer_id),
+        volunteer_id=body.volunteer_id,
+    )
+    return await orders.detail(db, settings, order_id)
+
+
+@router.post("/orders/{order_id}/decline", response_model=schemas.OrderOut)
+async def decline_order(
+    order_id: OrderId,
+    body: schemas.DeclineBody,
+    db: DatabaseDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> schemas.OrderOut:
+    """Decline an order dispatched to you; it returns to pending for another volunteer."""
+    await orders.send_update(
+        client,
+        db,
+        order_id,
+        OrderWorkflow.decline,
+        lambda note_id: DeclineInput(volunteer_id=body.volunteer_id, note_id=note_id),
+        note=("decline_reason", body.reason),
+        volunteer_id=body.volunteer_id,
+    )
+    return await orders.detail(db, settings, order_id)
+
+
+@router.post("/orders/{order_id}/complete", response_model=schemas.OrderOut)
+async def complete_order(
+    order_id: OrderId,
+    body: schemas.CompleteBody,
+    db: DatabaseDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> schemas.OrderOut:
+    """Report the work done, with a summary and the hours spent."""
+    await orders.send_update(
+        client,
+        db,
+        order_id,
+        OrderWorkflow.complete,
+        lambda note_id: CompleteInput(
+            volunteer_id=body.volunteer_id, hours=body.hours, note_id=note_id
+        ),
+        note=("completion_summary", body.summary),
+        volunteer_id=body.volunteer_id,
+    )
+    return await orders.detail(db, settings, order_id)

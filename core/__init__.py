@@ -1,0 +1,1 @@
+"""Code shared by the API, the activities and the worker: settings, models, the catalog."""

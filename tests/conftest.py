@@ -1,0 +1,83 @@
+"""Shared fixtures: a fresh PostgreSQL database, Temporal binaries, settings."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from api.database import Database
+from core.db import make_engine
+from core.migrate import upgrade
+from core.settings import Settings
+
+BIN = Path(sys.executable).parent
+TEMPORAL_CLI = str(BIN / "temporal")
+TEMPORAL_TEST_SERVER = str(BIN / "temporal-test-server")
+
+# A server URL whose database we may create and drop databases from.
+ADMIN_URL = os.environ.get(
+    "TEST_DATABASE_ADMIN_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session, dropped afterwards."""
+    name = f"fourorders_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    eng = make_engine(database_url, pool_size=20)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def database(engine: Engine) -> Database:
+    return Database(engine)
+
+
+@pytest.fixture
+def township() -> str:
+    """A township name of this test's own, so tests never see each other's orders."""
+    return f"测试镇-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"test-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def settings(database_url: str, task_queue: str) -> Settings:
+    return Settings(
+        environment="test",
+        database_url=database_url,
+        temporal_task_queue=task_queue,
+        worker_max_concurrent_activities=20,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _no_env_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A developer's .env must not leak into tests.
+    monkeypatch.chdir(Path(__file__).parent)

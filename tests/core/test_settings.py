@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from pydantic import ValidationError
+
+from core.durations import format_duration, parse_duration
+from core.settings import Settings
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30s", timedelta(seconds=30)),
+        ("15m", timedelta(minutes=15)),
+        ("4h", timedelta(hours=4)),
+        ("3d", timedelta(days=3)),
+        ("1h30m", timedelta(minutes=90)),
+        (" 72H ", timedelta(hours=72)),
+        ("45", timedelta(seconds=45)),
+    ],
+)
+def test_durations_parse(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+    assert parse_duration(format_duration(expected)) == expected
+
+
+@pytest.mark.parametrize("text", ["", "h", "4x", "-4h", "0s", "4h junk", "1.5h"])
+def test_bad_durations_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def test_timers_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COMPLETION_SLA", "30s")
+    monkeypatch.setenv("ESCALATION_REPEAT", "15m")
+    monkeypatch.setenv("ACCEPT_TIMEOUT", "2h")
+    monkeypatch.setenv("REVIEW_WINDOW", "1d")
+    s = Settings()
+    assert (s.completion_sla, s.escalation_repeat, s.accept_timeout, s.review_window) == (
+        timedelta(seconds=30),
+        timedelta(minutes=15),
+        timedelta(hours=2),
+        timedelta(days=1),
+    )
+
+
+def test_defaults_match_the_county_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("COMPLETION_SLA", "ESCALATION_REPEAT", "ACCEPT_TIMEOUT", "REVIEW_WINDOW"):
+        monkeypatch.delenv(name, raising=False)
+    s = Settings()
+    assert s.completion_sla == timedelta(hours=72)
+    assert s.escalation_repeat == timedelta(hours=24)
+    assert s.accept_timeout == timedelta(hours=4)
+    assert s.review_window == timedelta(days=3)
+
+
+def test_bad_timer_setting_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ACCEPT_TIMEOUT", "soon")
+    with pytest.raises(ValidationError, match="invalid duration"):
+        Settings()
+
+
+def test_production_refuses_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///x.db")
+    with pytest.raises(ValidationError, match="PostgreSQL"):
+        Settings()

@@ -1,0 +1,129 @@
+"""Small helpers the tests share: submitting orders, reading the audit trail."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from temporalio.client import Client, WorkflowHandle
+
+from api import orders, queries, schemas
+from api.database import Database
+from core.models import Escalation, FollowUp, Order, OrderEvent, Volunteer
+from core.settings import Settings
+from workflows.order import OrderView, OrderWorkflow, workflow_id
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+def order_body(township: str, item_code: str = "care.elderly_visit") -> schemas.OrderCreate:
+    return schemas.OrderCreate(
+        item_code=item_code,
+        reason="家里老人行动不便，需要有人帮忙买药和打扫。",
+        address="蓼皋街道 龙井社区 3 组 12 号",
+        township=township,
+        resident_name="龙秀英",
+        resident_phone="13800138000",
+    )
+
+
+async def submit(
+    client: Client,
+    db: Database,
+    settings: Settings,
+    township: str,
+    *,
+    item_code: str = "care.elderly_visit",
+) -> WorkflowHandle[OrderWorkflow, OrderView]:
+    """Submit an order the way the API does and return its workflow handle."""
+    submitted = await db.run(
+        queries.create_order,
+        order_body(township, item_code),
+        idempotency_key=None,
+        completion_sla=settings.completion_sla,
+    )
+    await orders.ensure_workflow(client, db, settings, submitted)
+    return client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(submitted.order_id))
+
+
+class Harness:
+    """One test's view of the system: a client with a worker, the database, its township."""
+
+    def __init__(self, client: Client, db: Database, settings: Settings, township: str) -> None:
+        self.client = client
+        self.db = db
+        self.settings = settings
+        self.township = township
+        self.handles: list[WorkflowHandle[OrderWorkflow, OrderView]] = []
+
+    async def submit(
+        self, *, item_code: str = "care.elderly_visit"
+    ) -> WorkflowHandle[OrderWorkflow, OrderView]:
+        handle = await submit(
+            self.client, self.db, self.settings, self.township, item_code=item_code
+        )
+        self.handles.append(handle)
+        return handle
+
+    async def volunteer(self) -> int:
+        return await self.db.run(add_volunteer, self.township)
+
+    async def events(self, handle: WorkflowHandle[OrderWorkflow, OrderView]) -> list[str]:
+        return await self.db.run(events, order_id_of(handle))
+
+    async def order(self, handle: WorkflowHandle[OrderWorkflow, OrderView]) -> Order:
+        return await self.db.run(order_row, order_id_of(handle))
+
+    async def record_histories(self, test_name: str) -> None:
+        """Save each workflow's history, finished or not, for the replay test."""
+        HISTORIES.mkdir(exist_ok=True)
+        for n, handle in enumerate(self.handles, start=1):
+            history = await handle.fetch_history()
+            (HISTORIES / f"{test_name}-{n}.json").write_text(history.to_json())
+
+
+def order_id_of(handle: WorkflowHandle[OrderWorkflow, OrderView]) -> int:
+    return int(handle.id.removeprefix("order-"))
+
+
+def add_volunteer(session: Session, township: str = "蓼皋街道") -> int:
+    volunteer = Volunteer(
+        name="志愿者", phone=f"139{uuid.uuid4().int % 10**8:08d}", township=township, skills=[]
+    )
+    session.add(volunteer)
+    session.flush()
+    return volunteer.id
+
+
+def events(session: Session, order_id: int) -> list[str]:
+    return list(
+        session.scalars(
+            select(OrderEvent.event).where(OrderEvent.order_id == order_id).order_by(OrderEvent.seq)
+        )
+    )
+
+
+def order_row(session: Session, order_id: int) -> Order:
+    order = session.get(Order, order_id)
+    assert order is not None
+    session.expunge(order)
+    return order
+
+
+def escalation_levels(session: Session, order_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(Escalation.level)
+            .where(Escalation.order_id == order_id)
+            .order_by(Escalation.level)
+        )
+    )
+
+
+def follow_up_of(session: Session, order_id: int) -> FollowUp | None:
+    task = session.scalar(select(FollowUp).where(FollowUp.order_id == order_id))
+    if task is not None:
+        session.expunge(task)
+    return task

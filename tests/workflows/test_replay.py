@@ -1,0 +1,48 @@
+"""Replay recorded histories of every path: a non-deterministic change to the workflow fails here.
+
+The histories under ``tests/histories`` come from real runs of the workflow tests
+(``make histories``). Re-record them only for a deliberate, versioned change.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from tests.helpers import HISTORIES
+from workflows.order import OrderWorkflow
+
+# Each path of the loop that must keep replaying: the test that recorded it.
+PATHS = (
+    "test_full_lifecycle_persists_every_transition_once",
+    "test_decline_returns_to_pending_and_remembers_who_declined",
+    "test_accept_timeout_returns_order_to_pending",
+    "test_escalates_at_the_deadline_and_again_every_repeat",
+    "test_review_window_expiry_goes_to_follow_up_which_records_the_rating",
+    "test_follow_up_correction_keeps_both_ratings",
+    "test_cancel_before_completion_ends_the_workflow",
+    "test_concurrent_accepts_have_exactly_one_winner",
+)
+
+
+def _histories() -> list[Path]:
+    return sorted(HISTORIES.glob("*.json"))
+
+
+def test_every_path_has_a_recorded_history() -> None:
+    names = {p.name.rsplit("-", 1)[0] for p in _histories()}
+    missing = [p for p in PATHS if p not in names]
+    assert not missing, f"record histories with `make histories`; missing {missing}"
+
+
+@pytest.mark.parametrize(
+    ("name", "text"), [(p.stem, p.read_text()) for p in _histories()], ids=lambda v: v[:60]
+)
+async def test_history_replays_deterministically(name: str, text: str) -> None:
+    history = WorkflowHistory.from_json(f"replay-{name}", json.loads(text))
+    result = await Replayer(workflows=[OrderWorkflow]).replay_workflow(history)
+    assert result.replay_failure is None

@@ -1,0 +1,81 @@
+"""The Temporal worker: runs ``OrderWorkflow`` and the database activities.
+
+``python worker.py`` runs until SIGINT or SIGTERM, then finishes in-flight activity
+attempts (up to a grace period) and exits cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.database import OrderStore
+from core.db import make_engine
+from core.settings import Settings, get_settings
+from core.temporal import connect
+from workflows.order import OrderWorkflow
+
+log = logging.getLogger("worker")
+
+WORKFLOWS: Sequence[type] = (OrderWorkflow,)
+
+
+def build_worker(
+    client: Client,
+    engine: Engine,
+    settings: Settings,
+    *,
+    executor: ThreadPoolExecutor,
+    task_queue: str | None = None,
+) -> Worker:
+    """The one place workers are assembled, for ``main`` and for the tests alike."""
+    store = OrderStore(engine)
+    return Worker(
+        client,
+        task_queue=task_queue or settings.temporal_task_queue,
+        workflows=list(WORKFLOWS),
+        activities=[store.record_transition],
+        activity_executor=executor,
+        max_concurrent_activities=settings.worker_max_concurrent_activities,
+        max_cached_workflows=settings.worker_max_cached_workflows,
+        graceful_shutdown_timeout=timedelta(seconds=10),
+    )
+
+
+async def main(settings: Settings | None = None) -> None:
+    settings = settings or get_settings()
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
+    client = await connect(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    with ThreadPoolExecutor(
+        max_workers=settings.worker_max_concurrent_activities, thread_name_prefix="activity"
+    ) as executor:
+        worker = build_worker(client, engine, settings, executor=executor)
+        log.info(
+            "worker polling task queue %r on %s",
+            settings.temporal_task_queue,
+            settings.temporal_address,
+        )
+        async with worker:
+            await stop.wait()
+            log.info("shutting down")
+    engine.dispose()
+    log.info("stopped")
+
+
+if __name__ == "__main__":
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    asyncio.run(main())

@@ -1,0 +1,1 @@
+"""Temporal workflows: one module per workflow, its messages beside it."""

@@ -1,0 +1,39 @@
+"""Business failures the workflows raise, by ``ApplicationError.type``.
+
+``api/errors.py`` maps each to an HTTP status in one place; nothing matches on message text.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from temporalio.exceptions import ApplicationError
+
+INVALID_TRANSITION: Final = "InvalidTransition"
+"""The command does not fit the order's current status (review before completion, ...)."""
+NOT_ASSIGNED: Final = "NotAssignedVolunteer"
+"""A volunteer acted on an order that is not dispatched or assigned to them."""
+ALREADY_DECLINED: Final = "AlreadyDeclined"
+"""The order would go back to a volunteer who already declined it."""
+ORDER_FINISHED: Final = "OrderFinished"
+"""The order is closed or cancelled; it takes no more commands."""
+REVIEW_WINDOW_CLOSED: Final = "ReviewWindowClosed"
+"""The review window expired; the follow-up records the rating instead."""
+FOLLOW_UP_MISMATCH: Final = "FollowUpMismatch"
+"""The follow-up result names a task the order is not waiting for."""
+
+BUSINESS_ERRORS: Final = frozenset(
+    {
+        INVALID_TRANSITION,
+        NOT_ASSIGNED,
+        ALREADY_DECLINED,
+        ORDER_FINISHED,
+        REVIEW_WINDOW_CLOSED,
+        FOLLOW_UP_MISMATCH,
+    }
+)
+
+
+def rejected(error_type: str, message: str) -> ApplicationError:
+    """A non-retryable failure that rejects one command and leaves the order as it was."""
+    return ApplicationError(message, type=error_type, non_retryable=True)
