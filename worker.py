@@ -52,7 +52,11 @@ def build_worker(
 
 async def main(settings: Settings | None = None) -> None:
     settings = settings or get_settings()
-    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size)
+    # One connection for every activity that may run at once: none waits for the pool.
+    engine = make_engine(
+        settings.database_url,
+        pool_size=max(settings.database_pool_size, settings.worker_max_concurrent_activities),
+    )
     client = await connect(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

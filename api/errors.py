@@ -10,7 +10,7 @@ from typing import NoReturn
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -23,6 +23,7 @@ STATUS_BY_TYPE: dict[str, int] = {
     wf.ORDER_FINISHED: 409,
     wf.REVIEW_WINDOW_CLOSED: 409,
     wf.FOLLOW_UP_MISMATCH: 409,
+    wf.RATING_REQUIRED: 422,
 }
 
 # API-level codes.
@@ -31,6 +32,7 @@ UNKNOWN_REFERENCE = "UnknownReference"
 CONFLICT = "Conflict"
 IDEMPOTENCY_MISMATCH = "IdempotencyKeyReused"
 UNAVAILABLE = "TemporalUnavailable"
+PENDING = "CommandPending"
 
 
 class ApiError(Exception):
@@ -60,6 +62,13 @@ def raise_for_update_failure(exc: BaseException) -> NoReturn:
         raise ApiError(409, wf.ORDER_FINISHED, "the order's workflow has finished") from exc
     if isinstance(exc, RPCError) and exc.status == RPCStatusCode.UNAVAILABLE:
         raise ApiError(503, UNAVAILABLE, "the workflow service is unavailable; retry") from exc
+    if isinstance(exc, WorkflowUpdateRPCTimeoutOrCancelledError | TimeoutError):
+        raise ApiError(
+            504,
+            PENDING,
+            "the order did not answer in time; the command may still apply, "
+            "so check the order before sending it again",
+        ) from exc
     raise exc
 
 

@@ -9,10 +9,14 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TypeVar
 
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.workflow import UpdateMethodMultiParam
 
 from api import queries, schemas
@@ -98,6 +102,7 @@ async def reconcile_once(
 async def send_update(
     client: Client,
     db: Database,
+    settings: Settings,
     order_id: int,
     update: UpdateMethodMultiParam[[OrderWorkflow, A], OrderView],
     make_arg: Callable[[str | None], A],
@@ -121,11 +126,27 @@ async def send_update(
     if note is not None and note[1]:
         note_id = await db.run(queries.add_note, order_id, note[0], note[1])
     handle = client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
+    arg = make_arg(note_id)
     try:
-        return await handle.execute_update(update, make_arg(note_id))
-    except (WorkflowUpdateFailedError, RPCError) as exc:
+        async with asyncio.timeout(settings.command_timeout.total_seconds()):
+            try:
+                return await handle.execute_update(update, arg)
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                # Not started yet (the submit's start did not get through): start it now.
+                order = await db.run(queries.submitted_order, order_id)
+                if order is None:
+                    raise
+                await ensure_workflow(client, db, settings, order)
+                return await handle.execute_update(update, arg)
+    except WorkflowUpdateFailedError as exc:
+        # Rejected: nothing was applied, so the text goes too. On any other failure the
+        # command may still apply, and its note must stay for it.
         if note_id is not None:
             await db.run(queries.drop_note, note_id)
+        raise_for_update_failure(exc)
+    except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError) as exc:
         raise_for_update_failure(exc)
 
 

@@ -26,6 +26,7 @@ from core.models import (
     Order,
     OrderEvent,
     OrderNote,
+    Township,
     Volunteer,
 )
 from core.vocab import OPEN_STATUSES, ActorKind, EventName, FollowUpStatus, OrderStatus, actor
@@ -55,6 +56,25 @@ def catalog(session: Session) -> list[schemas.CategoryOut]:
 
 def category_codes(session: Session) -> set[str]:
     return set(session.scalars(select(Category.code)))
+
+
+def townships(session: Session) -> list[schemas.TownshipOut]:
+    rows = session.scalars(select(Township).order_by(Township.position, Township.name))
+    return [schemas.TownshipOut(name=t.name, name_en=t.name_en) for t in rows]
+
+
+def create_township(session: Session, body: schemas.TownshipCreate) -> schemas.TownshipOut:
+    if session.get(Township, body.name) is not None:
+        raise ApiError(409, "DuplicateTownship", f"township {body.name} exists already")
+    position = session.scalar(select(func.coalesce(func.max(Township.position), 0))) or 0
+    session.add(Township(name=body.name, name_en=body.name_en, position=position + 1))
+    return schemas.TownshipOut(name=body.name, name_en=body.name_en)
+
+
+def require_township(session: Session, name: str) -> None:
+    # Only registered townships: the name goes into search attributes and reports.
+    if session.get(Township, name) is None:
+        raise unknown("township", name)
 
 
 # --- submitting ------------------------------------------------------------------------
@@ -92,6 +112,7 @@ def create_order(
     item = session.get(CatalogItem, body.item_code)
     if item is None or not item.active:
         raise unknown("item_code", body.item_code)
+    require_township(session, body.township)
     now = utcnow()
     # Insert-or-ignore on the key: a concurrent retry with the same key waits for the
     # first insert to commit, inserts nothing, and then reads the order the first one made.
@@ -172,6 +193,14 @@ def mark_workflow_started(session: Session, order_id: int) -> None:
         .where(Order.id == order_id, Order.workflow_started_at.is_(None))
         .values(workflow_started_at=utcnow())
     )
+
+
+def submitted_order(session: Session, order_id: int) -> Submitted | None:
+    """An order that is still open, as its workflow was (or should have been) started."""
+    order = session.get(Order, order_id)
+    if order is None or OrderStatus(order.status) not in OPEN_STATUSES:
+        return None
+    return _submitted(order, replayed=True)
 
 
 def orders_without_workflow(session: Session, *, older_than: timedelta) -> list[Submitted]:
@@ -310,6 +339,7 @@ def create_volunteer(session: Session, body: schemas.VolunteerCreate) -> schemas
     for skill in body.skills:
         if skill not in known:
             raise unknown("skill (category code)", skill)
+    require_township(session, body.township)
     if session.scalar(select(Volunteer.id).where(Volunteer.phone == body.phone)) is not None:
         raise ApiError(409, "DuplicatePhone", "a volunteer with this phone is already registered")
     volunteer = Volunteer(
@@ -336,20 +366,26 @@ def list_volunteers(
     query = select(Volunteer)
     if township is not None:
         query = query.where(Volunteer.township == township)
-    rows = list(session.scalars(query.order_by(Volunteer.id)).all())
-    if skill is not None:
-        # Skills are a short JSON list; matching in Python keeps one code path for both
-        # backends. The matching issue replaces this with an indexed skills table.
-        rows = [v for v in rows if skill in (v.skills or [])]
+    query = query.order_by(Volunteer.id)
+    if skill is None:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = list(session.scalars(query.limit(limit).offset(offset)))
+    else:
+        # Skills are a short JSON list, matched here to keep one code path for both
+        # backends; the matching issue brings an indexed skills table.
+        matching = [v for v in session.scalars(query) if skill in (v.skills or [])]
+        total, rows = len(matching), matching[offset : offset + limit]
     return schemas.Page[schemas.VolunteerOut](
-        items=[
-            schemas.VolunteerOut.model_validate(v, from_attributes=True)
-            for v in rows[offset : offset + limit]
-        ],
-        total=len(rows),
+        items=[_volunteer(v, masked=True) for v in rows],
+        total=total,
         limit=limit,
         offset=offset,
     )
+
+
+def _volunteer(v: Volunteer, *, masked: bool) -> schemas.VolunteerOut:
+    out = schemas.VolunteerOut.model_validate(v, from_attributes=True)
+    return out.model_copy(update={"phone": mask_phone(v.phone)}) if masked else out
 
 
 def require_volunteer(session: Session, volunteer_id: int, *, active: bool = False) -> None:
@@ -364,7 +400,7 @@ def get_volunteer(session: Session, volunteer_id: int) -> schemas.VolunteerOut:
     volunteer = session.get(Volunteer, volunteer_id)
     if volunteer is None:
         raise not_found("volunteer", volunteer_id)
-    return schemas.VolunteerOut.model_validate(volunteer, from_attributes=True)
+    return _volunteer(volunteer, masked=False)
 
 
 # --- follow-ups and escalations --------------------------------------------------------
@@ -397,7 +433,10 @@ def _task(f: FollowUp, o: Order) -> schemas.FollowUpTask:
         completed_at=o.completed_at,
         review_rating=o.review_rating,  # type: ignore[arg-type]
         resident_name=o.resident_name,
-        resident_phone=o.resident_phone,
+        # Staff need the number while the task is open, not after.
+        resident_phone=o.resident_phone
+        if f.status == FollowUpStatus.OPEN
+        else mask_phone(o.resident_phone),
         method=f.method,  # type: ignore[arg-type]
         outcome=f.outcome,  # type: ignore[arg-type]
         rating=f.rating,  # type: ignore[arg-type]

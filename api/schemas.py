@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -23,14 +24,15 @@ from core.vocab import (
     Rating,
 )
 
-Phone = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 \-]{5,18}[0-9]$"),
-]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=24)]
 
 
 def normalise_phone(value: str) -> str:
-    return value.replace(" ", "").replace("-", "")
+    """Drop spaces and dashes; then 6 to 15 digits, optionally after ``+`` (E.164's limit)."""
+    compact = value.replace(" ", "").replace("-", "")
+    if not re.fullmatch(r"\+?[0-9]{6,15}", compact):
+        raise ValueError("a phone number is 6 to 15 digits, optionally starting with +")
+    return compact
 
 
 class Strict(BaseModel):
@@ -177,6 +179,16 @@ class VolunteerCreate(Strict):
     skills: list[str] = Field(default_factory=list, max_length=13)
 
     _phone = field_validator("phone")(normalise_phone)
+
+
+class TownshipOut(BaseModel):
+    name: str
+    name_en: str
+
+
+class TownshipCreate(Strict):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64)]
+    name_en: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 
 
 class VolunteerOut(BaseModel):

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -50,13 +51,23 @@ class CatalogItem(Base):
     category: Mapped[Category] = relationship(back_populates="items")
 
 
+class Township(Base):
+    """The county's townships (乡镇/街道): orders and volunteers name one of these."""
+
+    __tablename__ = "townships"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_en: Mapped[str] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Volunteer(Base):
     __tablename__ = "volunteers"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
-    phone: Mapped[str] = mapped_column(String(20), unique=True)
-    township: Mapped[str] = mapped_column(String(64), index=True)
+    phone: Mapped[str] = mapped_column(String(24), unique=True)
+    township: Mapped[str] = mapped_column(ForeignKey("townships.name"), index=True)
     skills: Mapped[list[str]] = mapped_column(JSON, default=list)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -69,17 +80,24 @@ class Order(Base):
         Index("ix_orders_township_status", "township", "status"),
         Index("ix_orders_category_code_status", "category_code", "status"),
         Index("ix_orders_overdue_status", "overdue", "status"),
+        # Only orders still waiting for their workflow: what the reconciler scans.
+        Index(
+            "ix_orders_unstarted",
+            "submitted_at",
+            postgresql_where=text("workflow_started_at IS NULL"),
+            sqlite_where=text("workflow_started_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_code: Mapped[str] = mapped_column(ForeignKey("catalog_items.code"))
     category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"))
-    township: Mapped[str] = mapped_column(String(64))
+    township: Mapped[str] = mapped_column(ForeignKey("townships.name"))
     # Personal data: only ever here, never in workflow inputs or messages.
     reason: Mapped[str] = mapped_column(Text)
     address: Mapped[str] = mapped_column(Text)
     resident_name: Mapped[str] = mapped_column(String(80))
-    resident_phone: Mapped[str] = mapped_column(String(20))
+    resident_phone: Mapped[str] = mapped_column(String(24))
 
     status: Mapped[str] = mapped_column(String(16), default="pending")
     volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteers.id"), index=True)

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     accept_timeout: Duration = timedelta(hours=4)
     review_window: Duration = timedelta(days=3)
 
+    # How long the API waits for a workflow to apply a command before answering 504.
+    command_timeout: Duration = timedelta(seconds=30)
+
     worker_max_concurrent_activities: int = 50
     worker_max_cached_workflows: int = 1000
 

@@ -9,12 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, insert, text
 from sqlalchemy.engine import make_url
 
 from api.database import Database
 from core.db import make_engine
 from core.migrate import upgrade
+from core.models import Township
 from core.settings import Settings
 
 BIN = Path(sys.executable).parent
@@ -57,9 +58,12 @@ def database(engine: Engine) -> Database:
 
 
 @pytest.fixture
-def township() -> str:
-    """A township name of this test's own, so tests never see each other's orders."""
-    return f"测试镇-{uuid.uuid4().hex[:8]}"
+def township(engine: Engine) -> str:
+    """A township of this test's own, registered, so tests never see each other's orders."""
+    name = f"测试镇-{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        conn.execute(insert(Township).values(name=name, name_en="Test township", position=1000))
+    return name
 
 
 @pytest.fixture

@@ -22,6 +22,9 @@ REVIEW_WINDOW_CLOSED: Final = "ReviewWindowClosed"
 FOLLOW_UP_MISMATCH: Final = "FollowUpMismatch"
 """The follow-up result names a task the order is not waiting for."""
 
+RATING_REQUIRED: Final = "RatingRequired"
+"""The follow-up must record a rating: the resident never reviewed the order."""
+
 BUSINESS_ERRORS: Final = frozenset(
     {
         INVALID_TRANSITION,
@@ -30,6 +33,7 @@ BUSINESS_ERRORS: Final = frozenset(
         ORDER_FINISHED,
         REVIEW_WINDOW_CLOSED,
         FOLLOW_UP_MISMATCH,
+        RATING_REQUIRED,
     }
 )
 

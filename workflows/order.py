@@ -173,6 +173,7 @@ class OrderWorkflow:
         self._closed_at: datetime | None = None
         self._review_window_expired = False
         self._follow_up_id: int | None = None
+        self._follow_up_opening = False
         self._follow_up_done = False
         self._seq = inp.last_seq
         # Bumped on every status change so waits can tell "something happened" apart.
@@ -235,6 +236,9 @@ class OrderWorkflow:
         is opened: only an order it cannot settle reaches call-center staff.
         """
         now = workflow.now()
+        # The task is listed as soon as its row commits, before the activity returns its
+        # id here: a result may arrive in between, and must wait rather than be refused.
+        self._follow_up_opening = True
         result = await self._persist(
             self._event(EventName.FOLLOW_UP_CREATED), open_follow_up_at=now
         )
@@ -266,8 +270,8 @@ class OrderWorkflow:
 
     async def _accept_timed_out(self) -> None:
         volunteer = self._volunteer_id
-        self._set_status(OrderStatus.PENDING)
         self._volunteer_id = None
+        self._set_status(OrderStatus.PENDING)
         await self._persist(self._event(EventName.ACCEPT_TIMEOUT, volunteer_id=volunteer))
 
     async def _escalate(self) -> None:
@@ -467,6 +471,8 @@ class OrderWorkflow:
     @workflow.update
     async def record_follow_up(self, inp: FollowUpResultInput) -> OrderView:
         self._check_follow_up(inp)
+        await workflow.wait_condition(lambda: self._follow_up_id is not None)
+        self._check_follow_up(inp)
         self._follow_up_done = True
         if inp.rating is not None:
             self._rating = inp.rating
@@ -496,18 +502,26 @@ class OrderWorkflow:
     @record_follow_up.validator
     def _check_follow_up(self, inp: FollowUpResultInput) -> None:
         self._require_live()
-        if self._follow_up_id is None:
+        if self._follow_up_done:
+            raise rejected(errors.INVALID_TRANSITION, "the follow-up is already recorded")
+        if not self._follow_up_opening:
             raise rejected(
                 errors.INVALID_TRANSITION,
                 f"the order has no open follow-up; it is {self._status}",
             )
-        if inp.follow_up_id != self._follow_up_id:
+        if self._follow_up_id is not None and inp.follow_up_id != self._follow_up_id:
             raise rejected(
                 errors.FOLLOW_UP_MISMATCH,
                 f"follow-up {inp.follow_up_id} does not belong to this order",
             )
-        if inp.outcome == FollowUpOutcome.RATING_CORRECTED and inp.rating is None:
-            raise rejected(errors.INVALID_TRANSITION, "rating_corrected needs the new rating")
+        if inp.rating is None:
+            if inp.outcome == FollowUpOutcome.RATING_CORRECTED:
+                raise rejected(errors.RATING_REQUIRED, "rating_corrected needs the new rating")
+            if self._review_rating is None and inp.outcome != FollowUpOutcome.UNREACHABLE:
+                raise rejected(
+                    errors.RATING_REQUIRED,
+                    "the resident never reviewed this order: record the rating they give now",
+                )
 
     @workflow.query
     def state(self) -> OrderView:

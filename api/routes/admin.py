@@ -54,6 +54,7 @@ async def dispatch_order(
     await orders.send_update(
         client,
         db,
+        settings,
         order_id,
         OrderWorkflow.dispatch,
         lambda _note: DispatchInput(volunteer_id=body.volunteer_id, admin_id=body.admin_id),
@@ -61,6 +62,12 @@ async def dispatch_order(
         volunteer_must_be_active=True,
     )
     return await orders.detail(db, settings, order_id)
+
+
+@router.post("/townships", status_code=status.HTTP_201_CREATED, response_model=schemas.TownshipOut)
+async def add_township(body: schemas.TownshipCreate, db: DatabaseDep) -> schemas.TownshipOut:
+    """Register a township (乡镇/街道) of the county."""
+    return await db.run(queries.create_township, body)
 
 
 @router.post(

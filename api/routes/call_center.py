@@ -46,6 +46,7 @@ async def record_follow_up(
     await orders.send_update(
         client,
         db,
+        settings,
         task.order_id,
         OrderWorkflow.record_follow_up,
         lambda note_id: FollowUpResultInput(

@@ -21,6 +21,12 @@ async def get_catalog(db: DatabaseDep) -> list[schemas.CategoryOut]:
     return await db.run(queries.catalog)
 
 
+@router.get("/townships", response_model=list[schemas.TownshipOut])
+async def get_townships(db: DatabaseDep) -> list[schemas.TownshipOut]:
+    """The townships an order or a volunteer can name."""
+    return await db.run(queries.townships)
+
+
 @router.post("/orders", status_code=status.HTTP_201_CREATED, response_model=schemas.OrderOut)
 async def submit_order(
     body: schemas.OrderCreate,
@@ -66,6 +72,7 @@ async def review_order(
     await orders.send_update(
         client,
         db,
+        settings,
         order_id,
         OrderWorkflow.review,
         lambda note_id: ReviewInput(rating=body.rating, note_id=note_id),
@@ -86,6 +93,7 @@ async def cancel_order(
     await orders.send_update(
         client,
         db,
+        settings,
         order_id,
         OrderWorkflow.cancel,
         lambda note_id: CancelInput(by=body.by, note_id=note_id),

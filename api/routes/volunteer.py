@@ -24,6 +24,7 @@ async def accept_order(
     await orders.send_update(
         client,
         db,
+        settings,
         order_id,
         OrderWorkflow.accept,
         lambda _note: AcceptInput(volunteer_id=body.volunteer_id),
@@ -44,6 +45,7 @@ async def decline_order(
     await orders.send_update(
         client,
         db,
+        settings,
         order_id,
         OrderWorkflow.decline,
         lambda note_id: DeclineInput(volunteer_id=body.volunteer_id, note_id=note_id),
@@ -65,6 +67,7 @@ async def complete_order(
     await orders.send_update(
         client,
         db,
+        settings,
         order_id,
         OrderWorkflow.complete,
         lambda note_id: CompleteInput(

@@ -28,20 +28,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("code", name=op.f("pk_categories")),
     )
     op.create_table(
-        "volunteers",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("name", sa.String(length=80), nullable=False),
-        sa.Column("phone", sa.String(length=20), nullable=False),
-        sa.Column("township", sa.String(length=64), nullable=False),
-        sa.Column("skills", sa.JSON(), nullable=False),
-        sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_volunteers")),
-        sa.UniqueConstraint("phone", name=op.f("uq_volunteers_phone")),
+        "townships",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("name_en", sa.String(length=120), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_townships")),
     )
-    with op.batch_alter_table("volunteers", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_volunteers_township"), ["township"], unique=False)
-
     op.create_table(
         "catalog_items",
         sa.Column("code", sa.String(length=60), nullable=False),
@@ -63,6 +55,24 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "volunteers",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=80), nullable=False),
+        sa.Column("phone", sa.String(length=24), nullable=False),
+        sa.Column("township", sa.String(length=64), nullable=False),
+        sa.Column("skills", sa.JSON(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["township"], ["townships.name"], name=op.f("fk_volunteers_township_townships")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_volunteers")),
+        sa.UniqueConstraint("phone", name=op.f("uq_volunteers_phone")),
+    )
+    with op.batch_alter_table("volunteers", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_volunteers_township"), ["township"], unique=False)
+
+    op.create_table(
         "orders",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("item_code", sa.String(length=60), nullable=False),
@@ -71,7 +81,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("address", sa.Text(), nullable=False),
         sa.Column("resident_name", sa.String(length=80), nullable=False),
-        sa.Column("resident_phone", sa.String(length=20), nullable=False),
+        sa.Column("resident_phone", sa.String(length=24), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("volunteer_id", sa.Integer(), nullable=True),
         sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=False),
@@ -95,6 +105,9 @@ def upgrade() -> None:
             ["item_code"], ["catalog_items.code"], name=op.f("fk_orders_item_code_catalog_items")
         ),
         sa.ForeignKeyConstraint(
+            ["township"], ["townships.name"], name=op.f("fk_orders_township_townships")
+        ),
+        sa.ForeignKeyConstraint(
             ["volunteer_id"], ["volunteers.id"], name=op.f("fk_orders_volunteer_id_volunteers")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_orders")),
@@ -109,6 +122,13 @@ def upgrade() -> None:
             "ix_orders_status_submitted_at", ["status", "submitted_at"], unique=False
         )
         batch_op.create_index("ix_orders_township_status", ["township", "status"], unique=False)
+        batch_op.create_index(
+            "ix_orders_unstarted",
+            ["submitted_at"],
+            unique=False,
+            postgresql_where=sa.text("workflow_started_at IS NULL"),
+            sqlite_where=sa.text("workflow_started_at IS NULL"),
+        )
         batch_op.create_index(batch_op.f("ix_orders_volunteer_id"), ["volunteer_id"], unique=False)
 
     op.create_table(
@@ -211,18 +231,24 @@ def downgrade() -> None:
     op.drop_table("escalations")
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_orders_volunteer_id"))
+        batch_op.drop_index(
+            "ix_orders_unstarted",
+            postgresql_where=sa.text("workflow_started_at IS NULL"),
+            sqlite_where=sa.text("workflow_started_at IS NULL"),
+        )
         batch_op.drop_index("ix_orders_township_status")
         batch_op.drop_index("ix_orders_status_submitted_at")
         batch_op.drop_index("ix_orders_overdue_status")
         batch_op.drop_index("ix_orders_category_code_status")
 
     op.drop_table("orders")
-    with op.batch_alter_table("catalog_items", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_catalog_items_category_code"))
-
-    op.drop_table("catalog_items")
     with op.batch_alter_table("volunteers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_volunteers_township"))
 
     op.drop_table("volunteers")
+    with op.batch_alter_table("catalog_items", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_catalog_items_category_code"))
+
+    op.drop_table("catalog_items")
+    op.drop_table("townships")
     op.drop_table("categories")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import insert
 from temporalio.testing import ActivityEnvironment
 
 from activities.database import OrderStore
@@ -16,6 +17,7 @@ from api import queries
 from api.database import Database
 from core.db import make_engine
 from core.migrate import upgrade
+from core.models import Township
 from core.settings import Settings
 from core.vocab import Rating
 from tests.helpers import escalation_levels, events, follow_up_of, order_body, order_row
@@ -49,7 +51,7 @@ async def new_order(database: Database, settings: Settings, township: str) -> in
 
 @pytest.fixture(params=["postgresql", "sqlite"])
 def backend(
-    request: pytest.FixtureRequest, database: Database, tmp_path: Path
+    request: pytest.FixtureRequest, database: Database, tmp_path: Path, township: str
 ) -> Iterator[Database]:
     """The same code on both supported databases: PostgreSQL, and SQLite for ``make run``."""
     if request.param == "postgresql":
@@ -58,6 +60,8 @@ def backend(
     url = f"sqlite:///{tmp_path / 'app.db'}"
     upgrade(url)
     engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(insert(Township).values(name=township, name_en="Test", position=1))
     yield Database(engine)
     engine.dispose()
 

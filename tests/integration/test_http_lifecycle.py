@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from temporalio.client import Client
 
 from api import orders as order_service
 from api import queries
 from api.database import Database
+from api.main import create_app
 from core.models import Order, OrderNote
 from core.settings import Settings
 from tests.helpers import order_body
+from worker import build_worker
 from workflows.order import workflow_id
 
 Json = dict[str, Any]
@@ -216,6 +219,12 @@ async def test_bad_input_gets_a_clear_error_and_changes_nothing(
     assert r.status_code == 422
     r = await api.post("/api/orders", json=submission(township, surprise=1))
     assert r.status_code == 422
+    r = await api.post("/api/orders", json=submission("不存在镇 张三家"))
+    assert r.status_code == 422 and "township" in r.json()["detail"]
+    r = await api.post(
+        "/api/orders", json=submission(township, resident_phone="+1234567890123456789")
+    )
+    assert r.status_code == 422
     r = await api.post(
         "/api/orders", content=b"{not json", headers={"content-type": "application/json"}
     )
@@ -349,10 +358,73 @@ async def test_orders_whose_workflow_never_started_are_started_by_the_reconciler
         )
         == 0
     )
+
+    # A command for an order whose workflow never started starts it, then applies.
+    orphan = await database.run(
+        queries.create_order,
+        order_body(township),
+        idempotency_key=None,
+        completion_sla=live_settings.completion_sla,
+    )
     volunteer = await register(api, township)
+    order = await ok(
+        await api.post(f"/api/orders/{orphan.order_id}/dispatch", json={"volunteer_id": volunteer})
+    )
+    assert order["status"] == "dispatched"
     order = await ok(
         await api.post(
             f"/api/orders/{submitted.order_id}/dispatch", json={"volunteer_id": volunteer}
         )
     )
     assert order["status"] == "dispatched"
+
+
+async def test_townships_are_listed_and_registered(api: httpx.AsyncClient) -> None:
+    names = [t["name"] for t in await ok(await api.get("/api/townships"))]
+    assert "蓼皋街道" in names and len(names) >= 26
+    name = f"新镇{uuid.uuid4().hex[:4]}"
+    created = await ok(await api.post("/api/townships", json={"name": name, "name_en": "New"}), 201)
+    assert created == {"name": name, "name_en": "New"}
+    assert (
+        await api.post("/api/townships", json={"name": name, "name_en": "x"})
+    ).status_code == 409
+    assert (await ok(await api.post("/api/orders", json=submission(name)), 201))["township"] == name
+
+
+async def test_phones_are_masked_where_nobody_needs_them(
+    api: httpx.AsyncClient, township: str
+) -> None:
+    volunteer = await register(api, township)
+    listed = await ok(await api.get("/api/volunteers", params={"township": township}))
+    assert "****" in listed["items"][0]["phone"]
+    full = await ok(await api.get(f"/api/volunteers/{volunteer}"))
+    assert "*" not in full["phone"]
+
+
+async def test_a_command_that_cannot_apply_in_time_answers_504_and_still_lands(
+    api_only: httpx.AsyncClient,
+    township: str,
+    live_settings: Settings,
+    temporal: Client,
+    engine: Engine,
+    database: Database,
+) -> None:
+    # No worker is running: the workflow cannot answer within COMMAND_TIMEOUT.
+    app = create_app(
+        live_settings.model_copy(update={"command_timeout": timedelta(seconds=1)}),
+        reconcile_every=timedelta(hours=1),
+    )
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as api,
+    ):
+        order_id = (await ok(await api.post("/api/orders", json=submission(township)), 201))["id"]
+        r = await api.post(f"/api/orders/{order_id}/cancel", json={"reason": "家人已帮忙"})
+        assert r.status_code == 504 and r.json()["code"] == "CommandPending"
+    # The command was not lost: once a worker runs, it applies, note and all.
+    with ThreadPoolExecutor(max_workers=live_settings.worker_max_concurrent_activities) as pool:
+        async with build_worker(temporal, engine, live_settings, executor=pool):
+            await temporal.get_workflow_handle(workflow_id(order_id)).result()
+    order = await ok(await api_only.get(f"/api/orders/{order_id}"))
+    assert order["status"] == "cancelled"
+    assert order["timeline"][-1]["note"] == "家人已帮忙"

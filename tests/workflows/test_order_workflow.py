@@ -232,6 +232,8 @@ async def test_accept_timeout_returns_order_to_pending(
     await wait_for_events(system, handle, "accept_timeout")
     view = await handle.query(OrderWorkflow.state)
     assert (view.status, view.volunteer_id) == (OrderStatus.PENDING, None)
+    details = (await handle.describe()).raw_description.execution_config.user_metadata
+    assert "volunteer" not in details.details.data.decode()  # the UI line forgets them too
     order = await system.order(handle)
     assert (order.status, order.volunteer_id) == ("pending", None)
     # The volunteer who let it lapse can be dispatched again (they did not decline).
@@ -298,6 +300,18 @@ async def test_review_window_expiry_goes_to_follow_up_which_records_the_rating(
         ),
         errors.FOLLOW_UP_MISMATCH,
     )
+    # Nobody rated it yet: the follow-up must bring the rating back.
+    await rejected_with(
+        handle.execute_update(
+            OrderWorkflow.record_follow_up,
+            FollowUpResultInput(
+                follow_up_id=follow_up_id,
+                method=FollowUpMethod.HOME_VISIT,
+                outcome=FollowUpOutcome.CONFIRMED,
+            ),
+        ),
+        errors.RATING_REQUIRED,
+    )
     await handle.execute_update(
         OrderWorkflow.record_follow_up,
         FollowUpResultInput(
@@ -327,6 +341,28 @@ async def test_follow_up_correction_keeps_both_ratings(system: Harness) -> None:
     await handle.result()
     order = await system.order(handle)
     assert (order.rating, order.review_rating) == ("dissatisfied", "very_satisfied")
+
+
+async def test_unreachable_resident_closes_without_a_rating(
+    system: Harness, env: WorkflowEnvironment
+) -> None:
+    handle, volunteer = await to_accepted(system)
+    await handle.execute_update(
+        OrderWorkflow.complete, CompleteInput(volunteer_id=volunteer, hours=1)
+    )
+    await env.sleep(timedelta(days=3, minutes=1))
+    follow_up_id = await wait_for_follow_up(handle)
+    view = await handle.execute_update(
+        OrderWorkflow.record_follow_up,
+        FollowUpResultInput(
+            follow_up_id=follow_up_id,
+            method=FollowUpMethod.FIELD_VISIT,
+            outcome=FollowUpOutcome.UNREACHABLE,
+        ),
+    )
+    assert (view.status, view.rating) == (OrderStatus.CLOSED, None)
+    task = await system.db.run(follow_up_of, order_id_of(handle))
+    assert task is not None and (task.status, task.outcome) == ("done", "unreachable")
 
 
 async def test_cancel_before_completion_ends_the_workflow(

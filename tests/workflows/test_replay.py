@@ -25,6 +25,7 @@ PATHS = (
     "test_review_window_expiry_goes_to_follow_up_which_records_the_rating",
     "test_follow_up_correction_keeps_both_ratings",
     "test_cancel_before_completion_ends_the_workflow",
+    "test_unreachable_resident_closes_without_a_rating",
     "test_concurrent_accepts_have_exactly_one_winner",
 )
 
