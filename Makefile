@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint format histories install clean
+.PHONY: run test lint format histories install bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -37,6 +37,11 @@ format: install
 histories: install
 	rm -rf tests/histories
 	RECORD_HISTORIES=1 $(PY) -m pytest tests/workflows -k 'not replay' -q
+
+## The lifecycle benchmark against bare Temporal (not part of `make test`); see bench/run.py.
+bench: install
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, select, update
+from sqlalchemy import CursorResult, Engine, Table, select, update
 from temporalio import activity
 
 from activities.messages import RECORD_TRANSITION, TransitionRecord, TransitionResult
-from core.db import insert_ignore, make_sessionmaker, transaction
+from core.db import insert_ignore
 from core.models import Escalation, FollowUp, Order, OrderEvent
 from core.vocab import FollowUpStatus, Rating
+
+# Core tables, not ORM entities: this runs for every transition of every order, and the
+# ORM's unit of work buys nothing for a handful of keyed writes.
+orders = cast(Table, Order.__table__)
+order_events = cast(Table, OrderEvent.__table__)
+follow_ups = cast(Table, FollowUp.__table__)
+escalations = cast(Table, Escalation.__table__)
 
 
 def _code(value: Rating | None) -> str | None:
@@ -26,30 +33,39 @@ class OrderStore:
     """
 
     def __init__(self, engine: Engine) -> None:
-        self._sessions = make_sessionmaker(engine)
+        self._engine = engine
 
     @activity.defn(name=RECORD_TRANSITION)
     def record_transition(self, record: TransitionRecord) -> TransitionResult:
         applied = 0
         follow_up_id: int | None = None
         snap = record.snapshot
-        with transaction(self._sessions) as session:
-            for ev in record.events:
-                stmt = insert_ignore(session, OrderEvent.__table__, ("order_id", "seq")).values(
-                    order_id=record.order_id,
-                    seq=ev.seq,
-                    event=ev.event,
-                    actor=ev.actor,
-                    at=ev.at,
-                    volunteer_id=ev.volunteer_id,
-                    note_id=ev.note_id,
-                    data=ev.data,
+        with self._engine.begin() as conn:
+            if record.events:
+                result = cast(
+                    CursorResult[Any],
+                    conn.execute(
+                        insert_ignore(conn, order_events, ("order_id", "seq")).values(
+                            [
+                                {
+                                    "order_id": record.order_id,
+                                    "seq": ev.seq,
+                                    "event": ev.event,
+                                    "actor": ev.actor,
+                                    "at": ev.at,
+                                    "volunteer_id": ev.volunteer_id,
+                                    "note_id": ev.note_id,
+                                    "data": ev.data,
+                                }
+                                for ev in record.events
+                            ]
+                        )
+                    ),
                 )
-                result = cast(CursorResult[Any], session.execute(stmt))
-                applied += result.rowcount or 0
-            session.execute(
-                update(Order)
-                .where(Order.id == record.order_id, Order.last_seq < snap.seq)
+                applied = result.rowcount or 0
+            conn.execute(
+                update(orders)
+                .where(orders.c.id == record.order_id, orders.c.last_seq < snap.seq)
                 .values(
                     last_seq=snap.seq,
                     status=snap.status,
@@ -64,30 +80,30 @@ class OrderStore:
                 )
             )
             if record.escalation_level is not None and record.escalation_at is not None:
-                session.execute(
-                    insert_ignore(session, Escalation.__table__, ("order_id", "level")).values(
+                conn.execute(
+                    insert_ignore(conn, escalations, ("order_id", "level")).values(
                         order_id=record.order_id,
                         level=record.escalation_level,
                         at=record.escalation_at,
                     )
                 )
             if record.open_follow_up_at is not None:
-                session.execute(
-                    insert_ignore(session, FollowUp.__table__, ("order_id",)).values(
+                conn.execute(
+                    insert_ignore(conn, follow_ups, ("order_id",)).values(
                         order_id=record.order_id,
                         status=FollowUpStatus.OPEN.value,
                         created_at=record.open_follow_up_at,
                     )
                 )
-                follow_up_id = session.scalar(
-                    select(FollowUp.id).where(FollowUp.order_id == record.order_id)
+                follow_up_id = conn.scalar(
+                    select(follow_ups.c.id).where(follow_ups.c.order_id == record.order_id)
                 )
             if (closing := record.close_follow_up) is not None:
-                session.execute(
-                    update(FollowUp)
+                conn.execute(
+                    update(follow_ups)
                     .where(
-                        FollowUp.id == closing.follow_up_id,
-                        FollowUp.status == FollowUpStatus.OPEN.value,
+                        follow_ups.c.id == closing.follow_up_id,
+                        follow_ups.c.status == FollowUpStatus.OPEN.value,
                     )
                     .values(
                         status=FollowUpStatus.DONE.value,

@@ -21,10 +21,8 @@ from temporalio.workflow import UpdateMethodMultiParam
 
 from api import queries, schemas
 from api.database import Database
-from api.errors import ApiError, raise_for_update_failure
+from api.errors import raise_for_update_failure
 from core.settings import Settings
-from core.vocab import FINAL_STATUSES
-from workflows import errors as wf
 from workflows.order import (
     OrderInput,
     OrderTimers,
@@ -113,18 +111,17 @@ async def send_update(
 ) -> OrderView:
     """Send one command to an order's workflow and translate a rejection into an ApiError.
 
-    The order must exist (404) and any named volunteer too (422), in that order.
+    The checks run first (see ``queries.prepare_command``).
     Free text (``note`` = kind, text) is stored first and only its id enters the workflow;
     if the workflow rejects the command the text is removed again, so nothing changes.
     """
-    status = await db.run(queries.order_status, order_id)
-    if status in FINAL_STATUSES:
-        raise ApiError(409, wf.ORDER_FINISHED, f"the order is {status}")
-    note_id: str | None = None
-    if volunteer_id is not None:
-        await db.run(queries.require_volunteer, volunteer_id, active=volunteer_must_be_active)
-    if note is not None and note[1]:
-        note_id = await db.run(queries.add_note, order_id, note[0], note[1])
+    note_id = await db.run(
+        queries.prepare_command,
+        order_id,
+        volunteer_id=volunteer_id,
+        volunteer_must_be_active=volunteer_must_be_active,
+        note=note,
+    )
     handle = client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
     arg = make_arg(note_id)
     try:

@@ -29,7 +29,16 @@ from core.models import (
     Township,
     Volunteer,
 )
-from core.vocab import OPEN_STATUSES, ActorKind, EventName, FollowUpStatus, OrderStatus, actor
+from core.vocab import (
+    FINAL_STATUSES,
+    OPEN_STATUSES,
+    ActorKind,
+    EventName,
+    FollowUpStatus,
+    OrderStatus,
+    actor,
+)
+from workflows.errors import ORDER_FINISHED
 from workflows.order import workflow_id
 
 # --- catalog ---------------------------------------------------------------------------
@@ -224,6 +233,29 @@ def order_status(session: Session, order_id: int) -> OrderStatus:
     return OrderStatus(status)
 
 
+def prepare_command(
+    session: Session,
+    order_id: int,
+    *,
+    volunteer_id: int | None,
+    volunteer_must_be_active: bool,
+    note: tuple[str, str | None] | None,
+) -> str | None:
+    """Checks before a command reaches the workflow, in one transaction; returns the note id.
+
+    The order must exist (404) and still be open (409), any volunteer named must exist
+    (422); free text is stored so that only its id enters the workflow.
+    """
+    status = order_status(session, order_id)
+    if status in FINAL_STATUSES:
+        raise ApiError(409, ORDER_FINISHED, f"the order is {status}")
+    if volunteer_id is not None:
+        require_volunteer(session, volunteer_id, active=volunteer_must_be_active)
+    if note is not None and note[1]:
+        return add_note(session, order_id, note[0], note[1])
+    return None
+
+
 def add_note(session: Session, order_id: int, kind: str, body: str) -> str:
     note_id = str(uuid.uuid4())
     session.add(OrderNote(id=note_id, order_id=order_id, kind=kind, body=body))
@@ -239,20 +271,33 @@ def mask_phone(phone: str) -> str:
 
 
 def order_detail(session: Session, order_id: int, *, workflows_url: str) -> schemas.OrderOut:
-    order = session.scalar(
-        select(Order)
+    # Two queries, plain rows for the timeline: this is the hottest read in the API.
+    row = session.execute(
+        select(Order, CatalogItem.name, FollowUp)
+        .join(CatalogItem, CatalogItem.code == Order.item_code)
+        .outerjoin(FollowUp, FollowUp.order_id == Order.id)
         .where(Order.id == order_id)
-        .options(selectinload(Order.events).selectinload(OrderEvent.note))
-        .options(selectinload(Order.follow_up))
-    )
-    if order is None:
+    ).first()
+    if row is None:
         raise not_found("order", order_id)
-    item = session.get(CatalogItem, order.item_code)
+    order, item_name, follow_up = row
+    timeline = session.execute(
+        select(
+            OrderEvent.at,
+            OrderEvent.event,
+            OrderEvent.actor,
+            OrderEvent.volunteer_id,
+            OrderEvent.data,
+            OrderNote.body,
+        )
+        .outerjoin(OrderNote, OrderNote.id == OrderEvent.note_id)
+        .where(OrderEvent.order_id == order_id)
+        .order_by(OrderEvent.seq)
+    ).all()
     wid = workflow_id(order.id)
-    follow_up = order.follow_up
     return schemas.OrderOut(
         **_summary(order).model_dump(),
-        item_name=item.name if item else order.item_code,
+        item_name=item_name,
         reason=order.reason,
         address=order.address,
         resident_name=order.resident_name,
@@ -266,14 +311,9 @@ def order_detail(session: Session, order_id: int, *, workflows_url: str) -> sche
         else None,
         timeline=[
             schemas.TimelineEntry(
-                at=e.at,
-                event=e.event,
-                actor=e.actor,
-                volunteer_id=e.volunteer_id,
-                data=e.data or {},
-                note=e.note.body if e.note else None,
+                at=at, event=event, actor=by, volunteer_id=volunteer, data=data or {}, note=note
             )
-            for e in sorted(order.events, key=lambda e: e.seq)
+            for at, event, by, volunteer, data, note in timeline
         ],
         workflow_id=wid,
         workflow_url=f"{workflows_url}/{wid}",

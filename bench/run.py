@@ -101,6 +101,55 @@ def peak_rss_mb(pid: int) -> dict[str, float]:
     return {"rss_mb": fields.get("VmRSS", 0.0), "peak_rss_mb": fields.get("VmHWM", 0.0)}
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def postgres_cpu_seconds() -> float:
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text_ = stat.read_text()
+        except OSError:
+            continue
+        if "(postgres)" in text_:
+            total += cpu_seconds(int(stat.parent.name))
+    return total
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds each part of the stack spends during a phase."""
+
+    pids: dict[str, int]
+    start: dict[str, float] = field(default_factory=dict)
+
+    def _now(self) -> dict[str, float]:
+        now = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        now["postgresql"] = postgres_cpu_seconds()
+        now["benchmark driver"] = time.process_time()
+        return now
+
+    def __enter__(self) -> CpuMeter:
+        self.start = self._now()
+        return self
+
+    def per_lifecycle_ms(self, lifecycles: int) -> dict[str, float]:
+        end = self._now()
+        return {
+            name: round((end[name] - self.start[name]) / max(lifecycles, 1) * 1000, 2)
+            for name in end
+        }
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
 async def run_many(
     n: int, concurrency: int, one: Callable[[int, int], Awaitable[None]]
 ) -> tuple[float, int]:
@@ -119,6 +168,8 @@ async def run_many(
 
     start = time.perf_counter()
     await asyncio.gather(*(lane(s) for s in range(concurrency)))
+    if errors > n // 10:
+        raise RuntimeError(f"{errors} of {n} lifecycles failed; see the warnings above")
     return time.perf_counter() - start, errors
 
 
@@ -274,9 +325,15 @@ class Bench:
     project_queue: str
     baseline_queue: str
 
+    async def township(self, prefix: str) -> str:
+        """A township of the phase's own, so its list queries see only its orders."""
+        name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+        ok(await self.http.post("/api/townships", json={"name": name, "name_en": name}))
+        return name
+
     async def project(self, n: int, concurrency: int) -> dict[str, Any]:
         timings = Timings()
-        township = f"bench-{uuid.uuid4().hex[:6]}"
+        township = await self.township("bench")
 
         async def one(_i: int, slot: int) -> None:
             volunteer = self.volunteers[slot % len(self.volunteers)]
@@ -315,7 +372,7 @@ class Bench:
     async def submit_rate(self, rate: float, seconds: float) -> dict[str, Any]:
         """Open loop: ``rate`` submits a second, each followed until listed as pending."""
         timings = Timings()
-        township = f"bench-rate-{uuid.uuid4().hex[:6]}"
+        township = await self.township("bench-rate")
         visible: list[float] = []
 
         async def one() -> None:
@@ -351,7 +408,7 @@ class Bench:
         }
 
     async def hold_open_orders(self, count: int, concurrency: int) -> dict[str, Any]:
-        township = f"bench-open-{uuid.uuid4().hex[:6]}"
+        township = await self.township("bench-open")
         timings = Timings()
         ids: list[int] = []
 
@@ -403,6 +460,15 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"**ratio = project / baseline = {main['ratio']}** at N={p['n']}, concurrency "
         f"{p['concurrency']} (target ≥ 0.85).",
+        "",
+        "### CPU per lifecycle (ms), by process",
+        "",
+        "| process | project run | baseline run |",
+        "|---|---:|---:|",
+        *[
+            f"| {name} | {p['cpu_ms_per_lifecycle'][name]} | {b['cpu_ms_per_lifecycle'][name]} |"
+            for name in p["cpu_ms_per_lifecycle"]
+        ],
         "",
         "### API latency per endpoint (project run)",
         "",
@@ -541,7 +607,7 @@ async def bench(args: argparse.Namespace, workdir: Path, database_url: str) -> d
         baseline_pid = stack.start(
             "baseline", [sys.executable, "-m", "bench.baseline"], stack.env(baseline_queue)
         )
-        stack.start(
+        api_pid = stack.start(
             "api",
             [
                 sys.executable,
@@ -577,9 +643,19 @@ async def bench(args: argparse.Namespace, workdir: Path, database_url: str) -> d
             await b.baseline(min(20, args.n), min(5, args.concurrency))
 
             log.info("main: %d lifecycles at concurrency %d", args.n, args.concurrency)
-            project = await b.project(args.n, args.concurrency)
+            pids = {
+                "temporal server": stack.procs["temporal"].pid,
+                "project worker": worker_pid,
+                "api": api_pid,
+                "baseline worker": baseline_pid,
+            }
+            with CpuMeter(pids) as meter:
+                project = await b.project(args.n, args.concurrency)
+            project["cpu_ms_per_lifecycle"] = meter.per_lifecycle_ms(args.n)
             log.info("project: %s lifecycles/s", project["lifecycles_per_s"])
-            baseline = await b.baseline(args.n, args.concurrency)
+            with CpuMeter(pids) as meter:
+                baseline = await b.baseline(args.n, args.concurrency)
+            baseline["cpu_ms_per_lifecycle"] = meter.per_lifecycle_ms(args.n)
             log.info("baseline: %s lifecycles/s", baseline["lifecycles_per_s"])
             main = {
                 "project": project,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -82,12 +82,12 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def insert_ignore(session: Session, table: Any, conflict: Sequence[str]) -> Insert:
-    """``INSERT ... ON CONFLICT DO NOTHING`` for the session's backend.
+def insert_ignore(bind: Session | Connection, table: Any, conflict: Sequence[str]) -> Insert:
+    """``INSERT ... ON CONFLICT DO NOTHING`` for the backend behind ``bind``.
 
     Activities run at least once; this is what makes their inserts idempotent.
     """
-    name = session.get_bind().dialect.name
+    name = (bind.get_bind() if isinstance(bind, Session) else bind).dialect.name
     if name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
     if name == "sqlite":
