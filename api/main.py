@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from api import errors, orders, schemas
 from api.database import Database
 from api.deps import DatabaseDep, TemporalDep
-from api.routes import admin, call_center, resident, volunteer
+from api.routes import admin, call_center, pages, resident, volunteer
 from core.db import make_engine
 from core.settings import Settings, get_settings
 from core.temporal import connect
@@ -58,6 +58,8 @@ def create_app(
     errors.install(app)
     for router in (resident.router, volunteer.router, admin.router, call_center.router):
         app.include_router(router)
+    app.include_router(pages.router)
+    app.mount("/static", pages.static, name="static")
 
     @app.get("/healthz", response_model=schemas.Health, tags=["ops"])
     async def healthz(response: Response, db: DatabaseDep, client: TemporalDep) -> schemas.Health:

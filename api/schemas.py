@@ -35,6 +35,20 @@ def normalise_phone(value: str) -> str:
     return compact
 
 
+class ErrorOut(BaseModel):
+    """Every business error: a reason for people and a stable code for programs."""
+
+    detail: str
+    code: str
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "Unknown order, volunteer or follow-up"},
+    409: {"model": ErrorOut, "description": "The command does not fit the order's state"},
+    504: {"model": ErrorOut, "description": "The order did not answer in time"},
+}
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

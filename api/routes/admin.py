@@ -12,7 +12,7 @@ from api.routes.resident import OrderId
 from core.vocab import OrderStatus
 from workflows.order import DispatchInput, OrderWorkflow
 
-router = APIRouter(prefix="/api", tags=["admin"])
+router = APIRouter(prefix="/api", tags=["admin"], responses=schemas.ERRORS)
 
 Limit = Annotated[int, Query(ge=1, le=200)]
 Offset = Annotated[int, Query(ge=0)]

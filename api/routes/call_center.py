@@ -12,7 +12,7 @@ from api.routes.admin import Limit, Offset
 from core.vocab import FollowUpStatus
 from workflows.order import FollowUpResultInput, OrderWorkflow
 
-router = APIRouter(prefix="/api", tags=["call-center"])
+router = APIRouter(prefix="/api", tags=["call-center"], responses=schemas.ERRORS)
 
 FollowUpId = Annotated[int, Path(gt=0)]
 

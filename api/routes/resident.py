@@ -10,7 +10,7 @@ from api import orders, queries, schemas
 from api.deps import DatabaseDep, SettingsDep, TemporalDep
 from workflows.order import CancelInput, OrderWorkflow, ReviewInput
 
-router = APIRouter(prefix="/api", tags=["resident"])
+router = APIRouter(prefix="/api", tags=["resident"], responses=schemas.ERRORS)
 
 OrderId = Annotated[int, Path(gt=0, description="The order's id")]
 

@@ -9,7 +9,7 @@ from api.deps import DatabaseDep, SettingsDep, TemporalDep
 from api.routes.resident import OrderId
 from workflows.order import AcceptInput, CompleteInput, DeclineInput, OrderWorkflow
 
-router = APIRouter(prefix="/api", tags=["volunteer"])
+router = APIRouter(prefix="/api", tags=["volunteer"], responses=schemas.ERRORS)
 
 
 @router.post("/orders/{order_id}/accept", response_model=schemas.OrderOut)

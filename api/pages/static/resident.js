@@ -1,0 +1,105 @@
+// The resident's pages: plain JavaScript over the JSON API, no build step.
+"use strict";
+const FourOrders = (() => {
+  const STATUS = {
+    pending: "待派单 Waiting for a volunteer", dispatched: "已派单 Dispatched",
+    accepted: "志愿者已接单 Accepted", completed: "已办结，请评价 Done: please rate",
+    reviewed: "已评价，待回访 Rated: follow-up pending", closed: "已回访，办结 Closed",
+    cancelled: "已取消 Cancelled",
+  };
+  const EVENTS = {
+    submitted: "已提交求助", dispatched: "中心已派单", accepted: "志愿者已接单",
+    declined: "志愿者无法接单，重新派单中", accept_timeout: "未及时接单，重新派单中",
+    completed: "服务已完成", reviewed: "您已评价", review_window_expired: "评价期已过",
+    escalated: "已超时，中心督办中", follow_up_created: "等待中心回访",
+    followed_up: "中心已回访", closed: "已办结", cancelled: "已取消",
+  };
+  const RATINGS = { very_satisfied: "非常满意", satisfied: "满意", average: "一般", dissatisfied: "不满意" };
+  const $ = (id) => document.getElementById(id);
+  const fmt = (iso) => new Date(iso).toLocaleString("zh-CN", { hour12: false });
+
+  async function api(method, path, body, headers = {}) {
+    const res = await fetch(path, {
+      method, headers: { "content-type": "application/json", ...headers },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const data = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      const detail = Array.isArray(data.detail)
+        ? data.detail.map((d) => `${d.loc.slice(-1)[0]}: ${d.msg}`).join("; ")
+        : data.detail || res.statusText;
+      throw new Error(detail);
+    }
+    return data;
+  }
+
+  function showError(err) { const el = $("error"); el.textContent = err ? String(err.message || err) : ""; el.hidden = !err; }
+
+  async function orderForm() {
+    const [catalog, townships] = await Promise.all([api("GET", "/api/catalog"), api("GET", "/api/townships")]);
+    for (const category of catalog) {
+      const group = document.createElement("optgroup");
+      group.label = category.name;
+      for (const item of category.items) group.append(new Option(item.name, item.code));
+      $("item_code").append(group);
+    }
+    for (const t of townships) $("township").append(new Option(t.name, t.name));
+    // One key per filled-in form: a double click or a retry never makes two orders.
+    const key = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
+    $("order-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      showError(null);
+      const body = {};
+      for (const name of ["item_code", "reason", "township", "address", "resident_name", "resident_phone"]) {
+        body[name] = $(name).value.trim();
+        if (!body[name]) { showError(new Error(`请填写 ${$(name).closest("label").firstChild.textContent.trim()}`)); $(name).focus(); return; }
+      }
+      $("submit").disabled = true;
+      try {
+        const order = await api("POST", "/api/orders", body, { "Idempotency-Key": key });
+        location.href = `/orders/${order.id}`;
+      } catch (err) { showError(err); $("submit").disabled = false; }
+    });
+    $("lookup-go").addEventListener("click", () => { const id = $("lookup").value.trim(); if (/^\d+$/.test(id)) location.href = `/orders/${id}`; });
+  }
+
+  async function orderPage() {
+    const id = location.pathname.split("/").filter(Boolean).pop();
+    $("order-id").textContent = `#${id}`;
+    async function refresh() {
+      try {
+        const order = await api("GET", `/api/orders/${id}`);
+        showError(null);
+        $("status").textContent = STATUS[order.status] || order.status;
+        $("status").dataset.status = order.status;
+        $("item").textContent = order.item_name;
+        $("deadline").textContent = fmt(order.deadline_at) + (order.overdue ? "（已超时，中心督办中）" : "");
+        $("rating").textContent = order.rating ? RATINGS[order.rating] : "—";
+        $("review-form").hidden = order.status !== "completed";
+        $("timeline").replaceChildren(...order.timeline.map((e) => {
+          const li = document.createElement("li");
+          const time = document.createElement("time");
+          time.textContent = fmt(e.at);
+          li.append(time, EVENTS[e.event] || e.event);
+          li.dataset.event = e.event;
+          return li;
+        }));
+      } catch (err) { showError(err); }
+    }
+    $("review-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const picked = document.querySelector("input[name=rating]:checked");
+      if (!picked) { showError(new Error("请选择满意程度")); return; }
+      $("review-submit").disabled = true;
+      try {
+        await api("POST", `/api/orders/${id}/review`, { rating: picked.value, comment: $("comment").value.trim() || null });
+        await refresh();
+      } catch (err) { showError(err); }
+      $("review-submit").disabled = false;
+    });
+    await refresh();
+    setInterval(refresh, 5000);
+  }
+
+  return { orderForm, orderPage };
+})();
