@@ -32,14 +32,17 @@ async def test_run_starts_the_whole_system_and_stops_cleanly(tmp_path: Path) -> 
         "TEMPORAL_UI_PORT": str(free_port()),
         "API_PORT": str(api_port),
     }
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "scripts/run.py",
-        cwd=ROOT,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    log = tmp_path / "run.log"
+    # A file, not a pipe: nobody reads a pipe until the end, and a full one would block.
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "scripts/run.py",
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+        )
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}") as http:
             for _ in range(300):
@@ -69,7 +72,8 @@ async def test_run_starts_the_whole_system_and_stops_cleanly(tmp_path: Path) -> 
             assert order.status_code == 201, order.text
     finally:
         proc.send_signal(signal.SIGINT)
-        output = (await asyncio.wait_for(proc.communicate(), timeout=60))[0].decode()
+        await asyncio.wait_for(proc.wait(), timeout=60)
+    output = log.read_text()
     assert proc.returncode == 0, output
     assert "Fatal Python error" not in output and "Traceback" not in output, output
     assert (tmp_path / "temporal.db").exists()  # workflows persist across restarts

@@ -36,8 +36,12 @@ async def live_url(live_settings: Settings, worker: None) -> AsyncIterator[str]:
     app = create_app(live_settings, reconcile_every=timedelta(hours=1))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
-        await asyncio.sleep(0.02)
+    async with asyncio.timeout(30):
+        while not server.started:
+            if task.done():
+                task.result()  # it failed to start: say why
+                raise RuntimeError("the server stopped before it started")
+            await asyncio.sleep(0.02)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     await task

@@ -36,7 +36,10 @@ const FourOrders = (() => {
   function showError(err) { const el = $("error"); el.textContent = err ? String(err.message || err) : ""; el.hidden = !err; }
 
   async function orderForm() {
-    const [catalog, townships] = await Promise.all([api("GET", "/api/catalog"), api("GET", "/api/townships")]);
+    let catalog, townships;
+    try {
+      [catalog, townships] = await Promise.all([api("GET", "/api/catalog"), api("GET", "/api/townships")]);
+    } catch (err) { showError(err); return; }
     for (const category of catalog) {
       const group = document.createElement("optgroup");
       group.label = category.name;
@@ -44,8 +47,12 @@ const FourOrders = (() => {
       $("item_code").append(group);
     }
     for (const t of townships) $("township").append(new Option(t.name, t.name));
-    // One key per filled-in form: a double click or a retry never makes two orders.
-    const key = crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random();
+    // One key per filled-in form: a double click or a retry never makes two orders,
+    // while an edited form (or one restored by Back) is a new request with a new key.
+    const newKey = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
+    let key = newKey();
+    $("order-form").addEventListener("input", () => { key = newKey(); $("submit").disabled = false; });
+    window.addEventListener("pageshow", (ev) => { if (ev.persisted) { key = newKey(); $("submit").disabled = false; } });
     $("order-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       showError(null);
@@ -66,10 +73,13 @@ const FourOrders = (() => {
   async function orderPage() {
     const id = location.pathname.split("/").filter(Boolean).pop();
     $("order-id").textContent = `#${id}`;
+    let timer = null;
+    let loadFailed = false;
     async function refresh() {
       try {
         const order = await api("GET", `/api/orders/${id}`);
-        showError(null);
+        if (loadFailed) { showError(null); loadFailed = false; }
+        if (["closed", "cancelled"].includes(order.status) && timer) { clearInterval(timer); timer = null; }
         $("status").textContent = STATUS[order.status] || order.status;
         $("status").dataset.status = order.status;
         $("item").textContent = order.item_name;
@@ -84,7 +94,7 @@ const FourOrders = (() => {
           li.dataset.event = e.event;
           return li;
         }));
-      } catch (err) { showError(err); }
+      } catch (err) { showError(err); loadFailed = true; }
     }
     $("review-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
@@ -93,12 +103,13 @@ const FourOrders = (() => {
       $("review-submit").disabled = true;
       try {
         await api("POST", `/api/orders/${id}/review`, { rating: picked.value, comment: $("comment").value.trim() || null });
+        showError(null);
         await refresh();
       } catch (err) { showError(err); }
       $("review-submit").disabled = false;
     });
+    timer = setInterval(refresh, 5000);
     await refresh();
-    setInterval(refresh, 5000);
   }
 
   return { orderForm, orderPage };
