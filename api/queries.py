@@ -436,6 +436,18 @@ def require_volunteer(session: Session, volunteer_id: int, *, active: bool = Fal
         raise ApiError(422, "InactiveVolunteer", f"volunteer {volunteer_id} is not active")
 
 
+def set_volunteer_active(
+    session: Session, volunteer_id: int, *, active: bool
+) -> schemas.VolunteerOut:
+    """Pause or restore a volunteer; their past orders stay as they are."""
+    volunteer = session.get(Volunteer, volunteer_id)
+    if volunteer is None:
+        raise not_found("volunteer", volunteer_id)
+    volunteer.active = active
+    session.flush()
+    return _volunteer(volunteer, masked=False)
+
+
 def get_volunteer(session: Session, volunteer_id: int) -> schemas.VolunteerOut:
     volunteer = session.get(Volunteer, volunteer_id)
     if volunteer is None:

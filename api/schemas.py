@@ -205,6 +205,10 @@ class TownshipCreate(Strict):
     name_en: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 
 
+class VolunteerStatus(Strict):
+    active: bool
+
+
 class VolunteerOut(BaseModel):
     id: int
     name: str

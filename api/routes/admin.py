@@ -100,6 +100,14 @@ async def get_volunteer(
     return await db.run(queries.get_volunteer, volunteer_id)
 
 
+@router.patch("/volunteers/{volunteer_id}", response_model=schemas.VolunteerOut)
+async def update_volunteer(
+    volunteer_id: Annotated[int, Path(gt=0)], body: schemas.VolunteerStatus, db: DatabaseDep
+) -> schemas.VolunteerOut:
+    """Deactivate (or reactivate) a volunteer: no new dispatches, past orders kept."""
+    return await db.run(queries.set_volunteer_active, volunteer_id, active=body.active)
+
+
 @router.get("/escalations", response_model=schemas.Page[schemas.EscalationOut])
 async def list_escalations(
     db: DatabaseDep,

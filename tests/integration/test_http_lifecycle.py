@@ -428,3 +428,22 @@ async def test_a_command_that_cannot_apply_in_time_answers_504_and_still_lands(
     order = await ok(await api_only.get(f"/api/orders/{order_id}"))
     assert order["status"] == "cancelled"
     assert order["timeline"][-1]["note"] == "家人已帮忙"
+
+
+async def test_a_deactivated_volunteer_gets_no_new_dispatch_but_keeps_history(
+    api: httpx.AsyncClient, township: str
+) -> None:
+    volunteer = await register(api, township)
+    done = (await ok(await api.post("/api/orders", json=submission(township)), 201))["id"]
+    await ok(await api.post(f"/api/orders/{done}/dispatch", json={"volunteer_id": volunteer}))
+    paused = await ok(await api.patch(f"/api/volunteers/{volunteer}", json={"active": False}))
+    assert paused["active"] is False
+    fresh = (await ok(await api.post("/api/orders", json=submission(township)), 201))["id"]
+    r = await api.post(f"/api/orders/{fresh}/dispatch", json={"volunteer_id": volunteer})
+    assert r.status_code == 422 and r.json()["code"] == "InactiveVolunteer"
+    # What was already theirs stays theirs: they can still accept it.
+    order = await ok(await api.post(f"/api/orders/{done}/accept", json={"volunteer_id": volunteer}))
+    assert (order["status"], order["volunteer_id"]) == ("accepted", volunteer)
+    assert (await api.patch("/api/volunteers/999999", json={"active": True})).status_code == 404
+    await ok(await api.patch(f"/api/volunteers/{volunteer}", json={"active": True}))
+    await ok(await api.post(f"/api/orders/{fresh}/dispatch", json={"volunteer_id": volunteer}))
