@@ -11,8 +11,9 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from api import schemas
@@ -362,7 +363,7 @@ def list_orders(
         query = query.where(Order.item_code == flt.item)
     if flt.volunteer_id is not None:
         query = query.where(Order.volunteer_id == flt.volunteer_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = _total(session, query)
     rows = session.scalars(
         query.order_by(Order.submitted_at.desc(), Order.id.desc()).limit(limit).offset(offset)
     ).all()
@@ -408,7 +409,7 @@ def list_volunteers(
         query = query.where(Volunteer.township == township)
     query = query.order_by(Volunteer.id)
     if skill is None:
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        total = _total(session, query)
         rows = list(session.scalars(query.limit(limit).offset(offset)))
     else:
         # Skills are a short JSON list, matched here to keep one code path for both
@@ -421,6 +422,11 @@ def list_volunteers(
         limit=limit,
         offset=offset,
     )
+
+
+def _total(session: Session, query: Select[*tuple[Any, ...]]) -> int:
+    """How many rows a list query matches, before its page is cut."""
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
 def _volunteer(v: Volunteer, *, masked: bool) -> schemas.VolunteerOut:
@@ -464,7 +470,7 @@ def list_follow_ups(
     query = select(FollowUp, Order).join(Order, Order.id == FollowUp.order_id)
     if status is not None:
         query = query.where(FollowUp.status == status.value)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = _total(session, query)
     rows = session.execute(
         query.order_by(FollowUp.created_at, FollowUp.id).limit(limit).offset(offset)
     ).all()
@@ -514,7 +520,7 @@ def list_escalations(
         query = query.where(Escalation.order_id == order_id)
     if open_only:
         query = query.where(Order.status.in_([s.value for s in OPEN_STATUSES]))
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = _total(session, query)
     rows = session.execute(
         query.order_by(Escalation.at.desc(), Escalation.id.desc()).limit(limit).offset(offset)
     ).all()
