@@ -37,12 +37,12 @@ def build_worker(
     task_queue: str | None = None,
 ) -> Worker:
     """The one place workers are assembled, for ``main`` and for the tests alike."""
-    store = OrderStore(engine)
+    store = OrderStore(engine, matching=settings.matching)
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
         workflows=list(WORKFLOWS),
-        activities=[store.record_transition],
+        activities=[store.record_transition, store.pick_candidate],
         activity_executor=executor,
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_cached_workflows=settings.worker_max_cached_workflows,

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, Table, select, update
+from sqlalchemy import CursorResult, Engine, Table, delete, insert, select, update
 from temporalio import activity
 
-from activities.messages import RECORD_TRANSITION, TransitionRecord, TransitionResult
-from core.db import insert_ignore
-from core.models import Escalation, FollowUp, Order, OrderEvent
+from activities.messages import (
+    PICK_CANDIDATE,
+    RECORD_TRANSITION,
+    PickInput,
+    PickResult,
+    TransitionRecord,
+    TransitionResult,
+)
+from core.db import insert_ignore, utcnow
+from core.matching import Matching, rank_volunteers, refresh_volunteer_stats, target_for_order
+from core.models import Escalation, FollowUp, Order, OrderEvent, OrderOffer
 from core.vocab import FollowUpStatus, Rating
 
 # Core tables, not ORM entities: this runs for every transition of every order, and the
@@ -18,6 +26,7 @@ orders = cast(Table, Order.__table__)
 order_events = cast(Table, OrderEvent.__table__)
 follow_ups = cast(Table, FollowUp.__table__)
 escalations = cast(Table, Escalation.__table__)
+order_offers = cast(Table, OrderOffer.__table__)
 
 
 def _code(value: Rating | None) -> str | None:
@@ -32,8 +41,23 @@ class OrderStore:
     order row only ever moves forward to a higher ``seq``.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, matching: Matching | None = None) -> None:
         self._engine = engine
+        self._matching = matching or Matching()
+
+    @activity.defn(name=PICK_CANDIDATE)
+    def pick_candidate(self, inp: PickInput) -> PickResult:
+        """The best volunteer for the order right now (read-only, so safe to retry)."""
+        with self._engine.connect() as conn:
+            target = target_for_order(conn, inp.order_id)
+            if target is None:
+                return PickResult(volunteer_id=None)
+            best = rank_volunteers(
+                conn, target, matching=self._matching, now=utcnow(), exclude=inp.exclude, limit=1
+            )
+        if not best:
+            return PickResult(volunteer_id=None)
+        return PickResult(volunteer_id=best[0].volunteer_id, score=best[0].score)
 
     @activity.defn(name=RECORD_TRANSITION)
     def record_transition(self, record: TransitionRecord) -> TransitionResult:
@@ -63,7 +87,10 @@ class OrderStore:
                     ),
                 )
                 applied = result.rowcount or 0
-            conn.execute(
+            before = conn.scalar(
+                select(orders.c.volunteer_id).where(orders.c.id == record.order_id)
+            )
+            moved = conn.execute(
                 update(orders)
                 .where(orders.c.id == record.order_id, orders.c.last_seq < snap.seq)
                 .values(
@@ -77,8 +104,20 @@ class OrderStore:
                     hours=snap.hours,
                     completed_at=snap.completed_at,
                     closed_at=snap.closed_at,
+                    unit_id=snap.unit_id,
+                    dispatch_attempts=snap.dispatch_attempts,
+                    undispatchable=snap.undispatchable,
                 )
             )
+            if moved.rowcount:
+                # The open call's offers are part of the snapshot: replace them with it.
+                conn.execute(delete(order_offers).where(order_offers.c.order_id == record.order_id))
+                if snap.offered_to:
+                    conn.execute(
+                        insert(order_offers),
+                        [{"order_id": record.order_id, "volunteer_id": v} for v in snap.offered_to],
+                    )
+            refresh_volunteer_stats(conn, {v for v in (before, snap.volunteer_id) if v is not None})
             if record.escalation_level is not None and record.escalation_at is not None:
                 conn.execute(
                     insert_ignore(conn, escalations, ("order_id", "level")).values(

@@ -13,6 +13,7 @@ from typing import Any, Final
 from core.vocab import FollowUpMethod, FollowUpOutcome, Rating
 
 RECORD_TRANSITION: Final = "record_transition"
+PICK_CANDIDATE: Final = "pick_candidate"
 
 
 @dataclass
@@ -42,6 +43,11 @@ class OrderSnapshot:
     hours: float | None
     completed_at: datetime | None
     closed_at: datetime | None
+    unit_id: int | None = None
+    # Volunteers an open call currently offers the order to.
+    offered_to: list[int] = field(default_factory=list)
+    dispatch_attempts: int = 0
+    undispatchable: bool = False
 
 
 @dataclass
@@ -71,3 +77,17 @@ class TransitionRecord:
 class TransitionResult:
     applied_events: int
     follow_up_id: int | None = None
+
+
+@dataclass
+class PickInput:
+    """Ask for the best volunteer for an order, leaving out those already tried."""
+
+    order_id: int
+    exclude: list[int] = field(default_factory=list)
+
+
+@dataclass
+class PickResult:
+    volunteer_id: int | None
+    score: float | None = None

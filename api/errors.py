@@ -23,6 +23,8 @@ STATUS_BY_TYPE: dict[str, int] = {
     wf.ORDER_FINISHED: 409,
     wf.REVIEW_WINDOW_CLOSED: 409,
     wf.FOLLOW_UP_MISMATCH: 409,
+    wf.ALREADY_TAKEN: 409,
+    wf.NOT_LEADER: 403,
     wf.RATING_REQUIRED: 422,
 }
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from api import errors, orders, schemas
 from api.database import Database
 from api.deps import DatabaseDep, TemporalDep
-from api.routes import admin, call_center, pages, resident, volunteer
+from api.routes import admin, call_center, pages, registry, resident, volunteer
 from core.db import make_engine
 from core.settings import Settings, get_settings
 from core.temporal import connect
@@ -56,7 +56,13 @@ def create_app(
         lifespan=lifespan,
     )
     errors.install(app)
-    for router in (resident.router, volunteer.router, admin.router, call_center.router):
+    for router in (
+        resident.router,
+        volunteer.router,
+        admin.router,
+        registry.router,
+        call_center.router,
+    ):
         app.include_router(router)
     app.include_router(pages.router)
     app.mount("/static", pages.static, name="static")

@@ -44,6 +44,7 @@ def timers(settings: Settings) -> OrderTimers:
         escalation_repeat_s=int(settings.escalation_repeat.total_seconds()),
         accept_timeout_s=int(settings.accept_timeout.total_seconds()),
         review_window_s=int(settings.review_window.total_seconds()),
+        team_assign_timeout_s=int(settings.team_assign_timeout.total_seconds()),
     )
 
 
@@ -58,6 +59,8 @@ async def ensure_workflow(
         township=order.township,
         submitted_at=order.submitted_at.isoformat(),
         timers=timers(settings),
+        dispatch_policy=order.dispatch_policy,
+        max_dispatch_attempts=settings.max_dispatch_attempts,
     )
     with contextlib.suppress(WorkflowAlreadyStartedError):
         await client.start_workflow(

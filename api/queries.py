@@ -11,13 +11,20 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from api import schemas
 from api.errors import IDEMPOTENCY_MISMATCH, ApiError, not_found, unknown
+from api.registry import (
+    mask_phone,
+    policy_for,
+    require_township,
+    require_village,
+    require_volunteer,
+    total_rows,
+)
 from core.db import insert_ignore, utcnow
 from core.models import (
     CatalogItem,
@@ -27,13 +34,13 @@ from core.models import (
     Order,
     OrderEvent,
     OrderNote,
-    Township,
-    Volunteer,
+    OrderOffer,
 )
 from core.vocab import (
     FINAL_STATUSES,
     OPEN_STATUSES,
     ActorKind,
+    DispatchPolicy,
     EventName,
     FollowUpStatus,
     OrderStatus,
@@ -64,29 +71,6 @@ def catalog(session: Session) -> list[schemas.CategoryOut]:
     ]
 
 
-def category_codes(session: Session) -> set[str]:
-    return set(session.scalars(select(Category.code)))
-
-
-def townships(session: Session) -> list[schemas.TownshipOut]:
-    rows = session.scalars(select(Township).order_by(Township.position, Township.name))
-    return [schemas.TownshipOut(name=t.name, name_en=t.name_en) for t in rows]
-
-
-def create_township(session: Session, body: schemas.TownshipCreate) -> schemas.TownshipOut:
-    if session.get(Township, body.name) is not None:
-        raise ApiError(409, "DuplicateTownship", f"township {body.name} exists already")
-    position = session.scalar(select(func.coalesce(func.max(Township.position), 0))) or 0
-    session.add(Township(name=body.name, name_en=body.name_en, position=position + 1))
-    return schemas.TownshipOut(name=body.name, name_en=body.name_en)
-
-
-def require_township(session: Session, name: str) -> None:
-    # Only registered townships: the name goes into search attributes and reports.
-    if session.get(Township, name) is None:
-        raise unknown("township", name)
-
-
 # --- submitting ------------------------------------------------------------------------
 
 
@@ -98,6 +82,7 @@ class Submitted:
     township: str
     submitted_at: datetime
     replayed: bool
+    dispatch_policy: DispatchPolicy = DispatchPolicy.MANUAL
 
 
 def request_hash(body: schemas.OrderCreate) -> str:
@@ -123,6 +108,9 @@ def create_order(
     if item is None or not item.active:
         raise unknown("item_code", body.item_code)
     require_township(session, body.township)
+    if body.village_id is not None:
+        require_village(session, body.village_id, body.township)
+    policy = policy_for(session, item.category_code)
     now = utcnow()
     # Insert-or-ignore on the key: a concurrent retry with the same key waits for the
     # first insert to commit, inserts nothing, and then reads the order the first one made.
@@ -132,6 +120,10 @@ def create_order(
             item_code=item.code,
             category_code=item.category_code,
             township=body.township,
+            village_id=body.village_id,
+            dispatch_policy=policy.value,
+            dispatch_attempts=0,
+            undispatchable=False,
             reason=body.reason,
             address=body.address,
             resident_name=body.resident_name,
@@ -170,6 +162,7 @@ def create_order(
         township=body.township,
         submitted_at=now,
         replayed=False,
+        dispatch_policy=policy,
     )
 
 
@@ -194,6 +187,7 @@ def _submitted(order: Order, *, replayed: bool) -> Submitted:
         township=order.township,
         submitted_at=order.submitted_at,
         replayed=replayed,
+        dispatch_policy=DispatchPolicy(order.dispatch_policy),
     )
 
 
@@ -234,6 +228,14 @@ def order_status(session: Session, order_id: int) -> OrderStatus:
     return OrderStatus(status)
 
 
+def order_unit(session: Session, order_id: int) -> int | None:
+    """The unit an order is dispatched to, as last recorded (404 for an unknown order)."""
+    row = session.execute(select(Order.unit_id).where(Order.id == order_id)).first()
+    if row is None:
+        raise not_found("order", order_id)
+    return row[0]
+
+
 def prepare_command(
     session: Session,
     order_id: int,
@@ -267,10 +269,6 @@ def drop_note(session: Session, note_id: str) -> None:
     session.execute(delete(OrderNote).where(OrderNote.id == note_id))
 
 
-def mask_phone(phone: str) -> str:
-    return phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:] if len(phone) > 7 else "****"
-
-
 def order_detail(session: Session, order_id: int, *, workflows_url: str) -> schemas.OrderOut:
     # Two queries, plain rows for the timeline: this is the hottest read in the API.
     row = session.execute(
@@ -297,7 +295,7 @@ def order_detail(session: Session, order_id: int, *, workflows_url: str) -> sche
     ).all()
     wid = workflow_id(order.id)
     return schemas.OrderOut(
-        **_summary(order).model_dump(),
+        **summary(order).model_dump(),
         item_name=item_name,
         reason=order.reason,
         address=order.address,
@@ -316,12 +314,19 @@ def order_detail(session: Session, order_id: int, *, workflows_url: str) -> sche
             )
             for at, event, by, volunteer, data, note in timeline
         ],
+        offered_to=list(
+            session.scalars(
+                select(OrderOffer.volunteer_id)
+                .where(OrderOffer.order_id == order_id)
+                .order_by(OrderOffer.volunteer_id)
+            )
+        ),
         workflow_id=wid,
         workflow_url=f"{workflows_url}/{wid}",
     )
 
 
-def _summary(order: Order) -> schemas.OrderSummary:
+def summary(order: Order) -> schemas.OrderSummary:
     return schemas.OrderSummary(
         id=order.id,
         status=OrderStatus(order.status),
@@ -334,6 +339,11 @@ def _summary(order: Order) -> schemas.OrderSummary:
         overdue=order.overdue,
         escalation_level=order.escalation_level,
         rating=order.rating,  # type: ignore[arg-type]
+        unit_id=order.unit_id,
+        village_id=order.village_id,
+        dispatch_policy=DispatchPolicy(order.dispatch_policy),
+        dispatch_attempts=order.dispatch_attempts,
+        undispatchable=order.undispatchable,
     )
 
 
@@ -341,6 +351,7 @@ def _summary(order: Order) -> schemas.OrderSummary:
 class OrderFilter:
     status: OrderStatus | None = None
     overdue: bool | None = None
+    undispatchable: bool | None = None
     township: str | None = None
     category: str | None = None
     item: str | None = None
@@ -355,6 +366,8 @@ def list_orders(
         query = query.where(Order.status == flt.status.value)
     if flt.overdue is not None:
         query = query.where(Order.overdue.is_(flt.overdue))
+    if flt.undispatchable is not None:
+        query = query.where(Order.undispatchable.is_(flt.undispatchable))
     if flt.township is not None:
         query = query.where(Order.township == flt.township)
     if flt.category is not None:
@@ -363,102 +376,13 @@ def list_orders(
         query = query.where(Order.item_code == flt.item)
     if flt.volunteer_id is not None:
         query = query.where(Order.volunteer_id == flt.volunteer_id)
-    total = _total(session, query)
+    total = total_rows(session, query)
     rows = session.scalars(
         query.order_by(Order.submitted_at.desc(), Order.id.desc()).limit(limit).offset(offset)
     ).all()
     return schemas.Page[schemas.OrderSummary](
-        items=[_summary(o) for o in rows], total=total, limit=limit, offset=offset
+        items=[summary(o) for o in rows], total=total, limit=limit, offset=offset
     )
-
-
-# --- volunteers ------------------------------------------------------------------------
-
-
-def create_volunteer(session: Session, body: schemas.VolunteerCreate) -> schemas.VolunteerOut:
-    known = category_codes(session)
-    for skill in body.skills:
-        if skill not in known:
-            raise unknown("skill (category code)", skill)
-    require_township(session, body.township)
-    if session.scalar(select(Volunteer.id).where(Volunteer.phone == body.phone)) is not None:
-        raise ApiError(409, "DuplicatePhone", "a volunteer with this phone is already registered")
-    volunteer = Volunteer(
-        name=body.name,
-        phone=body.phone,
-        township=body.township,
-        skills=sorted(set(body.skills)),
-        active=True,
-        created_at=utcnow(),
-    )
-    session.add(volunteer)
-    session.flush()
-    return schemas.VolunteerOut.model_validate(volunteer, from_attributes=True)
-
-
-def list_volunteers(
-    session: Session,
-    *,
-    township: str | None,
-    skill: str | None,
-    limit: int,
-    offset: int,
-) -> schemas.Page[schemas.VolunteerOut]:
-    query = select(Volunteer)
-    if township is not None:
-        query = query.where(Volunteer.township == township)
-    query = query.order_by(Volunteer.id)
-    if skill is None:
-        total = _total(session, query)
-        rows = list(session.scalars(query.limit(limit).offset(offset)))
-    else:
-        # Skills are a short JSON list, matched here to keep one code path for both
-        # backends; the matching issue brings an indexed skills table.
-        matching = [v for v in session.scalars(query) if skill in (v.skills or [])]
-        total, rows = len(matching), matching[offset : offset + limit]
-    return schemas.Page[schemas.VolunteerOut](
-        items=[_volunteer(v, masked=True) for v in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
-    )
-
-
-def _total(session: Session, query: Select[*tuple[Any, ...]]) -> int:
-    """How many rows a list query matches, before its page is cut."""
-    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
-
-
-def _volunteer(v: Volunteer, *, masked: bool) -> schemas.VolunteerOut:
-    out = schemas.VolunteerOut.model_validate(v, from_attributes=True)
-    return out.model_copy(update={"phone": mask_phone(v.phone)}) if masked else out
-
-
-def require_volunteer(session: Session, volunteer_id: int, *, active: bool = False) -> None:
-    volunteer = session.get(Volunteer, volunteer_id)
-    if volunteer is None:
-        raise unknown("volunteer_id", volunteer_id)
-    if active and not volunteer.active:
-        raise ApiError(422, "InactiveVolunteer", f"volunteer {volunteer_id} is not active")
-
-
-def set_volunteer_active(
-    session: Session, volunteer_id: int, *, active: bool
-) -> schemas.VolunteerOut:
-    """Pause or restore a volunteer; their past orders stay as they are."""
-    volunteer = session.get(Volunteer, volunteer_id)
-    if volunteer is None:
-        raise not_found("volunteer", volunteer_id)
-    volunteer.active = active
-    session.flush()
-    return _volunteer(volunteer, masked=False)
-
-
-def get_volunteer(session: Session, volunteer_id: int) -> schemas.VolunteerOut:
-    volunteer = session.get(Volunteer, volunteer_id)
-    if volunteer is None:
-        raise not_found("volunteer", volunteer_id)
-    return _volunteer(volunteer, masked=False)
 
 
 # --- follow-ups and escalations --------------------------------------------------------
@@ -470,7 +394,7 @@ def list_follow_ups(
     query = select(FollowUp, Order).join(Order, Order.id == FollowUp.order_id)
     if status is not None:
         query = query.where(FollowUp.status == status.value)
-    total = _total(session, query)
+    total = total_rows(session, query)
     rows = session.execute(
         query.order_by(FollowUp.created_at, FollowUp.id).limit(limit).offset(offset)
     ).all()
@@ -520,7 +444,7 @@ def list_escalations(
         query = query.where(Escalation.order_id == order_id)
     if open_only:
         query = query.where(Order.status.in_([s.value for s in OPEN_STATUSES]))
-    total = _total(session, query)
+    total = total_rows(session, query)
     rows = session.execute(
         query.order_by(Escalation.at.desc(), Escalation.id.desc()).limit(limit).offset(offset)
     ).all()

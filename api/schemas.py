@@ -17,11 +17,15 @@ from pydantic import (
 
 from core.vocab import (
     ActorKind,
+    DispatchPolicy,
     FollowUpMethod,
     FollowUpOutcome,
     FollowUpStatus,
     OrderStatus,
+    PlaceKind,
+    Platform,
     Rating,
+    UnitKind,
 )
 
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=24)]
@@ -81,13 +85,55 @@ class OrderCreate(Strict):
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)
     ]
     resident_phone: Phone
+    # The village or community (村/社区) within the township, when the resident knows it.
+    village_id: int | None = Field(default=None, gt=0)
 
     _phone = field_validator("resident_phone")(normalise_phone)
 
 
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+
+
 class DispatchBody(Strict):
-    volunteer_id: int = Field(gt=0)
+    """To one volunteer, or to a team/station/institute whose leader hands it on.
+
+    On an accepted order this is a re-dispatch (the volunteer fell ill): the previous
+    volunteer is told in the timeline and the 72-hour deadline stays.
+    """
+
+    volunteer_id: int | None = Field(default=None, gt=0)
+    unit_id: int | None = Field(default=None, gt=0)
     admin_id: int | None = Field(default=None, gt=0)
+    reason: Reason | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> DispatchBody:
+        if (self.volunteer_id is None) == (self.unit_id is None):
+            raise ValueError("give exactly one of volunteer_id and unit_id")
+        return self
+
+
+class OpenCallBody(Strict):
+    """Offer to these volunteers, or (without ``volunteer_ids``) to the top ``size``."""
+
+    volunteer_ids: list[Annotated[int, Field(gt=0)]] | None = Field(
+        default=None, min_length=2, max_length=50
+    )
+    size: int | None = Field(default=None, ge=2, le=50)
+    admin_id: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> OpenCallBody:
+        if self.volunteer_ids is not None and len(set(self.volunteer_ids)) != len(
+            self.volunteer_ids
+        ):
+            raise ValueError("volunteer_ids must be distinct")
+        return self
+
+
+class AssignBody(Strict):
+    leader_id: int = Field(gt=0)
+    volunteer_id: int = Field(gt=0)
 
 
 class AcceptBody(Strict):
@@ -155,6 +201,11 @@ class OrderSummary(BaseModel):
     overdue: bool
     escalation_level: int
     rating: Rating | None
+    unit_id: int | None = None
+    village_id: int | None = None
+    dispatch_policy: DispatchPolicy = DispatchPolicy.MANUAL
+    dispatch_attempts: int = 0
+    undispatchable: bool = False
 
 
 class OrderOut(OrderSummary):
@@ -169,6 +220,7 @@ class OrderOut(OrderSummary):
     review_rating: Rating | None
     follow_up: FollowUpSummary | None
     timeline: list[TimelineEntry]
+    offered_to: list[int] = []
     workflow_id: str
     workflow_url: str
 
@@ -186,27 +238,118 @@ class Page(BaseModel, Generic[T]):
 # --- volunteers ------------------------------------------------------------------------
 
 
-class VolunteerCreate(Strict):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+HHMM = Annotated[str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+TownshipName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+
+
+def minutes(value: str) -> int:
+    hours, mins = value.split(":")
+    return int(hours) * 60 + int(mins)
+
+
+class Window(Strict):
+    """A weekly window in the county's local time; ``weekday`` 0 is Monday."""
+
+    weekday: int = Field(ge=0, le=6)
+    start: HHMM
+    end: HHMM
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if minutes(self.start) >= minutes(self.end):
+            raise ValueError("a window ends after it starts (split windows across midnight)")
+        return self
+
+
+class Coordinates(Strict):
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    lon: float | None = Field(default=None, ge=-180, le=180)
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> Coordinates:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("give both lat and lon, or neither")
+        return self
+
+
+class VolunteerCreate(Coordinates):
+    """Registration (登记注册). Skills are catalog category or item codes."""
+
+    name: Name
     phone: Phone
-    township: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
-    skills: list[str] = Field(default_factory=list, max_length=13)
+    township: TownshipName
+    village_id: int | None = Field(default=None, gt=0)
+    skills: list[str] = Field(default_factory=list, max_length=60)
+    trade: str | None = Field(default=None, max_length=30)
+    platform: Platform | None = None
+    unit_id: int | None = Field(default=None, gt=0)
+    max_open_orders: int = Field(default=3, ge=1, le=20)
+    availability: list[Window] = Field(default_factory=list, max_length=28)
 
     _phone = field_validator("phone")(normalise_phone)
+
+
+class VolunteerPatch(Strict):
+    """Change what a volunteer may change without re-registering; omitted fields stay."""
+
+    active: bool | None = None
+    paused: bool | None = None
+    max_open_orders: int | None = Field(default=None, ge=1, le=20)
+    skills: list[str] | None = Field(default=None, max_length=60)
+    trade: str | None = Field(default=None, max_length=30)
+    availability: list[Window] | None = Field(default=None, max_length=28)
+
+    @model_validator(mode="after")
+    def _something(self) -> VolunteerPatch:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change")
+        return self
+
+
+class TransferBody(Strict):
+    """Move to another team or station (关系转接); ``unit_id`` null leaves every unit."""
+
+    unit_id: int | None = Field(gt=0)
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+
+
+class TransferOut(BaseModel):
+    from_unit_id: int | None
+    to_unit_id: int | None
+    at: datetime
+    note: str | None
 
 
 class TownshipOut(BaseModel):
     name: str
     name_en: str
+    lat: float | None = None
+    lon: float | None = None
 
 
-class TownshipCreate(Strict):
+class TownshipCreate(Coordinates):
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64)]
     name_en: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 
 
-class VolunteerStatus(Strict):
-    active: bool
+class VillageCreate(Coordinates):
+    township: TownshipName
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=64)]
+    kind: PlaceKind = PlaceKind.VILLAGE
+
+
+class VillageOut(BaseModel):
+    id: int
+    township: str
+    name: str
+    kind: PlaceKind
+    lat: float | None
+    lon: float | None
+
+
+class PlaceOut(TownshipOut):
+    villages: list[VillageOut]
 
 
 class VolunteerOut(BaseModel):
@@ -214,9 +357,112 @@ class VolunteerOut(BaseModel):
     name: str
     phone: str
     township: str
+    village_id: int | None = None
+    lat: float | None = None
+    lon: float | None = None
     skills: list[str]
+    trade: str | None = None
+    platform: Platform | None = None
+    unit_id: int | None = None
+    max_open_orders: int = 3
     active: bool
+    paused: bool = False
+    availability: list[Window] = []
+    open_orders: int = 0
+    completed_orders: int = 0
+    on_time_orders: int = 0
+    rated_orders: int = 0
     created_at: datetime
+
+
+class UnitCreate(Strict):
+    kind: UnitKind
+    name: Name
+    township: TownshipName
+    village_id: int | None = Field(default=None, gt=0)
+    platform: Platform | None = None
+    leader_id: int | None = Field(default=None, gt=0)
+
+
+class UnitPatch(Strict):
+    leader_id: int | None = Field(default=None, gt=0)
+    active: bool | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> UnitPatch:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change")
+        return self
+
+
+class UnitOut(BaseModel):
+    id: int
+    kind: UnitKind
+    name: str
+    township: str
+    village_id: int | None
+    platform: Platform | None
+    leader_id: int | None
+    active: bool
+    members: int
+
+
+class PolicyBody(Strict):
+    policy: DispatchPolicy
+
+
+class PolicyOut(BaseModel):
+    scope: str
+    policy: DispatchPolicy
+    updated_at: datetime
+
+
+class CandidateOut(BaseModel):
+    """A volunteer with the parts of their score (each 0..1; see core/matching.py)."""
+
+    volunteer_id: int
+    name: str
+    township: str
+    village_id: int | None
+    unit_id: int | None
+    score: float
+    proximity: float
+    skill: float
+    trade: float
+    fit: float
+    distance_km: float | None
+    open_orders: int
+    max_open_orders: int
+    available_now: bool
+    on_time_rate: float
+    rating_score: float
+
+
+class UnitCandidateOut(BaseModel):
+    unit_id: int
+    kind: UnitKind
+    name: str
+    township: str
+    leader_id: int
+    score: float
+    proximity: float
+    skill: float
+    trade: float
+    fit: float
+    distance_km: float | None
+    members: int
+    members_free: int
+
+
+class CandidatesOut(BaseModel):
+    order_id: int
+    policy: DispatchPolicy
+    weights: dict[str, float]
+    # Under ``suggest`` the top candidate is pre-selected for the admin to confirm.
+    preselected_volunteer_id: int | None
+    excluded: list[int]
+    volunteers: list[CandidateOut]
+    units: list[UnitCandidateOut]
 
 
 # --- follow-ups and escalations --------------------------------------------------------

@@ -13,7 +13,7 @@ from core.migrate import upgrade
 
 
 @contextlib.contextmanager
-def temporary_database(admin_url: str, *, prefix: str) -> Iterator[str]:
+def temporary_database(admin_url: str, *, prefix: str, migrate: bool = True) -> Iterator[str]:
     """Create a database on ``admin_url``'s server, migrate it, yield its URL, drop it."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
@@ -22,7 +22,8 @@ def temporary_database(admin_url: str, *, prefix: str) -> Iterator[str]:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
         try:
-            upgrade(url)
+            if migrate:
+                upgrade(url)
             yield url
         finally:
             with admin.connect() as conn:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -34,6 +35,8 @@ class Category(Base):
     name: Mapped[str] = mapped_column(String(80))
     name_en: Mapped[str] = mapped_column(String(120))
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # The talent platform (五大平台) whose volunteers suit this category, if any.
+    platform: Mapped[str | None] = mapped_column(String(20))
     items: Mapped[list[CatalogItem]] = relationship(
         back_populates="category", order_by="CatalogItem.position"
     )
@@ -51,6 +54,26 @@ class CatalogItem(Base):
     category: Mapped[Category] = relationship(back_populates="items")
 
 
+class Trade(Base):
+    """Trades and occupations (行业) volunteers come from, for "similar trade" matching."""
+
+    __tablename__ = "trades"
+
+    code: Mapped[str] = mapped_column(String(30), primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    name_en: Mapped[str] = mapped_column(String(80))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CategoryTrade(Base):
+    """Which trades are close to a service category (行业相近)."""
+
+    __tablename__ = "category_trades"
+
+    category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"), primary_key=True)
+    trade_code: Mapped[str] = mapped_column(ForeignKey("trades.code"), primary_key=True)
+
+
 class Township(Base):
     """The county's townships (乡镇/街道): orders and volunteers name one of these."""
 
@@ -59,18 +82,131 @@ class Township(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     name_en: Mapped[str] = mapped_column(String(120))
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # Centre coordinates (WGS-84 degrees), used when nothing finer is known.
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+
+
+class Village(Base):
+    """A village (村) or urban community (社区) within a township."""
+
+    __tablename__ = "villages"
+    __table_args__ = (UniqueConstraint("township", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    township: Mapped[str] = mapped_column(ForeignKey("townships.name"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(12), default="village")
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+
+
+class Unit(Base):
+    """A practice institute (所), station (站) or volunteer team (队) with a leader."""
+
+    __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("kind", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    name: Mapped[str] = mapped_column(String(80))
+    township: Mapped[str] = mapped_column(ForeignKey("townships.name"), index=True)
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
+    platform: Mapped[str | None] = mapped_column(String(20))
+    # The member who receives the unit's dispatches and hands them on.
+    leader_id: Mapped[int | None] = mapped_column(
+        ForeignKey("volunteers.id", use_alter=True, name="fk_units_leader_id_volunteers")
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Volunteer(Base):
     __tablename__ = "volunteers"
+    __table_args__ = (Index("ix_volunteers_lat_lon", "lat", "lon"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
     phone: Mapped[str] = mapped_column(String(24), unique=True)
     township: Mapped[str] = mapped_column(ForeignKey("townships.name"), index=True)
-    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"), index=True)
+    # Home coordinates: given at registration, else the village's, else the township's.
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    trade: Mapped[str | None] = mapped_column(ForeignKey("trades.code"))
+    platform: Mapped[str | None] = mapped_column(String(20))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    max_open_orders: Mapped[int] = mapped_column(Integer, default=3)
+    # ``active`` is membership (deactivated volunteers leave the pool for good);
+    # ``paused`` is the volunteer's own "not now".
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # Counters recomputed from ``orders`` whenever one of the volunteer's orders moves, so
+    # ranking reads one row per volunteer instead of aggregating their history.
+    open_orders: Mapped[int] = mapped_column(Integer, default=0)
+    completed_orders: Mapped[int] = mapped_column(Integer, default=0)
+    on_time_orders: Mapped[int] = mapped_column(Integer, default=0)
+    rated_orders: Mapped[int] = mapped_column(Integer, default=0)
+    rating_points: Mapped[int] = mapped_column(Integer, default=0)
+
+    skill_rows: Mapped[list[VolunteerSkill]] = relationship(
+        cascade="all, delete-orphan", order_by="VolunteerSkill.code"
+    )
+    windows: Mapped[list[AvailabilityWindow]] = relationship(
+        cascade="all, delete-orphan",
+        order_by="(AvailabilityWindow.weekday, AvailabilityWindow.start_minute)",
+    )
+
+    @property
+    def skills(self) -> list[str]:
+        return [s.code for s in self.skill_rows]
+
+
+class VolunteerSkill(Base):
+    """A catalog category or item code a volunteer can serve; indexed for matching."""
+
+    __tablename__ = "volunteer_skills"
+    __table_args__ = (Index("ix_volunteer_skills_code_volunteer_id", "code", "volunteer_id"),)
+
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
+
+
+class AvailabilityWindow(Base):
+    """A weekly window (county local time) when the volunteer can take orders."""
+
+    __tablename__ = "availability_windows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer)  # 0 = Monday
+    start_minute: Mapped[int] = mapped_column(Integer)
+    end_minute: Mapped[int] = mapped_column(Integer)
+
+
+class VolunteerTransfer(Base):
+    """A move between teams or stations (关系转接); the volunteer's history stays theirs."""
+
+    __tablename__ = "volunteer_transfers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    from_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    to_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class DispatchPolicyRow(Base):
+    """Dispatch policy per category (``scope`` = its code) or county-wide (``scope`` = ``*``)."""
+
+    __tablename__ = "dispatch_policies"
+
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    policy: Mapped[str] = mapped_column(String(10))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Order(Base):
@@ -93,6 +229,7 @@ class Order(Base):
     item_code: Mapped[str] = mapped_column(ForeignKey("catalog_items.code"))
     category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"))
     township: Mapped[str] = mapped_column(ForeignKey("townships.name"))
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("villages.id"))
     # Personal data: only ever here, never in workflow inputs or messages.
     reason: Mapped[str] = mapped_column(Text)
     address: Mapped[str] = mapped_column(Text)
@@ -101,6 +238,10 @@ class Order(Base):
 
     status: Mapped[str] = mapped_column(String(16), default="pending")
     volunteer_id: Mapped[int | None] = mapped_column(ForeignKey("volunteers.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    dispatch_policy: Mapped[str] = mapped_column(String(10), default="manual")
+    dispatch_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    undispatchable: Mapped[bool] = mapped_column(Boolean, default=False)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -122,6 +263,17 @@ class Order(Base):
         back_populates="order", order_by="(OrderEvent.at, OrderEvent.seq)"
     )
     follow_up: Mapped[FollowUp | None] = relationship(back_populates="order", uselist=False)
+
+
+class OrderOffer(Base):
+    """Volunteers an order is currently offered to in an open call (抢单)."""
+
+    __tablename__ = "order_offers"
+
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), primary_key=True)
+    volunteer_id: Mapped[int] = mapped_column(
+        ForeignKey("volunteers.id"), primary_key=True, index=True
+    )
 
 
 class OrderNote(Base):

@@ -6,11 +6,13 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, PlainSerializer, model_validator
+from pydantic import BeforeValidator, Field, PlainSerializer, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.durations import format_duration, parse_duration
+from core.matching import Matching, Weights
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,6 +42,19 @@ class Settings(BaseSettings):
     accept_timeout: Duration = timedelta(hours=4)
     review_window: Duration = timedelta(days=3)
 
+    # Dispatch (issue 3): a team leader's time to hand an order on, the dispatches tried
+    # before an order is flagged undispatchable, how many an open call offers by default.
+    team_assign_timeout: Duration = timedelta(hours=8)
+    max_dispatch_attempts: int = Field(default=3, ge=1, le=20)
+    open_call_size: int = Field(default=5, ge=2, le=50)
+    # Ranking weights (see core/matching.py), the proximity radius and the county's clock.
+    match_weight_proximity: float = Field(default=0.35, ge=0)
+    match_weight_skill: float = Field(default=0.30, ge=0)
+    match_weight_trade: float = Field(default=0.15, ge=0)
+    match_weight_fit: float = Field(default=0.20, ge=0)
+    match_radius_km: float = Field(default=30.0, gt=0)
+    county_timezone: str = "Asia/Shanghai"
+
     # How long the API waits for a workflow to apply a command before answering 504.
     command_timeout: Duration = timedelta(seconds=30)
 
@@ -47,6 +62,28 @@ class Settings(BaseSettings):
     worker_max_cached_workflows: int = 1000
 
     page_size_max: int = 200
+
+    @field_validator("county_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def matching(self) -> Matching:
+        return Matching(
+            weights=Weights(
+                proximity=self.match_weight_proximity,
+                skill=self.match_weight_skill,
+                trade=self.match_weight_trade,
+                fit=self.match_weight_fit,
+            ),
+            radius_km=self.match_radius_km,
+            timezone=self.county_timezone,
+        )
 
     @model_validator(mode="after")
     def _production_needs_real_database(self) -> Settings:

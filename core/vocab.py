@@ -36,6 +36,11 @@ class EventName(StrEnum):
     FOLLOWED_UP = "followed_up"
     CLOSED = "closed"
     CANCELLED = "cancelled"
+    # Matching and dispatch (issue 3).
+    REDISPATCHED = "redispatched"
+    OPEN_CALL = "open_call"
+    ASSIGNED = "assigned"
+    UNDISPATCHABLE = "undispatchable"
 
 
 class Rating(StrEnum):
@@ -45,6 +50,45 @@ class Rating(StrEnum):
     SATISFIED = "satisfied"
     AVERAGE = "average"
     DISSATISFIED = "dissatisfied"
+
+
+RATING_POINTS: dict[Rating, int] = {
+    Rating.VERY_SATISFIED: 4,
+    Rating.SATISFIED: 3,
+    Rating.AVERAGE: 2,
+    Rating.DISSATISFIED: 1,
+}
+
+
+class DispatchPolicy(StrEnum):
+    """How an order finds its volunteer: the admin picks, confirms a suggestion, or not at all."""
+
+    MANUAL = "manual"
+    SUGGEST = "suggest"
+    AUTO = "auto"
+
+
+class Platform(StrEnum):
+    """The county's five talent platforms (五大平台)."""
+
+    THEORY = "theory"
+    EDUCATION = "education"
+    SCIENCE = "science"
+    CULTURE = "culture"
+    FITNESS = "fitness"
+
+
+class UnitKind(StrEnum):
+    """Who can receive an order besides a single volunteer."""
+
+    INSTITUTE = "institute"  # 新时代文明实践所, township level
+    STATION = "station"  # 新时代文明实践站, village level
+    TEAM = "team"  # 志愿服务队
+
+
+class PlaceKind(StrEnum):
+    VILLAGE = "village"  # 村
+    COMMUNITY = "community"  # 社区
 
 
 class FollowUpMethod(StrEnum):

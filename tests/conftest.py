@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ from core.db import make_engine
 from core.dbadmin import temporary_database
 from core.models import Township
 from core.settings import Settings
+from tests.helpers import Registry
 
 BIN = Path(sys.executable).parent
 TEMPORAL_CLI = str(BIN / "temporal")
@@ -53,6 +54,14 @@ def township(engine: Engine) -> str:
     with engine.begin() as conn:
         conn.execute(insert(Township).values(name=name, name_en="Test township", position=1000))
     return name
+
+
+@pytest.fixture
+async def registry(database: Database) -> AsyncIterator[Registry]:
+    """A hand-built registry for one test, retired (volunteers deactivated) afterwards."""
+    built = Registry(database)
+    yield built
+    await built.retire()
 
 
 @pytest.fixture

@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import Client, WorkflowHandle
 
-from api import orders, queries, schemas
+from api import orders, queries, registry, schemas
 from api.database import Database
 from core.models import Escalation, FollowUp, Order, OrderEvent, Volunteer
 from core.settings import Settings
+from core.vocab import DispatchPolicy, UnitKind
 from workflows.order import OrderView, OrderWorkflow, workflow_id
 
 HISTORIES = Path(__file__).parent / "histories"
 
 
-def order_body(township: str, item_code: str = "care.elderly_visit") -> schemas.OrderCreate:
+def order_body(
+    township: str, item_code: str = "care.elderly_visit", *, village_id: int | None = None
+) -> schemas.OrderCreate:
     return schemas.OrderCreate(
         item_code=item_code,
+        village_id=village_id,
         reason="家里老人行动不便，需要有人帮忙买药和打扫。",
         address="蓼皋街道 龙井社区 3 组 12 号",
         township=township,
@@ -36,11 +41,12 @@ async def submit(
     township: str,
     *,
     item_code: str = "care.elderly_visit",
+    village_id: int | None = None,
 ) -> WorkflowHandle[OrderWorkflow, OrderView]:
     """Submit an order the way the API does and return its workflow handle."""
     submitted = await db.run(
         queries.create_order,
-        order_body(township, item_code),
+        order_body(township, item_code, village_id=village_id),
         idempotency_key=None,
         completion_sla=settings.completion_sla,
     )
@@ -59,10 +65,15 @@ class Harness:
         self.handles: list[WorkflowHandle[OrderWorkflow, OrderView]] = []
 
     async def submit(
-        self, *, item_code: str = "care.elderly_visit"
+        self, *, item_code: str = "care.elderly_visit", village_id: int | None = None
     ) -> WorkflowHandle[OrderWorkflow, OrderView]:
         handle = await submit(
-            self.client, self.db, self.settings, self.township, item_code=item_code
+            self.client,
+            self.db,
+            self.settings,
+            self.township,
+            item_code=item_code,
+            village_id=village_id,
         )
         self.handles.append(handle)
         return handle
@@ -90,7 +101,7 @@ def order_id_of(handle: WorkflowHandle[OrderWorkflow, OrderView]) -> int:
 
 def add_volunteer(session: Session, township: str = "蓼皋街道") -> int:
     volunteer = Volunteer(
-        name="志愿者", phone=f"139{uuid.uuid4().int % 10**8:08d}", township=township, skills=[]
+        name="志愿者", phone=f"139{uuid.uuid4().int % 10**8:08d}", township=township
     )
     session.add(volunteer)
     session.flush()
@@ -127,3 +138,66 @@ def follow_up_of(session: Session, order_id: int) -> FollowUp | None:
     if task is not None:
         session.expunge(task)
     return task
+
+
+class Registry:
+    """Builds a hand-made registry through the API's own functions, and retires it after.
+
+    Ranking is county-wide, so volunteers one test registers would compete in the next;
+    ``retire`` deactivates them and resets the policies the test changed.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.volunteers: list[int] = []
+        self.policies: list[str] = []
+
+    async def township(self, *, lat: float | None = None, lon: float | None = None) -> str:
+        name = f"测试镇-{uuid.uuid4().hex[:8]}"
+        body = schemas.TownshipCreate(name=name, name_en="Test", lat=lat, lon=lon)
+        await self.db.run(registry.create_township, body)
+        return name
+
+    async def village(
+        self, township: str, *, lat: float | None = None, lon: float | None = None
+    ) -> int:
+        body = schemas.VillageCreate(
+            township=township, name=f"测试村-{uuid.uuid4().hex[:6]}", lat=lat, lon=lon
+        )
+        return (await self.db.run(registry.create_village, body)).id
+
+    async def volunteer(self, township: str, **fields: Any) -> int:
+        body = schemas.VolunteerCreate(
+            name=fields.pop("name", "志愿者"),
+            phone=f"138{uuid.uuid4().int % 10**8:08d}",
+            township=township,
+            **fields,
+        )
+        created = await self.db.run(registry.create_volunteer, body)
+        self.volunteers.append(created.id)
+        return created.id
+
+    async def unit(self, township: str, *, leader: int, members: list[int]) -> int:
+        body = schemas.UnitCreate(
+            kind=UnitKind.TEAM, name=f"测试队-{uuid.uuid4().hex[:6]}", township=township
+        )
+        unit = await self.db.run(registry.create_unit, body)
+        for member in [leader, *members]:
+            await self.db.run(
+                registry.transfer_volunteer, member, schemas.TransferBody(unit_id=unit.id)
+            )
+        await self.db.run(registry.update_unit, unit.id, schemas.UnitPatch(leader_id=leader))
+        return unit.id
+
+    async def patch(self, volunteer_id: int, **fields: Any) -> None:
+        await self.db.run(registry.update_volunteer, volunteer_id, schemas.VolunteerPatch(**fields))
+
+    async def policy(self, category: str, policy: DispatchPolicy) -> None:
+        await self.db.run(registry.set_policy, category, policy)
+        self.policies.append(category)
+
+    async def retire(self) -> None:
+        for volunteer_id in self.volunteers:
+            await self.patch(volunteer_id, active=False)
+        for scope in self.policies:
+            await self.db.run(registry.set_policy, scope, DispatchPolicy.MANUAL)

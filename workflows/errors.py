@@ -22,6 +22,11 @@ REVIEW_WINDOW_CLOSED: Final = "ReviewWindowClosed"
 FOLLOW_UP_MISMATCH: Final = "FollowUpMismatch"
 """The follow-up result names a task the order is not waiting for."""
 
+ALREADY_TAKEN: Final = "AlreadyTaken"
+"""An open call's order was accepted by someone else first."""
+NOT_LEADER: Final = "NotUnitLeader"
+"""Only the leader of the team or station an order was dispatched to can hand it on."""
+
 RATING_REQUIRED: Final = "RatingRequired"
 """The follow-up must record a rating: the resident never reviewed the order."""
 
@@ -33,6 +38,8 @@ BUSINESS_ERRORS: Final = frozenset(
         ORDER_FINISHED,
         REVIEW_WINDOW_CLOSED,
         FOLLOW_UP_MISMATCH,
+        ALREADY_TAKEN,
+        NOT_LEADER,
         RATING_REQUIRED,
     }
 )

@@ -5,6 +5,13 @@ decline and accept-timeout returning the order to pending, cancel before complet
 and escalation each time the 72-hour completion deadline (and every repeat after it)
 passes without completion.
 
+Dispatch goes to a volunteer, to a team or station (whose leader assigns a member), or as
+an open call to several volunteers at once (the first accept wins). Under the ``suggest``
+and ``auto`` policies the workflow itself dispatches to the next-best candidate after a
+decline or timeout (``auto`` also at submission), and after ``max_dispatch_attempts``
+flags the order undispatchable for the admins. An admin may re-dispatch an accepted
+order; the completion deadline never moves.
+
 Every transition is persisted by the ``record_transition`` activity into the read
 model and the audit table before the command that caused it returns, so the API can
 read its own writes. Inputs and messages carry ids, codes and times only.
@@ -27,10 +34,13 @@ from temporalio.common import (
 
 with workflow.unsafe.imports_passed_through():
     from activities.messages import (
+        PICK_CANDIDATE,
         RECORD_TRANSITION,
         EventRecord,
         FollowUpClosing,
         OrderSnapshot,
+        PickInput,
+        PickResult,
         TransitionRecord,
         TransitionResult,
     )
@@ -38,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         FINAL_STATUSES,
         OPEN_STATUSES,
         ActorKind,
+        DispatchPolicy,
         EventName,
         FollowUpMethod,
         FollowUpOutcome,
@@ -75,6 +86,7 @@ class OrderTimers:
     escalation_repeat_s: int = 24 * 3600
     accept_timeout_s: int = 4 * 3600
     review_window_s: int = 3 * 86400
+    team_assign_timeout_s: int = 8 * 3600
 
 
 @dataclass
@@ -88,12 +100,36 @@ class OrderInput:
     timers: OrderTimers = field(default_factory=OrderTimers)
     # The API recorded ``submitted`` as seq 1; the workflow numbers on from here.
     last_seq: int = 1
+    # Fixed at submission, like the timers: a policy change applies to new orders.
+    dispatch_policy: DispatchPolicy = DispatchPolicy.MANUAL
+    max_dispatch_attempts: int = 3
 
 
 @dataclass
 class DispatchInput:
-    volunteer_id: int
+    """To a volunteer, or to a unit (team, station, institute) through its leader."""
+
+    volunteer_id: int | None = None
     admin_id: int | None = None
+    unit_id: int | None = None
+    leader_id: int | None = None
+    note_id: str | None = None
+
+
+@dataclass
+class OpenCallInput:
+    """Offer the order to several volunteers at once (抢单); the first accept wins."""
+
+    volunteer_ids: list[int]
+    admin_id: int | None = None
+
+
+@dataclass
+class AssignInput:
+    """A unit's leader hands the order on to one of its members."""
+
+    leader_id: int
+    volunteer_id: int
 
 
 @dataclass
@@ -151,6 +187,13 @@ class OrderView:
     follow_up_id: int | None
     declined_by: list[int]
     seq: int
+    unit_id: int | None = None
+    leader_id: int | None = None
+    offered_to: list[int] = field(default_factory=list)
+    passed_over: list[int] = field(default_factory=list)
+    dispatch_policy: DispatchPolicy = DispatchPolicy.MANUAL
+    dispatch_attempts: int = 0
+    undispatchable: bool = False
 
 
 # --- the workflow -----------------------------------------------------------------------
@@ -164,6 +207,14 @@ class OrderWorkflow:
         self._status = OrderStatus.PENDING
         self._volunteer_id: int | None = None
         self._declined_by: list[int] = []
+        # Volunteers who let an offer time out: auto-dispatch skips them, admins may not.
+        self._passed_over: list[int] = []
+        self._unit_id: int | None = None
+        self._leader_id: int | None = None
+        self._offered: list[int] = []
+        self._attempts = 0
+        self._undispatchable = False
+        self._auto_wanted = inp.dispatch_policy == DispatchPolicy.AUTO
         self._overdue = False
         self._escalation_level = 0
         self._review_rating: Rating | None = None
@@ -199,22 +250,75 @@ class OrderWorkflow:
 
     async def _until_completed_or_cancelled(self) -> None:
         """Pending ⇄ dispatched → accepted, until completion or cancellation."""
-        timeout = timedelta(seconds=self._inp.timers.accept_timeout_s)
         while self._status in OPEN_STATUSES:
             generation = self._generation
+            if self._status == OrderStatus.PENDING and self._auto_wanted:
+                self._auto_wanted = False
+                await self._dispatch_next()
+                continue
             if self._status != OrderStatus.DISPATCHED:
                 await workflow.wait_condition(self._changed_since(generation))
                 continue
+            waiting_for_leader = self._awaiting_leader()
+            timers = self._inp.timers
+            timeout = timedelta(
+                seconds=timers.team_assign_timeout_s
+                if waiting_for_leader
+                else timers.accept_timeout_s
+            )
             try:
                 await workflow.wait_condition(
                     self._changed_since(generation),
                     timeout=timeout,
-                    timeout_summary="accept-timeout",
+                    timeout_summary="assign-timeout" if waiting_for_leader else "accept-timeout",
                 )
             except TimeoutError:
                 # An accept may land in the same activation as the timer: it wins.
                 if self._generation == generation:
-                    await self._accept_timed_out()
+                    await self._offer_timed_out()
+
+    async def _dispatch_next(self) -> None:
+        """Dispatch to the best candidate not yet tried, or give up and tell the admins."""
+        if self._attempts >= self._inp.max_dispatch_attempts:
+            await self._give_up("attempts_exhausted")
+            return
+        generation = self._generation
+        pick = await workflow.execute_activity(
+            PICK_CANDIDATE,
+            PickInput(order_id=self._inp.order_id, exclude=self._excluded()),
+            result_type=PickResult,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+            summary="pick candidate",
+        )
+        if self._generation != generation or self._status != OrderStatus.PENDING:
+            return  # an admin dispatched or the resident cancelled meanwhile
+        if pick.volunteer_id is None:
+            await self._give_up("no_candidates")
+            return
+        self._dispatch_to(volunteer_id=pick.volunteer_id)
+        await self._persist(
+            self._event(
+                EventName.DISPATCHED,
+                volunteer_id=pick.volunteer_id,
+                data={
+                    "policy": self._inp.dispatch_policy.value,
+                    "attempt": self._attempts,
+                    "score": pick.score,
+                },
+            )
+        )
+
+    async def _give_up(self, reason: str) -> None:
+        if self._undispatchable:
+            return
+        self._undispatchable = True
+        self._describe()
+        await self._persist(
+            self._event(
+                EventName.UNDISPATCHABLE, data={"reason": reason, "attempts": self._attempts}
+            )
+        )
 
     async def _await_review(self) -> None:
         window = timedelta(seconds=self._inp.timers.review_window_s)
@@ -268,11 +372,38 @@ class OrderWorkflow:
 
     # --- transitions made by timers -------------------------------------------------------
 
-    async def _accept_timed_out(self) -> None:
-        volunteer = self._volunteer_id
-        self._volunteer_id = None
-        self._set_status(OrderStatus.PENDING)
-        await self._persist(self._event(EventName.ACCEPT_TIMEOUT, volunteer_id=volunteer))
+    async def _offer_timed_out(self) -> None:
+        """Nobody acted on the offer in time: the order moves on (see the module docstring)."""
+        unit = self._unit_id
+        if unit is not None and self._volunteer_id is not None:
+            # The member the leader chose stayed silent: back to the leader.
+            member = self._volunteer_id
+            self._passed_over.append(member)
+            self._volunteer_id = None
+            self._bump()
+            await self._persist(
+                self._event(
+                    EventName.ACCEPT_TIMEOUT,
+                    volunteer_id=member,
+                    data={"unit_id": unit, "back_to": "leader"},
+                )
+            )
+            return
+        silent = list(self._offered) or ([self._volunteer_id] if self._volunteer_id else [])
+        self._passed_over.extend(silent)
+        data: dict[str, object] = {}
+        if unit is not None:
+            data = {"unit_id": unit, "leader_id": self._leader_id, "stage": "leader"}
+        elif self._offered:
+            data = {"offered_to": list(self._offered)}
+        self._return_to_center()
+        await self._persist(
+            self._event(
+                EventName.ACCEPT_TIMEOUT,
+                volunteer_id=silent[0] if len(silent) == 1 and unit is None else None,
+                data=data,
+            )
+        )
 
     async def _escalate(self) -> None:
         self._escalation_level += 1
@@ -295,14 +426,27 @@ class OrderWorkflow:
 
     @workflow.update
     async def dispatch(self, inp: DispatchInput) -> OrderView:
+        """An admin dispatches (or re-dispatches) to a volunteer or a unit."""
         self._check_dispatch(inp)
-        self._volunteer_id = inp.volunteer_id
-        self._set_status(OrderStatus.DISPATCHED)
+        previous = self._volunteer_id
+        accepted = self._status == OrderStatus.ACCEPTED
+        self._dispatch_to(
+            volunteer_id=inp.volunteer_id, unit_id=inp.unit_id, leader_id=inp.leader_id
+        )
+        # An admin acting clears the undispatchable flag: someone has the order again.
+        self._undispatchable = False
+        data: dict[str, object] = {"attempt": self._attempts}
+        if inp.unit_id is not None:
+            data.update(unit_id=inp.unit_id, leader_id=inp.leader_id)
+        if previous is not None:
+            data["previous_volunteer_id"] = previous
         await self._persist(
             self._event(
-                EventName.DISPATCHED,
+                EventName.REDISPATCHED if accepted else EventName.DISPATCHED,
                 by=actor(ActorKind.ADMIN, inp.admin_id),
                 volunteer_id=inp.volunteer_id,
+                note_id=inp.note_id,
+                data=data,
             )
         )
         return self._view()
@@ -310,31 +454,108 @@ class OrderWorkflow:
     @dispatch.validator
     def _check_dispatch(self, inp: DispatchInput) -> None:
         self._require_live()
+        if self._status not in OPEN_STATUSES:
+            raise rejected(
+                errors.INVALID_TRANSITION,
+                f"only an order not yet completed can be dispatched; this one is {self._status}",
+            )
+        if (inp.volunteer_id is None) == (inp.unit_id is None):
+            raise rejected(errors.INVALID_TRANSITION, "dispatch to a volunteer or to a unit")
+        if inp.unit_id is not None and inp.leader_id is None:
+            raise rejected(errors.INVALID_TRANSITION, f"unit {inp.unit_id} has no leader")
+        if inp.volunteer_id is not None:
+            if inp.volunteer_id in self._declined_by:
+                raise rejected(
+                    errors.ALREADY_DECLINED,
+                    f"volunteer {inp.volunteer_id} already declined this order",
+                )
+            if inp.volunteer_id == self._volunteer_id:
+                raise rejected(
+                    errors.INVALID_TRANSITION,
+                    f"the order is already with volunteer {inp.volunteer_id}",
+                )
+        if inp.unit_id is not None and inp.unit_id == self._unit_id:
+            raise rejected(
+                errors.INVALID_TRANSITION, f"the order is already with unit {inp.unit_id}"
+            )
+
+    @workflow.update
+    async def open_call(self, inp: OpenCallInput) -> OrderView:
+        """Offer the order to several volunteers; the first to accept gets it."""
+        self._check_open_call(inp)
+        self._dispatch_to(offered=inp.volunteer_ids)
+        self._undispatchable = False
+        await self._persist(
+            self._event(
+                EventName.OPEN_CALL,
+                by=actor(ActorKind.ADMIN, inp.admin_id),
+                data={"offered_to": list(inp.volunteer_ids), "attempt": self._attempts},
+            )
+        )
+        return self._view()
+
+    @open_call.validator
+    def _check_open_call(self, inp: OpenCallInput) -> None:
+        self._require_live()
         if self._status not in (OrderStatus.PENDING, OrderStatus.DISPATCHED):
             raise rejected(
                 errors.INVALID_TRANSITION,
-                f"only a pending or dispatched order can be dispatched; this one is {self._status}",
+                f"only a pending or dispatched order can be offered; this one is {self._status}",
+            )
+        if not inp.volunteer_ids or len(set(inp.volunteer_ids)) != len(inp.volunteer_ids):
+            raise rejected(errors.INVALID_TRANSITION, "offer to one or more distinct volunteers")
+        declined = sorted(set(inp.volunteer_ids) & set(self._declined_by))
+        if declined:
+            raise rejected(
+                errors.ALREADY_DECLINED, f"volunteers {declined} already declined this order"
+            )
+
+    @workflow.update
+    async def assign(self, inp: AssignInput) -> OrderView:
+        """The leader of the unit holding the order hands it to a member, who then accepts."""
+        self._check_assign(inp)
+        self._volunteer_id = inp.volunteer_id
+        self._bump()
+        await self._persist(
+            self._event(
+                EventName.ASSIGNED,
+                by=actor(ActorKind.VOLUNTEER, inp.leader_id),
+                volunteer_id=inp.volunteer_id,
+                data={"unit_id": self._unit_id},
+            )
+        )
+        return self._view()
+
+    @assign.validator
+    def _check_assign(self, inp: AssignInput) -> None:
+        self._require_live()
+        if not self._awaiting_leader():
+            raise rejected(
+                errors.INVALID_TRANSITION, "the order is not waiting for a unit leader to assign it"
+            )
+        if inp.leader_id != self._leader_id:
+            raise rejected(
+                errors.NOT_LEADER,
+                f"volunteer {inp.leader_id} does not lead unit {self._unit_id}",
             )
         if inp.volunteer_id in self._declined_by:
             raise rejected(
                 errors.ALREADY_DECLINED,
                 f"volunteer {inp.volunteer_id} already declined this order",
             )
-        if self._status == OrderStatus.DISPATCHED and inp.volunteer_id == self._volunteer_id:
-            raise rejected(
-                errors.INVALID_TRANSITION,
-                f"the order is already dispatched to volunteer {inp.volunteer_id}",
-            )
 
     @workflow.update
     async def accept(self, inp: AcceptInput) -> OrderView:
         self._check_accept(inp)
+        self._volunteer_id = inp.volunteer_id
         self._set_status(OrderStatus.ACCEPTED)
+        data = {"unit_id": self._unit_id} if self._unit_id is not None else {}
         await self._persist(
             self._event(
                 EventName.ACCEPTED,
                 by=actor(ActorKind.VOLUNTEER, inp.volunteer_id),
                 volunteer_id=inp.volunteer_id,
+                data=data,
             )
         )
         return self._view()
@@ -342,14 +563,17 @@ class OrderWorkflow:
     @accept.validator
     def _check_accept(self, inp: AcceptInput) -> None:
         self._require_live()
-        if self._status == OrderStatus.ACCEPTED and inp.volunteer_id == self._volunteer_id:
-            raise rejected(errors.INVALID_TRANSITION, "you have already accepted this order")
+        if self._status == OrderStatus.ACCEPTED:
+            if inp.volunteer_id == self._volunteer_id:
+                raise rejected(errors.INVALID_TRANSITION, "you have already accepted this order")
+            if inp.volunteer_id in self._offered:
+                raise rejected(errors.ALREADY_TAKEN, "another volunteer took this order first")
         if self._status != OrderStatus.DISPATCHED:
             raise rejected(
                 errors.INVALID_TRANSITION,
                 f"only a dispatched order can be accepted; this one is {self._status}",
             )
-        if inp.volunteer_id != self._volunteer_id:
+        if inp.volunteer_id not in self._offered and inp.volunteer_id != self._volunteer_id:
             raise rejected(
                 errors.NOT_ASSIGNED,
                 f"the order is not dispatched to volunteer {inp.volunteer_id}",
@@ -359,14 +583,32 @@ class OrderWorkflow:
     async def decline(self, inp: DeclineInput) -> OrderView:
         self._check_decline(inp)
         self._declined_by.append(inp.volunteer_id)
-        self._volunteer_id = None
-        self._set_status(OrderStatus.PENDING)
+        data: dict[str, object] = {}
+        if self._status == OrderStatus.DISPATCHED and inp.volunteer_id in self._offered:
+            self._offered.remove(inp.volunteer_id)
+            if self._offered:
+                self._bump(restart_timer=False)
+            else:
+                self._return_to_center()
+        elif self._unit_id is not None and self._volunteer_id == inp.volunteer_id:
+            # A member declines: the leader chooses again.
+            self._volunteer_id = None
+            data = {"unit_id": self._unit_id, "back_to": "leader"}
+            if self._status == OrderStatus.ACCEPTED:
+                self._set_status(OrderStatus.DISPATCHED)
+            else:
+                self._bump()
+        else:
+            if self._unit_id is not None:
+                data = {"unit_id": self._unit_id}
+            self._return_to_center()
         await self._persist(
             self._event(
                 EventName.DECLINED,
                 by=actor(ActorKind.VOLUNTEER, inp.volunteer_id),
                 volunteer_id=inp.volunteer_id,
                 note_id=inp.note_id,
+                data=data,
             )
         )
         return self._view()
@@ -379,7 +621,9 @@ class OrderWorkflow:
                 errors.INVALID_TRANSITION,
                 f"only a dispatched or accepted order can be declined; this one is {self._status}",
             )
-        if inp.volunteer_id != self._volunteer_id:
+        holder = self._leader_id if self._awaiting_leader() else self._volunteer_id
+        offered = self._status == OrderStatus.DISPATCHED and inp.volunteer_id in self._offered
+        if inp.volunteer_id != holder and not offered:
             raise rejected(
                 errors.NOT_ASSIGNED,
                 f"the order is not dispatched to volunteer {inp.volunteer_id}",
@@ -542,6 +786,47 @@ class OrderWorkflow:
         workflow.upsert_search_attributes([SA_STATUS.value_set(status.value)])
         self._describe()
 
+    def _bump(self, *, restart_timer: bool = True) -> None:
+        """Something changed without a status change; ``restart_timer`` restarts the wait."""
+        if restart_timer:
+            self._generation += 1
+        self._describe()
+
+    def _awaiting_leader(self) -> bool:
+        return (
+            self._status == OrderStatus.DISPATCHED
+            and self._unit_id is not None
+            and self._volunteer_id is None
+        )
+
+    def _excluded(self) -> list[int]:
+        return sorted(set(self._declined_by) | set(self._passed_over))
+
+    def _dispatch_to(
+        self,
+        *,
+        volunteer_id: int | None = None,
+        unit_id: int | None = None,
+        leader_id: int | None = None,
+        offered: list[int] | None = None,
+    ) -> None:
+        """Hand the order to one holder: a volunteer, a unit's leader, or an open call."""
+        self._volunteer_id = volunteer_id
+        self._unit_id = unit_id
+        self._leader_id = leader_id if unit_id is not None else None
+        self._offered = list(offered or [])
+        self._attempts += 1
+        self._set_status(OrderStatus.DISPATCHED)
+
+    def _return_to_center(self) -> None:
+        """Back to pending; under ``suggest``/``auto`` the loop tries the next candidate."""
+        self._volunteer_id = None
+        self._unit_id = None
+        self._leader_id = None
+        self._offered = []
+        self._auto_wanted = self._inp.dispatch_policy != DispatchPolicy.MANUAL
+        self._set_status(OrderStatus.PENDING)
+
     def _event(
         self,
         name: EventName,
@@ -600,6 +885,10 @@ class OrderWorkflow:
             hours=self._hours,
             completed_at=self._completed_at,
             closed_at=self._closed_at,
+            unit_id=self._unit_id,
+            offered_to=list(self._offered) if self._status == OrderStatus.DISPATCHED else [],
+            dispatch_attempts=self._attempts,
+            undispatchable=self._undispatchable,
         )
 
     def _view(self) -> OrderView:
@@ -615,6 +904,13 @@ class OrderWorkflow:
             follow_up_id=self._follow_up_id,
             declined_by=list(self._declined_by),
             seq=self._seq,
+            unit_id=self._unit_id,
+            leader_id=self._leader_id,
+            offered_to=list(self._offered) if self._status == OrderStatus.DISPATCHED else [],
+            passed_over=list(self._passed_over),
+            dispatch_policy=self._inp.dispatch_policy,
+            dispatch_attempts=self._attempts,
+            undispatchable=self._undispatchable,
         )
 
     def _describe(self) -> None:
@@ -622,6 +918,12 @@ class OrderWorkflow:
         parts = [f"**{self._status.value}**", f"item `{self._inp.item_code}`"]
         if self._volunteer_id is not None:
             parts.append(f"volunteer {self._volunteer_id}")
+        if self._unit_id is not None:
+            parts.append(f"unit {self._unit_id} (leader {self._leader_id})")
+        if self._offered and self._status == OrderStatus.DISPATCHED:
+            parts.append(f"open call to {len(self._offered)}")
+        if self._undispatchable:
+            parts.append("**undispatchable**")
         parts.append(f"due {self._deadline:%Y-%m-%d %H:%M} UTC")
         if self._escalation_level:
             parts.append(f"escalation level {self._escalation_level}")

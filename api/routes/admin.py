@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
-from api import orders, queries, schemas
+from api import orders, queries, registry, schemas
 from api.deps import DatabaseDep, SettingsDep, TemporalDep
+from api.errors import ApiError
 from api.routes.resident import OrderId
+from core.db import utcnow
 from core.vocab import OrderStatus
-from workflows.order import DispatchInput, OrderWorkflow
+from workflows.order import DispatchInput, OpenCallInput, OrderWorkflow, workflow_id
 
 router = APIRouter(prefix="/api", tags=["admin"], responses=schemas.ERRORS)
 
@@ -23,6 +27,7 @@ async def list_orders(
     db: DatabaseDep,
     status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
     overdue: bool | None = None,
+    undispatchable: bool | None = None,
     township: str | None = None,
     category: str | None = None,
     item: str | None = None,
@@ -30,16 +35,55 @@ async def list_orders(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> schemas.Page[schemas.OrderSummary]:
-    """Orders, newest first, filtered by status, overdue, township, category, item, volunteer."""
+    """Orders, newest first; filters: status, overdue, undispatchable, place, item, volunteer."""
     flt = queries.OrderFilter(
         status=status_,
         overdue=overdue,
+        undispatchable=undispatchable,
         township=township,
         category=category,
         item=item,
         volunteer_id=volunteer_id,
     )
     return await db.run(queries.list_orders, flt, limit=limit, offset=offset)
+
+
+async def _tried(client: Client, order_id: int) -> list[int]:
+    """Who declined or let an offer lapse, as the order's workflow remembers it."""
+    handle = client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
+    try:
+        view = await handle.query(OrderWorkflow.state)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            raise
+        return []  # not started yet: nobody was tried
+    return sorted(set(view.declined_by) | set(view.passed_over))
+
+
+@router.get("/orders/{order_id}/candidates", response_model=schemas.CandidatesOut)
+async def order_candidates(
+    order_id: OrderId,
+    db: DatabaseDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> schemas.CandidatesOut:
+    """Volunteers and units ranked for this order, each score broken into its parts.
+
+    Nearby (same village > same township > distance), skill and trade, and fit (free
+    capacity, available now, on-time rate, ratings). Inactive, paused, full volunteers and
+    those who declined or let the order lapse are left out.
+    """
+    await db.run(queries.order_status, order_id)  # 404 before asking the workflow
+    tried = await _tried(client, order_id)
+    return await db.run(
+        registry.candidates,
+        order_id,
+        matching=settings.matching,
+        exclude=tried,
+        limit=limit,
+        now=utcnow(),
+    )
 
 
 @router.post("/orders/{order_id}/dispatch", response_model=schemas.OrderOut)
@@ -50,62 +94,92 @@ async def dispatch_order(
     client: TemporalDep,
     settings: SettingsDep,
 ) -> schemas.OrderOut:
-    """Dispatch a pending order to a volunteer (派单); they have ACCEPT_TIMEOUT to accept."""
+    """Dispatch (派单) to a volunteer, or to a team/station whose leader assigns a member.
+
+    A pending or dispatched order is (re)dispatched; an accepted one is re-dispatched (the
+    volunteer fell ill): the previous volunteer is told and the deadline does not move.
+    """
+    leader_id = None
+    if body.unit_id is not None:
+        leader_id = await db.run(registry.unit_for_dispatch, body.unit_id)
     await orders.send_update(
         client,
         db,
         settings,
         order_id,
         OrderWorkflow.dispatch,
-        lambda _note: DispatchInput(volunteer_id=body.volunteer_id, admin_id=body.admin_id),
+        lambda note_id: DispatchInput(
+            volunteer_id=body.volunteer_id,
+            unit_id=body.unit_id,
+            leader_id=leader_id,
+            admin_id=body.admin_id,
+            note_id=note_id,
+        ),
+        note=("dispatch_reason", body.reason),
         volunteer_id=body.volunteer_id,
         volunteer_must_be_active=True,
     )
     return await orders.detail(db, settings, order_id)
 
 
-@router.post("/townships", status_code=status.HTTP_201_CREATED, response_model=schemas.TownshipOut)
-async def add_township(body: schemas.TownshipCreate, db: DatabaseDep) -> schemas.TownshipOut:
-    """Register a township (乡镇/街道) of the county."""
-    return await db.run(queries.create_township, body)
-
-
-@router.post(
-    "/volunteers", status_code=status.HTTP_201_CREATED, response_model=schemas.VolunteerOut
-)
-async def register_volunteer(
-    body: schemas.VolunteerCreate, db: DatabaseDep
-) -> schemas.VolunteerOut:
-    """Register a volunteer (登记注册); skills are catalog category codes."""
-    return await db.run(queries.create_volunteer, body)
-
-
-@router.get("/volunteers", response_model=schemas.Page[schemas.VolunteerOut])
-async def list_volunteers(
+@router.post("/orders/{order_id}/open-call", response_model=schemas.OrderOut)
+async def open_call(
+    order_id: OrderId,
+    body: schemas.OpenCallBody,
     db: DatabaseDep,
-    township: str | None = None,
-    skill: str | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
-) -> schemas.Page[schemas.VolunteerOut]:
-    return await db.run(
-        queries.list_volunteers, township=township, skill=skill, limit=limit, offset=offset
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> schemas.OrderOut:
+    """Offer the order to several volunteers at once (抢单): the first accept wins.
+
+    Without ``volunteer_ids`` it goes to the top ``size`` candidates (OPEN_CALL_SIZE).
+    """
+    await db.run(queries.order_status, order_id)
+    ids = body.volunteer_ids
+    if ids is None:
+        ranked = await db.run(
+            registry.candidates,
+            order_id,
+            matching=settings.matching,
+            exclude=await _tried(client, order_id),
+            limit=body.size or settings.open_call_size,
+            now=utcnow(),
+        )
+        ids = [c.volunteer_id for c in ranked.volunteers]
+        if not ids:
+            raise ApiError(409, "NoCandidates", "no volunteer is available for this order")
+    else:
+        for volunteer_id in ids:
+            await db.run(registry.require_volunteer, volunteer_id, active=True)
+    chosen = list(ids)
+    await orders.send_update(
+        client,
+        db,
+        settings,
+        order_id,
+        OrderWorkflow.open_call,
+        lambda _note: OpenCallInput(volunteer_ids=chosen, admin_id=body.admin_id),
     )
+    return await orders.detail(db, settings, order_id)
 
 
-@router.get("/volunteers/{volunteer_id}", response_model=schemas.VolunteerOut)
-async def get_volunteer(
-    volunteer_id: Annotated[int, Path(gt=0)], db: DatabaseDep
-) -> schemas.VolunteerOut:
-    return await db.run(queries.get_volunteer, volunteer_id)
+@router.get("/dispatch-policies", response_model=list[schemas.PolicyOut])
+async def list_policies(db: DatabaseDep) -> list[schemas.PolicyOut]:
+    """The county-wide policy (scope ``*``) and any per-category overrides."""
+    return await db.run(registry.policies)
 
 
-@router.patch("/volunteers/{volunteer_id}", response_model=schemas.VolunteerOut)
-async def update_volunteer(
-    volunteer_id: Annotated[int, Path(gt=0)], body: schemas.VolunteerStatus, db: DatabaseDep
-) -> schemas.VolunteerOut:
-    """Deactivate (or reactivate) a volunteer: no new dispatches, past orders kept."""
-    return await db.run(queries.set_volunteer_active, volunteer_id, active=body.active)
+@router.put("/dispatch-policies/{scope}", response_model=schemas.PolicyOut)
+async def put_policy(
+    scope: Annotated[str, Path(min_length=1, max_length=40)],
+    body: schemas.PolicyBody,
+    db: DatabaseDep,
+) -> schemas.PolicyOut:
+    """Set ``manual``, ``suggest`` or ``auto`` county-wide (``*``) or for a category code.
+
+    Applies to orders submitted afterwards; open orders keep the policy they started with.
+    """
+    return await db.run(registry.set_policy, scope, body.policy)
 
 
 @router.get("/escalations", response_model=schemas.Page[schemas.EscalationOut])

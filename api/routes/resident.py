@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Response, status
 
-from api import orders, queries, schemas
+from api import orders, queries, registry, schemas
 from api.deps import DatabaseDep, SettingsDep, TemporalDep
 from workflows.order import CancelInput, OrderWorkflow, ReviewInput
 
@@ -24,7 +24,13 @@ async def get_catalog(db: DatabaseDep) -> list[schemas.CategoryOut]:
 @router.get("/townships", response_model=list[schemas.TownshipOut])
 async def get_townships(db: DatabaseDep) -> list[schemas.TownshipOut]:
     """The townships an order or a volunteer can name."""
-    return await db.run(queries.townships)
+    return await db.run(registry.townships)
+
+
+@router.get("/places", response_model=list[schemas.PlaceOut])
+async def get_places(db: DatabaseDep, township: str | None = None) -> list[schemas.PlaceOut]:
+    """Townships with their villages and communities (村/社区) and centre coordinates."""
+    return await db.run(registry.places, township=township)
 
 
 @router.post("/orders", status_code=status.HTTP_201_CREATED, response_model=schemas.OrderOut)

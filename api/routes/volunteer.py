@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from api import orders, schemas
+from fastapi import APIRouter, Path
+
+from api import orders, queries, registry, schemas
 from api.deps import DatabaseDep, SettingsDep, TemporalDep
+from api.errors import ApiError
 from api.routes.resident import OrderId
-from workflows.order import AcceptInput, CompleteInput, DeclineInput, OrderWorkflow
+from workflows.order import (
+    AcceptInput,
+    AssignInput,
+    CompleteInput,
+    DeclineInput,
+    OrderWorkflow,
+)
 
 router = APIRouter(prefix="/api", tags=["volunteer"], responses=schemas.ERRORS)
 
@@ -75,5 +84,38 @@ async def complete_order(
         ),
         note=("completion_summary", body.summary),
         volunteer_id=body.volunteer_id,
+    )
+    return await orders.detail(db, settings, order_id)
+
+
+@router.get("/volunteers/{volunteer_id}/offers", response_model=list[schemas.OrderSummary])
+async def my_offers(
+    volunteer_id: Annotated[int, Path(gt=0)], db: DatabaseDep
+) -> list[schemas.OrderSummary]:
+    """What waits for your answer: orders dispatched or offered to you, or to a unit you lead."""
+    return await db.run(registry.offers_for, volunteer_id)
+
+
+@router.post("/orders/{order_id}/assign", response_model=schemas.OrderOut)
+async def assign_order(
+    order_id: OrderId,
+    body: schemas.AssignBody,
+    db: DatabaseDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> schemas.OrderOut:
+    """A team or station leader hands an order dispatched to the unit to one of its members."""
+    unit_id = await db.run(queries.order_unit, order_id)
+    if unit_id is None:
+        raise ApiError(409, "NotUnitDispatch", "the order is not dispatched to a team or station")
+    await db.run(registry.require_member, unit_id, body.volunteer_id)
+    await orders.send_update(
+        client,
+        db,
+        settings,
+        order_id,
+        OrderWorkflow.assign,
+        lambda _note: AssignInput(leader_id=body.leader_id, volunteer_id=body.volunteer_id),
+        volunteer_id=body.leader_id,
     )
     return await orders.detail(db, settings, order_id)

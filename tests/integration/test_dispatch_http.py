@@ -1,0 +1,232 @@
+"""The registry, ranking and dispatch over HTTP, with the real worker and dev server."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import httpx
+
+from tests.integration.test_http_lifecycle import ok, submission
+
+Json = dict[str, Any]
+
+
+def phone() -> str:
+    return f"136{uuid.uuid4().int % 10**8:08d}"
+
+
+async def volunteer(api: httpx.AsyncClient, township: str, **fields: Any) -> int:
+    body = {"name": "龙小军", "phone": phone(), "township": township, **fields}
+    return int((await ok(await api.post("/api/volunteers", json=body), 201))["id"])
+
+
+async def retire(api: httpx.AsyncClient, *ids: int) -> None:
+    # Ranking is county-wide: leave nobody behind to compete in other tests.
+    for v in ids:
+        await ok(await api.patch(f"/api/volunteers/{v}", json={"active": False}))
+
+
+async def test_registration_validates_and_refuses_duplicates(
+    api_only: httpx.AsyncClient, township: str
+) -> None:
+    api = api_only
+    place = await ok(
+        await api.post(
+            "/api/villages", json={"township": township, "name": "新村", "lat": 28.1, "lon": 109.2}
+        ),
+        201,
+    )
+    body = {
+        "name": "杨老师",
+        "phone": "+86 139 1234 5678",
+        "township": township,
+        "village_id": place["id"],
+        "skills": ["education", "education.tutoring"],
+        "trade": "education",
+        "platform": "education",
+        "max_open_orders": 2,
+        "availability": [{"weekday": 5, "start": "09:00", "end": "17:00"}],
+    }
+    created = await ok(await api.post("/api/volunteers", json=body), 201)
+    assert (created["lat"], created["lon"]) == (28.1, 109.2)  # from the village
+    assert created["skills"] == ["education", "education.tutoring"]
+    assert created["availability"] == [{"weekday": 5, "start": "09:00", "end": "17:00"}]
+
+    again = await api.post("/api/volunteers", json={**body, "phone": "+8613912345678"})
+    assert (again.status_code, again.json()["code"]) == (409, "DuplicatePhone")
+    bad = {
+        "trade": ("astronaut", 422),
+        "skills": (["cooking"], 422),
+        "village_id": (999999, 422),
+        "lat": (28.0, 422),  # without lon
+        "availability": ([{"weekday": 1, "start": "18:00", "end": "09:00"}], 422),
+        "max_open_orders": (0, 422),
+    }
+    for field, (value, code) in bad.items():
+        r = await api.post("/api/volunteers", json={**body, "phone": phone(), field: value})
+        assert r.status_code == code, (field, r.text)
+    listed = await ok(await api.get("/api/volunteers", params={"township": township}))
+    assert listed["total"] == 1
+    await retire(api, created["id"])
+
+
+async def test_transfer_keeps_history_and_leaders_must_be_replaced_first(
+    api_only: httpx.AsyncClient, township: str
+) -> None:
+    api = api_only
+    leader = await volunteer(api, township)
+    member = await volunteer(api, township)
+    team = await ok(
+        await api.post(
+            "/api/units",
+            json={
+                "kind": "team",
+                "name": f"护苗队-{township}",
+                "township": township,
+                "leader_id": leader,
+            },
+        ),
+        201,
+    )
+    station = await ok(
+        await api.post(
+            "/api/units",
+            json={"kind": "station", "name": f"实践站-{township}", "township": township},
+        ),
+        201,
+    )
+    assert team["members"] == 1  # the leader joined their new team
+    await ok(await api.post(f"/api/volunteers/{member}/transfer", json={"unit_id": team["id"]}))
+    moved = await ok(
+        await api.post(
+            f"/api/volunteers/{member}/transfer", json={"unit_id": station["id"], "note": "搬家"}
+        )
+    )
+    assert moved["unit_id"] == station["id"]
+    history = await ok(await api.get(f"/api/volunteers/{member}/transfers"))
+    assert [(h["from_unit_id"], h["to_unit_id"]) for h in history] == [
+        (None, team["id"]),
+        (team["id"], station["id"]),
+    ]
+    same = await api.post(f"/api/volunteers/{member}/transfer", json={"unit_id": station["id"]})
+    assert same.status_code == 409
+    led = await api.post(f"/api/volunteers/{leader}/transfer", json={"unit_id": station["id"]})
+    assert (led.status_code, led.json()["code"]) == (409, "LeaderTransfer")
+    not_member = await api.patch(f"/api/units/{team['id']}", json={"leader_id": member})
+    assert (not_member.status_code, not_member.json()["code"]) == (422, "NotUnitMember")
+    await retire(api, leader, member)
+
+
+async def test_candidates_explain_the_ranking_and_drop_who_declined(
+    api: httpx.AsyncClient, township: str
+) -> None:
+    best = await volunteer(api, township, skills=["legal.mediation"], trade="law")
+    other = await volunteer(api, township, skills=["legal"])
+    order = await ok(
+        await api.post("/api/orders", json=submission(township, item_code="legal.mediation")), 201
+    )
+    oid = order["id"]
+
+    ranked = await ok(await api.get(f"/api/orders/{oid}/candidates"))
+    assert ranked["policy"] == "manual" and ranked["preselected_volunteer_id"] is None
+    assert set(ranked["weights"]) == {"proximity", "skill", "trade", "fit"}
+    top = ranked["volunteers"][0]
+    assert top["volunteer_id"] == best
+    assert (top["proximity"], top["skill"], top["trade"]) == (0.7, 1.0, 1.0)
+    assert {"fit", "open_orders", "available_now", "on_time_rate", "rating_score"} <= set(top)
+
+    await ok(await api.post(f"/api/orders/{oid}/dispatch", json={"volunteer_id": best}))
+    assert [o["id"] for o in await ok(await api.get(f"/api/volunteers/{best}/offers"))] == [oid]
+    await ok(
+        await api.post(f"/api/orders/{oid}/decline", json={"volunteer_id": best, "reason": "外出"})
+    )
+    again = await ok(await api.get(f"/api/orders/{oid}/candidates"))
+    assert again["excluded"] == [best]
+    assert [c["volunteer_id"] for c in again["volunteers"]][:1] == [other]
+    assert (await api.get("/api/orders/999999/candidates")).status_code == 404
+    await retire(api, best, other)
+
+
+async def test_open_call_over_http_has_exactly_one_winner(
+    api: httpx.AsyncClient, township: str
+) -> None:
+    people = [await volunteer(api, township, skills=["care"]) for _ in range(5)]
+    oid = (await ok(await api.post("/api/orders", json=submission(township)), 201))["id"]
+    offered = await ok(await api.post(f"/api/orders/{oid}/open-call", json={"size": 5}))
+    assert sorted(offered["offered_to"]) == sorted(people)
+
+    answers = await asyncio.gather(
+        *(api.post(f"/api/orders/{oid}/accept", json={"volunteer_id": v}) for v in people)
+    )
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [200, 409, 409, 409, 409]
+    assert {r.json()["code"] for r in answers if r.status_code == 409} == {"AlreadyTaken"}
+    winner = next(v for v, r in zip(people, answers, strict=True) if r.status_code == 200)
+    order = await ok(await api.get(f"/api/orders/{oid}"))
+    assert (order["status"], order["volunteer_id"], order["offered_to"]) == (
+        "accepted",
+        winner,
+        [],
+    )
+    await retire(api, *people)
+
+
+async def test_team_dispatch_leader_assigns_a_member(api: httpx.AsyncClient, township: str) -> None:
+    leader = await volunteer(api, township)
+    member = await volunteer(api, township)
+    stranger = await volunteer(api, township)
+    unit = await ok(
+        await api.post(
+            "/api/units",
+            json={
+                "kind": "team",
+                "name": f"应急队-{township}",
+                "township": township,
+                "leader_id": leader,
+            },
+        ),
+        201,
+    )
+    await ok(await api.post(f"/api/volunteers/{member}/transfer", json={"unit_id": unit["id"]}))
+    oid = (await ok(await api.post("/api/orders", json=submission(township)), 201))["id"]
+    order = await ok(await api.post(f"/api/orders/{oid}/dispatch", json={"unit_id": unit["id"]}))
+    assert (order["status"], order["unit_id"], order["volunteer_id"]) == (
+        "dispatched",
+        unit["id"],
+        None,
+    )
+    assert oid in [o["id"] for o in await ok(await api.get(f"/api/volunteers/{leader}/offers"))]
+
+    outsider = await api.post(
+        f"/api/orders/{oid}/assign", json={"leader_id": leader, "volunteer_id": stranger}
+    )
+    assert (outsider.status_code, outsider.json()["code"]) == (422, "NotUnitMember")
+    impostor = await api.post(
+        f"/api/orders/{oid}/assign", json={"leader_id": member, "volunteer_id": member}
+    )
+    assert (impostor.status_code, impostor.json()["code"]) == (403, "NotUnitLeader")
+    await ok(
+        await api.post(
+            f"/api/orders/{oid}/assign", json={"leader_id": leader, "volunteer_id": member}
+        )
+    )
+    accepted = await ok(await api.post(f"/api/orders/{oid}/accept", json={"volunteer_id": member}))
+    assert (accepted["status"], accepted["volunteer_id"]) == ("accepted", member)
+    await retire(api, leader, member, stranger)
+
+
+async def test_dispatch_policies_are_validated(api_only: httpx.AsyncClient) -> None:
+    api = api_only
+    assert (
+        await api.put("/api/dispatch-policies/nope", json={"policy": "auto"})
+    ).status_code == 404
+    assert (await api.put("/api/dispatch-policies/*", json={"policy": "magic"})).status_code == 422
+    set_ = await ok(await api.put("/api/dispatch-policies/rescue", json={"policy": "suggest"}))
+    assert set_["policy"] == "suggest"
+    listed = {p["scope"]: p["policy"] for p in await ok(await api.get("/api/dispatch-policies"))}
+    assert listed["*"] == "manual" and listed["rescue"] == "suggest"
+    await ok(await api.put("/api/dispatch-policies/rescue", json={"policy": "manual"}))
+    both = await api.post("/api/orders/1/dispatch", json={"volunteer_id": 1, "unit_id": 1})
+    assert both.status_code == 422
