@@ -65,7 +65,11 @@ def database(backend: str) -> Iterator[Engine]:
 
 def populate(engine: Engine, n: int, rng: random.Random) -> None:
     with engine.begin() as conn:
-        towns = conn.execute(select(Township.name, Township.lat, Township.lon)).all()
+        towns = [
+            (name, lat, lon)
+            for name, lat, lon in conn.execute(select(Township.name, Township.lat, Township.lon))
+            if lat is not None and lon is not None
+        ]
         villages = conn.execute(select(Village.id, Village.township)).all()
         items = conn.execute(select(CatalogItem.code, CatalogItem.category_code)).all()
         trades = list(conn.scalars(select(Trade.code)))
@@ -122,11 +126,11 @@ def orders(engine: Engine, count: int, rng: random.Random) -> list[int]:
         towns = conn.execute(select(Township.name)).scalars().all()
         items = conn.execute(select(CatalogItem.code, CatalogItem.category_code)).all()
         now = datetime.now(UTC)
-        ids = []
+        ids: list[int] = []
         for _ in range(count):
             code, category = rng.choice(items)
             ids.append(
-                conn.scalar(
+                conn.execute(
                     insert(Order)
                     .values(
                         item_code=code,
@@ -148,7 +152,7 @@ def orders(engine: Engine, count: int, rng: random.Random) -> list[int]:
                         undispatchable=False,
                     )
                     .returning(Order.id)
-                )
+                ).scalar_one()
             )
         return ids
 

@@ -68,7 +68,15 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # JIT compilation pays off for long analytical queries; for this service's short ones
+    # it only adds latency (it tripled the candidate ranking's time: 35 of 51 ms).
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"options": "-c jit=off"},
+    )
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -16,7 +16,7 @@ from core.db import make_engine
 from core.matching import Candidate, Matching, Weights, refresh_volunteer_stats
 from core.migrate import upgrade
 from core.models import Order
-from core.vocab import OrderStatus
+from core.vocab import OrderStatus, UnitKind
 from tests.helpers import Registry, order_body
 
 # A Monday, 10:00 in the county (UTC+8).
@@ -213,7 +213,7 @@ async def test_units_rank_by_place_and_members_and_need_a_leader(
     team = await reg.unit(home, leader=leader, members=[member])
     leaderless = await db.run(
         registry.create_unit,
-        schemas.UnitCreate(kind="station", name=f"无人站-{team}", township=home),
+        schemas.UnitCreate(kind=UnitKind.STATION, name=f"无人站-{team}", township=home),
     )
     order = await order_in(db, home, "legal.mediation")
 

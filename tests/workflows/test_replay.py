@@ -29,6 +29,12 @@ PATHS = (
     "test_cancel_before_completion_ends_the_workflow",
     "test_unreachable_resident_closes_without_a_rating",
     "test_concurrent_accepts_have_exactly_one_winner",
+    "test_auto_policy_dispatches_itself_moves_on_and_gives_up_after_max_attempts",
+    "test_suggest_policy_waits_for_the_admin_then_moves_on_by_itself",
+    "test_open_call_first_accept_wins_and_everyone_else_is_told_it_is_taken",
+    "test_open_call_declines_and_timeout_pass_over_everyone",
+    "test_team_dispatch_goes_through_the_leader_with_its_own_timeout",
+    "test_redispatch_of_an_accepted_order_keeps_the_deadline",
 )
 
 
