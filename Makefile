@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint format histories install bench bench-matching clean
+.PHONY: run test lint format histories install bench bench-matching prism twilio-sim clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -20,9 +20,17 @@ install: $(STAMP)
 run: install
 	$(PY) scripts/run.py
 
+## Prism (Twilio's OpenAPI mock, for the contract tests) into .tools/, from the npm registry.
+prism:
+	-bash tests/contract/install_prism.sh
+
 ## The whole test suite (needs PostgreSQL; see TEST_DATABASE_ADMIN_URL in the README).
-test: install
+test: install prism
 	$(PY) -m pytest
+
+## The local Twilio simulator on its own (make run will start it when no Twilio account is set).
+twilio-sim: install
+	$(PY) -m twilio_sim --port 8091 --auth-token $${TWILIO_AUTH_TOKEN:-dev-token}
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -48,4 +56,4 @@ bench-matching: install
 	$(PY) -m bench.matching $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) data .tools .pytest_cache .mypy_cache .ruff_cache

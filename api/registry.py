@@ -556,6 +556,6 @@ def candidates(
         if volunteers and policy != DispatchPolicy.MANUAL
         else None,
         excluded=sorted(exclude),
-        volunteers=[schemas.CandidateOut.model_validate(asdict(c)) for c in volunteers],
-        units=[schemas.UnitCandidateOut.model_validate(asdict(u)) for u in units],
+        volunteers=volunteers,
+        units=units,
     )

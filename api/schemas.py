@@ -15,6 +15,7 @@ from pydantic import (
     model_validator,
 )
 
+from core.matching import Candidate, UnitCandidate
 from core.vocab import (
     ActorKind,
     DispatchPolicy,
@@ -417,43 +418,6 @@ class PolicyOut(BaseModel):
     updated_at: datetime
 
 
-class CandidateOut(BaseModel):
-    """A volunteer with the parts of their score (each 0..1; see core/matching.py)."""
-
-    volunteer_id: int
-    name: str
-    township: str
-    village_id: int | None
-    unit_id: int | None
-    score: float
-    proximity: float
-    skill: float
-    trade: float
-    fit: float
-    distance_km: float | None
-    open_orders: int
-    max_open_orders: int
-    available_now: bool
-    on_time_rate: float
-    rating_score: float
-
-
-class UnitCandidateOut(BaseModel):
-    unit_id: int
-    kind: UnitKind
-    name: str
-    township: str
-    leader_id: int
-    score: float
-    proximity: float
-    skill: float
-    trade: float
-    fit: float
-    distance_km: float | None
-    members: int
-    members_free: int
-
-
 class CandidatesOut(BaseModel):
     order_id: int
     policy: DispatchPolicy
@@ -461,8 +425,9 @@ class CandidatesOut(BaseModel):
     # Under ``suggest`` the top candidate is pre-selected for the admin to confirm.
     preselected_volunteer_id: int | None
     excluded: list[int]
-    volunteers: list[CandidateOut]
-    units: list[UnitCandidateOut]
+    # Each with its parts (0..1) and the score, their weighted sum; see core/matching.py.
+    volunteers: list[Candidate]
+    units: list[UnitCandidate]
 
 
 # --- follow-ups and escalations --------------------------------------------------------

@@ -25,6 +25,7 @@ import math
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -336,12 +337,7 @@ def rank_volunteers(
             township=r.township,
             village_id=r.village_id,
             unit_id=r.unit_id,
-            score=round(float(r.score), 4),
-            proximity=round(float(r.proximity), 4),
-            skill=round(float(r.skill), 4),
-            trade=round(float(r.trade), 4),
-            fit=round(float(r.fit), 4),
-            distance_km=round(math.sqrt(r.d2), 2) if r.d2 is not None else None,
+            **_score_parts(r),
             open_orders=r.open_orders,
             max_open_orders=r.max_open_orders,
             available_now=bool(r.available),
@@ -350,6 +346,16 @@ def rank_volunteers(
         )
         for r in conn.execute(query)
     ]
+
+
+def _score_parts(row: Any) -> dict[str, Any]:
+    """The score, its four parts and the distance of one ranked row, rounded for reading."""
+    parts: dict[str, Any] = {
+        name: round(float(getattr(row, name)), 4)
+        for name in ("score", "proximity", "skill", "trade", "fit")
+    }
+    parts["distance_km"] = round(math.sqrt(row.d2), 2) if row.d2 is not None else None
+    return parts
 
 
 def rank_units(
@@ -449,12 +455,7 @@ def rank_units(
             name=r.name,
             township=r.township,
             leader_id=r.leader_id,
-            score=round(float(r.score), 4),
-            proximity=round(float(r.proximity), 4),
-            skill=round(float(r.skill), 4),
-            trade=round(float(r.trade), 4),
-            fit=round(float(r.fit), 4),
-            distance_km=round(math.sqrt(r.d2), 2) if r.d2 is not None else None,
+            **_score_parts(r),
             members=r.members,
             members_free=r.free,
         )

@@ -61,7 +61,7 @@ async def ranked(
     *,
     matching: Matching | None = None,
     exclude: tuple[int, ...] | list[int] = (),
-) -> list[schemas.CandidateOut]:
+) -> list[Candidate]:
     out = await db.run(
         registry.candidates,
         order_id,
@@ -73,7 +73,7 @@ async def ranked(
     return out.volunteers
 
 
-def ids(cands: list[schemas.CandidateOut] | list[Candidate]) -> list[int]:
+def ids(cands: list[Candidate]) -> list[int]:
     return [c.volunteer_id for c in cands]
 
 

@@ -1,0 +1,626 @@
+"""The simulator's HTTP surface: Twilio's REST API v2010 (Calls, Messages) and ``/sim/``.
+
+Point the real twilio SDK at it with ``client.api.base_url = "http://127.0.0.1:8091"``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from twilio_sim import errors
+from twilio_sim.behaviour import (
+    CallBehaviour,
+    MessageBehaviour,
+    parse_call_behaviour,
+    parse_message_behaviour,
+)
+from twilio_sim.errors import TwilioApiError, bad_request, not_found, unauthorized
+from twilio_sim.page import render_page
+from twilio_sim.phone import CallRunner, MessageRunner
+from twilio_sim.state import API_VERSION, SimCall, SimMessage, SimState, new_sid
+from twilio_sim.webhooks import WebhookSender
+
+logger = logging.getLogger("twilio_sim")
+
+PREFIX = f"/{API_VERSION}/Accounts/{{account_sid}}"
+CALL_EVENTS = ("initiated", "ringing", "answered", "completed")
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+
+
+@dataclass
+class SimConfig:
+    """How the simulated Twilio behaves.
+
+    Attributes:
+        account_sid: The one account the simulator serves.
+        auth_token: Its auth token: checked on every REST request, signs every webhook.
+        default_behaviour: What a phone without a script does.
+        default_message_outcome: What happens to an SMS to a number without a message script.
+        duplicate_callbacks: Deliver every status callback twice (as Twilio sometimes does).
+        webhook_attempts: Tries per webhook when the app is unreachable or answers 5xx.
+        webhook_timeout: Seconds to wait for the application's answer.
+        max_twiml_fetches: TwiML requests allowed per call (a guard against redirect loops).
+        step_delay: Real seconds between call phases; 0 for tests, ~1 to watch a demo.
+    """
+
+    account_sid: str
+    auth_token: str
+    default_behaviour: str = "answer:1"
+    default_message_outcome: str = "delivered"
+    duplicate_callbacks: bool = False
+    webhook_attempts: int = 3
+    webhook_timeout: float = 15.0
+    max_twiml_fetches: int = 10
+    step_delay: float = 0.0
+
+
+class ScriptBody(BaseModel):
+    """``PUT /sim/scripts/{phone}``: what the phone does on its next calls / messages."""
+
+    behaviours: list[str] = Field(default_factory=list)
+    messages: list[str] = Field(default_factory=list)
+    duplicate_callbacks: bool = False
+    append: bool = False
+
+
+class Simulator:
+    """The state and background work of one simulated Twilio account.
+
+    Every REST and ``/sim/`` handler runs on the server's event loop; so do the call and
+    message tasks. ``wait_idle`` is how a test knows everything it started has played out.
+    """
+
+    def __init__(self, config: SimConfig, transport: httpx.AsyncBaseTransport | None = None):
+        if not _ACCOUNT_SID.match(config.account_sid):
+            raise ValueError(f"account sid must be AC + 32 hex digits, got {config.account_sid!r}")
+        parse_call_behaviour(config.default_behaviour)  # fail at start, not on the first call
+        parse_message_behaviour(config.default_message_outcome)
+        self.config = config
+        self.state = SimState()
+        self.transport = transport
+        self.tasks: set[asyncio.Task[None]] = set()
+        self._http: httpx.AsyncClient | None = None
+        self._sender: WebhookSender | None = None
+
+    # ---- lifecycle --------------------------------------------------------------------
+
+    async def start(self) -> None:
+        # trust_env=False: webhooks go straight to the application, as Twilio's would, never
+        # through an HTTP(S)_PROXY that happens to be set for package downloads.
+        self._http = httpx.AsyncClient(
+            transport=self.transport,
+            timeout=self.config.webhook_timeout,
+            follow_redirects=False,
+            trust_env=False,
+        )
+        self._sender = WebhookSender(
+            self._http, self.config.auth_token, attempts=self.config.webhook_attempts
+        )
+
+    async def stop(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self._http is not None:
+            await self._http.aclose()
+
+    @property
+    def sender(self) -> WebhookSender:
+        if self._sender is None:
+            raise RuntimeError("the simulator has not started (run it through its app lifespan)")
+        return self._sender
+
+    def _spawn(self, work: Awaitable[None], name: str) -> None:
+        async def wrapped() -> None:
+            await work
+
+        task = asyncio.get_running_loop().create_task(wrapped(), name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def wait_idle(self, max_wait: float = 30.0) -> bool:
+        """Waits until no call or message task is running; False if ``max_wait`` passed first."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_wait
+        while self.tasks:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return False
+            # New tasks may start while we wait (a webhook creating another call), hence the loop.
+            await asyncio.wait(set(self.tasks), timeout=remaining)
+        return True
+
+    # ---- scripts ----------------------------------------------------------------------
+
+    def set_script(self, phone: str, body: ScriptBody) -> None:
+        calls = [
+            parse_call_behaviour(b, duplicate_callbacks=body.duplicate_callbacks)
+            for b in body.behaviours
+        ]
+        messages = [
+            parse_message_behaviour(m, duplicate_callbacks=body.duplicate_callbacks)
+            for m in body.messages
+        ]
+        with self.state.lock:
+            script = self.state.script_for(phone)
+            if not body.append:
+                script.calls.clear()
+                script.messages.clear()
+            script.calls.extend(calls)
+            script.messages.extend(messages)
+
+    def _next_call_behaviour(self, phone: str) -> CallBehaviour:
+        with self.state.lock:
+            script = self.state.scripts.get(phone)
+            if script and script.calls:
+                return script.calls.pop(0)
+        return parse_call_behaviour(
+            self.config.default_behaviour, duplicate_callbacks=self.config.duplicate_callbacks
+        )
+
+    def _next_message_behaviour(self, phone: str) -> MessageBehaviour:
+        with self.state.lock:
+            script = self.state.scripts.get(phone)
+            if script and script.messages:
+                return script.messages.pop(0)
+        return parse_message_behaviour(
+            self.config.default_message_outcome,
+            duplicate_callbacks=self.config.duplicate_callbacks,
+        )
+
+    # ---- REST: calls ------------------------------------------------------------------
+
+    def create_call(self, account_sid: str, form: dict[str, list[str]]) -> SimCall:
+        to = _one(form, "To")
+        from_ = _one(form, "From")
+        url = _one(form, "Url")
+        twiml = _one(form, "Twiml")
+        if not to:
+            raise bad_request(errors.CALL_NO_TO, "No 'To' number is specified")
+        if not from_:
+            raise bad_request(errors.CALL_NO_FROM, "No 'From' number is specified")
+        if not url and not twiml:
+            if _one(form, "ApplicationSid"):
+                raise bad_request(
+                    errors.INVALID_PARAMETER, "ApplicationSid is not supported by the simulator"
+                )
+            raise bad_request(errors.CALL_URL_REQUIRED, "Url parameter is required.")
+        if url and not _is_http_url(url):
+            raise bad_request(errors.CALL_URL_REQUIRED, f"Url is not a valid URL: {url}")
+        _check_endpoint(to, errors.INVALID_TO, "To")
+        _check_endpoint(from_, errors.INVALID_FROM, "From")
+        method = _http_method(form, "Method")
+        callback = _one(form, "StatusCallback") or None
+        if callback and not _is_http_url(callback):
+            raise bad_request(
+                errors.INVALID_PARAMETER, f"StatusCallback is not a valid URL: {callback}"
+            )
+        callback_method = _http_method(form, "StatusCallbackMethod")
+        events = [e.strip() for e in form.get("StatusCallbackEvent", []) if e.strip()]
+        # A single field with spaces is how the REST docs' curl examples send several events.
+        events = [part for e in events for part in e.split()]
+        for event in events:
+            if event not in CALL_EVENTS:
+                raise bad_request(
+                    errors.INVALID_PARAMETER,
+                    f"StatusCallbackEvent {event!r} is not one of {', '.join(CALL_EVENTS)}",
+                )
+        machine_detection = _one(form, "MachineDetection") or None
+        if machine_detection not in (None, "Enable", "DetectMessageEnd"):
+            raise bad_request(
+                errors.INVALID_PARAMETER,
+                f"MachineDetection must be Enable or DetectMessageEnd, got {machine_detection!r}",
+            )
+        timeout_text = _one(form, "Timeout") or "60"
+        try:
+            timeout = min(600, max(1, int(timeout_text)))
+        except ValueError:
+            raise bad_request(
+                errors.INVALID_PARAMETER, f"Timeout must be an integer, got {timeout_text!r}"
+            ) from None
+        behaviour = self._next_call_behaviour(to)
+        call = SimCall(
+            sid=new_sid("CA"),
+            account_sid=account_sid,
+            to=to,
+            from_=from_,
+            url=url or None,
+            method=method,
+            twiml=twiml or None,
+            status_callback=callback,
+            status_callback_method=callback_method,
+            status_callback_events=events or ["completed"],
+            machine_detection=machine_detection,
+            timeout=timeout,
+            behaviour=behaviour,
+            duplicate_callbacks=behaviour.duplicate_callbacks or self.config.duplicate_callbacks,
+        )
+        call.events.append({"status": "queued", "at": call.date_created.isoformat()})
+        with self.state.lock:
+            self.state.calls[call.sid] = call
+        logger.info("call %s queued: %s → %s (%s)", call.sid, from_, to, behaviour.source)
+        runner = CallRunner(
+            call,
+            self.state,
+            self.sender,
+            max_twiml_fetches=self.config.max_twiml_fetches,
+            step_delay=self.config.step_delay,
+        )
+        self._spawn(runner.run(), name=f"call-{call.sid}")
+        return call
+
+    def update_call(self, call: SimCall, form: dict[str, list[str]]) -> SimCall:
+        status = _one(form, "Status")
+        url = _one(form, "Url")
+        if status:
+            if status not in ("completed", "canceled"):
+                raise bad_request(
+                    errors.INVALID_PARAMETER,
+                    f"Status must be completed or canceled, got {status!r}",
+                )
+            # canceled only ends a call that has not been answered (Twilio semantics).
+            if not call.final and (status == "completed" or call.status in ("queued", "ringing")):
+                call.end_requested = status
+                call.events.append({"status": call.status, "note": f"{status} requested"})
+            return call
+        if url:
+            if call.final or call.status != "in-progress":
+                raise bad_request(
+                    errors.CALL_NOT_IN_PROGRESS, "Call is not in-progress. Cannot redirect."
+                )
+            call.redirect_requested = (url, _http_method(form, "Method"))
+            return call
+        return call
+
+    # ---- REST: messages ---------------------------------------------------------------
+
+    def create_message(self, account_sid: str, form: dict[str, list[str]]) -> SimMessage:
+        to = _one(form, "To")
+        from_ = _one(form, "From")
+        service = _one(form, "MessagingServiceSid")
+        body = _one(form, "Body")
+        if not to:
+            raise bad_request(errors.MESSAGE_NO_TO, "A 'To' phone number is required.")
+        if not from_ and not service:
+            raise bad_request(errors.MESSAGE_NO_FROM, "A 'From' phone number is required.")
+        if not body and not form.get("MediaUrl") and not _one(form, "ContentSid"):
+            raise bad_request(errors.MESSAGE_NO_BODY, "Message body is required.")
+        _check_endpoint(to, errors.INVALID_TO, "To")
+        if from_:
+            _check_endpoint(from_, errors.INVALID_FROM, "From")
+        callback = _one(form, "StatusCallback") or None
+        if callback and not _is_http_url(callback):
+            raise bad_request(errors.MESSAGE_BAD_STATUS_CALLBACK, "Invalid 'StatusCallback'")
+        behaviour = self._next_message_behaviour(to)
+        message = SimMessage(
+            sid=new_sid("SM"),
+            account_sid=account_sid,
+            to=to,
+            from_=from_ or None,
+            messaging_service_sid=service or None,
+            body=body,
+            status_callback=callback,
+            behaviour=behaviour,
+            duplicate_callbacks=behaviour.duplicate_callbacks or self.config.duplicate_callbacks,
+            # Through a Messaging Service Twilio first "accepts", then picks a sender.
+            status="queued" if from_ else "accepted",
+        )
+        message.events.append({"status": message.status, "at": message.date_created.isoformat()})
+        with self.state.lock:
+            self.state.messages[message.sid] = message
+        logger.info(
+            "sms %s %s: %s → %s (%s)",
+            message.sid,
+            message.status,
+            from_ or service,
+            to,
+            behaviour.source,
+        )
+        runner = MessageRunner(message, self.state, self.sender, step_delay=self.config.step_delay)
+        self._spawn(runner.run(), name=f"sms-{message.sid}")
+        return message
+
+
+# ---- request helpers ---------------------------------------------------------------------
+
+
+def _one(form: dict[str, list[str]], name: str) -> str:
+    values = form.get(name)
+    return values[-1].strip() if values else ""
+
+
+def _is_http_url(url: str) -> bool:
+    parsed = urlparse(url)
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
+
+
+def _check_endpoint(value: str, code: int, name: str) -> None:
+    # Client identifiers and SIP addresses are endpoints too; phone numbers must be E.164.
+    if value.startswith(("client:", "sip:")) or _E164.match(value):
+        return
+    raise bad_request(code, f"The '{name}' number {value} is not a valid phone number.")
+
+
+def _http_method(form: dict[str, list[str]], name: str) -> str:
+    method = (_one(form, name) or "POST").upper()
+    if method not in ("GET", "POST"):
+        raise bad_request(errors.INVALID_PARAMETER, f"{name} must be GET or POST, got {method!r}")
+    return method
+
+
+async def _form(request: Request) -> dict[str, list[str]]:
+    """The form-encoded body (repeated fields kept), without needing python-multipart."""
+    raw = await request.body()
+    return parse_qs(raw.decode("utf-8"), keep_blank_values=True) if raw else {}
+
+
+def _page_json(
+    key: str, items: list[dict[str, Any]], account_sid: str, kind: str
+) -> dict[str, Any]:
+    """A Twilio list page (everything on page 0; the simulator holds little)."""
+    uri = f"/{API_VERSION}/Accounts/{account_sid}/{kind}.json"
+    size = max(1, len(items))
+    return {
+        key: items,
+        "end": max(0, len(items) - 1),
+        "first_page_uri": f"{uri}?PageSize={size}&Page=0",
+        "next_page_uri": None,
+        "page": 0,
+        "page_size": size,
+        "previous_page_uri": None,
+        "start": 0,
+        "uri": f"{uri}?PageSize={size}&Page=0",
+    }
+
+
+# ---- the app -----------------------------------------------------------------------------
+
+
+def create_app(
+    *,
+    account_sid: str,
+    auth_token: str,
+    default_behaviour: str = "answer:1",
+    default_message_outcome: str = "delivered",
+    duplicate_callbacks: bool = False,
+    webhook_attempts: int = 3,
+    webhook_timeout: float = 15.0,
+    max_twiml_fetches: int = 10,
+    step_delay: float = 0.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """Builds the simulator app. Run it with uvicorn (``python -m twilio_sim``) or in-process.
+
+    Args:
+        account_sid: The account served (``AC`` + 32 hex digits).
+        auth_token: Its auth token (checked on REST requests, signs webhooks).
+        default_behaviour: What an unscripted phone does (see ``twilio_sim.behaviour``).
+        default_message_outcome: What happens to an SMS to an unscripted number.
+        duplicate_callbacks: Deliver every status callback twice.
+        webhook_attempts: Tries per webhook on connection errors / 5xx answers.
+        webhook_timeout: Seconds to wait for the application's answer.
+        max_twiml_fetches: TwiML requests allowed per call.
+        step_delay: Real seconds between call phases (0: as fast as possible).
+        transport: An httpx transport for webhooks, e.g. ``httpx.ASGITransport(app)`` to call
+            the application in-process instead of over the network.
+
+    Returns:
+        The FastAPI app; its ``state.simulator`` is the ``Simulator``.
+    """
+    config = SimConfig(
+        account_sid=account_sid,
+        auth_token=auth_token,
+        default_behaviour=default_behaviour,
+        default_message_outcome=default_message_outcome,
+        duplicate_callbacks=duplicate_callbacks,
+        webhook_attempts=webhook_attempts,
+        webhook_timeout=webhook_timeout,
+        max_twiml_fetches=max_twiml_fetches,
+        step_delay=step_delay,
+    )
+    sim = Simulator(config, transport=transport)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await sim.start()
+        logger.info("Twilio simulator for %s ready", account_sid)
+        try:
+            yield
+        finally:
+            await sim.stop()
+
+    app = FastAPI(
+        title="Twilio simulator",
+        description="Twilio REST API v2010 (Calls, Messages) with scripted phones.",
+        lifespan=lifespan,
+    )
+    app.state.simulator = sim
+
+    @app.exception_handler(TwilioApiError)
+    async def twilio_error(request: Request, exc: TwilioApiError) -> Response:
+        logger.info(
+            "%d %s for %s %s: %s", exc.status, exc.code, request.method, request.url.path, exc
+        )
+        return exc.response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """Unknown paths and methods under the REST API answer in Twilio's error shape."""
+        path = request.url.path
+        if path.startswith(f"/{API_VERSION}/"):
+            if exc.status_code == 405:
+                error = TwilioApiError(405, errors.METHOD_NOT_ALLOWED, "Method not allowed")
+                return error.response()
+            if exc.status_code == 404:
+                return not_found(path).response()
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    @app.middleware("http")
+    async def authenticate(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """HTTP Basic with AccountSid:AuthToken on everything under /2010-04-01/."""
+        path = request.url.path
+        if not path.startswith(f"/{API_VERSION}/"):
+            return await call_next(request)
+        if not _credentials_ok(request.headers.get("authorization"), config):
+            logger.info("401 for %s %s", request.method, path)
+            return unauthorized().response()
+        match = re.match(rf"^/{API_VERSION}/Accounts/([^/.]+)", path)
+        if match and match.group(1) != config.account_sid:
+            return not_found(path).response()
+        return await call_next(request)
+
+    # Twilio's REST surface -----------------------------------------------------------
+
+    @app.post(PREFIX + "/Calls.json", status_code=201)
+    async def create_call(account_sid: str, request: Request) -> JSONResponse:
+        call = sim.create_call(account_sid, await _form(request))
+        return JSONResponse(call.resource(), status_code=201)
+
+    @app.get(PREFIX + "/Calls.json")
+    async def list_calls(account_sid: str, request: Request) -> dict[str, Any]:
+        with sim.state.lock:
+            items = [c.resource() for c in reversed(sim.state.calls.values())]
+        return _page_json("calls", items, account_sid, "Calls")
+
+    @app.get(PREFIX + "/Calls/{call_sid}.json")
+    async def fetch_call(account_sid: str, call_sid: str, request: Request) -> dict[str, Any]:
+        call = sim.state.calls.get(call_sid)
+        if call is None:
+            raise not_found(request.url.path)
+        return call.resource()
+
+    @app.post(PREFIX + "/Calls/{call_sid}.json")
+    async def update_call(account_sid: str, call_sid: str, request: Request) -> dict[str, Any]:
+        call = sim.state.calls.get(call_sid)
+        if call is None:
+            raise not_found(request.url.path)
+        return sim.update_call(call, await _form(request)).resource()
+
+    @app.post(PREFIX + "/Messages.json", status_code=201)
+    async def create_message(account_sid: str, request: Request) -> JSONResponse:
+        message = sim.create_message(account_sid, await _form(request))
+        return JSONResponse(message.resource(), status_code=201)
+
+    @app.get(PREFIX + "/Messages.json")
+    async def list_messages(account_sid: str, request: Request) -> dict[str, Any]:
+        with sim.state.lock:
+            items = [m.resource() for m in reversed(sim.state.messages.values())]
+        return _page_json("messages", items, account_sid, "Messages")
+
+    @app.get(PREFIX + "/Messages/{message_sid}.json")
+    async def fetch_message(account_sid: str, message_sid: str, request: Request) -> dict[str, Any]:
+        message = sim.state.messages.get(message_sid)
+        if message is None:
+            raise not_found(request.url.path)
+        return message.resource()
+
+    # The simulator's own control and inspection API ----------------------------------
+
+    @app.put("/sim/scripts/{phone}")
+    async def put_script(phone: str, body: ScriptBody) -> Any:
+        """Queues behaviours for ``phone`` (replacing what was queued, unless ``append``)."""
+        try:
+            sim.set_script(phone, body)
+        except ValueError as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=422)
+        return {"phone": phone, **sim.state.script_for(phone).to_json()}
+
+    @app.get("/sim/scripts")
+    async def get_scripts() -> dict[str, Any]:
+        with sim.state.lock:
+            return {phone: s.to_json() for phone, s in sim.state.scripts.items()}
+
+    @app.get("/sim/calls")
+    async def sim_calls(settled: bool = False, max_wait: float = 30.0) -> dict[str, Any]:
+        idle = await sim.wait_idle(max_wait) if settled else not sim.tasks
+        with sim.state.lock:
+            calls = [c.inspection() for c in sim.state.calls.values()]
+        return {"settled": idle, "calls": calls}
+
+    @app.get("/sim/calls/{call_sid}")
+    async def sim_call(call_sid: str, settled: bool = False, max_wait: float = 30.0) -> Any:
+        if settled:
+            await sim.wait_idle(max_wait)
+        call = sim.state.calls.get(call_sid)
+        if call is None:
+            return JSONResponse({"detail": f"no call {call_sid}"}, status_code=404)
+        return call.inspection()
+
+    @app.get("/sim/messages")
+    async def sim_messages(settled: bool = False, max_wait: float = 30.0) -> dict[str, Any]:
+        idle = await sim.wait_idle(max_wait) if settled else not sim.tasks
+        with sim.state.lock:
+            messages = [m.inspection() for m in sim.state.messages.values()]
+        return {"settled": idle, "messages": messages}
+
+    @app.get("/sim/messages/{message_sid}")
+    async def sim_message(message_sid: str, settled: bool = False, max_wait: float = 30.0) -> Any:
+        if settled:
+            await sim.wait_idle(max_wait)
+        message = sim.state.messages.get(message_sid)
+        if message is None:
+            return JSONResponse({"detail": f"no message {message_sid}"}, status_code=404)
+        return message.inspection()
+
+    @app.post("/sim/wait")
+    async def sim_wait(max_wait: float = 30.0) -> dict[str, Any]:
+        """Returns once every call and message has played out (or ``max_wait`` seconds passed)."""
+        idle = await sim.wait_idle(max_wait)
+        return {"settled": idle, "pending": len(sim.tasks)}
+
+    @app.delete("/sim/state")
+    async def sim_reset() -> dict[str, Any]:
+        """Forgets calls, messages and scripts (running calls are cancelled first)."""
+        for task in list(sim.tasks):
+            task.cancel()
+        if sim.tasks:
+            await asyncio.gather(*sim.tasks, return_exceptions=True)
+        sim.state.reset()
+        return {"reset": True}
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        return {"ok": True, "account_sid": account_sid, "pending": len(sim.tasks)}
+
+    @app.get("/", response_class=HTMLResponse)
+    async def index() -> str:
+        with sim.state.lock:
+            calls = list(sim.state.calls.values())
+            messages = list(sim.state.messages.values())
+        return render_page(calls, messages, account_sid)
+
+    return app
+
+
+def _credentials_ok(header: str | None, config: SimConfig) -> bool:
+    if not header or not header.lower().startswith("basic "):
+        return False
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    user, _, password = decoded.partition(":")
+    # Constant-time comparisons, as a real credential check should be.
+    return hmac.compare_digest(user.encode(), config.account_sid.encode()) and (
+        hmac.compare_digest(password.encode(), config.auth_token.encode())
+    )
