@@ -10,7 +10,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api import orders, queries, registry, schemas
 from api.deps import DatabaseDep, SettingsDep, TemporalDep
-from api.errors import ApiError
+from api.errors import ApiError, raise_for_update_failure
 from api.routes.resident import OrderId
 from core.db import utcnow
 from core.vocab import OrderStatus
@@ -55,7 +55,7 @@ async def _tried(client: Client, order_id: int) -> list[int]:
         view = await handle.query(OrderWorkflow.state)
     except RPCError as exc:
         if exc.status != RPCStatusCode.NOT_FOUND:
-            raise
+            raise_for_update_failure(exc)  # 503 while Temporal is unavailable
         return []  # not started yet: nobody was tried
     return sorted(set(view.declined_by) | set(view.passed_over))
 
