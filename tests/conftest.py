@@ -14,6 +14,7 @@ from sqlalchemy import Engine, insert
 from api.database import Database
 from core.db import make_engine
 from core.dbadmin import temporary_database
+from core.migrate import upgrade
 from core.models import Township
 from core.settings import Settings
 from tests.helpers import Registry
@@ -54,6 +55,21 @@ def township(engine: Engine) -> str:
     with engine.begin() as conn:
         conn.execute(insert(Township).values(name=name, name_en="Test township", position=1000))
     return name
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def each_database(
+    request: pytest.FixtureRequest, database: Database, tmp_path: Path
+) -> Iterator[Database]:
+    """The same test on both supported databases: PostgreSQL, and SQLite for ``make run``."""
+    if request.param == "postgresql":
+        yield database
+        return
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    yield Database(engine)
+    engine.dispose()
 
 
 @pytest.fixture

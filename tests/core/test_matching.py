@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -12,9 +11,7 @@ from sqlalchemy.orm import Session
 
 from api import queries, registry, schemas
 from api.database import Database
-from core.db import make_engine
 from core.matching import Candidate, Matching, Weights, refresh_volunteer_stats
-from core.migrate import upgrade
 from core.models import Order
 from core.vocab import OrderStatus, UnitKind
 from tests.helpers import Registry, order_body
@@ -26,27 +23,17 @@ LAT, LON = 28.15, 109.20
 KM_EAST = 1 / (111.32 * 0.8817)  # degrees of longitude per km at 28.15°N
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def db(request: pytest.FixtureRequest, database: Database, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "postgresql":
-        yield database
-        return
-    url = f"sqlite:///{tmp_path / 'm.db'}"
-    upgrade(url)
-    engine = make_engine(url)
-    yield Database(engine)
-    engine.dispose()
-
-
 @pytest.fixture
-async def reg(db: Database) -> AsyncIterator[Registry]:
-    built = Registry(db)
+async def reg(each_database: Database) -> AsyncIterator[Registry]:
+    built = Registry(each_database)
     yield built
     await built.retire()
 
 
-async def order_in(db: Database, township: str, item: str, village: int | None = None) -> int:
-    submitted = await db.run(
+async def order_in(
+    each_database: Database, township: str, item: str, village: int | None = None
+) -> int:
+    submitted = await each_database.run(
         queries.create_order,
         order_body(township, item, village_id=village),
         idempotency_key=None,
@@ -56,13 +43,13 @@ async def order_in(db: Database, township: str, item: str, village: int | None =
 
 
 async def ranked(
-    db: Database,
+    each_database: Database,
     order_id: int,
     *,
     matching: Matching | None = None,
     exclude: tuple[int, ...] | list[int] = (),
 ) -> list[Candidate]:
-    out = await db.run(
+    out = await each_database.run(
         registry.candidates,
         order_id,
         matching=matching or Matching(),
@@ -78,16 +65,16 @@ def ids(cands: list[Candidate]) -> list[int]:
 
 
 async def test_nearby_generalist_beats_distant_specialist_until_skill_weighs_more(
-    db: Database, reg: Registry
+    each_database: Database, reg: Registry
 ) -> None:
     home = await reg.township(lat=LAT, lon=LON)
     far = await reg.township(lat=LAT, lon=LON + 80 * KM_EAST)
     village = await reg.village(home, lat=LAT, lon=LON)
     generalist = await reg.volunteer(home, village_id=village, skills=["legal"])
     specialist = await reg.volunteer(far, skills=["legal.mediation"], trade="law")
-    order = await order_in(db, home, "legal.mediation", village)
+    order = await order_in(each_database, home, "legal.mediation", village)
 
-    default = await ranked(db, order)
+    default = await ranked(each_database, order)
     assert ids(default)[:2] == [generalist, specialist]
     top = default[0]
     assert (top.proximity, top.skill) == (1.0, 0.6)
@@ -103,11 +90,14 @@ async def test_nearby_generalist_beats_distant_specialist_until_skill_weighs_mor
         )
 
     skill_first = Matching(weights=Weights(proximity=0.1, skill=0.6, trade=0.2, fit=0.1))
-    assert ids(await ranked(db, order, matching=skill_first))[:2] == [specialist, generalist]
+    assert ids(await ranked(each_database, order, matching=skill_first))[:2] == [
+        specialist,
+        generalist,
+    ]
 
 
 async def test_proximity_same_village_then_township_then_distance_then_elsewhere(
-    db: Database, reg: Registry
+    each_database: Database, reg: Registry
 ) -> None:
     home = await reg.township(lat=LAT, lon=LON)
     near = await reg.township(lat=LAT, lon=LON + 10 * KM_EAST)
@@ -119,21 +109,21 @@ async def test_proximity_same_village_then_township_then_distance_then_elsewhere
     in_township = await reg.volunteer(home, village_id=other_village, **skill)
     nearby = await reg.volunteer(near, **skill)
     elsewhere = await reg.volunteer(far, **skill)
-    order = await order_in(db, home, "care.errands", village)
+    order = await order_in(each_database, home, "care.errands", village)
 
-    result = {c.volunteer_id: c for c in await ranked(db, order)}
+    result = {c.volunteer_id: c for c in await ranked(each_database, order)}
     assert [result[v].proximity for v in (in_village, in_township)] == [1.0, 0.7]
     assert 0.3 < result[nearby].proximity < 0.6
     assert result[nearby].distance_km == pytest.approx(10, abs=0.5)
     assert result[elsewhere].proximity == 0.0
-    order_seen = [v for v in ids(await ranked(db, order)) if v in result]
+    order_seen = [v for v in ids(await ranked(each_database, order)) if v in result]
     assert order_seen.index(in_village) < order_seen.index(in_township)
     assert order_seen.index(in_township) < order_seen.index(nearby)
     assert order_seen.index(nearby) < order_seen.index(elsewhere)
 
 
 async def test_inactive_paused_full_and_declined_volunteers_are_never_proposed(
-    db: Database, reg: Registry
+    each_database: Database, reg: Registry
 ) -> None:
     home = await reg.township(lat=LAT, lon=LON)
     fine = await reg.volunteer(home, skills=["care.errands"])
@@ -144,15 +134,15 @@ async def test_inactive_paused_full_and_declined_volunteers_are_never_proposed(
     await reg.patch(paused, paused=True)
     await reg.patch(gone, active=False)
     # The overloaded expert holds one open order, their maximum.
-    busy = await order_in(db, home, "care.disability")
-    await db.run(_hold, busy, expert)
-    order = await order_in(db, home, "care.errands")
+    busy = await order_in(each_database, home, "care.disability")
+    await each_database.run(_hold, busy, expert)
+    order = await order_in(each_database, home, "care.errands")
 
-    proposed = ids(await ranked(db, order, exclude=[declined]))
+    proposed = ids(await ranked(each_database, order, exclude=[declined]))
     assert fine in proposed
     assert not {paused, gone, declined, expert} & set(proposed)
     await reg.patch(expert, max_open_orders=2)
-    again = {c.volunteer_id: c for c in await ranked(db, order, exclude=[declined])}
+    again = {c.volunteer_id: c for c in await ranked(each_database, order, exclude=[declined])}
     assert again[expert].open_orders == 1
     # Half their capacity is taken: the capacity share of fit drops, nothing else differs.
     assert again[expert].fit < again[fine].fit
@@ -167,7 +157,9 @@ def _hold(session: Session, order_id: int, volunteer_id: int) -> None:
     refresh_volunteer_stats(session.connection(), [volunteer_id])
 
 
-async def test_availability_and_track_record_are_part_of_fit(db: Database, reg: Registry) -> None:
+async def test_availability_and_track_record_are_part_of_fit(
+    each_database: Database, reg: Registry
+) -> None:
     home = await reg.township(lat=LAT, lon=LON)
     skills = {"skills": ["care.errands"]}
     now_free = await reg.volunteer(
@@ -178,16 +170,16 @@ async def test_availability_and_track_record_are_part_of_fit(db: Database, reg: 
     )
     proven = await reg.volunteer(home, **skills)
     # ``proven`` finished an order on time and got "very satisfied".
-    past = await order_in(db, home, "care.disability")
-    await db.run(_finish, past, proven)
-    order = await order_in(db, home, "care.errands")
+    past = await order_in(each_database, home, "care.disability")
+    await each_database.run(_finish, past, proven)
+    order = await order_in(each_database, home, "care.errands")
 
-    result = {c.volunteer_id: c for c in await ranked(db, order)}
+    result = {c.volunteer_id: c for c in await ranked(each_database, order)}
     assert result[now_free].available_now and not result[wednesdays].available_now
     assert result[now_free].fit > result[wednesdays].fit
     assert result[proven].on_time_rate > result[now_free].on_time_rate
     assert result[proven].rating_score > result[now_free].rating_score
-    assert ids(await ranked(db, order))[:1] == [proven]
+    assert ids(await ranked(each_database, order))[:1] == [proven]
 
 
 def _finish(session: Session, order_id: int, volunteer_id: int) -> None:
@@ -205,19 +197,19 @@ def _finish(session: Session, order_id: int, volunteer_id: int) -> None:
 
 
 async def test_units_rank_by_place_and_members_and_need_a_leader(
-    db: Database, reg: Registry
+    each_database: Database, reg: Registry
 ) -> None:
     home = await reg.township(lat=LAT, lon=LON)
     leader = await reg.volunteer(home)
     member = await reg.volunteer(home, skills=["legal.mediation"])
     team = await reg.unit(home, leader=leader, members=[member])
-    leaderless = await db.run(
+    leaderless = await each_database.run(
         registry.create_unit,
         schemas.UnitCreate(kind=UnitKind.STATION, name=f"无人站-{team}", township=home),
     )
-    order = await order_in(db, home, "legal.mediation")
+    order = await order_in(each_database, home, "legal.mediation")
 
-    out = await db.run(
+    out = await each_database.run(
         registry.candidates, order, matching=Matching(), exclude=[], limit=10, now=NOW
     )
     units = {u.unit_id: u for u in out.units}
