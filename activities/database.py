@@ -87,9 +87,12 @@ class OrderStore:
                     ),
                 )
                 applied = result.rowcount or 0
-            before = conn.scalar(
-                select(orders.c.volunteer_id).where(orders.c.id == record.order_id)
-            )
+            # What the volunteers' ranking counters depend on, as it was.
+            before = conn.execute(
+                select(orders.c.volunteer_id, orders.c.status, orders.c.rating).where(
+                    orders.c.id == record.order_id
+                )
+            ).one_or_none()
             moved = conn.execute(
                 update(orders)
                 .where(orders.c.id == record.order_id, orders.c.last_seq < snap.seq)
@@ -117,7 +120,16 @@ class OrderStore:
                         insert(order_offers),
                         [{"order_id": record.order_id, "volunteer_id": v} for v in snap.offered_to],
                     )
-            refresh_volunteer_stats(conn, {v for v in (before, snap.volunteer_id) if v is not None})
+            after = (snap.volunteer_id, snap.status, _code(snap.rating))
+            # Only a snapshot that moved the row can change the counters, and only when one of
+            # their inputs changed (an escalation or a follow-up task leaves them alone). A
+            # retry finds the row already moved: its first attempt refreshed them in the same
+            # transaction.
+            if moved.rowcount and (before is None or tuple(before) != after):
+                previous = before.volunteer_id if before is not None else None
+                refresh_volunteer_stats(
+                    conn, {v for v in (previous, snap.volunteer_id) if v is not None}
+                )
             if record.escalation_level is not None and record.escalation_at is not None:
                 conn.execute(
                     insert_ignore(conn, escalations, ("order_id", "level")).values(

@@ -35,6 +35,8 @@ from core.models import (
     OrderEvent,
     OrderNote,
     OrderOffer,
+    Unit,
+    Volunteer,
 )
 from core.vocab import (
     FINAL_STATUSES,
@@ -383,6 +385,29 @@ def list_orders(
     return schemas.Page[schemas.OrderSummary](
         items=[summary(o) for o in rows], total=total, limit=limit, offset=offset
     )
+
+
+# --- volunteers' offers ---------------------------------------------------------------
+
+
+def offers_for(session: Session, volunteer_id: int) -> list[schemas.OrderSummary]:
+    """What waits for this volunteer's answer: direct dispatches, open calls, their unit's."""
+    if session.get(Volunteer, volunteer_id) is None:
+        raise not_found("volunteer", volunteer_id)
+    offered = select(OrderOffer.order_id).where(OrderOffer.volunteer_id == volunteer_id)
+    led = select(Unit.id).where(Unit.leader_id == volunteer_id)
+    rows = session.scalars(
+        select(Order)
+        .where(
+            Order.status == OrderStatus.DISPATCHED.value,
+            (Order.volunteer_id == volunteer_id)
+            | Order.id.in_(offered)
+            | (Order.volunteer_id.is_(None) & Order.unit_id.in_(led)),
+        )
+        .order_by(Order.deadline_at)
+        .limit(200)
+    )
+    return [summary(o) for o in rows]
 
 
 # --- follow-ups and escalations --------------------------------------------------------

@@ -24,7 +24,6 @@ from core.models import (
     Category,
     DispatchPolicyRow,
     Order,
-    OrderOffer,
     Township,
     Trade,
     Unit,
@@ -142,16 +141,12 @@ def _unit_out(session: Session, unit: Unit) -> schemas.UnitOut:
     )
 
 
-def _require_leader(session: Session, volunteer_id: int) -> None:
-    require_volunteer(session, volunteer_id, active=True)
-
-
 def create_unit(session: Session, body: schemas.UnitCreate) -> schemas.UnitOut:
     require_township(session, body.township)
     if body.village_id is not None:
         require_village(session, body.village_id, body.township)
     if body.leader_id is not None:
-        _require_leader(session, body.leader_id)
+        require_volunteer(session, body.leader_id, active=True)
     if session.scalar(select(Unit.id).where(Unit.kind == body.kind, Unit.name == body.name)):
         raise ApiError(409, "DuplicateUnit", f"a {body.kind} named {body.name} exists already")
     unit = Unit(
@@ -203,7 +198,7 @@ def update_unit(session: Session, unit_id: int, body: schemas.UnitPatch) -> sche
     unit = require_unit(session, unit_id)
     if "leader_id" in body.model_fields_set:
         if body.leader_id is not None:
-            _require_leader(session, body.leader_id)
+            require_volunteer(session, body.leader_id, active=True)
             leader = session.get(Volunteer, body.leader_id)
             assert leader is not None
             if leader.unit_id != unit.id:
@@ -466,27 +461,6 @@ def transfers(session: Session, volunteer_id: int) -> list[schemas.TransferOut]:
         .order_by(VolunteerTransfer.at, VolunteerTransfer.id)
     )
     return [schemas.TransferOut.model_validate(t, from_attributes=True) for t in rows]
-
-
-def offers_for(session: Session, volunteer_id: int) -> list[schemas.OrderSummary]:
-    """What waits for this volunteer's answer: direct dispatches, open calls, their unit's."""
-    from api.queries import summary
-
-    _get(session, volunteer_id)
-    offered = select(OrderOffer.order_id).where(OrderOffer.volunteer_id == volunteer_id)
-    led = select(Unit.id).where(Unit.leader_id == volunteer_id)
-    rows = session.scalars(
-        select(Order)
-        .where(
-            Order.status == "dispatched",
-            (Order.volunteer_id == volunteer_id)
-            | Order.id.in_(offered)
-            | (Order.volunteer_id.is_(None) & Order.unit_id.in_(led)),
-        )
-        .order_by(Order.deadline_at)
-        .limit(200)
-    )
-    return [summary(o) for o in rows]
 
 
 # --- dispatch policies -----------------------------------------------------------------

@@ -143,7 +143,7 @@ class AcceptBody(Strict):
 
 class DeclineBody(Strict):
     volunteer_id: int = Field(gt=0)
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    reason: Reason
 
 
 class CompleteBody(Strict):
@@ -158,7 +158,7 @@ class ReviewBody(Strict):
 
 
 class CancelBody(Strict):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    reason: Reason
     by: ActorKind = ActorKind.RESIDENT
 
     @field_validator("by")

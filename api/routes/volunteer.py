@@ -93,7 +93,7 @@ async def my_offers(
     volunteer_id: Annotated[int, Path(gt=0)], db: DatabaseDep
 ) -> list[schemas.OrderSummary]:
     """What waits for your answer: orders dispatched or offered to you, or to a unit you lead."""
-    return await db.run(registry.offers_for, volunteer_id)
+    return await db.run(queries.offers_for, volunteer_id)
 
 
 @router.post("/orders/{order_id}/assign", response_model=schemas.OrderOut)

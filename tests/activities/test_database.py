@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import insert
+from sqlalchemy.orm import Session
 from temporalio.testing import ActivityEnvironment
 
 from activities.database import OrderStore
 from activities.messages import EventRecord, OrderSnapshot, TransitionRecord
 from api import queries
 from api.database import Database
-from core.db import make_engine
-from core.migrate import upgrade
-from core.models import Township
+from core.models import Township, Volunteer
 from core.settings import Settings
 from core.vocab import Rating
-from tests.helpers import escalation_levels, events, follow_up_of, order_body, order_row
+from tests.helpers import (
+    add_volunteer,
+    escalation_levels,
+    events,
+    follow_up_of,
+    order_body,
+    order_row,
+)
 
 
 def snapshot(seq: int, status: str, **changes: object) -> OrderSnapshot:
@@ -49,21 +53,13 @@ async def new_order(database: Database, settings: Settings, township: str) -> in
     return submitted.order_id
 
 
-@pytest.fixture(params=["postgresql", "sqlite"])
-def backend(
-    request: pytest.FixtureRequest, database: Database, tmp_path: Path, township: str
-) -> Iterator[Database]:
-    """The same code on both supported databases: PostgreSQL, and SQLite for ``make run``."""
-    if request.param == "postgresql":
-        yield database
-        return
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    upgrade(url)
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(insert(Township).values(name=township, name_en="Test", position=1))
-    yield Database(engine)
-    engine.dispose()
+@pytest.fixture
+def backend(each_database: Database, township: str) -> Database:
+    """Either database, with this test's township registered (a fresh SQLite file lacks it)."""
+    if each_database.engine.dialect.name == "sqlite":
+        with each_database.engine.begin() as conn:
+            conn.execute(insert(Township).values(name=township, name_en="Test", position=1))
+    return each_database
 
 
 async def test_retried_transition_writes_once_and_old_snapshots_never_win(
@@ -110,3 +106,48 @@ async def test_retried_transition_writes_once_and_old_snapshots_never_win(
     assert (order.status, order.last_seq, order.rating) == ("reviewed", 3, "satisfied")
     task = await database.run(follow_up_of, order_id)
     assert task is not None and task.status == "open"
+
+
+async def test_volunteer_counters_follow_their_orders_and_retries_change_nothing(
+    backend: Database, settings: Settings, township: str
+) -> None:
+    database = backend
+    store = OrderStore(database.engine)
+    env = ActivityEnvironment()
+    order_id = await new_order(database, settings, township)
+    first = await database.run(add_volunteer, township)
+    second = await database.run(add_volunteer, township)
+    now = datetime.now(UTC)
+
+    def step(seq: int, status: str, **changes: object) -> TransitionRecord:
+        return TransitionRecord(
+            order_id=order_id,
+            snapshot=snapshot(seq, status, **changes),
+            events=[EventRecord(seq=seq, event=status, actor="system", at=now)],
+        )
+
+    dispatched = step(2, "dispatched", volunteer_id=first)
+    env.run(store.record_transition, dispatched)
+    env.run(store.record_transition, dispatched)
+    assert await database.run(counters, first) == (1, 0, 0, 0, 0)
+    # Re-dispatched: the first is free again, the second holds it.
+    env.run(store.record_transition, step(3, "dispatched", volunteer_id=second))
+    assert await database.run(counters, first) == (0, 0, 0, 0, 0)
+    assert await database.run(counters, second) == (1, 0, 0, 0, 0)
+    done = step(4, "completed", volunteer_id=second, completed_at=now, hours=1.0)
+    env.run(store.record_transition, done)
+    assert await database.run(counters, second) == (0, 1, 1, 0, 0)
+    rated = step(5, "reviewed", volunteer_id=second, completed_at=now, rating=Rating.SATISFIED)
+    env.run(store.record_transition, rated)
+    env.run(store.record_transition, rated)
+    # A late retry of an older snapshot moves nothing.
+    env.run(store.record_transition, dispatched)
+    assert await database.run(counters, second) == (0, 1, 1, 1, 3)
+    assert await database.run(counters, first) == (0, 0, 0, 0, 0)
+
+
+def counters(session: Session, volunteer_id: int) -> tuple[int, int, int, int, int]:
+    v = session.get(Volunteer, volunteer_id)
+    assert v is not None
+    session.refresh(v)
+    return (v.open_orders, v.completed_orders, v.on_time_orders, v.rated_orders, v.rating_points)
