@@ -10,10 +10,27 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from core.vocab import FollowUpMethod, FollowUpOutcome, Rating
+from core.vocab import (
+    CallOutcome,
+    FollowUpMethod,
+    FollowUpOutcome,
+    FollowUpStatus,
+    Notice,
+    QueueReason,
+    Rating,
+    SettledBy,
+)
 
 RECORD_TRANSITION: Final = "record_transition"
 PICK_CANDIDATE: Final = "pick_candidate"
+PLACE_CALL: Final = "place_follow_up_call"
+SEND_SMS: Final = "send_sms"
+
+# Non-retryable failures of the Twilio activities (``ApplicationError.type``).
+# The call cannot be placed at all: no usable number, Twilio refuses it, no account set.
+CALL_IMPOSSIBLE: Final = "CallImpossible"
+# The SMS cannot be sent: no usable number, Twilio refuses it, no account set.
+SMS_IMPOSSIBLE: Final = "SmsImpossible"
 
 
 @dataclass
@@ -58,6 +75,33 @@ class FollowUpClosing:
     rating: Rating | None
     note_id: str | None
     at: datetime
+    settled_by: SettledBy = SettledBy.STAFF
+    agent_id: int | None = None
+
+
+@dataclass
+class FollowUpQueueing:
+    """The follow-up goes to the call-center queue (why, how urgent, what was pressed)."""
+
+    follow_up_id: int
+    reason: QueueReason
+    priority: int
+    at: datetime
+    call_rating: Rating | None = None
+
+
+@dataclass
+class CallRecord:
+    """What the workflow learned about one automated call, for its ``follow_up_calls`` row."""
+
+    call_id: int
+    attempt: int
+    at: datetime
+    call_sid: str | None = None
+    outcome: CallOutcome | None = None
+    call_status: str | None = None
+    answered_by: str | None = None
+    digits: str | None = None
 
 
 @dataclass
@@ -68,9 +112,13 @@ class TransitionRecord:
     snapshot: OrderSnapshot
     events: list[EventRecord]
     open_follow_up_at: datetime | None = None
+    # The status a follow-up opens in: calling (automated calls first) or open (staff).
+    follow_up_status: FollowUpStatus = FollowUpStatus.OPEN
     close_follow_up: FollowUpClosing | None = None
     escalation_level: int | None = None
     escalation_at: datetime | None = None
+    queue_follow_up: FollowUpQueueing | None = None
+    call: CallRecord | None = None
 
 
 @dataclass
@@ -91,3 +139,53 @@ class PickInput:
 class PickResult:
     volunteer_id: int | None
     score: float | None = None
+
+
+@dataclass
+class PlaceCallInput:
+    """Place the ``attempt``-th automated follow-up call of an order (1-based).
+
+    ``(order_id, attempt)`` is the intent's unique key: however often the activity is
+    retried, Twilio is asked to place this call at most once.
+    """
+
+    order_id: int
+    follow_up_id: int
+    attempt: int
+
+
+@dataclass
+class PlaceCallResult:
+    """The call's row id (which every webhook URL of the call carries) and its ``CallSid``.
+
+    ``call_sid`` is ``None`` when an earlier attempt of the activity died while asking Twilio:
+    the call may or may not exist, so it is not placed again; if it exists, its webhooks
+    (which name the row id) will tell the workflow.
+    """
+
+    call_id: int
+    call_sid: str | None
+
+
+@dataclass
+class SmsInput:
+    """Send one notice of an order; the recipients follow from the notice and the ids.
+
+    ``seq`` is the order event the notice belongs to; with the order, notice and recipient
+    it makes the key each message is recorded under before it is sent.
+    """
+
+    order_id: int
+    notice: Notice
+    seq: int
+    volunteer_id: int | None = None
+    unit_id: int | None = None
+    leader_id: int | None = None
+    escalation_level: int | None = None
+
+
+@dataclass
+class SmsResult:
+    sent: int
+    # Recorded by an earlier attempt already, or with nobody to send to.
+    skipped: int = 0

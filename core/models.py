@@ -310,9 +310,15 @@ class OrderEvent(Base):
 
 
 class FollowUp(Base):
-    """A follow-up task for call-center staff (回访)."""
+    """An order's follow-up (回访): automated calls first, then call-center staff.
+
+    ``status`` is ``calling`` while the automated calls try, ``open`` once the task is in the
+    staff queue (``queued_at``, ``queue_reason``, ``priority``: lower is more urgent) and
+    ``done`` with the result. An agent's claim is a lease: it lapses at ``claim_expires_at``.
+    """
 
     __tablename__ = "follow_ups"
+    __table_args__ = (Index("ix_follow_ups_queue", "status", "priority", "queued_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
@@ -323,9 +329,89 @@ class FollowUp(Base):
     outcome: Mapped[str | None] = mapped_column(String(20))
     rating: Mapped[str | None] = mapped_column(String(20))
     note_id: Mapped[str | None] = mapped_column(ForeignKey("order_notes.id"))
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    queue_reason: Mapped[str | None] = mapped_column(String(30))
+    priority: Mapped[int] = mapped_column(Integer, default=3)
+    # What the resident pressed on the last answered call (4 = dissatisfied reaches staff).
+    call_rating: Mapped[str | None] = mapped_column(String(20))
+    call_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    settled_by: Mapped[str | None] = mapped_column(String(20))
+    agent_id: Mapped[int | None] = mapped_column(Integer)
+    claimed_by: Mapped[int | None] = mapped_column(Integer)
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     order: Mapped[Order] = relationship(back_populates="follow_up")
     note: Mapped[OrderNote | None] = relationship()
+    calls: Mapped[list[FollowUpCall]] = relationship(order_by="FollowUpCall.attempt")
+
+
+class FollowUpCall(Base):
+    """One automated follow-up call, recorded as an intent before Twilio is asked to place it.
+
+    ``(order_id, attempt)`` is the intent's unique key: an activity retry finds the row and
+    never places the call twice. ``state`` is ``placing`` (intent committed, request under
+    way), ``placed`` (Twilio answered with a ``call_sid``), ``refused`` (Twilio said no, so
+    nothing rings) or ``ended`` (the workflow classified the ``outcome``).
+    """
+
+    __tablename__ = "follow_up_calls"
+    __table_args__ = (UniqueConstraint("order_id", "attempt"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    follow_up_id: Mapped[int] = mapped_column(ForeignKey("follow_ups.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(10))
+    call_sid: Mapped[str | None] = mapped_column(String(40), unique=True)
+    to_number: Mapped[str] = mapped_column(String(24))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    placed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    call_status: Mapped[str | None] = mapped_column(String(20))
+    answered_by: Mapped[str | None] = mapped_column(String(30))
+    digits: Mapped[str | None] = mapped_column(String(10))
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    error_code: Mapped[int | None] = mapped_column(Integer)
+
+
+class SmsMessage(Base):
+    """One SMS, recorded as an intent under ``key`` before Twilio is asked to send it."""
+
+    __tablename__ = "sms_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    notice: Mapped[str] = mapped_column(String(30))
+    recipient_kind: Mapped[str] = mapped_column(String(20))
+    recipient_id: Mapped[int | None] = mapped_column(Integer)
+    to_number: Mapped[str] = mapped_column(String(24))
+    body: Mapped[str] = mapped_column(Text)
+    # sending (intent committed) → sent (message_sid known) | refused (Twilio said no).
+    state: Mapped[str] = mapped_column(String(10))
+    message_sid: Mapped[str | None] = mapped_column(String(40), unique=True)
+    # Twilio's delivery status from the status callback: queued, sent, delivered, undelivered…
+    delivery_status: Mapped[str | None] = mapped_column(String(20))
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Complaint(Base):
+    """A complaint a follow-up recorded: an item on the admins' list until resolved."""
+
+    __tablename__ = "complaints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    follow_up_id: Mapped[int] = mapped_column(ForeignKey("follow_ups.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="open", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note_id: Mapped[str | None] = mapped_column(ForeignKey("order_notes.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[int | None] = mapped_column(Integer)
+    resolution_note_id: Mapped[str | None] = mapped_column(ForeignKey("order_notes.id"))
 
 
 class Escalation(Base):

@@ -8,9 +8,17 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field, PlainSerializer, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from core.calling_hours import CallingHours
 from core.durations import format_duration, parse_duration
 from core.matching import Matching, Weights
 
@@ -55,6 +63,31 @@ class Settings(BaseSettings):
     match_radius_km: float = Field(default=30.0, gt=0)
     county_timezone: str = "Asia/Shanghai"
 
+    # Twilio (issue 4). With no account set, automated calls and SMS are off and every
+    # follow-up goes straight to call-center staff; `make run` starts the local simulator.
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_from_number: str | None = None
+    twilio_api_base_url: str = "https://api.twilio.com"
+    # Where Twilio reaches this API from outside (scheme, host, port and any proxy prefix):
+    # webhook URLs are built from it and their signatures checked against it.
+    public_base_url: str = "http://localhost:8000"
+    # Residents' and volunteers' numbers without "+" are in this country (China: 86).
+    default_country_code: str = Field(default="86", pattern=r"^[1-9][0-9]{0,2}$")
+
+    # The automated follow-up call (回访): attempts, spacing, when a call may ring at all,
+    # and how long a placed call may take to report how it ended.
+    follow_up_max_calls: int = Field(default=3, ge=0, le=10)
+    follow_up_retry_delay: Duration = timedelta(hours=4)
+    follow_up_call_timeout: Duration = timedelta(minutes=30)
+    calling_hours: Annotated[CallingHours, NoDecode] = CallingHours(start_minute=8 * 60, end_minute=20 * 60)
+    # A call-center agent's claim on a task lapses after this, returning it to the queue.
+    claim_lease: Duration = timedelta(minutes=30)
+
+    # SMS at the moments that matter; escalations go to these admins' numbers.
+    sms_enabled: bool = True
+    escalation_sms_to: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
     # How long the API waits for a workflow to apply a command before answering 504.
     command_timeout: Duration = timedelta(seconds=30)
 
@@ -71,6 +104,24 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("calling_hours", mode="before")
+    @classmethod
+    def _parse_calling_hours(cls, value: object) -> object:
+        return CallingHours.parse(value) if isinstance(value, str) else value
+
+    @field_validator("escalation_sms_to", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def twilio_configured(self) -> bool:
+        return bool(
+            self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number
+        )
 
     @property
     def matching(self) -> Matching:
@@ -89,6 +140,15 @@ class Settings(BaseSettings):
     def _production_needs_real_database(self) -> Settings:
         if self.environment == "production" and self.database_url.startswith("sqlite"):
             raise ValueError("DATABASE_URL must point at PostgreSQL in production")
+        partly = [
+            bool(self.twilio_account_sid),
+            self.twilio_auth_token is not None,
+            bool(self.twilio_from_number),
+        ]
+        if any(partly) and not all(partly):
+            raise ValueError(
+                "set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER together"
+            )
         return self
 
 

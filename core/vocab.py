@@ -41,6 +41,10 @@ class EventName(StrEnum):
     OPEN_CALL = "open_call"
     ASSIGNED = "assigned"
     UNDISPATCHABLE = "undispatchable"
+    # Automated follow-up calls and the call-center queue (issue 4).
+    CALL_PLACED = "call_placed"
+    CALL_ENDED = "call_ended"
+    FOLLOW_UP_QUEUED = "follow_up_queued"
 
 
 class Rating(StrEnum):
@@ -105,8 +109,73 @@ class FollowUpOutcome(StrEnum):
 
 
 class FollowUpStatus(StrEnum):
-    OPEN = "open"
+    CALLING = "calling"  # the automated calls are still trying
+    OPEN = "open"  # in the call-center queue
     DONE = "done"
+
+
+class QueueReason(StrEnum):
+    """Why a follow-up reached call-center staff rather than being settled by the call."""
+
+    NO_AUTOMATED_CALL = "no_automated_call"  # calls are off (no Twilio account) or pre-date them
+    DISSATISFIED = "dissatisfied"  # pressed 4: a person should talk to them
+    STAFF_REQUESTED = "staff_requested"  # pressed 9
+    ATTEMPTS_EXHAUSTED = "attempts_exhausted"
+    CALL_IMPOSSIBLE = "call_impossible"  # the number is refused, or calling is not configured
+
+
+# Lower is more urgent: the queue serves dissatisfied residents first.
+QUEUE_PRIORITY: dict[QueueReason, int] = {
+    QueueReason.DISSATISFIED: 0,
+    QueueReason.STAFF_REQUESTED: 1,
+    QueueReason.ATTEMPTS_EXHAUSTED: 2,
+    QueueReason.CALL_IMPOSSIBLE: 2,
+    QueueReason.NO_AUTOMATED_CALL: 3,
+}
+
+
+class CallOutcome(StrEnum):
+    """How one automated follow-up call ended, as the workflow classifies it."""
+
+    RATED = "rated"  # pressed 1-4
+    STAFF_REQUESTED = "staff_requested"  # pressed 9
+    NO_INPUT = "no_input"  # answered, but no valid key after the repeat
+    NO_ANSWER = "no-answer"
+    BUSY = "busy"
+    FAILED = "failed"
+    MACHINE = "machine"  # voicemail / answering machine detected
+    LOST = "lost"  # no outcome arrived before the call timeout
+
+
+class SettledBy(StrEnum):
+    AUTOMATED_CALL = "automated_call"
+    STAFF = "staff"
+
+
+# The keypad of the follow-up call (DOMAIN: the four grades of the satisfaction form).
+KEYPAD_RATINGS: dict[str, Rating] = {
+    "1": Rating.VERY_SATISFIED,
+    "2": Rating.SATISFIED,
+    "3": Rating.AVERAGE,
+    "4": Rating.DISSATISFIED,
+}
+STAFF_KEY = "9"
+
+
+class Notice(StrEnum):
+    """The SMS the loop sends, each at one moment of an order."""
+
+    DISPATCHED = "dispatched"  # to the volunteer
+    TEAM_DISPATCHED = "team_dispatched"  # to the unit's leader
+    ACCEPTED = "accepted"  # to the resident
+    COMPLETED = "completed"  # to the resident, with how to review
+    ESCALATED = "escalated"  # to the county's admins
+    WITHDRAWN = "withdrawn"  # to the volunteer an accepted order was re-dispatched away from
+
+
+class ComplaintStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
 
 
 class ActorKind(StrEnum):
