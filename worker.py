@@ -1,4 +1,4 @@
-"""The Temporal worker: runs ``OrderWorkflow`` and the database activities.
+"""The Temporal worker: runs ``OrderWorkflow``, the database and the Twilio activities.
 
 ``python worker.py`` runs until SIGINT or SIGTERM, then finishes in-flight activity
 attempts (up to a grace period) and exits cleanly.
@@ -18,9 +18,12 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.database import OrderStore
+from activities.sms import SmsSender
+from activities.voice import FollowUpCaller
 from core.db import make_engine
 from core.settings import Settings, get_settings
 from core.temporal import connect
+from core.twilio import make_client
 from workflows.order import OrderWorkflow
 
 log = logging.getLogger("worker")
@@ -38,11 +41,30 @@ def build_worker(
 ) -> Worker:
     """The one place workers are assembled, for ``main`` and for the tests alike."""
     store = OrderStore(engine, matching=settings.matching)
+    # Registered with or without a Twilio account: an order that planned calls or SMS under
+    # an earlier configuration gets a clear, non-retryable "not configured" failure.
+    twilio = make_client(settings)
+    caller = FollowUpCaller(
+        engine,
+        twilio,
+        from_number=settings.twilio_from_number,
+        public_base_url=settings.public_base_url,
+        country_code=settings.default_country_code,
+    )
+    sms = SmsSender(
+        engine,
+        twilio,
+        from_number=settings.twilio_from_number,
+        public_base_url=settings.public_base_url,
+        country_code=settings.default_country_code,
+        escalation_to=settings.escalation_sms_to,
+        timezone=settings.county_timezone,
+    )
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
         workflows=list(WORKFLOWS),
-        activities=[store.record_transition, store.pick_candidate],
+        activities=[store.record_transition, store.pick_candidate, caller.place_call, sms.send_sms],
         activity_executor=executor,
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_cached_workflows=settings.worker_max_cached_workflows,

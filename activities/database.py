@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Engine, Table, delete, insert, select, update
+from sqlalchemy import CursorResult, Engine, Table, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
 from temporalio import activity
 
 from activities.messages import (
     PICK_CANDIDATE,
     RECORD_TRANSITION,
+    CallRecord,
+    FollowUpClosing,
+    FollowUpQueueing,
     PickInput,
     PickResult,
     TransitionRecord,
@@ -17,8 +22,23 @@ from activities.messages import (
 )
 from core.db import insert_ignore, utcnow
 from core.matching import Matching, rank_volunteers, refresh_volunteer_stats, target_for_order
-from core.models import Escalation, FollowUp, Order, OrderEvent, OrderOffer
-from core.vocab import FollowUpStatus, Rating
+from core.models import (
+    Complaint,
+    Escalation,
+    FollowUp,
+    FollowUpCall,
+    Order,
+    OrderEvent,
+    OrderOffer,
+)
+from core.vocab import (
+    QUEUE_PRIORITY,
+    ComplaintStatus,
+    FollowUpOutcome,
+    FollowUpStatus,
+    QueueReason,
+    Rating,
+)
 
 # Core tables, not ORM entities: this runs for every transition of every order, and the
 # ORM's unit of work buys nothing for a handful of keyed writes.
@@ -27,6 +47,8 @@ order_events = cast(Table, OrderEvent.__table__)
 follow_ups = cast(Table, FollowUp.__table__)
 escalations = cast(Table, Escalation.__table__)
 order_offers = cast(Table, OrderOffer.__table__)
+follow_up_calls = cast(Table, FollowUpCall.__table__)
+complaints = cast(Table, Complaint.__table__)
 
 
 def _code(value: Rating | None) -> str | None:
@@ -139,32 +161,15 @@ class OrderStore:
                     )
                 )
             if record.open_follow_up_at is not None:
-                conn.execute(
-                    insert_ignore(conn, follow_ups, ("order_id",)).values(
-                        order_id=record.order_id,
-                        status=FollowUpStatus.OPEN.value,
-                        created_at=record.open_follow_up_at,
-                    )
+                follow_up_id = _open_follow_up(
+                    conn, record.order_id, record.open_follow_up_at, record.follow_up_status
                 )
-                follow_up_id = conn.scalar(
-                    select(follow_ups.c.id).where(follow_ups.c.order_id == record.order_id)
-                )
-            if (closing := record.close_follow_up) is not None:
-                conn.execute(
-                    update(follow_ups)
-                    .where(
-                        follow_ups.c.id == closing.follow_up_id,
-                        follow_ups.c.status == FollowUpStatus.OPEN.value,
-                    )
-                    .values(
-                        status=FollowUpStatus.DONE.value,
-                        done_at=closing.at,
-                        method=closing.method.value,
-                        outcome=closing.outcome.value,
-                        rating=_code(closing.rating),
-                        note_id=closing.note_id,
-                    )
-                )
+            if record.call is not None:
+                _record_call(conn, record.call)
+            if record.queue_follow_up is not None:
+                _queue_follow_up(conn, record.queue_follow_up)
+            if record.close_follow_up is not None:
+                _close_follow_up(conn, record.order_id, record.close_follow_up)
         if applied < len(record.events):
             activity.logger.info(
                 "order %s: %d of %d events were already recorded (retry)",
@@ -173,3 +178,95 @@ class OrderStore:
                 len(record.events),
             )
         return TransitionResult(applied_events=applied, follow_up_id=follow_up_id)
+
+
+def _open_follow_up(conn: Connection, order_id: int, at: datetime, status: FollowUpStatus) -> int:
+    """The order's follow-up, opened once: ``calling`` first, or straight into the queue."""
+    queued = status == FollowUpStatus.OPEN
+    reason = QueueReason.NO_AUTOMATED_CALL
+    conn.execute(
+        insert_ignore(conn, follow_ups, ("order_id",)).values(
+            order_id=order_id,
+            status=status.value,
+            created_at=at,
+            queued_at=at if queued else None,
+            queue_reason=reason.value if queued else None,
+            priority=QUEUE_PRIORITY[reason],
+            call_attempts=0,
+        )
+    )
+    follow_up_id = conn.scalar(select(follow_ups.c.id).where(follow_ups.c.order_id == order_id))
+    assert follow_up_id is not None
+    return int(follow_up_id)
+
+
+def _record_call(conn: Connection, call: CallRecord) -> None:
+    """What the workflow learned about a call; a retry writes the same values again."""
+    values: dict[str, Any] = {
+        "call_sid": func.coalesce(follow_up_calls.c.call_sid, call.call_sid),
+        "call_status": func.coalesce(call.call_status, follow_up_calls.c.call_status),
+        "answered_by": func.coalesce(call.answered_by, follow_up_calls.c.answered_by),
+        "digits": func.coalesce(call.digits, follow_up_calls.c.digits),
+    }
+    if call.outcome is not None:
+        values.update(state="ended", outcome=call.outcome.value, ended_at=call.at)
+    conn.execute(update(follow_up_calls).where(follow_up_calls.c.id == call.call_id).values(values))
+    follow_up_id = (
+        select(follow_up_calls.c.follow_up_id)
+        .where(follow_up_calls.c.id == call.call_id)
+        .scalar_subquery()
+    )
+    conn.execute(
+        update(follow_ups)
+        .where(follow_ups.c.id == follow_up_id, follow_ups.c.call_attempts < call.attempt)
+        .values(call_attempts=call.attempt)
+    )
+
+
+def _queue_follow_up(conn: Connection, queueing: FollowUpQueueing) -> None:
+    """Hand a follow-up the calls could not settle to call-center staff."""
+    conn.execute(
+        update(follow_ups)
+        .where(
+            follow_ups.c.id == queueing.follow_up_id,
+            follow_ups.c.status == FollowUpStatus.CALLING.value,
+        )
+        .values(
+            status=FollowUpStatus.OPEN.value,
+            queued_at=queueing.at,
+            queue_reason=queueing.reason.value,
+            priority=queueing.priority,
+            call_rating=_code(queueing.call_rating),
+        )
+    )
+
+
+def _close_follow_up(conn: Connection, order_id: int, closing: FollowUpClosing) -> None:
+    """Record the result; a complaint also opens an item on the admins' list."""
+    conn.execute(
+        update(follow_ups)
+        .where(
+            follow_ups.c.id == closing.follow_up_id,
+            follow_ups.c.status != FollowUpStatus.DONE.value,
+        )
+        .values(
+            status=FollowUpStatus.DONE.value,
+            done_at=closing.at,
+            method=closing.method.value,
+            outcome=closing.outcome.value,
+            rating=_code(closing.rating),
+            note_id=closing.note_id,
+            settled_by=closing.settled_by.value,
+            agent_id=closing.agent_id,
+        )
+    )
+    if closing.outcome == FollowUpOutcome.COMPLAINT:
+        conn.execute(
+            insert_ignore(conn, complaints, ("follow_up_id",)).values(
+                order_id=order_id,
+                follow_up_id=closing.follow_up_id,
+                status=ComplaintStatus.OPEN.value,
+                created_at=closing.at,
+                note_id=closing.note_id,
+            )
+        )

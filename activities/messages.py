@@ -189,3 +189,5 @@ class SmsResult:
     sent: int
     # Recorded by an earlier attempt already, or with nobody to send to.
     skipped: int = 0
+    # Not sent, for good: the recipient's number is unusable, or Twilio refused the message.
+    refused: int = 0

@@ -35,6 +35,15 @@ CONFLICT = "Conflict"
 IDEMPOTENCY_MISMATCH = "IdempotencyKeyReused"
 UNAVAILABLE = "TemporalUnavailable"
 PENDING = "CommandPending"
+TWILIO_SIGNATURE = "InvalidTwilioSignature"
+# The call-center queue: another agent's live claim, a release by someone not holding the
+# claim, a task that is not (or no longer) in the staff queue.
+CLAIMED_BY_OTHER = "ClaimedByOther"
+NOT_CLAIM_HOLDER = "NotClaimHolder"
+FOLLOW_UP_NOT_OPEN = "FollowUpNotOpen"
+COMPLAINT_RESOLVED = "ComplaintAlreadyResolved"
+# A report's period that ends before it starts.
+INVALID_PERIOD = "InvalidPeriod"
 
 
 class ApiError(Exception):

@@ -15,7 +15,17 @@ from sqlalchemy.orm import Session
 from api import errors, orders, schemas
 from api.database import Database
 from api.deps import DatabaseDep, TemporalDep
-from api.routes import admin, call_center, pages, registry, resident, volunteer
+from api.routes import (
+    admin,
+    call_center,
+    complaints,
+    pages,
+    registry,
+    reports,
+    resident,
+    twilio,
+    volunteer,
+)
 from core.db import make_engine
 from core.settings import Settings, get_settings
 from core.temporal import connect
@@ -62,8 +72,11 @@ def create_app(
         admin.router,
         registry.router,
         call_center.router,
+        twilio.router,
     ):
         app.include_router(router)
+    app.include_router(complaints.router)
+    app.include_router(reports.router)
     app.include_router(pages.router)
     app.mount("/static", pages.static, name="static")
 

@@ -24,6 +24,7 @@ from api.database import Database
 from api.errors import raise_for_update_failure
 from core.settings import Settings
 from workflows.order import (
+    FollowUpPlan,
     OrderInput,
     OrderTimers,
     OrderView,
@@ -48,6 +49,19 @@ def timers(settings: Settings) -> OrderTimers:
     )
 
 
+def follow_up_plan(settings: Settings) -> FollowUpPlan:
+    """Automated calls only where a Twilio account is configured; staff only otherwise."""
+    hours = settings.calling_hours
+    return FollowUpPlan(
+        max_calls=settings.follow_up_max_calls if settings.twilio_configured else 0,
+        retry_delay_s=int(settings.follow_up_retry_delay.total_seconds()),
+        call_timeout_s=int(settings.follow_up_call_timeout.total_seconds()),
+        calling_start_minute=hours.start_minute,
+        calling_end_minute=hours.end_minute,
+        timezone=settings.county_timezone,
+    )
+
+
 async def ensure_workflow(
     client: Client, db: Database, settings: Settings, order: queries.Submitted
 ) -> None:
@@ -61,6 +75,8 @@ async def ensure_workflow(
         timers=timers(settings),
         dispatch_policy=order.dispatch_policy,
         max_dispatch_attempts=settings.max_dispatch_attempts,
+        follow_up=follow_up_plan(settings),
+        notify=settings.sms_enabled and settings.twilio_configured,
     )
     with contextlib.suppress(WorkflowAlreadyStartedError):
         await client.start_workflow(

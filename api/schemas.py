@@ -18,6 +18,8 @@ from pydantic import (
 from core.matching import Candidate, UnitCandidate
 from core.vocab import (
     ActorKind,
+    CallOutcome,
+    ComplaintStatus,
     DispatchPolicy,
     FollowUpMethod,
     FollowUpOutcome,
@@ -25,7 +27,9 @@ from core.vocab import (
     OrderStatus,
     PlaceKind,
     Platform,
+    QueueReason,
     Rating,
+    SettledBy,
     UnitKind,
 )
 
@@ -448,6 +452,14 @@ class FollowUpResultBody(Strict):
 
 
 class FollowUpTask(BaseModel):
+    """A follow-up task as the call-center queue lists it.
+
+    The claim fields describe a live claim on an open task only: an expired lease, or a
+    task no longer in the queue, shows ``claimed_by`` null. ``claimable`` says whether a
+    claim would succeed now (for the ``agent_id`` asked about, if any); ``mine`` whether
+    that agent holds it.
+    """
+
     id: int
     order_id: int
     status: FollowUpStatus
@@ -457,12 +469,117 @@ class FollowUpTask(BaseModel):
     township: str
     completed_at: datetime | None
     review_rating: Rating | None
-    # The call-center needs to reach the resident.
+    # The call-center needs to reach the resident: the full number while calling or open.
     resident_name: str
     resident_phone: str
     method: FollowUpMethod | None
     outcome: FollowUpOutcome | None
     rating: Rating | None
+    queue_reason: QueueReason | None = None
+    priority: int = 3
+    queued_at: datetime | None = None
+    call_attempts: int = 0
+    # What the resident pressed on the last answered automated call.
+    call_rating: Rating | None = None
+    settled_by: SettledBy | None = None
+    agent_id: int | None = None
+    claimed_by: int | None = None
+    claim_expires_at: datetime | None = None
+    claimable: bool = False
+    mine: bool = False
+
+
+class FollowUpCallOut(BaseModel):
+    """One automated call, as Twilio and the workflow reported it."""
+
+    attempt: int
+    state: str
+    placed_at: datetime | None
+    ended_at: datetime | None
+    call_status: str | None
+    answered_by: str | None
+    digits: str | None
+    outcome: CallOutcome | None
+
+
+class FollowUpDetail(FollowUpTask):
+    """One task with what an agent needs before calling: the order, the calls so far."""
+
+    item_name: str
+    category_code: str
+    address: str
+    volunteer_id: int | None
+    notes: str | None = None
+    complaint_id: int | None = None
+    calls: list[FollowUpCallOut]
+
+
+class AgentBody(Strict):
+    """A call-center agent (bare ids until staff sign in)."""
+
+    agent_id: int = Field(gt=0)
+
+
+class ComplaintOut(BaseModel):
+    id: int
+    order_id: int
+    follow_up_id: int
+    status: ComplaintStatus
+    created_at: datetime
+    item_code: str
+    item_name: str
+    township: str
+    volunteer_id: int | None
+    # What the resident said, as the agent wrote it down.
+    note: str | None
+    resolved_at: datetime | None
+    resolved_by: int | None
+    resolution: str | None
+
+
+class ResolveBody(Strict):
+    admin_id: int = Field(gt=0)
+    notes: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class HoursStats(BaseModel):
+    """Hours from an order's completion to its follow-up being done."""
+
+    count: int
+    mean: float | None
+    p50: float | None
+    p90: float | None
+
+
+class FollowUpReport(BaseModel):
+    """How the 100% follow-up promise (回访率百分之百) is kept, over orders completed in a period.
+
+    ``follow_up_rate`` is residents reached over completed orders: an unreachable resident
+    counts against it, as does a follow-up still pending. ``automated_share`` is the part
+    of the done follow-ups the automated call settled without staff.
+    """
+
+    since: datetime | None
+    until: datetime | None
+    township: str | None
+    completed_orders: int
+    follow_ups_done: int
+    reached: int
+    unreachable: int
+    pending: int
+    # calling, open, and not_opened (the review window is still running).
+    pending_by_status: dict[str, int]
+    follow_up_rate: float | None
+    automated_share: float | None
+    settled_by: dict[str, int]
+    # Automated calls per done follow-up: the mean and {calls: follow-ups}.
+    attempts_mean: float | None
+    attempts_distribution: dict[int, int]
+    hours_to_follow_up: HoursStats
+    by_method: dict[str, int]
+    by_outcome: dict[str, int]
+    # Why follow-ups (done or still open) reached call-center staff.
+    by_queue_reason: dict[str, int]
 
 
 class EscalationOut(BaseModel):

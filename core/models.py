@@ -350,8 +350,9 @@ class FollowUpCall(Base):
 
     ``(order_id, attempt)`` is the intent's unique key: an activity retry finds the row and
     never places the call twice. ``state`` is ``placing`` (intent committed, request under
-    way), ``placed`` (Twilio answered with a ``call_sid``), ``refused`` (Twilio said no, so
-    nothing rings) or ``ended`` (the workflow classified the ``outcome``).
+    way), ``placed`` (Twilio answered with a ``call_sid``), ``retry`` (Twilio certainly did
+    not create it; the next attempt asks again), ``refused`` (Twilio said no, so nothing
+    rings) or ``ended`` (the workflow classified the ``outcome``).
     """
 
     __tablename__ = "follow_up_calls"
@@ -387,7 +388,8 @@ class SmsMessage(Base):
     recipient_id: Mapped[int | None] = mapped_column(Integer)
     to_number: Mapped[str] = mapped_column(String(24))
     body: Mapped[str] = mapped_column(Text)
-    # sending (intent committed) → sent (message_sid known) | refused (Twilio said no).
+    # sending (intent committed) → sent (message_sid known) | refused (Twilio said no) |
+    # retry (Twilio certainly did not take it; the next attempt sends it).
     state: Mapped[str] = mapped_column(String(10))
     message_sid: Mapped[str | None] = mapped_column(String(40), unique=True)
     # Twilio's delivery status from the status callback: queued, sent, delivered, undelivered…

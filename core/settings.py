@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     # Where Twilio reaches this API from outside (scheme, host, port and any proxy prefix):
     # webhook URLs are built from it and their signatures checked against it.
     public_base_url: str = "http://localhost:8000"
+    # How the follow-up call introduces itself to residents.
+    center_name: str = "县新时代文明实践中心"
     # Residents' and volunteers' numbers without "+" are in this country (China: 86).
     default_country_code: str = Field(default="86", pattern=r"^[1-9][0-9]{0,2}$")
 
@@ -80,7 +82,9 @@ class Settings(BaseSettings):
     follow_up_max_calls: int = Field(default=3, ge=0, le=10)
     follow_up_retry_delay: Duration = timedelta(hours=4)
     follow_up_call_timeout: Duration = timedelta(minutes=30)
-    calling_hours: Annotated[CallingHours, NoDecode] = CallingHours(start_minute=8 * 60, end_minute=20 * 60)
+    calling_hours: Annotated[CallingHours, NoDecode] = CallingHours(
+        start_minute=8 * 60, end_minute=20 * 60
+    )
     # A call-center agent's claim on a task lapses after this, returning it to the queue.
     claim_lease: Duration = timedelta(minutes=30)
 
@@ -119,9 +123,7 @@ class Settings(BaseSettings):
 
     @property
     def twilio_configured(self) -> bool:
-        return bool(
-            self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number
-        )
+        return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number)
 
     @property
     def matching(self) -> Matching:
@@ -136,14 +138,20 @@ class Settings(BaseSettings):
             timezone=self.county_timezone,
         )
 
+    @field_validator("twilio_account_sid", "twilio_from_number", "twilio_auth_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # docker compose passes unset variables as "": that means no Twilio account.
+        return None if value == "" else value
+
     @model_validator(mode="after")
     def _production_needs_real_database(self) -> Settings:
         if self.environment == "production" and self.database_url.startswith("sqlite"):
             raise ValueError("DATABASE_URL must point at PostgreSQL in production")
         partly = [
-            bool(self.twilio_account_sid),
+            self.twilio_account_sid is not None,
             self.twilio_auth_token is not None,
-            bool(self.twilio_from_number),
+            self.twilio_from_number is not None,
         ]
         if any(partly) and not all(partly):
             raise ValueError(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from core.settings import Settings
+
+REQUEST_TIMEOUT_S = 15.0
 
 
 def make_client(settings: Settings) -> Client | None:
@@ -17,7 +20,13 @@ def make_client(settings: Settings) -> Client | None:
     if not settings.twilio_configured:
         return None
     assert settings.twilio_account_sid and settings.twilio_auth_token
-    client = Client(settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value())
+    client = Client(
+        settings.twilio_account_sid,
+        settings.twilio_auth_token.get_secret_value(),
+        # The SDK waits forever by default, and a sync activity's timeout cannot interrupt
+        # its thread: answer within the activity's start-to-close timeout (30 s) instead.
+        http_client=TwilioHttpClient(timeout=REQUEST_TIMEOUT_S),
+    )
     client.edge = None
     client.region = None
     client.api.base_url = settings.twilio_api_base_url.rstrip("/")

@@ -160,6 +160,20 @@ KEYPAD_RATINGS: dict[str, Rating] = {
     "4": Rating.DISSATISFIED,
 }
 STAFF_KEY = "9"
+# The prompt plays at most this many times: invalid or no input repeats it once.
+GATHER_ROUNDS = 2
+
+
+def keypad(digits: str) -> Rating | str | None:
+    """What a key pressed on the follow-up call means: a rating, ``STAFF_KEY``, or ``None``."""
+    if digits in KEYPAD_RATINGS:
+        return KEYPAD_RATINGS[digits]
+    return STAFF_KEY if digits == STAFF_KEY else None
+
+
+def is_machine(answered_by: str | None) -> bool:
+    """Twilio's AnsweredBy for voicemail and fax (machine_start, machine_end_beep, fax…)."""
+    return bool(answered_by) and str(answered_by).startswith(("machine", "fax"))
 
 
 class Notice(StrEnum):

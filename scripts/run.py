@@ -5,6 +5,10 @@ UI on :8233) unless ``TEMPORAL_ADDRESS`` names a server to use instead (``TEMPOR
 starts the embedded one on that address anyway), applies the migrations (which
 seed the catalog), then the worker and the API on :8000. Ctrl-C stops everything in order.
 The app database is ``DATABASE_URL`` when set (PostgreSQL), else ``data/app.db`` (SQLite).
+
+With no Twilio account configured (``TWILIO_ACCOUNT_SID`` etc.), it also starts the local
+Twilio simulator on :8091 (``TWILIO_SIM_PORT``) and points the worker and the API at it, so
+follow-up calls and SMS run on this machine; its page shows what each resident heard.
 """
 
 from __future__ import annotations
@@ -57,6 +61,43 @@ async def wait_for_temporal(deadline_s: float = 60) -> None:
             if loop.time() > until:
                 raise
             await asyncio.sleep(0.5)
+
+
+# The simulator's development account: not a secret, it exists only on this machine.
+SIM_ACCOUNT_SID = "AC" + "0" * 32
+SIM_AUTH_TOKEN = "dev-twilio-token"
+SIM_FROM_NUMBER = "+862300000000"
+
+
+def twilio_simulator(api_base: str) -> tuple[dict[str, str], list[str] | None]:
+    """The environment pointing the children at the simulator, and the command to start it.
+
+    Nothing when a real Twilio account is configured.
+    """
+    if get_settings().twilio_configured:
+        return {}, None
+    port = os.environ.get("TWILIO_SIM_PORT", "8091")
+    env = {
+        "TWILIO_ACCOUNT_SID": SIM_ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": SIM_AUTH_TOKEN,
+        "TWILIO_FROM_NUMBER": SIM_FROM_NUMBER,
+        "TWILIO_API_BASE_URL": f"http://127.0.0.1:{port}",
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", api_base),
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "twilio_sim",
+        "--port",
+        port,
+        "--account-sid",
+        SIM_ACCOUNT_SID,
+        "--auth-token",
+        SIM_AUTH_TOKEN,
+        "--log-level",
+        "warning",
+    ]
+    return env, command
 
 
 def stop(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> int:
@@ -118,9 +159,14 @@ def main() -> int:
         asyncio.run(wait_for_temporal())
         log.info("applying migrations to %s", settings.database_url.split("@")[-1])
         upgrade(settings.database_url)
-        procs.append(("worker", start("worker", [sys.executable, "worker.py"])))
         api_host = os.environ.get("API_HOST", "127.0.0.1")
         api_port = os.environ.get("API_PORT", "8000")
+        base = f"http://{api_host}:{api_port}"
+        twilio_env, simulator = twilio_simulator(base)
+        children = {**os.environ, **twilio_env}
+        if simulator is not None:
+            procs.append(("twilio-sim", start("Twilio simulator", simulator, children)))
+        procs.append(("worker", start("worker", [sys.executable, "worker.py"], children)))
         procs.append(
             (
                 "api",
@@ -136,10 +182,15 @@ def main() -> int:
                         "--port",
                         api_port,
                     ],
+                    children,
                 ),
             )
         )
-        base = f"http://{api_host}:{api_port}"
+        phones = (
+            f"    Twilio sim     {twilio_env['TWILIO_API_BASE_URL']}/  (what residents heard)\n"
+            if simulator is not None
+            else ""
+        )
         print(
             "\n  Four orders is running:\n"
             f"    Resident page  {base}/\n"
@@ -147,6 +198,7 @@ def main() -> int:
             f"    API docs       {base}/docs\n"
             f"    Health         {base}/healthz\n"
             f"    Temporal UI    {settings.temporal_ui_url}\n"
+            f"{phones}"
             "  Ctrl-C stops everything.\n",
             flush=True,
         )

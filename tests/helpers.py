@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,19 @@ class Harness:
 
     async def events(self, handle: WorkflowHandle[OrderWorkflow, OrderView]) -> list[str]:
         return await self.db.run(events, order_id_of(handle))
+
+    async def settled_events(self, handle: WorkflowHandle[OrderWorkflow, OrderView]) -> list[str]:
+        """The audit trail once everything the workflow has decided so far is persisted.
+
+        A query answers from workflow state, which runs ahead of the ``record_transition``
+        activity: wait until the order row has caught up with the state's ``seq``.
+        """
+        seq = (await handle.query(OrderWorkflow.state)).seq
+        for _ in range(400):
+            if (await self.order(handle)).last_seq >= seq:
+                return await self.events(handle)
+            await asyncio.sleep(0.025)
+        raise AssertionError(f"order {order_id_of(handle)} never persisted seq {seq}")
 
     async def order(self, handle: WorkflowHandle[OrderWorkflow, OrderView]) -> Order:
         return await self.db.run(order_row, order_id_of(handle))

@@ -23,8 +23,12 @@ def free_port() -> int:
 
 async def test_run_starts_the_whole_system_and_stops_cleanly(tmp_path: Path) -> None:
     api_port = free_port()
+    sim_port = free_port()
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("TWILIO_")},
+        # No Twilio account: make run starts the simulator, whose phones press 1.
+        "TWILIO_SIM_PORT": str(sim_port),
+        "CALLING_HOURS": "00:00-24:00",
         "DATA_DIR": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
         "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
@@ -70,6 +74,7 @@ async def test_run_starts_the_whole_system_and_stops_cleanly(tmp_path: Path) -> 
                 },
             )
             assert order.status_code == 201, order.text
+            await whole_loop_on_the_simulator(http, order.json()["id"], sim_port)
     finally:
         proc.send_signal(signal.SIGINT)
         await asyncio.wait_for(proc.wait(), timeout=60)
@@ -77,3 +82,42 @@ async def test_run_starts_the_whole_system_and_stops_cleanly(tmp_path: Path) -> 
     assert proc.returncode == 0, output
     assert "Fatal Python error" not in output and "Traceback" not in output, output
     assert (tmp_path / "temporal.db").exists()  # workflows persist across restarts
+
+
+async def whole_loop_on_the_simulator(
+    http: httpx.AsyncClient, order_id: int, sim_port: int
+) -> None:
+    """Dispatch, accept, complete, review; the simulated phone answers the follow-up call."""
+    volunteer = await http.post(
+        "/api/volunteers",
+        json={"name": "吴", "phone": "13900000001", "township": "九江街道"},
+    )
+    assert volunteer.status_code == 201, volunteer.text
+    vid = volunteer.json()["id"]
+    steps = [
+        ("dispatch", {"volunteer_id": vid}),
+        ("accept", {"volunteer_id": vid}),
+        ("complete", {"volunteer_id": vid, "summary": "已解答", "hours": 1}),
+        ("review", {"rating": "satisfied"}),
+    ]
+    for step, body in steps:
+        answer = await http.post(f"/api/orders/{order_id}/{step}", json=body)
+        assert answer.status_code == 200, (step, answer.text)
+    for _ in range(300):
+        order = (await http.get(f"/api/orders/{order_id}")).json()
+        if order["status"] == "closed":
+            break
+        await asyncio.sleep(0.2)
+    else:
+        raise AssertionError(f"the follow-up call never closed the order: {order}")
+    assert order["rating"] == "very_satisfied"  # the simulator's phones press 1
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sim_port}") as sim:
+        calls = (await sim.get("/sim/calls")).json()["calls"]
+        messages = (await sim.get("/sim/messages")).json()["messages"]
+    assert [c["to"] for c in calls] == ["+8613800000009"]
+    # Dispatched (volunteer), accepted and completed (resident).
+    assert sorted(m["to"] for m in messages) == [
+        "+8613800000009",
+        "+8613800000009",
+        "+8613900000001",
+    ]

@@ -20,6 +20,7 @@ read its own writes. Inputs and messages carry ids, codes and times only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,30 +32,51 @@ from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
 )
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.messages import (
+        CALL_IMPOSSIBLE,
         PICK_CANDIDATE,
+        PLACE_CALL,
         RECORD_TRANSITION,
+        SEND_SMS,
+        CallRecord,
         EventRecord,
         FollowUpClosing,
+        FollowUpQueueing,
         OrderSnapshot,
         PickInput,
         PickResult,
+        PlaceCallInput,
+        PlaceCallResult,
+        SmsInput,
+        SmsResult,
         TransitionRecord,
         TransitionResult,
     )
+    from core.calling_hours import CallingHours
     from core.vocab import (
         FINAL_STATUSES,
+        GATHER_ROUNDS,
         OPEN_STATUSES,
+        QUEUE_PRIORITY,
+        STAFF_KEY,
         ActorKind,
+        CallOutcome,
         DispatchPolicy,
         EventName,
         FollowUpMethod,
         FollowUpOutcome,
+        FollowUpStatus,
+        Notice,
         OrderStatus,
+        QueueReason,
         Rating,
+        SettledBy,
         actor,
+        is_machine,
+        keypad,
     )
     from workflows import errors
     from workflows.errors import rejected
@@ -68,6 +90,25 @@ SEARCH_ATTRIBUTES = (SA_STATUS, SA_CATEGORY, SA_TOWNSHIP, SA_OVERDUE, SA_ESCALAT
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+# Twilio's side: a placing attempt retries for up to CALL_PLACING_WINDOW, then the call counts
+# as failed and the next one is planned. SMS retry for a day and never hold the order up.
+CALL_PLACING_WINDOW = timedelta(minutes=30)
+CALL_RETRY = RetryPolicy(
+    maximum_interval=timedelta(minutes=2), non_retryable_error_types=[CALL_IMPOSSIBLE]
+)
+SMS_WINDOW = timedelta(hours=24)
+SMS_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=5),
+    maximum_interval=timedelta(minutes=10),
+)
+# Twilio's terminal CallStatus values, and how each ends a call that nobody rated.
+CALL_END_OUTCOMES: dict[str, CallOutcome] = {
+    "completed": CallOutcome.NO_INPUT,
+    "busy": CallOutcome.BUSY,
+    "no-answer": CallOutcome.NO_ANSWER,
+    "failed": CallOutcome.FAILED,
+    "canceled": CallOutcome.FAILED,
+}
 
 
 def workflow_id(order_id: int) -> str:
@@ -90,6 +131,19 @@ class OrderTimers:
 
 
 @dataclass
+class FollowUpPlan:
+    """The automated follow-up calls, fixed at submission; ``max_calls=0`` means staff only."""
+
+    max_calls: int = 0
+    retry_delay_s: int = 4 * 3600
+    # How long a placed call may take to report how it ended before it counts as lost.
+    call_timeout_s: int = 30 * 60
+    calling_start_minute: int = 8 * 60
+    calling_end_minute: int = 20 * 60
+    timezone: str = "Asia/Shanghai"
+
+
+@dataclass
 class OrderInput:
     order_id: int
     item_code: str
@@ -103,6 +157,27 @@ class OrderInput:
     # Fixed at submission, like the timers: a policy change applies to new orders.
     dispatch_policy: DispatchPolicy = DispatchPolicy.MANUAL
     max_dispatch_attempts: int = 3
+    # Issue 4. Orders submitted before it decode with these defaults: no calls, no SMS, so
+    # their histories replay unchanged.
+    follow_up: FollowUpPlan = field(default_factory=FollowUpPlan)
+    notify: bool = False
+
+
+@dataclass
+class CallProgress:
+    """What a Twilio webhook reported about a follow-up call (sent as a signal).
+
+    ``event`` names the callback: ``answered`` (the TwiML was fetched), ``gather-<n>`` (the
+    n-th prompt's keys) or ``status:<CallStatus>`` (the call ended). Twilio may deliver a
+    callback more than once: each ``(call_sid, event)`` is applied once.
+    """
+
+    call_id: int
+    call_sid: str
+    event: str
+    call_status: str | None = None
+    answered_by: str | None = None
+    digits: str | None = None
 
 
 @dataclass
@@ -194,6 +269,25 @@ class OrderView:
     dispatch_policy: DispatchPolicy = DispatchPolicy.MANUAL
     dispatch_attempts: int = 0
     undispatchable: bool = False
+    follow_up_calls: int = 0
+    follow_up_queued: bool = False
+
+
+@dataclass
+class _Call:
+    """One automated call as far as the workflow knows it (rebuilt by replay).
+
+    ``call_id`` is ``None`` only for a call that could not be placed at all.
+    """
+
+    call_id: int | None
+    attempt: int = 0
+    call_sid: str | None = None
+    outcome: CallOutcome | None = None
+    call_status: str | None = None
+    answered_by: str | None = None
+    digits: str | None = None
+    rating: Rating | None = None
 
 
 # --- the workflow -----------------------------------------------------------------------
@@ -226,6 +320,14 @@ class OrderWorkflow:
         self._follow_up_id: int | None = None
         self._follow_up_opening = False
         self._follow_up_done = False
+        self._follow_up_queued = False
+        # Automated follow-up calls by row id, filled by placing them and by their webhooks
+        # (which may arrive before the placing activity's result does).
+        self._calls: dict[int, _Call] = {}
+        self._calls_made = 0
+        self._seen_callbacks: set[tuple[str, str]] = set()
+        # SMS in flight: they never hold the order up, but the run waits for them to finish.
+        self._notices: list[asyncio.Task[None]] = []
         self._seq = inp.last_seq
         # Bumped on every status change so waits can tell "something happened" apart.
         self._generation = 0
@@ -243,6 +345,7 @@ class OrderWorkflow:
             await self._follow_up()
 
         await watcher
+        await workflow.wait_condition(lambda: all(task.done() for task in self._notices))
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._view()
 
@@ -297,17 +400,17 @@ class OrderWorkflow:
             await self._give_up("no_candidates")
             return
         self._dispatch_to(volunteer_id=pick.volunteer_id)
-        await self._persist(
-            self._event(
-                EventName.DISPATCHED,
-                volunteer_id=pick.volunteer_id,
-                data={
-                    "policy": self._inp.dispatch_policy.value,
-                    "attempt": self._attempts,
-                    "score": pick.score,
-                },
-            )
+        dispatched = self._event(
+            EventName.DISPATCHED,
+            volunteer_id=pick.volunteer_id,
+            data={
+                "policy": self._inp.dispatch_policy.value,
+                "attempt": self._attempts,
+                "score": pick.score,
+            },
         )
+        await self._persist(dispatched)
+        self._notify(Notice.DISPATCHED, dispatched, volunteer_id=pick.volunteer_id)
 
     async def _give_up(self, reason: str) -> None:
         if self._undispatchable:
@@ -334,21 +437,224 @@ class OrderWorkflow:
                 await self._persist(self._event(EventName.REVIEW_WINDOW_EXPIRED))
 
     async def _follow_up(self) -> None:
-        """Open the follow-up (回访) task and wait for its result; the result closes the order.
+        """Open the follow-up (回访), try the automated calls, wait for its result.
 
-        An automated attempt (the phone call of a later issue) slots in before the task
-        is opened: only an order it cannot settle reaches call-center staff.
+        With automated calls planned the follow-up opens as ``calling`` and reaches the
+        call-center queue only when the calls cannot settle it; otherwise it opens straight
+        in the queue. A staff result is accepted at any point and closes the order.
         """
+        calling = self._inp.follow_up.max_calls > 0
         now = workflow.now()
         # The task is listed as soon as its row commits, before the activity returns its
         # id here: a result may arrive in between, and must wait rather than be refused.
         self._follow_up_opening = True
         result = await self._persist(
-            self._event(EventName.FOLLOW_UP_CREATED), open_follow_up_at=now
+            self._event(
+                EventName.FOLLOW_UP_CREATED,
+                data={"automated_calls": self._inp.follow_up.max_calls} if calling else None,
+            ),
+            open_follow_up_at=now,
+            follow_up_status=FollowUpStatus.CALLING if calling else FollowUpStatus.OPEN,
         )
         self._follow_up_id = result.follow_up_id
+        self._follow_up_queued = not calling
         self._describe()
+        if calling:
+            await self._call_resident()
         await workflow.wait_condition(lambda: self._follow_up_done)
+
+    async def _call_resident(self) -> None:
+        """Call until a call settles the follow-up or hands it to staff.
+
+        A rating of 1-3 closes the order; 4 (dissatisfied) or 9 (asks for a person) queue it
+        for staff at once; no answer, busy, failed, an answering machine or no valid key are
+        tried again ``retry_delay`` later, inside calling hours, up to ``max_calls`` calls.
+        """
+        plan = self._inp.follow_up
+        hours = CallingHours(
+            start_minute=plan.calling_start_minute, end_minute=plan.calling_end_minute
+        )
+        due = workflow.now()
+        for attempt in range(1, plan.max_calls + 1):
+            at = hours.next_allowed(due, plan.timezone)
+            if await self._settled_before(at):
+                return
+            call = await self._place_call(attempt)
+            if call is None:
+                return
+            await self._wait_until(
+                lambda: call.outcome is not None or self._follow_up_done,  # noqa: B023
+                within=timedelta(seconds=plan.call_timeout_s),
+                summary=f"call-{attempt}-outcome",
+            )
+            if call.outcome is None and not self._follow_up_done:
+                call.outcome = CallOutcome.LOST
+            due = workflow.now() + timedelta(seconds=plan.retry_delay_s)
+            last = attempt == plan.max_calls
+            if await self._conclude_call(
+                call, next_at=None if last else hours.next_allowed(due, plan.timezone)
+            ):
+                return
+
+    async def _settled_before(self, at: datetime) -> bool:
+        """Wait until ``at`` unless staff settle the follow-up first; whether they did."""
+        await self._wait_until(
+            lambda: self._follow_up_done, within=at - workflow.now(), summary="calling-hours"
+        )
+        return self._follow_up_done
+
+    @staticmethod
+    async def _wait_until(
+        condition: Callable[[], bool], *, within: timedelta, summary: str
+    ) -> None:
+        """Wait for ``condition`` or ``timeout``, whichever comes first."""
+        if condition() or within <= timedelta(0):
+            return
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(condition, timeout=within, timeout_summary=summary)
+
+    async def _place_call(self, attempt: int) -> _Call | None:
+        """Place one call; ``None`` when no call can ever be placed (the task is queued)."""
+        assert self._follow_up_id is not None
+        try:
+            placed = await workflow.execute_activity(
+                PLACE_CALL,
+                PlaceCallInput(
+                    order_id=self._inp.order_id,
+                    follow_up_id=self._follow_up_id,
+                    attempt=attempt,
+                ),
+                result_type=PlaceCallResult,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=CALL_PLACING_WINDOW,
+                retry_policy=CALL_RETRY,
+                summary=f"follow-up call {attempt}",
+            )
+        except ActivityError as err:
+            self._calls_made = attempt
+            cause = err.cause
+            if self._follow_up_done:
+                return None
+            if isinstance(cause, ApplicationError) and cause.type == CALL_IMPOSSIBLE:
+                await self._queue_for_staff(
+                    QueueReason.CALL_IMPOSSIBLE, data={"attempt": attempt, "error": cause.message}
+                )
+                return None
+            # Twilio stayed unreachable for the whole placing window: a failed attempt.
+            workflow.logger.warning(
+                "order %s: call %d not placed: %s", self._inp.order_id, attempt, err
+            )
+            return _Call(call_id=None, attempt=attempt, outcome=CallOutcome.FAILED)
+        call = self._calls.setdefault(
+            placed.call_id, _Call(call_id=placed.call_id, attempt=attempt)
+        )
+        call.attempt = attempt
+        call.call_sid = call.call_sid or placed.call_sid
+        self._calls_made = attempt
+        self._describe()
+        await self._persist(
+            self._event(
+                EventName.CALL_PLACED,
+                data={"attempt": attempt, "call_sid": call.call_sid},
+            ),
+            call=self._call_record(call),
+        )
+        return call
+
+    async def _conclude_call(self, call: _Call, *, next_at: datetime | None) -> bool:
+        """Record how a call ended and act on it; whether the calls are over."""
+        outcome = call.outcome
+        data: dict[str, object] = {"attempt": call.attempt}
+        if outcome is not None:
+            data["outcome"] = outcome.value
+        for name in ("call_sid", "call_status", "answered_by", "digits"):
+            if (value := getattr(call, name)) is not None:
+                data[name] = value
+        if call.rating is not None:
+            data["rating"] = call.rating.value
+            if self._review_rating is not None:
+                data["review_rating"] = self._review_rating.value
+        rated = outcome == CallOutcome.RATED and call.rating is not None
+        retrying = not self._follow_up_done and not rated and next_at is not None
+        if retrying and outcome != CallOutcome.STAFF_REQUESTED:
+            assert next_at is not None
+            data["next_call_at"] = next_at.isoformat()
+        ended = self._event(EventName.CALL_ENDED, data=data)
+        record = self._call_record(call)
+        if self._follow_up_done:
+            await self._persist(ended, call=record)
+            return True
+        if rated and call.rating != Rating.DISSATISFIED:
+            assert call.rating is not None and self._follow_up_id is not None
+            corrected = self._review_rating is not None and call.rating != self._review_rating
+            await self._close_follow_up(
+                follow_up_id=self._follow_up_id,
+                method=FollowUpMethod.PHONE,
+                outcome=FollowUpOutcome.RATING_CORRECTED
+                if corrected
+                else FollowUpOutcome.CONFIRMED,
+                rating=call.rating,
+                by=actor(ActorKind.SYSTEM, SettledBy.AUTOMATED_CALL.value),
+                settled_by=SettledBy.AUTOMATED_CALL,
+                before=(ended,),
+                call=record,
+            )
+            return True
+        if rated:
+            reason = QueueReason.DISSATISFIED
+        elif outcome == CallOutcome.STAFF_REQUESTED:
+            reason = QueueReason.STAFF_REQUESTED
+        elif next_at is None:
+            reason = QueueReason.ATTEMPTS_EXHAUSTED
+        else:
+            await self._persist(ended, call=record)
+            return False
+        await self._queue_for_staff(
+            reason, ended, call=record, call_rating=call.rating, data={"calls": call.attempt}
+        )
+        return True
+
+    async def _queue_for_staff(
+        self,
+        reason: QueueReason,
+        *before: EventRecord,
+        call: CallRecord | None = None,
+        call_rating: Rating | None = None,
+        data: Mapping[str, object] | None = None,
+    ) -> None:
+        assert self._follow_up_id is not None
+        self._follow_up_queued = True
+        self._describe()
+        priority = QUEUE_PRIORITY[reason]
+        await self._persist(
+            *before,
+            self._event(
+                EventName.FOLLOW_UP_QUEUED,
+                data={"reason": reason.value, "priority": priority, **(data or {})},
+            ),
+            call=call,
+            queue_follow_up=FollowUpQueueing(
+                follow_up_id=self._follow_up_id,
+                reason=reason,
+                priority=priority,
+                at=workflow.now(),
+                call_rating=call_rating,
+            ),
+        )
+
+    def _call_record(self, call: _Call) -> CallRecord | None:
+        if call.call_id is None:
+            return None
+        return CallRecord(
+            call_id=call.call_id,
+            attempt=call.attempt,
+            at=workflow.now(),
+            call_sid=call.call_sid,
+            outcome=call.outcome,
+            call_status=call.call_status,
+            answered_by=call.answered_by,
+            digits=call.digits,
+        )
 
     async def _watch_deadline(self) -> None:
         """Escalate when the completion deadline passes, and again every repeat interval."""
@@ -416,11 +722,9 @@ class OrderWorkflow:
         )
         self._describe()
         now = workflow.now()
-        await self._persist(
-            self._event(EventName.ESCALATED, data={"level": self._escalation_level}),
-            escalation_level=self._escalation_level,
-            escalation_at=now,
-        )
+        escalated = self._event(EventName.ESCALATED, data={"level": self._escalation_level})
+        await self._persist(escalated, escalation_level=self._escalation_level, escalation_at=now)
+        self._notify(Notice.ESCALATED, escalated, escalation_level=self._escalation_level)
 
     # --- commands -------------------------------------------------------------------------
 
@@ -440,15 +744,22 @@ class OrderWorkflow:
             data.update(unit_id=inp.unit_id, leader_id=inp.leader_id)
         if previous is not None:
             data["previous_volunteer_id"] = previous
-        await self._persist(
-            self._event(
-                EventName.REDISPATCHED if accepted else EventName.DISPATCHED,
-                by=actor(ActorKind.ADMIN, inp.admin_id),
-                volunteer_id=inp.volunteer_id,
-                note_id=inp.note_id,
-                data=data,
-            )
+        dispatched = self._event(
+            EventName.REDISPATCHED if accepted else EventName.DISPATCHED,
+            by=actor(ActorKind.ADMIN, inp.admin_id),
+            volunteer_id=inp.volunteer_id,
+            note_id=inp.note_id,
+            data=data,
         )
+        await self._persist(dispatched)
+        if inp.unit_id is not None:
+            self._notify(
+                Notice.TEAM_DISPATCHED, dispatched, unit_id=inp.unit_id, leader_id=inp.leader_id
+            )
+        else:
+            self._notify(Notice.DISPATCHED, dispatched, volunteer_id=inp.volunteer_id)
+        if previous is not None and previous != inp.volunteer_id:
+            self._notify(Notice.WITHDRAWN, dispatched, volunteer_id=previous)
         return self._view()
 
     @dispatch.validator
@@ -485,13 +796,14 @@ class OrderWorkflow:
         self._check_open_call(inp)
         self._dispatch_to(offered=inp.volunteer_ids)
         self._undispatchable = False
-        await self._persist(
-            self._event(
-                EventName.OPEN_CALL,
-                by=actor(ActorKind.ADMIN, inp.admin_id),
-                data={"offered_to": list(inp.volunteer_ids), "attempt": self._attempts},
-            )
+        offered = self._event(
+            EventName.OPEN_CALL,
+            by=actor(ActorKind.ADMIN, inp.admin_id),
+            data={"offered_to": list(inp.volunteer_ids), "attempt": self._attempts},
         )
+        await self._persist(offered)
+        for volunteer_id in inp.volunteer_ids:
+            self._notify(Notice.DISPATCHED, offered, volunteer_id=volunteer_id)
         return self._view()
 
     @open_call.validator
@@ -516,14 +828,14 @@ class OrderWorkflow:
         self._check_assign(inp)
         self._volunteer_id = inp.volunteer_id
         self._bump()
-        await self._persist(
-            self._event(
-                EventName.ASSIGNED,
-                by=actor(ActorKind.VOLUNTEER, inp.leader_id),
-                volunteer_id=inp.volunteer_id,
-                data={"unit_id": self._unit_id},
-            )
+        assigned = self._event(
+            EventName.ASSIGNED,
+            by=actor(ActorKind.VOLUNTEER, inp.leader_id),
+            volunteer_id=inp.volunteer_id,
+            data={"unit_id": self._unit_id},
         )
+        await self._persist(assigned)
+        self._notify(Notice.DISPATCHED, assigned, volunteer_id=inp.volunteer_id)
         return self._view()
 
     @assign.validator
@@ -550,14 +862,14 @@ class OrderWorkflow:
         self._volunteer_id = inp.volunteer_id
         self._set_status(OrderStatus.ACCEPTED)
         data = {"unit_id": self._unit_id} if self._unit_id is not None else {}
-        await self._persist(
-            self._event(
-                EventName.ACCEPTED,
-                by=actor(ActorKind.VOLUNTEER, inp.volunteer_id),
-                volunteer_id=inp.volunteer_id,
-                data=data,
-            )
+        accepted = self._event(
+            EventName.ACCEPTED,
+            by=actor(ActorKind.VOLUNTEER, inp.volunteer_id),
+            volunteer_id=inp.volunteer_id,
+            data=data,
         )
+        await self._persist(accepted)
+        self._notify(Notice.ACCEPTED, accepted, volunteer_id=inp.volunteer_id)
         return self._view()
 
     @accept.validator
@@ -635,18 +947,18 @@ class OrderWorkflow:
         self._hours = inp.hours
         self._completed_at = workflow.now()
         self._set_status(OrderStatus.COMPLETED)
-        await self._persist(
-            self._event(
-                EventName.COMPLETED,
-                by=actor(ActorKind.VOLUNTEER, inp.volunteer_id),
-                volunteer_id=inp.volunteer_id,
-                note_id=inp.note_id,
-                data={
-                    "hours": inp.hours,
-                    "on_time": self._completed_at <= self._deadline,
-                },
-            )
+        completed = self._event(
+            EventName.COMPLETED,
+            by=actor(ActorKind.VOLUNTEER, inp.volunteer_id),
+            volunteer_id=inp.volunteer_id,
+            note_id=inp.note_id,
+            data={
+                "hours": inp.hours,
+                "on_time": self._completed_at <= self._deadline,
+            },
         )
+        await self._persist(completed)
+        self._notify(Notice.COMPLETED, completed, volunteer_id=inp.volunteer_id)
         return self._view()
 
     @complete.validator
@@ -717,31 +1029,62 @@ class OrderWorkflow:
         self._check_follow_up(inp)
         await workflow.wait_condition(lambda: self._follow_up_id is not None)
         self._check_follow_up(inp)
+        await self._close_follow_up(
+            follow_up_id=inp.follow_up_id,
+            method=inp.method,
+            outcome=inp.outcome,
+            rating=inp.rating,
+            by=actor(ActorKind.CALL_CENTER, inp.agent_id),
+            settled_by=SettledBy.STAFF,
+            note_id=inp.note_id,
+            agent_id=inp.agent_id,
+        )
+        return self._view()
+
+    async def _close_follow_up(
+        self,
+        *,
+        follow_up_id: int,
+        method: FollowUpMethod,
+        outcome: FollowUpOutcome,
+        rating: Rating | None,
+        by: str,
+        settled_by: SettledBy,
+        note_id: str | None = None,
+        agent_id: int | None = None,
+        before: tuple[EventRecord, ...] = (),
+        call: CallRecord | None = None,
+    ) -> None:
+        """The follow-up's result closes the order, whoever settled it."""
         self._follow_up_done = True
-        if inp.rating is not None:
-            self._rating = inp.rating
+        if rating is not None:
+            self._rating = rating
         self._set_status(OrderStatus.CLOSED)
         now = workflow.now()
         self._closed_at = now
-        by = actor(ActorKind.CALL_CENTER, inp.agent_id)
-        data: dict[str, str] = {"method": inp.method.value, "outcome": inp.outcome.value}
-        if inp.rating is not None:
-            data["rating"] = inp.rating.value
-            if self._review_rating is not None and inp.rating != self._review_rating:
+        data: dict[str, str] = {"method": method.value, "outcome": outcome.value}
+        if rating is not None:
+            data["rating"] = rating.value
+            if self._review_rating is not None and rating != self._review_rating:
                 data["review_rating"] = self._review_rating.value
+        if settled_by != SettledBy.STAFF:
+            data["settled_by"] = settled_by.value
         await self._persist(
-            self._event(EventName.FOLLOWED_UP, by=by, note_id=inp.note_id, data=data),
+            *before,
+            self._event(EventName.FOLLOWED_UP, by=by, note_id=note_id, data=data),
             self._event(EventName.CLOSED),
             close_follow_up=FollowUpClosing(
-                follow_up_id=inp.follow_up_id,
-                method=inp.method,
-                outcome=inp.outcome,
-                rating=inp.rating,
-                note_id=inp.note_id,
+                follow_up_id=follow_up_id,
+                method=method,
+                outcome=outcome,
+                rating=rating,
+                note_id=note_id,
                 at=now,
+                settled_by=settled_by,
+                agent_id=agent_id,
             ),
+            call=call,
         )
-        return self._view()
 
     @record_follow_up.validator
     def _check_follow_up(self, inp: FollowUpResultInput) -> None:
@@ -766,6 +1109,37 @@ class OrderWorkflow:
                     errors.RATING_REQUIRED,
                     "the resident never reviewed this order: record the rating they give now",
                 )
+
+    @workflow.signal
+    def call_progress(self, inp: CallProgress) -> None:
+        """A Twilio webhook's news about a follow-up call (deduplicated by callback)."""
+        key = (inp.call_sid, inp.event)
+        if key in self._seen_callbacks:
+            return
+        self._seen_callbacks.add(key)
+        call = self._calls.setdefault(inp.call_id, _Call(call_id=inp.call_id))
+        call.call_sid = call.call_sid or inp.call_sid
+        call.call_status = inp.call_status or call.call_status
+        call.answered_by = inp.answered_by or call.answered_by
+        if call.outcome is not None:
+            return  # the first decisive callback settles the call; later ones only inform
+        if inp.event == "answered":
+            if is_machine(inp.answered_by):
+                call.outcome = CallOutcome.MACHINE
+        elif inp.event.startswith("gather-"):
+            digits = (inp.digits or "").strip()
+            call.digits = digits
+            meaning = keypad(digits)
+            if isinstance(meaning, Rating):
+                call.outcome = CallOutcome.RATED
+                call.rating = meaning
+            elif meaning == STAFF_KEY:
+                call.outcome = CallOutcome.STAFF_REQUESTED
+            elif _round(inp.event) >= GATHER_ROUNDS:
+                # Earlier misses repeat the prompt (the TwiML does it); the last one ends it.
+                call.outcome = CallOutcome.NO_INPUT
+        elif inp.event.startswith("status:"):
+            call.outcome = CALL_END_OUTCOMES.get(inp.event.removeprefix("status:"))
 
     @workflow.query
     def state(self) -> OrderView:
@@ -851,18 +1225,24 @@ class OrderWorkflow:
         self,
         *events: EventRecord,
         open_follow_up_at: datetime | None = None,
+        follow_up_status: FollowUpStatus = FollowUpStatus.OPEN,
         close_follow_up: FollowUpClosing | None = None,
         escalation_level: int | None = None,
         escalation_at: datetime | None = None,
+        queue_follow_up: FollowUpQueueing | None = None,
+        call: CallRecord | None = None,
     ) -> TransitionResult:
         record = TransitionRecord(
             order_id=self._inp.order_id,
             snapshot=self._snapshot(),
             events=list(events),
             open_follow_up_at=open_follow_up_at,
+            follow_up_status=follow_up_status,
             close_follow_up=close_follow_up,
             escalation_level=escalation_level,
             escalation_at=escalation_at,
+            queue_follow_up=queue_follow_up,
+            call=call,
         )
         return await workflow.execute_activity(
             RECORD_TRANSITION,
@@ -872,6 +1252,29 @@ class OrderWorkflow:
             retry_policy=ACTIVITY_RETRY,
             summary=", ".join(e.event for e in events),
         )
+
+    def _notify(self, notice: Notice, event: EventRecord, **ids: int | None) -> None:
+        """Send an SMS about ``event`` in the background: it never holds the order up."""
+        if not self._inp.notify:
+            return
+        sms = SmsInput(order_id=self._inp.order_id, notice=notice, seq=event.seq, **ids)
+        self._notices.append(asyncio.create_task(self._send_sms(sms)))
+
+    async def _send_sms(self, sms: SmsInput) -> None:
+        try:
+            await workflow.execute_activity(
+                SEND_SMS,
+                sms,
+                result_type=SmsResult,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                schedule_to_close_timeout=SMS_WINDOW,
+                retry_policy=SMS_RETRY,
+                summary=f"sms {sms.notice.value}",
+            )
+        except ActivityError as err:
+            workflow.logger.warning(
+                "order %s: %s SMS not sent: %s", sms.order_id, sms.notice.value, err.cause
+            )
 
     def _snapshot(self) -> OrderSnapshot:
         return OrderSnapshot(
@@ -911,6 +1314,8 @@ class OrderWorkflow:
             dispatch_policy=self._inp.dispatch_policy,
             dispatch_attempts=self._attempts,
             undispatchable=self._undispatchable,
+            follow_up_calls=self._calls_made,
+            follow_up_queued=self._follow_up_queued,
         )
 
     def _describe(self) -> None:
@@ -929,7 +1334,17 @@ class OrderWorkflow:
             parts.append(f"escalation level {self._escalation_level}")
         if self._follow_up_id is not None:
             parts.append(f"follow-up task {self._follow_up_id}")
+            if self._calls_made:
+                parts.append(f"{self._calls_made} automated call(s)")
+            if self._follow_up_queued and not self._follow_up_done:
+                parts.append("in the call-center queue")
         workflow.set_current_details(" · ".join(parts))
+
+
+def _round(event: str) -> int:
+    """``gather-2`` → 2 (an unparsable round counts as the last)."""
+    suffix = event.removeprefix("gather-")
+    return int(suffix) if suffix.isdigit() else GATHER_ROUNDS
 
 
 def initial_search_attributes(inp: OrderInput) -> TypedSearchAttributes:

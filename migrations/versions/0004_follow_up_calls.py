@@ -34,13 +34,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("settled_by", sa.String(length=20), nullable=True))
         batch.add_column(sa.Column("agent_id", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("claimed_by", sa.Integer(), nullable=True))
-        batch.add_column(
-            sa.Column("claim_expires_at", sa.DateTime(timezone=True), nullable=True)
-        )
+        batch.add_column(sa.Column("claim_expires_at", sa.DateTime(timezone=True), nullable=True))
         batch.create_index("ix_follow_ups_queue", ["status", "priority", "queued_at"])
-    op.execute(
-        "UPDATE follow_ups SET queued_at = created_at, queue_reason = 'no_automated_call'"
-    )
+    op.execute("UPDATE follow_ups SET queued_at = created_at, queue_reason = 'no_automated_call'")
     op.execute("UPDATE follow_ups SET settled_by = 'staff' WHERE status = 'done'")
     # Server defaults only fill the existing rows; the application always writes these.
     with op.batch_alter_table("follow_ups") as batch:
@@ -78,9 +74,7 @@ def upgrade() -> None:
             "order_id", "attempt", name=op.f("uq_follow_up_calls_order_id_attempt")
         ),
     )
-    op.create_index(
-        op.f("ix_follow_up_calls_follow_up_id"), "follow_up_calls", ["follow_up_id"]
-    )
+    op.create_index(op.f("ix_follow_up_calls_follow_up_id"), "follow_up_calls", ["follow_up_id"])
 
     op.create_table(
         "sms_messages",

@@ -2,8 +2,10 @@
 
 The histories under ``tests/histories`` come from real runs of the workflow tests
 (``make histories``). Re-record them only for a deliberate, versioned change.
-``tests/histories_v1`` keeps those recorded before matching and dispatch policies came in
-(never re-recorded): orders already running when that version was deployed must finish.
+Earlier versions' histories are kept for good, never re-recorded: orders already running
+when the next version was deployed must finish under it. ``tests/histories_v1`` holds those
+recorded before matching and dispatch policies came in; ``tests/histories_v2`` those recorded
+before the automated follow-up calls and SMS.
 """
 
 from __future__ import annotations
@@ -35,7 +37,17 @@ PATHS = (
     "test_open_call_declines_and_timeout_pass_over_everyone",
     "test_team_dispatch_goes_through_the_leader_with_its_own_timeout",
     "test_redispatch_of_an_accepted_order_keeps_the_deadline",
+    # Automated follow-up calls and SMS (issue 4).
+    "test_a_rating_pressed_on_the_call_settles_the_follow_up",
+    "test_unanswered_calls_retry_later_then_reach_the_call_center",
+    "test_dissatisfied_or_nine_goes_to_staff_at_once",
+    "test_no_valid_key_twice_is_a_failed_attempt_and_is_tried_again",
+    "test_callbacks_twilio_repeats_are_applied_once",
+    "test_staff_may_settle_it_between_calls_and_no_more_calls_follow",
+    "test_the_first_call_waits_for_calling_hours",
 )
+# Versions before this one; each directory is frozen.
+EARLIER = ("histories_v1", "histories_v2")
 
 
 def _histories() -> list[Path]:
@@ -43,11 +55,13 @@ def _histories() -> list[Path]:
 
 
 def _all_histories() -> list[Path]:
-    return _histories() + sorted((HISTORIES.parent / "histories_v1").glob("*.json"))
+    earlier = [p for d in EARLIER for p in sorted((HISTORIES.parent / d).glob("*.json"))]
+    return _histories() + earlier
 
 
 def test_every_path_has_a_recorded_history() -> None:
-    names = {p.name.rsplit("-", 1)[0] for p in _histories()}
+    # ``test_x[case]-1.json`` → ``test_x``: a parametrized test records one per case.
+    names = {p.name.rsplit("-", 1)[0].split("[")[0] for p in _histories()}
     missing = [p for p in PATHS if p not in names]
     assert not missing, f"record histories with `make histories`; missing {missing}"
 

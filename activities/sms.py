@@ -1,0 +1,446 @@
+"""SMS at the moments of an order that matter, each message sent at most once.
+
+Every message is recorded under its key (order, notice, event ``seq``, recipient) before Twilio
+is asked to send it, so a retried activity skips whoever already got it, and a message whose
+request may have reached Twilio (an attempt died or timed out mid-request) is never re-sent.
+
+Texts are short Chinese notices (one 70-character UCS-2 segment where possible, never more
+than two) and carry nobody's phone number: a volunteer never learns the resident's number
+from them, a resident never the volunteer's name or number, only that a 志愿者 has it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Final, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, Table, case, func, select, update
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+from twilio.rest import Client
+
+from activities.messages import SEND_SMS, SMS_IMPOSSIBLE, SmsInput, SmsResult
+from activities.twilio_errors import (
+    TWILIO_OUTCOME_UNKNOWN,
+    TWILIO_UNAVAILABLE,
+    Verdict,
+    classify,
+    mask_phone,
+)
+from core.db import insert_ignore, utcnow
+from core.models import CatalogItem, Order, SmsMessage, Unit, Village, Volunteer
+from core.phones import e164
+from core.vocab import Notice
+from core.webhooks import sms_status_url
+
+sms_messages = cast(Table, SmsMessage.__table__)
+orders = cast(Table, Order.__table__)
+catalog_items = cast(Table, CatalogItem.__table__)
+villages = cast(Table, Village.__table__)
+units = cast(Table, Unit.__table__)
+volunteers = cast(Table, Volunteer.__table__)
+
+# States of an sms_messages row.
+SENDING: Final = "sending"  # intent committed, Twilio being asked: the message may exist
+SENT: Final = "sent"  # Twilio answered with a MessageSid
+REFUSED: Final = "refused"  # Twilio said no for good
+RETRY: Final = "retry"  # Twilio certainly did not create it; the next attempt asks again
+
+PREFIX: Final = "【志愿服务】"
+# A UCS-2 (Chinese) SMS: 70 characters in one segment, 67 per segment when split.
+MAX_SEGMENTS: Final = 2
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the texts may say about an order: no personal data of anyone."""
+
+    order_id: int
+    item: str
+    township: str
+    village: str | None
+    deadline: datetime  # in the county's time zone
+    link: str
+    unit: str | None = None
+    level: int | None = None
+
+    @property
+    def place(self) -> str:
+        return self.township + (self.village or "")
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment.month}月{moment.day}日{moment:%H:%M}"
+
+
+def _dispatched(f: Facts) -> str:
+    return f"{PREFIX}新派单：{f.item}，地点{f.place}，请于{_when(f.deadline)}前完成。详情{f.link}"
+
+
+def _team_dispatched(f: Facts) -> str:
+    return (
+        f"{PREFIX}{f.unit or '本队'}收到派单：{f.item}，地点{f.place}，"
+        f"请于{_when(f.deadline)}前安排队员完成。详情{f.link}"
+    )
+
+
+def _accepted(f: Facts) -> str:
+    return f"{PREFIX}您申请的“{f.item}”已有志愿者接单，将于{_when(f.deadline)}前完成。"
+
+
+def _completed(f: Facts) -> str:
+    return f"{PREFIX}您申请的“{f.item}”已完成，请评价：{f.link} 中心将电话回访。"
+
+
+def _escalated(f: Facts) -> str:
+    return (
+        f"{PREFIX}督办：订单{f.order_id}“{f.item}”（{f.township}）逾期未办结，"
+        f"已升至{f.level or 1}级，请尽快处理。"
+    )
+
+
+def _withdrawn(f: Facts) -> str:
+    return f"{PREFIX}订单{f.order_id}“{f.item}”已改派他人，您无需再办理，谢谢。"
+
+
+TEXTS: Final[dict[Notice, Callable[[Facts], str]]] = {
+    Notice.DISPATCHED: _dispatched,
+    Notice.TEAM_DISPATCHED: _team_dispatched,
+    Notice.ACCEPTED: _accepted,
+    Notice.COMPLETED: _completed,
+    Notice.ESCALATED: _escalated,
+    Notice.WITHDRAWN: _withdrawn,
+}
+
+# Longest names the texts quote (item, each place name, unit): none, then shorter and shorter.
+_CLIPS: Final = (None, (12, 10, 12), (8, 6, 8), (5, 4, 5))
+# Shortening that keeps names readable is worth one segment instead of two; more is not.
+_ONE_SEGMENT_CLIPS: Final = _CLIPS[:2]
+
+
+def segments(body: str) -> int:
+    """SMS segments of a UCS-2 body (any Chinese text): 70 in one, 67 each when split."""
+    units = len(body.encode("utf-16-le")) // 2
+    return 1 if units <= 70 else -(-units // 67)
+
+
+def _clip(text: str | None, limit: int) -> str | None:
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
+
+
+def _clipped(facts: Facts, clip: tuple[int, int, int] | None) -> Facts:
+    if clip is None:
+        return facts
+    item, place, unit = clip
+    return replace(
+        facts,
+        item=_clip(facts.item, item) or "",
+        township=_clip(facts.township, place) or "",
+        village=_clip(facts.village, place),
+        unit=_clip(facts.unit, unit),
+    )
+
+
+def compose(notice: Notice, facts: Facts) -> str:
+    """The notice's text: one segment if mildly shortened names allow, else two at most.
+
+    Only names are shortened, never the link; a link so long that even the shortest names
+    leave more than ``MAX_SEGMENTS`` is sent as it is.
+    """
+    text = TEXTS[notice]
+    for clip in _ONE_SEGMENT_CLIPS:
+        body = text(_clipped(facts, clip))
+        if segments(body) == 1:
+            return body
+    for clip in _CLIPS:
+        body = text(_clipped(facts, clip))
+        if segments(body) <= MAX_SEGMENTS:
+            return body
+    return body
+
+
+@dataclass(frozen=True)
+class Recipient:
+    kind: str  # volunteer | leader | resident | admin
+    id: int | None
+    phone: str | None  # as stored; None when the person is not found
+
+
+class SmsSender:
+    """Sends the loop's SMS; however often retried, each message at most once.
+
+    Args:
+        engine: The application database (``sms_messages`` and what the texts quote).
+        client: The twilio SDK client, or ``None`` when no Twilio account is configured.
+        from_number: The sender (E.164).
+        public_base_url: Where Twilio reaches the webhooks, and where the order pages are.
+        country_code: The country of numbers written without ``+``.
+        escalation_to: The admins' numbers escalations go to.
+        timezone: The county's time zone, for deadlines in the texts.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        client: Client | None,
+        *,
+        from_number: str | None,
+        public_base_url: str,
+        country_code: str,
+        escalation_to: Sequence[str],
+        timezone: str,
+    ) -> None:
+        self._engine = engine
+        self._client = client
+        self._from = from_number
+        self._base = public_base_url.rstrip("/")
+        self._country = country_code
+        self._admins = list(escalation_to)
+        self._zone = ZoneInfo(timezone)
+
+    @activity.defn(name=SEND_SMS)
+    def send_sms(self, inp: SmsInput) -> SmsResult:
+        """Send the notice to each of its recipients that has not had it yet.
+
+        A refused recipient (unusable number, Twilio says no) is counted and the others still
+        get theirs. Messages recorded by an earlier attempt are skipped, whether sent, refused
+        or left ``sending`` by an attempt that died mid-request (it may have gone out).
+
+        Raises:
+            ApplicationError: ``SMS_IMPOSSIBLE`` (non-retryable) without a Twilio account or
+                for an unknown order; a retryable ``TwilioUnavailable`` when Twilio certainly
+                did not take a message (those already sent stay sent), and a retryable
+                ``TwilioOutcomeUnknown`` when a request may have reached Twilio (that message
+                stays ``sending`` and is skipped from then on).
+        """
+        notice = Notice(inp.notice)
+        where = f"order {inp.order_id} {notice.value} sms (seq {inp.seq})"
+        if self._client is None or not self._from:
+            raise ApplicationError(
+                f"{where}: SMS are off (no Twilio account configured)",
+                type=SMS_IMPOSSIBLE,
+                non_retryable=True,
+            )
+        with self._engine.connect() as conn:
+            facts = self._facts(conn, inp)
+            if facts is None:
+                raise ApplicationError(
+                    f"{where}: the order does not exist", type=SMS_IMPOSSIBLE, non_retryable=True
+                )
+            recipients = self._recipients(conn, inp, notice)
+        body = compose(notice, facts)
+        result = SmsResult(sent=0, skipped=0, refused=0)
+        seen: set[str] = set()
+        for recipient in recipients:
+            if recipient.phone is None:
+                activity.logger.info("%s: no %s to send to", where, recipient.kind)
+                result.skipped += 1
+                continue
+            to = e164(recipient.phone, country_code=self._country)
+            if to is None:
+                activity.logger.warning(
+                    "%s: unusable number %s for %s %s",
+                    where,
+                    mask_phone(recipient.phone),
+                    recipient.kind,
+                    recipient.id,
+                )
+                result.refused += 1
+                continue
+            if to in seen:  # the same admin number listed twice
+                continue
+            seen.add(to)
+            key = f"order-{inp.order_id}:{notice.value}:{inp.seq}:{recipient.kind}:"
+            key += str(recipient.id) if recipient.id is not None else to
+            claimed = self._claim(key, inp, notice, recipient, to, body)
+            if claimed is None:
+                result.skipped += 1
+                continue
+            if self._send(where, *claimed):
+                result.sent += 1
+            else:
+                result.refused += 1
+        activity.logger.info(
+            "%s: %d sent, %d skipped, %d refused",
+            where,
+            result.sent,
+            result.skipped,
+            result.refused,
+        )
+        return result
+
+    # ---- what the texts say and who gets them -----------------------------------------
+
+    def _facts(self, conn: Connection, inp: SmsInput) -> Facts | None:
+        row = conn.execute(
+            select(
+                orders.c.id,
+                orders.c.township,
+                orders.c.deadline_at,
+                orders.c.unit_id,
+                orders.c.escalation_level,
+                catalog_items.c.name.label("item"),
+                villages.c.name.label("village"),
+            )
+            .join(catalog_items, catalog_items.c.code == orders.c.item_code)
+            .outerjoin(villages, villages.c.id == orders.c.village_id)
+            .where(orders.c.id == inp.order_id)
+        ).one_or_none()
+        if row is None:
+            return None
+        unit_id = inp.unit_id if inp.unit_id is not None else row.unit_id
+        unit = (
+            conn.scalar(select(units.c.name).where(units.c.id == unit_id))
+            if unit_id is not None
+            else None
+        )
+        level = inp.escalation_level
+        return Facts(
+            order_id=row.id,
+            item=row.item,
+            township=row.township,
+            village=row.village,
+            deadline=row.deadline_at.astimezone(self._zone),
+            link=f"{self._base}/orders/{row.id}",
+            unit=unit,
+            level=level if level is not None else row.escalation_level,
+        )
+
+    def _recipients(self, conn: Connection, inp: SmsInput, notice: Notice) -> list[Recipient]:
+        if notice in (Notice.DISPATCHED, Notice.WITHDRAWN):
+            return [self._volunteer(conn, "volunteer", inp.volunteer_id)]
+        if notice is Notice.TEAM_DISPATCHED:
+            leader_id = inp.leader_id
+            if leader_id is None and inp.unit_id is not None:
+                leader_id = conn.scalar(select(units.c.leader_id).where(units.c.id == inp.unit_id))
+            return [self._volunteer(conn, "leader", leader_id)]
+        if notice in (Notice.ACCEPTED, Notice.COMPLETED):
+            phone = conn.scalar(select(orders.c.resident_phone).where(orders.c.id == inp.order_id))
+            return [Recipient("resident", None, phone)]
+        if notice is Notice.ESCALATED:
+            return [Recipient("admin", None, number) for number in self._admins]
+        raise ApplicationError(  # pragma: no cover - every Notice is handled above
+            f"unknown notice {notice!r}", type=SMS_IMPOSSIBLE, non_retryable=True
+        )
+
+    def _volunteer(self, conn: Connection, kind: str, volunteer_id: int | None) -> Recipient:
+        if volunteer_id is None:
+            return Recipient(kind, None, None)
+        phone = conn.scalar(select(volunteers.c.phone).where(volunteers.c.id == volunteer_id))
+        return Recipient(kind, volunteer_id, phone)
+
+    # ---- one message ------------------------------------------------------------------
+
+    def _claim(
+        self,
+        key: str,
+        inp: SmsInput,
+        notice: Notice,
+        recipient: Recipient,
+        to: str,
+        body: str,
+    ) -> tuple[int, str, str] | None:
+        """Record the intent (committed) and return (row id, to, body) to send, or None.
+
+        None: an earlier attempt recorded this message (sent, refused, or maybe sent). A row
+        it left in ``retry`` is claimed back and sent as it was recorded.
+        """
+        with self._engine.begin() as conn:
+            inserted = conn.execute(
+                insert_ignore(conn, sms_messages, ("key",))
+                .values(
+                    key=key,
+                    order_id=inp.order_id,
+                    notice=notice.value,
+                    recipient_kind=recipient.kind,
+                    recipient_id=recipient.id,
+                    to_number=to,
+                    body=body,
+                    state=SENDING,
+                    created_at=utcnow(),
+                    updated_at=utcnow(),
+                )
+                .returning(sms_messages.c.id)
+            ).scalar_one_or_none()
+        if inserted is not None:
+            return inserted, to, body
+        with self._engine.begin() as conn:
+            row = conn.execute(
+                update(sms_messages)
+                .where(sms_messages.c.key == key, sms_messages.c.state == RETRY)
+                .values(state=SENDING, updated_at=utcnow())
+                .returning(sms_messages.c.id, sms_messages.c.to_number, sms_messages.c.body)
+            ).one_or_none()
+        return (row.id, row.to_number, row.body) if row is not None else None
+
+    def _send(self, where: str, sms_id: int, to: str, body: str) -> bool:
+        """Ask Twilio to send the ``sending`` row ``sms_id``; False if it refused."""
+        assert self._client is not None and self._from
+        try:
+            message = self._client.messages.create(
+                to=to,
+                from_=self._from,
+                body=body,
+                status_callback=sms_status_url(self._base, sms_id),
+            )
+        except Exception as exc:
+            failure = classify(exc)
+            if failure.verdict is Verdict.REFUSED:
+                self._set(sms_id, state=REFUSED, error_code=failure.code)
+                activity.logger.warning(
+                    "%s: message %s refused: %s", where, sms_id, failure.summary
+                )
+                return False
+            if failure.verdict is Verdict.NOT_CREATED:
+                self._set(sms_id, state=RETRY, error_code=failure.code)
+                activity.logger.warning(
+                    "%s: message %s not sent, will retry: %s", where, sms_id, failure.summary
+                )
+                raise ApplicationError(
+                    f"{where}: not sent, {failure.summary}", type=TWILIO_UNAVAILABLE
+                ) from None
+            activity.logger.warning(
+                "%s: message %s may or may not be sent: %s", where, sms_id, failure.summary
+            )
+            raise ApplicationError(
+                f"{where}: may or may not be sent, {failure.summary}",
+                type=TWILIO_OUTCOME_UNKNOWN,
+            ) from None
+        if not message.sid:  # pragma: no cover - Twilio always answers with the sid
+            raise ApplicationError(f"{where}: Twilio answered without a MessageSid")
+        now = utcnow()
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(sms_messages)
+                .where(sms_messages.c.id == sms_id)
+                .values(
+                    message_sid=message.sid,
+                    sent_at=now,
+                    updated_at=now,
+                    state=case(
+                        (sms_messages.c.state.in_([SENDING, RETRY]), SENT),
+                        else_=sms_messages.c.state,
+                    ),
+                    # A fast delivery callback may have written its status (and error code)
+                    # first: keep them. Otherwise clear what an earlier "retry" recorded.
+                    delivery_status=func.coalesce(sms_messages.c.delivery_status, message.status),
+                    error_code=case(
+                        (sms_messages.c.delivery_status.is_(None), None),
+                        else_=sms_messages.c.error_code,
+                    ),
+                )
+            )
+        return True
+
+    def _set(self, sms_id: int, **values: Any) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(sms_messages)
+                .where(sms_messages.c.id == sms_id)
+                .values(updated_at=utcnow(), **values)
+            )

@@ -1,0 +1,50 @@
+"""Reports that make the article's targets measurable, starting with the 100% follow-up."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query
+
+from api import queries, schemas
+from api.deps import DatabaseDep, SettingsDep
+
+router = APIRouter(prefix="/api/reports", tags=["reports"], responses=schemas.ERRORS)
+
+Instant = Annotated[
+    datetime | None,
+    Query(description="ISO 8601; without an offset it is the county's local time."),
+]
+
+
+@router.get("/follow-up", response_model=schemas.FollowUpReport)
+async def follow_up_report(
+    db: DatabaseDep,
+    settings: SettingsDep,
+    since: Instant = None,
+    until: Instant = None,
+    township: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+) -> schemas.FollowUpReport:
+    """Follow-up figures over the orders completed in ``[since, until)``.
+
+    ``follow_up_rate`` = residents reached / completed orders (the article promises 100%;
+    unreachable residents and pending follow-ups count against it). ``automated_share`` =
+    follow-ups the automated call settled / follow-ups done. Also: automated calls per done
+    follow-up, hours from completion to follow-up (mean, p50, p90), counts by method,
+    outcome and the reason a follow-up reached staff.
+    """
+    county = ZoneInfo(settings.county_timezone)
+    return await db.run(
+        queries.follow_up_report,
+        since=_aware(since, county),
+        until=_aware(until, county),
+        township=township,
+    )
+
+
+def _aware(value: datetime | None, zone: ZoneInfo) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=zone)

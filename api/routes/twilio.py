@@ -1,0 +1,138 @@
+"""Twilio's webhooks: the follow-up call's TwiML, the keys pressed, call and SMS status.
+
+Every request must carry a valid ``X-Twilio-Signature`` for ``PUBLIC_BASE_URL`` + its path
+(403 and no change otherwise). Call news goes to the order's workflow as a signal, which
+applies each ``(CallSid, event)`` once however often Twilio delivers it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from api import twilio_calls
+from api.deps import DatabaseDep, SettingsDep, TemporalDep
+from api.errors import UNAVAILABLE, ApiError
+from api.twilio_calls import TwilioParams
+from core.vocab import GATHER_ROUNDS, is_machine
+from workflows.order import CallProgress, OrderWorkflow, workflow_id
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api/twilio", tags=["twilio"])
+
+CallId = Annotated[int, Path(gt=0)]
+XML = "application/xml"
+
+
+def _twiml(document: str) -> Response:
+    return Response(content=document, media_type=XML)
+
+
+async def _tell_workflow(client: Client, order_id: int, progress: CallProgress) -> None:
+    handle = client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
+    try:
+        await handle.signal(OrderWorkflow.call_progress, progress)
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            # The order has closed: a late or repeated callback has nothing left to change.
+            log.info("order %s: callback %s after the workflow ended", order_id, progress.event)
+            return
+        if exc.status == RPCStatusCode.UNAVAILABLE:
+            raise ApiError(503, UNAVAILABLE, "the workflow service is unavailable") from exc
+        raise
+
+
+@router.post("/calls/{call_id}/voice", response_class=Response)
+async def call_answered(
+    call_id: CallId,
+    params: TwilioParams,
+    db: DatabaseDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+) -> Response:
+    """The call was answered: greet the resident and ask for their rating (or hang up on a
+    machine, leaving no message)."""
+    facts = await db.run(twilio_calls.call_facts, call_id)
+    answered_by = params.get("AnsweredBy") or None
+    await _tell_workflow(
+        client,
+        facts.order_id,
+        CallProgress(
+            call_id=call_id,
+            call_sid=params.get("CallSid", ""),
+            event="answered",
+            call_status=params.get("CallStatus") or None,
+            answered_by=answered_by,
+        ),
+    )
+    if is_machine(answered_by):
+        return _twiml(twilio_calls.hang_up())
+    text = twilio_calls.greeting(facts, settings)
+    return _twiml(twilio_calls.prompt(facts, settings, round_=1, text=text))
+
+
+@router.post("/calls/{call_id}/gather", response_class=Response)
+async def keys_pressed(
+    call_id: CallId,
+    params: TwilioParams,
+    db: DatabaseDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+    round_: Annotated[int, Query(alias="round", ge=1, le=GATHER_ROUNDS)] = 1,
+) -> Response:
+    """What the resident pressed at the ``round``-th prompt (nothing, when it timed out)."""
+    facts = await db.run(twilio_calls.call_facts, call_id)
+    digits = params.get("Digits", "").strip()
+    await _tell_workflow(
+        client,
+        facts.order_id,
+        CallProgress(
+            call_id=call_id,
+            call_sid=params.get("CallSid", ""),
+            event=f"gather-{round_}",
+            call_status=params.get("CallStatus") or None,
+            digits=digits,
+        ),
+    )
+    return _twiml(twilio_calls.after_keys(facts, settings, digits=digits, round_=round_))
+
+
+@router.post("/calls/{call_id}/status", status_code=204, response_class=Response)
+async def call_status(
+    call_id: CallId, params: TwilioParams, db: DatabaseDep, client: TemporalDep
+) -> Response:
+    """The call ended (completed, busy, no-answer, failed, canceled)."""
+    facts = await db.run(twilio_calls.call_facts, call_id)
+    status = params.get("CallStatus", "")
+    await _tell_workflow(
+        client,
+        facts.order_id,
+        CallProgress(
+            call_id=call_id,
+            call_sid=params.get("CallSid", ""),
+            event=f"status:{status}",
+            call_status=status or None,
+            answered_by=params.get("AnsweredBy") or None,
+        ),
+    )
+    return Response(status_code=204)
+
+
+@router.post("/sms/{sms_id}/status", status_code=204, response_class=Response)
+async def sms_status(
+    sms_id: Annotated[int, Path(gt=0)], params: TwilioParams, db: DatabaseDep
+) -> Response:
+    """An SMS's delivery status."""
+    code = params.get("ErrorCode", "")
+    await db.run(
+        twilio_calls.record_sms_status,
+        sms_id,
+        status=params.get("MessageStatus") or params.get("SmsStatus") or "",
+        error_code=int(code) if code.isdigit() else None,
+    )
+    return Response(status_code=204)

@@ -1,0 +1,375 @@
+"""The SMS activity: the real twilio SDK against the simulator, each message at most once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+from twilio.rest import Client
+
+from activities.messages import SMS_IMPOSSIBLE, SmsInput, SmsResult
+from activities.sms import Facts, SmsSender, compose, segments
+from activities.twilio_errors import TWILIO_OUTCOME_UNKNOWN, TWILIO_UNAVAILABLE
+from core.models import SmsMessage
+from core.vocab import Notice
+from core.webhooks import sms_status_url
+from tests.activities.conftest import (
+    CENTER,
+    DEADLINE_TEXT,
+    ITEM_NAME,
+    LEADER_NAME,
+    RESIDENT_NAME,
+    VOLUNTEER_NAME,
+    Dropper,
+    Gate,
+    Recorded,
+    World,
+    sim_message,
+    webhook_kinds,
+)
+from twilio_sim import SimControl, Simulator
+
+ADMIN_A = "+8613700000001"
+ADMIN_B = "+8613700000002"
+SEQ = 7
+
+
+def sender(
+    engine: Engine,
+    client: Client | None,
+    base: str,
+    *,
+    admins: Sequence[str] = (ADMIN_A, ADMIN_B),
+) -> SmsSender:
+    return SmsSender(
+        engine,
+        client,
+        from_number=CENTER,
+        public_base_url=base,
+        country_code="86",
+        escalation_to=admins,
+        timezone="Asia/Shanghai",
+    )
+
+
+def notify(activity: SmsSender, world: World, notice: Notice, **ids: Any) -> SmsResult:
+    inp = SmsInput(order_id=world.order_id, notice=notice, seq=SEQ, **ids)
+    result: SmsResult = ActivityEnvironment().run(activity.send_sms, inp)
+    return result
+
+
+def ids_for(world: World, notice: Notice) -> dict[str, Any]:
+    """What the workflow passes with each notice."""
+    return {
+        Notice.DISPATCHED: {"volunteer_id": world.volunteer_id},
+        Notice.WITHDRAWN: {"volunteer_id": world.volunteer_id},
+        Notice.TEAM_DISPATCHED: {"unit_id": world.unit_id, "leader_id": world.leader_id},
+        Notice.ACCEPTED: {"volunteer_id": world.volunteer_id},
+        Notice.COMPLETED: {"volunteer_id": world.volunteer_id},
+        Notice.ESCALATED: {"escalation_level": 2},
+    }[notice]
+
+
+def rows(engine: Engine, world: World) -> list[Any]:
+    table = SmsMessage.__table__
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(table).where(table.c.order_id == world.order_id).order_by(table.c.id)
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Expected:
+    recipients: str  # which World numbers: volunteer, leader, resident, admins
+    kind: str
+    says: tuple[str, ...]
+    one_segment: bool
+
+
+def expectations(world: World, base: str) -> dict[Notice, Expected]:
+    link = f"{base}/orders/{world.order_id}"
+    place = world.township + world.village
+    return {
+        Notice.DISPATCHED: Expected(
+            "volunteer", "volunteer", (ITEM_NAME, place, DEADLINE_TEXT, link), False
+        ),
+        Notice.TEAM_DISPATCHED: Expected(
+            "leader", "leader", (world.unit_name, ITEM_NAME, place, link), False
+        ),
+        Notice.ACCEPTED: Expected(
+            "resident", "resident", (ITEM_NAME, "志愿者", "接单", DEADLINE_TEXT), True
+        ),
+        Notice.COMPLETED: Expected(
+            "resident", "resident", (ITEM_NAME, "已完成", "评价", link, "回访"), False
+        ),
+        Notice.ESCALATED: Expected(
+            "admins", "admin", (str(world.order_id), ITEM_NAME, world.township, "2级"), True
+        ),
+        Notice.WITHDRAWN: Expected(
+            "volunteer", "volunteer", (str(world.order_id), ITEM_NAME, "改派"), True
+        ),
+    }
+
+
+@pytest.mark.parametrize("notice", list(Notice))
+def test_each_notice_reaches_the_right_person_with_the_right_text(
+    notice: Notice,
+    engine: Engine,
+    world: World,
+    twilio: Client,
+    sim: SimControl,
+    simulator: Simulator,
+    public_base_url: str,
+) -> None:
+    expected = expectations(world, public_base_url)[notice]
+    numbers = {
+        "volunteer": [world.volunteer_e164],
+        "leader": [world.leader_e164],
+        "resident": [world.resident_e164],
+        "admins": [ADMIN_A, ADMIN_B],
+    }[expected.recipients]
+
+    activity = sender(engine, twilio, public_base_url)
+    result = notify(activity, world, notice, **ids_for(world, notice))
+
+    assert result == SmsResult(sent=len(numbers), skipped=0, refused=0)
+    messages = sim.messages()
+    assert sorted(m["to"] for m in messages) == sorted(numbers)
+    recorded = {r.message_sid: r for r in rows(engine, world)}
+    for message in messages:
+        body = message["body"]
+        assert body.startswith("【志愿服务】")
+        for fragment in expected.says:
+            assert fragment in body, f"{notice}: {fragment!r} missing from {body!r}"
+        # Nobody's phone number and no other person's name, ever.
+        for phone in (world.resident_phone, world.volunteer_phone, world.leader_phone):
+            assert phone not in body
+        for digits in (ADMIN_A, ADMIN_B):
+            assert digits[1:] not in body
+        assert RESIDENT_NAME not in body
+        assert VOLUNTEER_NAME not in body and LEADER_NAME not in body
+        assert segments(body) <= (1 if expected.one_segment else 2)
+        assert int(message["resource"]["num_segments"]) == segments(body)
+
+        row = recorded[message["sid"]]
+        assert (row.state, row.notice, row.recipient_kind) == ("sent", notice.value, expected.kind)
+        assert row.to_number == message["to"] and row.body == body
+        assert row.sent_at is not None and row.delivery_status == "queued"
+        recipient = row.recipient_id if row.recipient_id is not None else message["to"]
+        assert row.key == f"order-{world.order_id}:{notice.value}:{SEQ}:{expected.kind}:{recipient}"
+        status_url = sms_status_url(public_base_url, row.id)
+        assert sim_message(simulator, message["sid"]).status_callback == status_url
+        assert sim_message(simulator, message["sid"]).from_ == CENTER
+        assert webhook_kinds(message) == [("message-status", "POST", status_url, 204)] * 2
+
+
+def test_recipient_ids_are_the_people_the_notice_is_for(
+    engine: Engine, world: World, twilio: Client, sim: SimControl, public_base_url: str
+) -> None:
+    activity = sender(engine, twilio, public_base_url)
+    for notice in (Notice.DISPATCHED, Notice.TEAM_DISPATCHED, Notice.ACCEPTED):
+        notify(activity, world, notice, **ids_for(world, notice))
+    found = {r.notice: (r.recipient_kind, r.recipient_id) for r in rows(engine, world)}
+    assert found == {
+        "dispatched": ("volunteer", world.volunteer_id),
+        "team_dispatched": ("leader", world.leader_id),
+        "accepted": ("resident", None),
+    }
+
+
+def test_the_team_leader_is_found_from_the_unit_when_not_given(
+    engine: Engine, world: World, twilio: Client, sim: SimControl, public_base_url: str
+) -> None:
+    result = notify(
+        sender(engine, twilio, public_base_url),
+        world,
+        Notice.TEAM_DISPATCHED,
+        unit_id=world.unit_id,
+    )
+    assert result.sent == 1
+    assert [m["to"] for m in sim.messages()] == [world.leader_e164]
+
+
+def test_a_retry_sends_nothing_twice(
+    engine: Engine, world: World, twilio: Client, sim: SimControl, public_base_url: str
+) -> None:
+    activity = sender(engine, twilio, public_base_url)
+    assert notify(activity, world, Notice.ESCALATED, escalation_level=1).sent == 2
+    again = notify(activity, world, Notice.ESCALATED, escalation_level=1)
+    assert again == SmsResult(sent=0, skipped=2, refused=0)
+    assert sorted(m["to"] for m in sim.messages()) == [ADMIN_A, ADMIN_B]
+    # Another event's notice is another message.
+    later = SmsInput(order_id=world.order_id, notice=Notice.ESCALATED, seq=SEQ + 1)
+    assert ActivityEnvironment().run(activity.send_sms, later).sent == 2
+    assert len(sim.messages()) == 4
+
+
+def test_one_refused_recipient_does_not_stop_the_others(
+    engine: Engine,
+    world: World,
+    recorded_twilio: Recorded,
+    sim: SimControl,
+    public_base_url: str,
+) -> None:
+    # +0...: E.164-shaped, but Twilio refuses it (21211); "12" cannot be a number at all.
+    admins = ["+0123456789", "12", ADMIN_B]
+    activity = sender(engine, recorded_twilio.client, public_base_url, admins=admins)
+    result = notify(activity, world, Notice.ESCALATED, escalation_level=1)
+    assert result == SmsResult(sent=1, skipped=0, refused=2)
+    # Twilio was asked twice: the unusable number never left.
+    assert [r.status_code for r in recorded_twilio.http.responses] == [400, 201]
+    [sid] = [m["sid"] for m in sim.messages()]
+    assert [m["to"] for m in sim.messages()] == [ADMIN_B]
+    found = {r.to_number: (r.state, r.error_code, r.message_sid) for r in rows(engine, world)}
+    assert found == {"+0123456789": ("refused", 21211, None), ADMIN_B: ("sent", None, sid)}
+    # A retry asks Twilio for nothing: the refusal is recorded, the other message sent.
+    assert notify(activity, world, Notice.ESCALATED, escalation_level=1) == SmsResult(
+        sent=0, skipped=2, refused=1
+    )
+    assert len(recorded_twilio.http.responses) == 2
+    assert len(sim.messages()) == 1
+
+
+def test_twilio_unavailable_is_retried_and_what_was_sent_is_not_sent_again(
+    engine: Engine,
+    world: World,
+    gate: Gate,
+    gated_twilio: Client,
+    sim: SimControl,
+    public_base_url: str,
+) -> None:
+    activity = sender(engine, gated_twilio, public_base_url)
+    gate.failing.add(ADMIN_B)
+    with pytest.raises(ApplicationError) as unavailable:
+        notify(activity, world, Notice.ESCALATED, escalation_level=1)
+    assert unavailable.value.type == TWILIO_UNAVAILABLE and not unavailable.value.non_retryable
+    assert [m["to"] for m in sim.messages()] == [ADMIN_A]
+    assert {r.to_number: (r.state, r.error_code) for r in rows(engine, world)} == {
+        ADMIN_A: ("sent", None),
+        ADMIN_B: ("retry", 20503),
+    }
+
+    gate.failing.clear()
+    assert notify(activity, world, Notice.ESCALATED, escalation_level=1) == SmsResult(
+        sent=1, skipped=1, refused=0
+    )
+    assert sorted(m["to"] for m in sim.messages()) == [ADMIN_A, ADMIN_B]
+    assert {(r.state, r.error_code) for r in rows(engine, world)} == {("sent", None)}
+    assert gate.refused_requests == [ADMIN_B]
+
+
+def test_twilio_down_is_retryable(
+    engine: Engine,
+    world: World,
+    down_twilio: Client,
+    twilio: Client,
+    sim: SimControl,
+    public_base_url: str,
+) -> None:
+    with pytest.raises(ApplicationError) as down:
+        notify(sender(engine, down_twilio, public_base_url), world, Notice.ACCEPTED)
+    assert down.value.type == TWILIO_UNAVAILABLE and not down.value.non_retryable
+    [row] = rows(engine, world)
+    assert row.state == "retry"
+    assert notify(sender(engine, twilio, public_base_url), world, Notice.ACCEPTED).sent == 1
+    assert [m["to"] for m in sim.messages()] == [world.resident_e164]
+    [row] = rows(engine, world)
+    assert row.state == "sent"
+
+
+def test_a_message_whose_answer_was_lost_is_not_sent_again(
+    engine: Engine,
+    world: World,
+    dropping_twilio: Client,
+    dropper: Dropper,
+    twilio: Client,
+    sim: SimControl,
+    public_base_url: str,
+) -> None:
+    with pytest.raises(ApplicationError) as lost:
+        notify(sender(engine, dropping_twilio, public_base_url), world, Notice.COMPLETED)
+    assert lost.value.type == TWILIO_OUTCOME_UNKNOWN and not lost.value.non_retryable
+    assert lost.value.__cause__ is None  # the SDK's exception is not passed on
+    assert [r["To"] for r in dropper.received] == [[world.resident_e164]]
+    [row] = rows(engine, world)
+    assert (row.state, row.message_sid) == ("sending", None)
+    # It may have gone out: the retry skips it.
+    result = notify(sender(engine, twilio, public_base_url), world, Notice.COMPLETED)
+    assert result == SmsResult(sent=0, skipped=1, refused=0)
+    assert sim.messages() == []
+
+
+def test_without_a_twilio_account_no_sms_is_possible(
+    engine: Engine, world: World, sim: SimControl, public_base_url: str
+) -> None:
+    with pytest.raises(ApplicationError) as off:
+        notify(sender(engine, None, public_base_url), world, Notice.ACCEPTED)
+    assert off.value.type == SMS_IMPOSSIBLE and off.value.non_retryable
+    assert rows(engine, world) == []
+
+
+def test_nobody_to_send_to_is_skipped(
+    engine: Engine, world: World, twilio: Client, sim: SimControl, public_base_url: str
+) -> None:
+    activity = sender(engine, twilio, public_base_url, admins=[])
+    assert notify(activity, world, Notice.DISPATCHED) == SmsResult(sent=0, skipped=1, refused=0)
+    assert notify(activity, world, Notice.ESCALATED) == SmsResult(sent=0, skipped=0, refused=0)
+    assert sim.messages() == []
+
+
+# ---- the texts ----------------------------------------------------------------------------------
+
+
+def facts(**changes: Any) -> Facts:
+    base = {
+        "order_id": 123456,
+        "item": ITEM_NAME,
+        "township": "蓼皋街道",
+        "village": "龙井社区",
+        "deadline": datetime(2025, 12, 2, 18, 0, tzinfo=UTC),
+        "link": "https://fw.songtao.gov.cn/orders/123456",
+        "unit": "红枫志愿服务队",
+        "level": 1,
+    }
+    return Facts(**{**base, **changes})
+
+
+def test_texts_fit_one_segment_where_there_is_no_link() -> None:
+    for notice in (Notice.ACCEPTED, Notice.ESCALATED, Notice.WITHDRAWN):
+        body = compose(notice, facts())
+        assert len(body) <= 70, body
+
+
+@pytest.mark.parametrize("notice", list(Notice))
+def test_long_names_are_shortened_to_two_segments_at_most(notice: Notice) -> None:
+    long = facts(
+        item="农用实用技术培训" * 6,
+        township="乌罗镇" * 10,
+        village="潮水村" * 10,
+        unit="县农业农村局科技志愿服务队" * 4,
+        link="https://volunteer-service.songtao.tongren.guizhou.gov.cn/orders/123456",
+    )
+    body = compose(notice, long)
+    assert segments(body) <= 2, body
+    if notice in (Notice.ACCEPTED, Notice.ESCALATED, Notice.WITHDRAWN):
+        assert segments(body) == 1, body  # a little shortening buys the single segment
+    assert body.startswith("【志愿服务】")
+    if notice in (Notice.DISPATCHED, Notice.TEAM_DISPATCHED, Notice.COMPLETED):
+        assert long.link in body  # names are shortened, never the link
+    # Short names are left as they are.
+    assert ITEM_NAME in compose(notice, facts())
+
+
+def test_segments_count_ucs2_units() -> None:
+    assert segments("志" * 70) == 1
+    assert segments("志" * 71) == 2
+    assert segments("志" * 134) == 2
+    assert segments("志" * 135) == 3

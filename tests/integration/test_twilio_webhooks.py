@@ -1,0 +1,263 @@
+"""Twilio's webhooks: the signature matrix, the TwiML they answer, what reaches the workflow.
+
+The app runs in-process behind an imagined proxy: Twilio calls ``PUBLIC_BASE_URL`` (https,
+another host, a path prefix); the app sees ``http://testserver``. No worker runs, so a
+signal that got through stays visible in the workflow's history, and one refused never is.
+"""
+
+from __future__ import annotations
+
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.orm import Session
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+from twilio.request_validator import RequestValidator
+
+from api import orders as order_service
+from api import queries
+from api.database import Database
+from api.main import create_app
+from core.db import utcnow
+from core.models import FollowUp, FollowUpCall, SmsMessage
+from core.settings import Settings
+from tests.helpers import order_body
+from tests.phones import AUTH_TOKEN, with_twilio
+from workflows.order import OrderWorkflow, workflow_id
+
+PUBLIC = "https://volunteer.example.org/fourorders"
+
+
+@pytest.fixture
+def public_settings(live_settings: Settings) -> Settings:
+    return with_twilio(live_settings, api_base_url="http://127.0.0.1:9", public_base_url=PUBLIC)
+
+
+@pytest.fixture
+async def app(public_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    application = create_app(public_settings, reconcile_every=timedelta(hours=1))
+    async with (
+        application.router.lifespan_context(application),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://testserver"
+        ) as client,
+    ):
+        yield client
+
+
+def _call_row(session: Session, order_id: int) -> int:
+    follow_up = FollowUp(order_id=order_id, status="calling", created_at=utcnow())
+    session.add(follow_up)
+    session.flush()
+    call = FollowUpCall(
+        order_id=order_id,
+        follow_up_id=follow_up.id,
+        attempt=1,
+        state="placed",
+        to_number="+8613800138000",
+        call_sid="CA" + uuid.uuid4().hex,
+    )
+    session.add(call)
+    session.flush()
+    return call.id
+
+
+@pytest.fixture
+async def call(
+    temporal: Client, database: Database, public_settings: Settings, township: str
+) -> tuple[int, int]:
+    """(order id, call id): an order whose workflow exists (no worker), and a placed call."""
+    submitted = await database.run(
+        queries.create_order,
+        order_body(township),
+        idempotency_key=None,
+        completion_sla=timedelta(hours=72),
+    )
+    await order_service.ensure_workflow(temporal, database, public_settings, submitted)
+    call_id = await database.run(_call_row, submitted.order_id)
+    return submitted.order_id, call_id
+
+
+def sign(url: str, params: dict[str, str]) -> str:
+    return str(RequestValidator(AUTH_TOKEN).compute_signature(url, params))
+
+
+async def post(
+    app: httpx.AsyncClient,
+    path: str,
+    params: dict[str, str],
+    *,
+    signed_url: str | None = None,
+    signed_params: dict[str, str] | None = None,
+    signature: str | None = "compute",
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    """POST ``params`` to ``path`` as Twilio would, signed for ``signed_url`` (default: right)."""
+    url = signed_url or PUBLIC + path
+    all_headers = dict(headers or {})
+    if signature == "compute":
+        all_headers["X-Twilio-Signature"] = sign(url, signed_params or params)
+    elif signature is not None:
+        all_headers["X-Twilio-Signature"] = signature
+    return await app.post(path, data=params, headers=all_headers)
+
+
+async def signals(temporal: Client, order_id: int) -> list[Any]:
+    handle = temporal.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
+    history = await handle.fetch_history()
+    return [
+        e.workflow_execution_signaled_event_attributes
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+    ]
+
+
+def twiml(response: httpx.Response) -> ET.Element:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/xml")
+    return ET.fromstring(response.text)
+
+
+def voice_params(sid: str = "CA1", **extra: str) -> dict[str, str]:
+    return {"CallSid": sid, "AccountSid": "AC" + "7" * 32, "CallStatus": "in-progress", **extra}
+
+
+async def test_a_correctly_signed_answer_gets_the_prompt_and_reaches_the_workflow(
+    app: httpx.AsyncClient, temporal: Client, call: tuple[int, int]
+) -> None:
+    order_id, call_id = call
+    response = await post(app, f"/api/twilio/calls/{call_id}/voice", voice_params("CAok"))
+    doc = twiml(response)
+    gather = doc.find("Gather")
+    assert gather is not None
+    assert gather.get("numDigits") == "1"
+    assert gather.get("action") == f"{PUBLIC}/api/twilio/calls/{call_id}/gather?round=1"
+    say = gather.find("Say")
+    assert say is not None and say.get("language") == "zh-CN"
+    assert "空巢老人探访" in (say.text or "") and "按9" in (say.text or "")
+    [signal] = await signals(temporal, order_id)
+    assert signal.signal_name == "call_progress"
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["tampered parameter", "wrong url", "missing header", "http, not the public https", "host"],
+)
+async def test_a_bad_signature_is_refused_and_changes_nothing(
+    app: httpx.AsyncClient, temporal: Client, call: tuple[int, int], case: str
+) -> None:
+    order_id, call_id = call
+    path = f"/api/twilio/calls/{call_id}/gather?round=1"
+    params = voice_params("CAbad", Digits="4")
+    if case == "tampered parameter":
+        response = await post(app, path, params, signed_params={**params, "Digits": "1"})
+    elif case == "wrong url":
+        response = await post(app, path, params, signed_url=f"{PUBLIC}/api/twilio/calls/999/voice")
+    elif case == "missing header":
+        response = await post(app, path, params, signature=None)
+    elif case == "http, not the public https":
+        http_url = PUBLIC.replace("https://", "http://") + path
+        response = await post(app, path, params, signed_url=http_url)
+    else:
+        # Signed for the address the Host header claims: the app must not believe it.
+        response = await post(
+            app,
+            path,
+            params,
+            signed_url=f"http://testserver{path}",
+            headers={"X-Forwarded-Proto": "http"},
+        )
+    assert response.status_code == 403, response.text
+    assert response.json()["code"] == "InvalidTwilioSignature"
+    assert await signals(temporal, order_id) == []
+
+
+async def test_the_gather_answers(app: httpx.AsyncClient, call: tuple[int, int]) -> None:
+    _, call_id = call
+    gather = f"/api/twilio/calls/{call_id}/gather"
+
+    # A rating: thanks and hang up.
+    doc = twiml(await post(app, f"{gather}?round=1", voice_params(Digits="2")))
+    assert [child.tag for child in doc] == ["Say", "Hangup"]
+    assert "满意" in (doc[0].text or "")
+    # 9: a person will call.
+    doc = twiml(await post(app, f"{gather}?round=1", voice_params(Digits="9")))
+    assert [child.tag for child in doc] == ["Say", "Hangup"] and "工作人员" in (doc[0].text or "")
+    # Invalid or nothing at the first prompt: once more, posting to round 2.
+    for digits in ("7", ""):
+        doc = twiml(await post(app, f"{gather}?round=1", voice_params(Digits=digits)))
+        again = doc.find("Gather")
+        assert again is not None and again.get("action", "").endswith("round=2")
+    # ... and at the second, a polite end.
+    doc = twiml(await post(app, f"{gather}?round=2", voice_params(Digits="")))
+    assert [child.tag for child in doc] == ["Say", "Hangup"] and "再见" in (doc[0].text or "")
+    # There is no third round.
+    response = await post(app, f"{gather}?round=3", voice_params(Digits=""))
+    assert response.status_code == 422
+
+
+async def test_a_machine_is_hung_up_on_without_a_message(
+    app: httpx.AsyncClient, temporal: Client, call: tuple[int, int]
+) -> None:
+    order_id, call_id = call
+    params = voice_params("CAmachine", AnsweredBy="machine_start")
+    doc = twiml(await post(app, f"/api/twilio/calls/{call_id}/voice", params))
+    assert [child.tag for child in doc] == ["Hangup"]
+    assert len(await signals(temporal, order_id)) == 1
+
+
+async def test_status_callbacks_reach_the_workflow_and_unknown_calls_are_404(
+    app: httpx.AsyncClient, temporal: Client, call: tuple[int, int]
+) -> None:
+    order_id, call_id = call
+    params = voice_params("CAstatus", CallStatus="busy")
+    response = await post(app, f"/api/twilio/calls/{call_id}/status", params)
+    assert response.status_code == 204
+    assert len(await signals(temporal, order_id)) == 1
+    response = await post(app, "/api/twilio/calls/999999/status", params)
+    assert response.status_code == 404
+
+
+def _sms_row(session: Session) -> int:
+    row = SmsMessage(
+        key=f"test:{uuid.uuid4()}",
+        notice="accepted",
+        recipient_kind="resident",
+        to_number="+8613800138000",
+        body="【志愿服务】测试",
+        state="sent",
+        message_sid="SM" + uuid.uuid4().hex,
+        delivery_status="queued",
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def _delivery(session: Session, sms_id: int) -> tuple[str | None, int | None]:
+    row = session.get(SmsMessage, sms_id)
+    assert row is not None
+    return row.delivery_status, row.error_code
+
+
+async def test_sms_status_moves_forward_only(app: httpx.AsyncClient, database: Database) -> None:
+    sms_id = await database.run(_sms_row)
+    path = f"/api/twilio/sms/{sms_id}/status"
+    sid = {"MessageSid": "SMx", "AccountSid": "AC" + "7" * 32}
+
+    assert (await post(app, path, {**sid, "MessageStatus": "delivered"})).status_code == 204
+    # A late "sent" (callbacks can arrive out of order) does not undo "delivered".
+    assert (await post(app, path, {**sid, "MessageStatus": "sent"})).status_code == 204
+    assert await database.run(_delivery, sms_id) == ("delivered", None)
+    # A forged one is refused and changes nothing.
+    forged = await post(
+        app, path, {**sid, "MessageStatus": "failed", "ErrorCode": "30008"}, signature="forged"
+    )
+    assert forged.status_code == 403
+    assert await database.run(_delivery, sms_id) == ("delivered", None)
