@@ -12,6 +12,12 @@ decline or timeout (``auto`` also at submission), and after ``max_dispatch_attem
 flags the order undispatchable for the admins. An admin may re-dispatch an accepted
 order; the completion deadline never moves.
 
+The follow-up (回访) first calls the resident (``place_follow_up_call``; Twilio's webhooks
+report back through the ``call_progress`` signal): a keypad rating settles it, anything else
+is retried within calling hours, and what the calls cannot settle goes to call-center staff,
+whose result closes the order. SMS at dispatch, accept, completion and escalation are sent
+in the background and never hold the order up.
+
 Every transition is persisted by the ``record_transition`` activity into the read
 model and the audit table before the command that caused it returns, so the API can
 read its own writes. Inputs and messages carry ids, codes and times only.

@@ -33,6 +33,18 @@ def _twiml(document: str) -> Response:
     return Response(content=document, media_type=XML)
 
 
+def _progress(
+    call_id: int, params: dict[str, str], event: str, **extra: str | None
+) -> CallProgress:
+    return CallProgress(
+        call_id=call_id,
+        call_sid=params.get("CallSid", ""),
+        event=event,
+        call_status=params.get("CallStatus") or None,
+        **extra,
+    )
+
+
 async def _tell_workflow(client: Client, order_id: int, progress: CallProgress) -> None:
     handle = client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
     try:
@@ -60,15 +72,7 @@ async def call_answered(
     facts = await db.run(twilio_calls.call_facts, call_id)
     answered_by = params.get("AnsweredBy") or None
     await _tell_workflow(
-        client,
-        facts.order_id,
-        CallProgress(
-            call_id=call_id,
-            call_sid=params.get("CallSid", ""),
-            event="answered",
-            call_status=params.get("CallStatus") or None,
-            answered_by=answered_by,
-        ),
+        client, facts.order_id, _progress(call_id, params, "answered", answered_by=answered_by)
     )
     if is_machine(answered_by):
         return _twiml(twilio_calls.hang_up())
@@ -89,15 +93,7 @@ async def keys_pressed(
     facts = await db.run(twilio_calls.call_facts, call_id)
     digits = params.get("Digits", "").strip()
     await _tell_workflow(
-        client,
-        facts.order_id,
-        CallProgress(
-            call_id=call_id,
-            call_sid=params.get("CallSid", ""),
-            event=f"gather-{round_}",
-            call_status=params.get("CallStatus") or None,
-            digits=digits,
-        ),
+        client, facts.order_id, _progress(call_id, params, f"gather-{round_}", digits=digits)
     )
     return _twiml(twilio_calls.after_keys(facts, settings, digits=digits, round_=round_))
 
@@ -108,17 +104,10 @@ async def call_status(
 ) -> Response:
     """The call ended (completed, busy, no-answer, failed, canceled)."""
     facts = await db.run(twilio_calls.call_facts, call_id)
-    status = params.get("CallStatus", "")
+    event = f"status:{params.get('CallStatus', '')}"
+    answered_by = params.get("AnsweredBy") or None
     await _tell_workflow(
-        client,
-        facts.order_id,
-        CallProgress(
-            call_id=call_id,
-            call_sid=params.get("CallSid", ""),
-            event=f"status:{status}",
-            call_status=status or None,
-            answered_by=params.get("AnsweredBy") or None,
-        ),
+        client, facts.order_id, _progress(call_id, params, event, answered_by=answered_by)
     )
     return Response(status_code=204)
 

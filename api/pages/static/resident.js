@@ -13,6 +13,9 @@ const FourOrders = (() => {
     completed: "服务已完成", reviewed: "您已评价", review_window_expired: "评价期已过",
     escalated: "已超时，中心督办中", follow_up_created: "等待中心回访",
     followed_up: "中心已回访", closed: "已办结", cancelled: "已取消",
+    redispatched: "中心已改派", open_call: "中心已发布抢单", assigned: "队长已指派志愿者",
+    undispatchable: "暂无合适志愿者，中心协调中", call_placed: "回访电话已拨出",
+    call_ended: "回访电话已结束", follow_up_queued: "转人工回访",
   };
   const RATINGS = { very_satisfied: "非常满意", satisfied: "满意", average: "一般", dissatisfied: "不满意" };
   const $ = (id) => document.getElementById(id);
