@@ -6,6 +6,7 @@ from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -21,6 +22,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from core.calling_hours import CallingHours
 from core.durations import format_duration, parse_duration
 from core.matching import Matching, Weights
+from core.phones import e164
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -156,6 +158,22 @@ class Settings(BaseSettings):
         if any(partly) and not all(partly):
             raise ValueError(
                 "set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER together"
+            )
+        if self.environment == "production" and self.twilio_configured:
+            url = urlsplit(self.public_base_url)
+            if url.scheme != "https" or url.hostname in ("localhost", "127.0.0.1", "::1"):
+                raise ValueError(
+                    "with a Twilio account, PUBLIC_BASE_URL must be the https address Twilio "
+                    f"reaches the API at, not {self.public_base_url!r}"
+                )
+        if (
+            self.twilio_from_number is not None
+            and e164(self.twilio_from_number, country_code=self.default_country_code)
+            != self.twilio_from_number
+        ):
+            raise ValueError(
+                f"TWILIO_FROM_NUMBER must be in E.164 (+<country><number>), "
+                f"got {self.twilio_from_number!r}"
             )
         return self
 

@@ -67,3 +67,51 @@ def test_production_refuses_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "sqlite:///x.db")
     with pytest.raises(ValidationError, match="PostgreSQL"):
         Settings()
+
+
+TWILIO = {
+    "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+    "TWILIO_AUTH_TOKEN": "s3cret-auth",
+    "TWILIO_FROM_NUMBER": "+862388880000",
+}
+
+
+def test_twilio_settings_come_together_and_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", TWILIO["TWILIO_ACCOUNT_SID"])
+    with pytest.raises(ValidationError, match="together"):
+        Settings()
+    for name, value in TWILIO.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("CALLING_HOURS", "09:00-18:30")
+    monkeypatch.setenv("ESCALATION_SMS_TO", "+8613900000001, +8613900000002")
+    settings = Settings()
+    assert settings.twilio_configured
+    assert (settings.calling_hours.start_minute, settings.calling_hours.end_minute) == (540, 1110)
+    assert settings.escalation_sms_to == ["+8613900000001", "+8613900000002"]
+    assert "s3cret-auth" not in repr(settings)  # the auth token is a secret
+
+    monkeypatch.setenv("TWILIO_FROM_NUMBER", "02388880000")
+    with pytest.raises(ValidationError, match=r"E\.164"):
+        Settings()
+    monkeypatch.setenv("TWILIO_FROM_NUMBER", TWILIO["TWILIO_FROM_NUMBER"])
+    monkeypatch.setenv("CALLING_HOURS", "20:00-08:00")
+    with pytest.raises(ValidationError, match="within one day"):
+        Settings()
+
+
+def test_empty_twilio_variables_mean_no_account(monkeypatch: pytest.MonkeyPatch) -> None:
+    # What docker compose passes for unset variables.
+    for name in TWILIO:
+        monkeypatch.setenv(name, "")
+    assert not Settings().twilio_configured
+
+
+def test_production_twilio_needs_a_public_https_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in TWILIO.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg2://u@db/app")
+    with pytest.raises(ValidationError, match="PUBLIC_BASE_URL"):
+        Settings()
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://volunteer.example.org/fourorders")
+    assert Settings().twilio_configured
