@@ -9,6 +9,7 @@ COPY workflows workflows
 COPY activities activities
 COPY api api
 COPY migrations migrations
+COPY twilio_sim twilio_sim
 COPY alembic.ini worker.py ./
 RUN pip install -e . && useradd --system --uid 10001 app
 USER app

@@ -21,7 +21,13 @@ from activities.messages import (
     TransitionResult,
 )
 from core.db import insert_ignore, utcnow
-from core.matching import Matching, rank_volunteers, refresh_volunteer_stats, target_for_order
+from core.matching import (
+    ASSIGNED_STATUSES,
+    Matching,
+    rank_volunteers,
+    refresh_volunteer_stats,
+    target_for_order,
+)
 from core.models import (
     Complaint,
     Escalation,
@@ -48,11 +54,20 @@ follow_ups = cast(Table, FollowUp.__table__)
 escalations = cast(Table, Escalation.__table__)
 order_offers = cast(Table, OrderOffer.__table__)
 follow_up_calls = cast(Table, FollowUpCall.__table__)
+ASSIGNED = frozenset(s.value for s in ASSIGNED_STATUSES)
 complaints = cast(Table, Complaint.__table__)
 
 
 def _code(value: Rating | None) -> str | None:
     return value.value if value is not None else None
+
+
+def _counter_inputs(
+    volunteer_id: int | None, status: str, completed: bool, rating: Rating | str | None
+) -> tuple[int | None, bool, bool, str | None]:
+    """What ``refresh_volunteer_stats`` counts of one order (see core.matching)."""
+    rating_code = rating.value if isinstance(rating, Rating) else rating
+    return (volunteer_id, status in ASSIGNED, bool(completed), rating_code)
 
 
 class OrderStore:
@@ -111,9 +126,12 @@ class OrderStore:
                 applied = result.rowcount or 0
             # What the volunteers' ranking counters depend on, as it was.
             before = conn.execute(
-                select(orders.c.volunteer_id, orders.c.status, orders.c.rating).where(
-                    orders.c.id == record.order_id
-                )
+                select(
+                    orders.c.volunteer_id,
+                    orders.c.status,
+                    orders.c.completed_at.is_not(None),
+                    orders.c.rating,
+                ).where(orders.c.id == record.order_id)
             ).one_or_none()
             moved = conn.execute(
                 update(orders)
@@ -142,12 +160,15 @@ class OrderStore:
                         insert(order_offers),
                         [{"order_id": record.order_id, "volunteer_id": v} for v in snap.offered_to],
                     )
-            after = (snap.volunteer_id, snap.status, _code(snap.rating))
+            after = (snap.volunteer_id, snap.status, snap.completed_at is not None, snap.rating)
             # Only a snapshot that moved the row can change the counters, and only when one of
-            # their inputs changed (an escalation or a follow-up task leaves them alone). A
-            # retry finds the row already moved: its first attempt refreshed them in the same
-            # transaction.
-            if moved.rowcount and (before is None or tuple(before) != after):
+            # their inputs changed: the volunteer, whether the order is assigned to them, its
+            # completion, its rating (accepting, an escalation, a follow-up task or a closing
+            # that keeps the rating leave them alone). A retry finds the row already moved: its
+            # first attempt refreshed them in the same transaction.
+            if moved.rowcount and (
+                before is None or _counter_inputs(*before) != _counter_inputs(*after)
+            ):
                 previous = before.volunteer_id if before is not None else None
                 refresh_volunteer_stats(
                     conn, {v for v in (previous, snap.volunteer_id) if v is not None}

@@ -24,15 +24,14 @@ from api.database import Database
 from api.errors import raise_for_update_failure
 from core.settings import Settings
 from workflows.order import (
-    FollowUpPlan,
     OrderInput,
-    OrderTimers,
     OrderView,
     OrderWorkflow,
     initial_search_attributes,
     summary,
     workflow_id,
 )
+from workflows.order_messages import FollowUpPlan, OrderTimers
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -86,6 +85,21 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows import errors
     from workflows.errors import rejected
+    from workflows.order_messages import (
+        AcceptInput,
+        AssignInput,
+        CallProgress,
+        CallState,
+        CancelInput,
+        CompleteInput,
+        DeclineInput,
+        DispatchInput,
+        FollowUpResultInput,
+        OpenCallInput,
+        OrderInput,
+        OrderView,
+        ReviewInput,
+    )
 
 SA_STATUS = SearchAttributeKey.for_keyword("OrderStatus")
 SA_CATEGORY = SearchAttributeKey.for_keyword("ServiceCategory")
@@ -122,180 +136,6 @@ def workflow_id(order_id: int) -> str:
     return f"order-{order_id}"
 
 
-# --- messages ---------------------------------------------------------------------------
-
-
-@dataclass
-class OrderTimers:
-    """Durations in seconds, fixed at submission so a settings change never rewrites history."""
-
-    completion_sla_s: int = 72 * 3600
-    escalation_repeat_s: int = 24 * 3600
-    accept_timeout_s: int = 4 * 3600
-    review_window_s: int = 3 * 86400
-    team_assign_timeout_s: int = 8 * 3600
-
-
-@dataclass
-class FollowUpPlan:
-    """The automated follow-up calls, fixed at submission; ``max_calls=0`` means staff only."""
-
-    max_calls: int = 0
-    retry_delay_s: int = 4 * 3600
-    # How long a placed call may take to report how it ended before it counts as lost.
-    call_timeout_s: int = 30 * 60
-    calling_start_minute: int = 8 * 60
-    calling_end_minute: int = 20 * 60
-    timezone: str = "Asia/Shanghai"
-
-
-@dataclass
-class OrderInput:
-    order_id: int
-    item_code: str
-    category_code: str
-    township: str
-    # ISO-8601 with offset: the sandbox cannot decode datetime fields of workflow inputs.
-    submitted_at: str
-    timers: OrderTimers = field(default_factory=OrderTimers)
-    # The API recorded ``submitted`` as seq 1; the workflow numbers on from here.
-    last_seq: int = 1
-    # Fixed at submission, like the timers: a policy change applies to new orders.
-    dispatch_policy: DispatchPolicy = DispatchPolicy.MANUAL
-    max_dispatch_attempts: int = 3
-    # Issue 4. Orders submitted before it decode with these defaults: no calls, no SMS, so
-    # their histories replay unchanged.
-    follow_up: FollowUpPlan = field(default_factory=FollowUpPlan)
-    notify: bool = False
-
-
-@dataclass
-class CallProgress:
-    """What a Twilio webhook reported about a follow-up call (sent as a signal).
-
-    ``event`` names the callback: ``answered`` (the TwiML was fetched), ``gather-<n>`` (the
-    n-th prompt's keys) or ``status:<CallStatus>`` (the call ended). Twilio may deliver a
-    callback more than once: each ``(call_sid, event)`` is applied once.
-    """
-
-    call_id: int
-    call_sid: str
-    event: str
-    call_status: str | None = None
-    answered_by: str | None = None
-    digits: str | None = None
-
-
-@dataclass
-class DispatchInput:
-    """To a volunteer, or to a unit (team, station, institute) through its leader."""
-
-    volunteer_id: int | None = None
-    admin_id: int | None = None
-    unit_id: int | None = None
-    leader_id: int | None = None
-    note_id: str | None = None
-
-
-@dataclass
-class OpenCallInput:
-    """Offer the order to several volunteers at once (抢单); the first accept wins."""
-
-    volunteer_ids: list[int]
-    admin_id: int | None = None
-
-
-@dataclass
-class AssignInput:
-    """A unit's leader hands the order on to one of its members."""
-
-    leader_id: int
-    volunteer_id: int
-
-
-@dataclass
-class AcceptInput:
-    volunteer_id: int
-
-
-@dataclass
-class DeclineInput:
-    volunteer_id: int
-    note_id: str | None = None
-
-
-@dataclass
-class CompleteInput:
-    volunteer_id: int
-    hours: float
-    note_id: str | None = None
-
-
-@dataclass
-class ReviewInput:
-    rating: Rating
-    note_id: str | None = None
-
-
-@dataclass
-class CancelInput:
-    by: ActorKind = ActorKind.RESIDENT
-    note_id: str | None = None
-
-
-@dataclass
-class FollowUpResultInput:
-    follow_up_id: int
-    method: FollowUpMethod
-    outcome: FollowUpOutcome
-    rating: Rating | None = None
-    note_id: str | None = None
-    agent_id: int | None = None
-
-
-@dataclass
-class OrderView:
-    """What every command and the ``state`` query answer: the order as the workflow sees it."""
-
-    order_id: int
-    status: OrderStatus
-    volunteer_id: int | None
-    deadline_at: datetime
-    overdue: bool
-    escalation_level: int
-    review_rating: Rating | None
-    rating: Rating | None
-    follow_up_id: int | None
-    declined_by: list[int]
-    seq: int
-    unit_id: int | None = None
-    leader_id: int | None = None
-    offered_to: list[int] = field(default_factory=list)
-    passed_over: list[int] = field(default_factory=list)
-    dispatch_policy: DispatchPolicy = DispatchPolicy.MANUAL
-    dispatch_attempts: int = 0
-    undispatchable: bool = False
-    follow_up_calls: int = 0
-    follow_up_queued: bool = False
-
-
-@dataclass
-class _Call:
-    """One automated call as far as the workflow knows it (rebuilt by replay).
-
-    ``call_id`` is ``None`` only for a call that could not be placed at all.
-    """
-
-    call_id: int | None
-    attempt: int = 0
-    call_sid: str | None = None
-    outcome: CallOutcome | None = None
-    call_status: str | None = None
-    answered_by: str | None = None
-    digits: str | None = None
-    rating: Rating | None = None
-
-
 # --- the workflow -----------------------------------------------------------------------
 
 
@@ -329,7 +169,7 @@ class OrderWorkflow:
         self._follow_up_queued = False
         # Automated follow-up calls by row id, filled by placing them and by their webhooks
         # (which may arrive before the placing activity's result does).
-        self._calls: dict[int, _Call] = {}
+        self._calls: dict[int, CallState] = {}
         self._calls_made = 0
         self._seen_callbacks: set[tuple[str, str]] = set()
         # SMS in flight: they never hold the order up, but the run waits for them to finish.
@@ -519,7 +359,7 @@ class OrderWorkflow:
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(condition, timeout=within, timeout_summary=summary)
 
-    async def _place_call(self, attempt: int) -> _Call | None:
+    async def _place_call(self, attempt: int) -> CallState | None:
         """Place one call; ``None`` when no call can ever be placed (the task is queued)."""
         assert self._follow_up_id is not None
         try:
@@ -550,9 +390,9 @@ class OrderWorkflow:
             workflow.logger.warning(
                 "order %s: call %d not placed: %s", self._inp.order_id, attempt, err
             )
-            return _Call(call_id=None, attempt=attempt, outcome=CallOutcome.FAILED)
+            return CallState(call_id=None, attempt=attempt, outcome=CallOutcome.FAILED)
         call = self._calls.setdefault(
-            placed.call_id, _Call(call_id=placed.call_id, attempt=attempt)
+            placed.call_id, CallState(call_id=placed.call_id, attempt=attempt)
         )
         call.attempt = attempt
         call.call_sid = call.call_sid or placed.call_sid
@@ -567,7 +407,7 @@ class OrderWorkflow:
         )
         return call
 
-    async def _conclude_call(self, call: _Call, *, next_at: datetime | None) -> bool:
+    async def _conclude_call(self, call: CallState, *, next_at: datetime | None) -> bool:
         """Record how a call ended and act on it; whether the calls are over."""
         outcome = call.outcome
         data: dict[str, object] = {"attempt": call.attempt}
@@ -648,7 +488,7 @@ class OrderWorkflow:
             ),
         )
 
-    def _call_record(self, call: _Call) -> CallRecord | None:
+    def _call_record(self, call: CallState) -> CallRecord | None:
         if call.call_id is None:
             return None
         return CallRecord(
@@ -1123,7 +963,7 @@ class OrderWorkflow:
         if key in self._seen_callbacks:
             return
         self._seen_callbacks.add(key)
-        call = self._calls.setdefault(inp.call_id, _Call(call_id=inp.call_id))
+        call = self._calls.setdefault(inp.call_id, CallState(call_id=inp.call_id))
         call.call_sid = call.call_sid or inp.call_sid
         call.call_status = inp.call_status or call.call_status
         call.answered_by = inp.answered_by or call.answered_by
