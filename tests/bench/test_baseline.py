@@ -1,0 +1,89 @@
+"""The benchmark's baselines do the Temporal work they claim to, compared with a real order."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from bench.baseline import BareInput, BareLifecycle, BareStep, bare_noop, start_attributes
+from core.temporal import ensure_search_attributes
+from tests.conftest import TEMPORAL_TEST_SERVER
+from tests.helpers import HISTORIES
+
+# What an order's history holds that the comparison is about.
+KINDS = (
+    "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED",
+    "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED",
+    "EVENT_TYPE_TIMER_STARTED",
+    "EVENT_TYPE_TIMER_CANCELED",
+    "EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES",
+)
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[Client]:
+    async with await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=TEMPORAL_TEST_SERVER
+    ) as env:
+        await ensure_search_attributes(env.client)
+        yield env.client
+
+
+async def bare_counts(client: Client, *, loop_timers: bool) -> Counter[str]:
+    queue = f"bare-{uuid.uuid4().hex[:8]}"
+    inp = BareInput(1, loop_timers=loop_timers)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        async with Worker(
+            client,
+            task_queue=queue,
+            workflows=[BareLifecycle],
+            activities=[bare_noop],
+            activity_executor=pool,
+            max_concurrent_activities=4,
+        ):
+            handle = await client.start_workflow(
+                BareLifecycle.run,
+                inp,
+                id=f"bare-{uuid.uuid4().hex}",
+                task_queue=queue,
+                search_attributes=start_attributes(inp),
+            )
+            for update in (
+                BareLifecycle.dispatch,
+                BareLifecycle.accept,
+                BareLifecycle.complete,
+                BareLifecycle.review,
+                BareLifecycle.follow_up,
+            ):
+                await handle.execute_update(update, BareStep("step"))
+            assert (await handle.result()).steps == 6
+            history = await handle.fetch_history()
+    return Counter(EventType.Name(e.event_type) for e in history.events)
+
+
+def order_counts() -> Counter[str]:
+    recorded = HISTORIES / "test_full_lifecycle_persists_every_transition_once-1.json"
+    return Counter(e["eventType"] for e in json.loads(recorded.read_text())["events"])
+
+
+async def test_the_loop_baseline_does_an_orders_temporal_work(client: Client) -> None:
+    order = order_counts()
+    loop = await bare_counts(client, loop_timers=True)
+    assert {k: loop[k] for k in KINDS} == {k: order[k] for k in KINDS}
+
+
+async def test_the_bare_baseline_has_the_messages_and_activities_only(client: Client) -> None:
+    order = order_counts()
+    bare = await bare_counts(client, loop_timers=False)
+    same = KINDS[:2]
+    assert {k: bare[k] for k in same} == {k: order[k] for k in same}
+    assert all(bare[k] == 0 for k in KINDS[2:])
