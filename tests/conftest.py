@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, insert
+from temporalio.testing import WorkflowEnvironment
 
 from api.database import Database
 from core.db import make_engine
@@ -17,6 +18,7 @@ from core.dbadmin import temporary_database
 from core.migrate import upgrade
 from core.models import Township
 from core.settings import Settings
+from core.temporal import ensure_search_attributes
 from tests.helpers import Registry
 
 BIN = Path(sys.executable).parent
@@ -78,6 +80,17 @@ async def registry(database: Database) -> AsyncIterator[Registry]:
     built = Registry(database)
     yield built
     await built.retire()
+
+
+@pytest.fixture
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    # One server per test: skipped time is global to a server, and each test's clock
+    # must start at the wall-clock time its orders were submitted at.
+    async with await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=TEMPORAL_TEST_SERVER
+    ) as environment:
+        await ensure_search_attributes(environment.client)
+        yield environment
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -15,8 +14,6 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from bench.baseline import BareInput, BareLifecycle, BareStep, bare_noop, start_attributes
-from core.temporal import ensure_search_attributes
-from tests.conftest import TEMPORAL_TEST_SERVER
 from tests.helpers import HISTORIES
 
 # What an order's history holds that the comparison is about.
@@ -30,12 +27,8 @@ KINDS = (
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[Client]:
-    async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=TEMPORAL_TEST_SERVER
-    ) as env:
-        await ensure_search_attributes(env.client)
-        yield env.client
+def client(env: WorkflowEnvironment) -> Client:
+    return env.client
 
 
 async def bare_counts(client: Client, *, loop_timers: bool) -> Counter[str]:

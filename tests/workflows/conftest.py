@@ -12,21 +12,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.database import Database
 from core.settings import Settings
-from core.temporal import ensure_search_attributes
-from tests.conftest import TEMPORAL_TEST_SERVER
 from tests.helpers import Harness
 from worker import build_worker
-
-
-@pytest.fixture
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    # One server per test: skipped time is global to a server, and each test's clock
-    # must start at the wall-clock time its orders were submitted at.
-    async with await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=TEMPORAL_TEST_SERVER
-    ) as environment:
-        await ensure_search_attributes(environment.client)
-        yield environment
 
 
 @pytest.fixture
