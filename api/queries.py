@@ -49,6 +49,7 @@ from core.models import (
     OrderEvent,
     OrderNote,
     OrderOffer,
+    SmsMessage,
     Unit,
     Volunteer,
 )
@@ -1015,3 +1016,18 @@ def list_escalations(
         limit=limit,
         offset=offset,
     )
+
+
+def order_messages(session: Session, order_id: int) -> list[schemas.SmsOut]:
+    """The SMS sent about an order, oldest first (404 for an unknown order)."""
+    if session.get(Order, order_id) is None:
+        raise not_found("order", order_id)
+    rows = session.scalars(
+        select(SmsMessage).where(SmsMessage.order_id == order_id).order_by(SmsMessage.id)
+    )
+    return [
+        schemas.SmsOut.model_validate(row, from_attributes=True).model_copy(
+            update={"to_number": mask_phone(row.to_number)}
+        )
+        for row in rows
+    ]

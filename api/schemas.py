@@ -24,6 +24,7 @@ from core.vocab import (
     FollowUpMethod,
     FollowUpOutcome,
     FollowUpStatus,
+    Notice,
     OrderStatus,
     PlaceKind,
     Platform,
@@ -596,3 +597,19 @@ class Health(BaseModel):
     status: str
     database: str
     temporal: str
+
+
+class SmsOut(BaseModel):
+    """One SMS of an order, for admins checking who was told what (the number masked)."""
+
+    id: int
+    notice: Notice
+    recipient_kind: str
+    recipient_id: int | None
+    to_number: str
+    body: str
+    state: str
+    delivery_status: str | None
+    error_code: int | None
+    created_at: datetime
+    sent_at: datetime | None

@@ -86,6 +86,12 @@ async def order_candidates(
     )
 
 
+@router.get("/orders/{order_id}/messages", response_model=list[schemas.SmsOut])
+async def order_messages(order_id: OrderId, db: DatabaseDep) -> list[schemas.SmsOut]:
+    """The SMS sent about this order: to whom (number masked), what, and whether delivered."""
+    return await db.run(queries.order_messages, order_id)
+
+
 @router.post("/orders/{order_id}/dispatch", response_model=schemas.OrderOut)
 async def dispatch_order(
     order_id: OrderId,

@@ -16,6 +16,7 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -219,6 +220,40 @@ async def test_a_rating_pressed_on_the_call_settles_the_follow_up(
     assert all(h["language"] == "zh-CN" for h in played["heard"])
     assert "按1" in heard and "按9" in heard
     assert "139" not in heard  # volunteers' numbers start with 139 in these tests
+
+
+async def test_sms_go_out_at_dispatch_accept_and_completion_and_report_delivery(
+    system: Harness, api: ThreadedServer, sim: SimControl
+) -> None:
+    sim.script(RESIDENT, ["answer:1"])
+    handle = await to_reviewed(system)
+    await closed(handle)
+    sent = {m["sid"]: m for m in sim.messages()}
+
+    async def messages() -> list[dict[str, Any]]:
+        async with httpx.AsyncClient(base_url=api.base_url) as http:
+            answer = await http.get(f"/api/orders/{order_id_of(handle)}/messages")
+            assert answer.status_code == 200, answer.text
+            listed: list[dict[str, Any]] = answer.json()
+            return listed
+
+    # Delivery reports arrive through the signed status callback.
+    listed = await eventually(
+        messages,
+        lambda ms: len(ms) == 3 and all(m["delivery_status"] == "delivered" for m in ms),
+        what="three delivered SMS",
+    )
+    assert [(m["notice"], m["recipient_kind"], m["state"]) for m in listed] == [
+        ("dispatched", "volunteer", "sent"),
+        ("accepted", "resident", "sent"),
+        ("completed", "resident", "sent"),
+    ]
+    assert all("*" in m["to_number"] for m in listed)  # masked for the admins' screen
+    volunteer_sms, accepted_sms, completed_sms = (m["body"] for m in listed)
+    assert "13800138000" not in volunteer_sms  # nobody else's number
+    assert "空巢老人探访" in volunteer_sms and "/orders/" in volunteer_sms
+    assert "志愿者" in accepted_sms and "评价" in completed_sms
+    assert {m["body"] for m in sent.values()} == {volunteer_sms, accepted_sms, completed_sms}
 
 
 async def test_a_rating_that_differs_from_the_review_is_recorded_as_corrected(
