@@ -28,18 +28,17 @@ from sqlalchemy.orm import Session
 from twilio.rest import Client
 
 from core.models import CatalogItem, FollowUp, Order, Unit, Village, Volunteer
+from tests import phones
+from tests.phones import ACCOUNT_SID, AUTH_TOKEN
 from twilio_sim import (
     RecordingHttpClient,
     SimControl,
     Simulator,
     ThreadedServer,
-    create_app,
     twilio_client_for,
 )
 from twilio_sim.state import SimCall, SimMessage
 
-ACCOUNT_SID = "AC" + "7" * 32
-AUTH_TOKEN = "activities-test-token"
 # The center's caller id / SMS sender (a Twilio magic test number, valid E.164).
 CENTER = "+15005550006"
 ITEM_CODE = "care.elderly_visit"
@@ -124,8 +123,7 @@ def public_base_url(hooks_server: ThreadedServer) -> str:
 
 @pytest.fixture(scope="session")
 def sim_server() -> Iterator[ThreadedServer]:
-    app = create_app(account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN, webhook_timeout=10.0)
-    with ThreadedServer(app) as server:
+    with phones.simulator(webhook_timeout=10.0) as server:
         yield server
 
 

@@ -156,6 +156,16 @@ async def to_reviewed(system: Harness, rating: Rating | None = Rating.SATISFIED)
     return handle
 
 
+async def queued(system: Harness, handle: Handle) -> Snapshot:
+    """The snapshot once the follow-up has reached the call-center queue."""
+    return await until(
+        system,
+        handle,
+        "the follow-up queued",
+        lambda s: s.follow_up is not None and s.follow_up.status == FollowUpStatus.OPEN,
+    )
+
+
 def ended(snap: Snapshot) -> int:
     return len(snap.named("call_ended"))
 
@@ -304,12 +314,7 @@ async def test_unanswered_calls_retry_later_then_reach_the_call_center(
         assert len(sim.calls()) == n  # the next call waits for the retry delay
         await env.sleep(timedelta(hours=4, minutes=1))
 
-    snap = await until(
-        system,
-        handle,
-        "the follow-up queued",
-        lambda s: s.follow_up is not None and s.follow_up.status == FollowUpStatus.OPEN,
-    )
+    snap = await queued(system, handle)
     assert [c.outcome for c in snap.calls] == [
         CallOutcome.NO_ANSWER,
         CallOutcome.BUSY,
@@ -366,12 +371,7 @@ async def test_dissatisfied_or_nine_goes_to_staff_at_once(
     sim.script(RESIDENT, [keys])
     handle = await to_reviewed(system)
 
-    snap = await until(
-        system,
-        handle,
-        "the follow-up queued",
-        lambda s: s.follow_up is not None and s.follow_up.status == FollowUpStatus.OPEN,
-    )
+    snap = await queued(system, handle)
     follow_up = snap.follow_up
     assert follow_up is not None
     assert (follow_up.queue_reason, follow_up.priority, follow_up.call_rating) == (
@@ -503,17 +503,12 @@ async def test_a_worker_without_twilio_hands_planned_calls_to_staff_and_sms_neve
     with ThreadPoolExecutor(max_workers=bare.worker_max_concurrent_activities) as executor:
         async with build_worker(env.client, engine, bare, executor=executor):
             handle = await to_reviewed(system)
-            snap = await until(
-                system,
-                handle,
-                "the follow-up queued",
-                lambda s: s.follow_up is not None and s.follow_up.status == FollowUpStatus.OPEN,
-            )
+            snap = await queued(system, handle)
     follow_up = snap.follow_up
     assert follow_up is not None
     assert (follow_up.queue_reason, follow_up.priority) == (QueueReason.CALL_IMPOSSIBLE, 2)
-    [queued] = snap.named("follow_up_queued")
-    assert "Twilio" in queued.data["error"]
+    [queued_event] = snap.named("follow_up_queued")
+    assert "Twilio" in queued_event.data["error"]
     # Every step of the loop went through although no SMS could be sent.
     assert [e.event for e in snap.events][:5] == [
         "submitted",
