@@ -24,11 +24,10 @@ from twilio.rest import Client
 
 from activities.messages import SEND_SMS, SMS_IMPOSSIBLE, SmsInput, SmsResult
 from activities.twilio_errors import (
-    TWILIO_OUTCOME_UNKNOWN,
-    TWILIO_UNAVAILABLE,
     Verdict,
     classify,
     mask_phone,
+    retry_error,
 )
 from core.db import insert_ignore, utcnow
 from core.models import CatalogItem, Order, SmsMessage, Unit, Village, Volunteer
@@ -401,16 +400,11 @@ class SmsSender:
                 activity.logger.warning(
                     "%s: message %s not sent, will retry: %s", where, sms_id, failure.summary
                 )
-                raise ApplicationError(
-                    f"{where}: not sent, {failure.summary}", type=TWILIO_UNAVAILABLE
-                ) from None
-            activity.logger.warning(
-                "%s: message %s may or may not be sent: %s", where, sms_id, failure.summary
-            )
-            raise ApplicationError(
-                f"{where}: may or may not be sent, {failure.summary}",
-                type=TWILIO_OUTCOME_UNKNOWN,
-            ) from None
+            else:
+                activity.logger.warning(
+                    "%s: message %s may or may not be sent: %s", where, sms_id, failure.summary
+                )
+            raise retry_error(failure, where=where, what="sent") from None
         if not message.sid:  # pragma: no cover - Twilio always answers with the sid
             raise ApplicationError(f"{where}: Twilio answered without a MessageSid")
         now = utcnow()

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import requests
+from temporalio.exceptions import ApplicationError
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
@@ -80,6 +81,19 @@ def classify(exc: BaseException) -> TwilioFailure:
         )
     return TwilioFailure(
         Verdict.AMBIGUOUS, None, None, f"no answer from Twilio ({type(exc).__name__})"
+    )
+
+
+def retry_error(failure: TwilioFailure, *, where: str, what: str) -> ApplicationError:
+    """The retryable error for a request Twilio did not take, or may have taken.
+
+    ``what`` is the past participle of the request ("placed", "sent"). Refusals are the
+    caller's to handle: a call gives up, an SMS goes on to the next recipient.
+    """
+    if failure.verdict is Verdict.NOT_CREATED:
+        return ApplicationError(f"{where}: not {what}, {failure.summary}", type=TWILIO_UNAVAILABLE)
+    return ApplicationError(
+        f"{where}: may or may not be {what}, {failure.summary}", type=TWILIO_OUTCOME_UNKNOWN
     )
 
 

@@ -10,13 +10,7 @@ from temporalio.exceptions import ApplicationError
 from twilio.rest import Client
 
 from activities.messages import CALL_IMPOSSIBLE, PLACE_CALL, PlaceCallInput, PlaceCallResult
-from activities.twilio_errors import (
-    TWILIO_OUTCOME_UNKNOWN,
-    TWILIO_UNAVAILABLE,
-    Verdict,
-    classify,
-    mask_phone,
-)
+from activities.twilio_errors import Verdict, classify, mask_phone, retry_error
 from core.db import insert_ignore, utcnow
 from core.models import FollowUpCall, Order
 from core.phones import e164
@@ -212,15 +206,10 @@ class FollowUpCaller:
             if failure.verdict is Verdict.NOT_CREATED:
                 self._set(call_id, state=RETRY, error_code=failure.code)
                 activity.logger.warning("%s not placed, will retry: %s", where, failure.summary)
-                raise ApplicationError(
-                    f"{where}: not placed, {failure.summary}", type=TWILIO_UNAVAILABLE
-                ) from None
-            # The call may exist: the row stays placing, and the next attempt will not ask.
-            activity.logger.warning("%s may or may not be placed: %s", where, failure.summary)
-            raise ApplicationError(
-                f"{where}: may or may not be placed, {failure.summary}",
-                type=TWILIO_OUTCOME_UNKNOWN,
-            ) from None
+            else:
+                # The call may exist: the row stays placing, and the next attempt will not ask.
+                activity.logger.warning("%s may or may not be placed: %s", where, failure.summary)
+            raise retry_error(failure, where=where, what="placed") from None
         sid = call.sid
         if not sid:  # pragma: no cover - Twilio always answers a created call with its sid
             raise ApplicationError(f"{where}: Twilio answered without a CallSid")

@@ -409,10 +409,50 @@ class OrderWorkflow:
 
     async def _conclude_call(self, call: CallState, *, next_at: datetime | None) -> bool:
         """Record how a call ended and act on it; whether the calls are over."""
-        outcome = call.outcome
+        rating = call.rating if call.outcome == CallOutcome.RATED else None
+        record = self._call_record(call)
+        if self._follow_up_done:
+            await self._persist(self._call_ended(call), call=record)
+            return True
+        if rating is not None and rating != Rating.DISSATISFIED:
+            assert self._follow_up_id is not None
+            corrected = self._review_rating is not None and rating != self._review_rating
+            await self._close_follow_up(
+                follow_up_id=self._follow_up_id,
+                method=FollowUpMethod.PHONE,
+                outcome=FollowUpOutcome.RATING_CORRECTED
+                if corrected
+                else FollowUpOutcome.CONFIRMED,
+                rating=rating,
+                by=actor(ActorKind.SYSTEM, SettledBy.AUTOMATED_CALL.value),
+                settled_by=SettledBy.AUTOMATED_CALL,
+                before=(self._call_ended(call),),
+                call=record,
+            )
+            return True
+        if rating is not None:
+            reason = QueueReason.DISSATISFIED
+        elif call.outcome == CallOutcome.STAFF_REQUESTED:
+            reason = QueueReason.STAFF_REQUESTED
+        elif next_at is None:
+            reason = QueueReason.ATTEMPTS_EXHAUSTED
+        else:
+            await self._persist(self._call_ended(call, next_at=next_at), call=record)
+            return False
+        await self._queue_for_staff(
+            reason,
+            self._call_ended(call),
+            call=record,
+            call_rating=call.rating,
+            data={"calls": call.attempt},
+        )
+        return True
+
+    def _call_ended(self, call: CallState, *, next_at: datetime | None = None) -> EventRecord:
+        """The ``call_ended`` event: what the call heard, and when the next one is due."""
         data: dict[str, object] = {"attempt": call.attempt}
-        if outcome is not None:
-            data["outcome"] = outcome.value
+        if call.outcome is not None:
+            data["outcome"] = call.outcome.value
         for name in ("call_sid", "call_status", "answered_by", "digits"):
             if (value := getattr(call, name)) is not None:
                 data[name] = value
@@ -420,45 +460,9 @@ class OrderWorkflow:
             data["rating"] = call.rating.value
             if self._review_rating is not None:
                 data["review_rating"] = self._review_rating.value
-        rated = outcome == CallOutcome.RATED and call.rating is not None
-        retrying = not self._follow_up_done and not rated and next_at is not None
-        if retrying and outcome != CallOutcome.STAFF_REQUESTED:
-            assert next_at is not None
+        if next_at is not None:
             data["next_call_at"] = next_at.isoformat()
-        ended = self._event(EventName.CALL_ENDED, data=data)
-        record = self._call_record(call)
-        if self._follow_up_done:
-            await self._persist(ended, call=record)
-            return True
-        if rated and call.rating != Rating.DISSATISFIED:
-            assert call.rating is not None and self._follow_up_id is not None
-            corrected = self._review_rating is not None and call.rating != self._review_rating
-            await self._close_follow_up(
-                follow_up_id=self._follow_up_id,
-                method=FollowUpMethod.PHONE,
-                outcome=FollowUpOutcome.RATING_CORRECTED
-                if corrected
-                else FollowUpOutcome.CONFIRMED,
-                rating=call.rating,
-                by=actor(ActorKind.SYSTEM, SettledBy.AUTOMATED_CALL.value),
-                settled_by=SettledBy.AUTOMATED_CALL,
-                before=(ended,),
-                call=record,
-            )
-            return True
-        if rated:
-            reason = QueueReason.DISSATISFIED
-        elif outcome == CallOutcome.STAFF_REQUESTED:
-            reason = QueueReason.STAFF_REQUESTED
-        elif next_at is None:
-            reason = QueueReason.ATTEMPTS_EXHAUSTED
-        else:
-            await self._persist(ended, call=record)
-            return False
-        await self._queue_for_staff(
-            reason, ended, call=record, call_rating=call.rating, data={"calls": call.attempt}
-        )
-        return True
+        return self._event(EventName.CALL_ENDED, data=data)
 
     async def _queue_for_staff(
         self,
