@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint format histories install bench bench-matching prism twilio-sim clean
+.PHONY: run test lint format histories install bench bench-matching bench-hotspot prism twilio-sim clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -54,6 +54,10 @@ bench: install
 ## Candidate ranking among 10,000 volunteers on PostgreSQL and SQLite (target < 50 ms).
 bench-matching: install
 	$(PY) -m bench.matching $(BENCH_ARGS)
+
+## Twenty lifecycles for one busy volunteer at concurrency 10: time, deadlocks, counters.
+bench-hotspot: install
+	$(PY) -m bench.hotspot $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data .tools .pytest_cache .mypy_cache .ruff_cache

@@ -15,15 +15,17 @@ from activities.messages import (
     CallRecord,
     FollowUpClosing,
     FollowUpQueueing,
+    OrderSnapshot,
     PickInput,
     PickResult,
     TransitionRecord,
     TransitionResult,
 )
-from core.db import insert_ignore, utcnow
+from core.db import insert_ignore, retry_conflicts, utcnow
 from core.matching import (
     ASSIGNED_STATUSES,
     Matching,
+    lock_volunteers,
     rank_volunteers,
     refresh_volunteer_stats,
     target_for_order,
@@ -98,81 +100,22 @@ class OrderStore:
 
     @activity.defn(name=RECORD_TRANSITION)
     def record_transition(self, record: TransitionRecord) -> TransitionResult:
-        applied = 0
-        follow_up_id: int | None = None
-        snap = record.snapshot
-        with self._engine.begin() as conn:
-            if record.events:
-                result = cast(
-                    CursorResult[Any],
-                    conn.execute(
-                        insert_ignore(conn, order_events, ("order_id", "seq")).values(
-                            [
-                                {
-                                    "order_id": record.order_id,
-                                    "seq": ev.seq,
-                                    "event": ev.event,
-                                    "actor": ev.actor,
-                                    "at": ev.at,
-                                    "volunteer_id": ev.volunteer_id,
-                                    "note_id": ev.note_id,
-                                    "data": ev.data,
-                                }
-                                for ev in record.events
-                            ]
-                        )
-                    ),
-                )
-                applied = result.rowcount or 0
-            # What the volunteers' ranking counters depend on, as it was.
-            before = conn.execute(
-                select(
-                    orders.c.volunteer_id,
-                    orders.c.status,
-                    orders.c.completed_at.is_not(None),
-                    orders.c.rating,
-                ).where(orders.c.id == record.order_id)
-            ).one_or_none()
-            moved = conn.execute(
-                update(orders)
-                .where(orders.c.id == record.order_id, orders.c.last_seq < snap.seq)
-                .values(
-                    last_seq=snap.seq,
-                    status=snap.status,
-                    volunteer_id=snap.volunteer_id,
-                    overdue=snap.overdue,
-                    escalation_level=snap.escalation_level,
-                    review_rating=_code(snap.review_rating),
-                    rating=_code(snap.rating),
-                    hours=snap.hours,
-                    completed_at=snap.completed_at,
-                    closed_at=snap.closed_at,
-                    unit_id=snap.unit_id,
-                    dispatch_attempts=snap.dispatch_attempts,
-                    undispatchable=snap.undispatchable,
-                )
+        result = retry_conflicts(lambda: self._record(record))
+        if result.applied_events < len(record.events):
+            activity.logger.info(
+                "order %s: %d of %d events were already recorded (retry)",
+                record.order_id,
+                len(record.events) - result.applied_events,
+                len(record.events),
             )
-            if moved.rowcount:
-                # The open call's offers are part of the snapshot: replace them with it.
-                conn.execute(delete(order_offers).where(order_offers.c.order_id == record.order_id))
-                if snap.offered_to:
-                    conn.execute(
-                        insert(order_offers),
-                        [{"order_id": record.order_id, "volunteer_id": v} for v in snap.offered_to],
-                    )
-            after = (snap.volunteer_id, snap.status, snap.completed_at is not None, snap.rating)
-            # Only a snapshot that moved the row can change the counters, and only when one of
-            # their inputs changed: the volunteer, whether the order is assigned to them, its
-            # completion, its rating (accepting, an escalation, a follow-up task or a closing
-            # that keeps the rating leave them alone). A retry finds the row already moved: its
-            # first attempt refreshed them in the same transaction.
-            if moved.rowcount and (
-                before is None or _counter_inputs(*before) != _counter_inputs(*after)
-            ):
-                previous = before.volunteer_id if before is not None else None
-                refresh_volunteer_stats(
-                    conn, {v for v in (previous, snap.volunteer_id) if v is not None}
-                )
+        return result
+
+    def _record(self, record: TransitionRecord) -> TransitionResult:
+        """One transaction: the events, the order row (and counters), then the side tables."""
+        follow_up_id: int | None = None
+        with self._engine.begin() as conn:
+            applied = _insert_events(conn, record)
+            _project_order(conn, record.order_id, record.snapshot)
             if record.escalation_level is not None and record.escalation_at is not None:
                 conn.execute(
                     insert_ignore(conn, escalations, ("order_id", "level")).values(
@@ -191,14 +134,93 @@ class OrderStore:
                 _queue_follow_up(conn, record.queue_follow_up)
             if record.close_follow_up is not None:
                 _close_follow_up(conn, record.order_id, record.close_follow_up)
-        if applied < len(record.events):
-            activity.logger.info(
-                "order %s: %d of %d events were already recorded (retry)",
-                record.order_id,
-                len(record.events) - applied,
-                len(record.events),
-            )
         return TransitionResult(applied_events=applied, follow_up_id=follow_up_id)
+
+
+def _insert_events(conn: Connection, record: TransitionRecord) -> int:
+    """The audit rows, once each (keyed by ``(order_id, seq)``); how many were new."""
+    if not record.events:
+        return 0
+    result = cast(
+        CursorResult[Any],
+        conn.execute(
+            insert_ignore(conn, order_events, ("order_id", "seq")).values(
+                [
+                    {
+                        "order_id": record.order_id,
+                        "seq": ev.seq,
+                        "event": ev.event,
+                        "actor": ev.actor,
+                        "at": ev.at,
+                        "volunteer_id": ev.volunteer_id,
+                        "note_id": ev.note_id,
+                        "data": ev.data,
+                    }
+                    for ev in record.events
+                ]
+            )
+        ),
+    )
+    return result.rowcount or 0
+
+
+def _project_order(conn: Connection, order_id: int, snap: OrderSnapshot) -> None:
+    """Move the order row forward to ``snap`` (never back), with the volunteers' counters.
+
+    Locks are taken up front and always in the same order: the order row, then the
+    volunteers whose counters this transition changes (see ``lock_volunteers``), and only
+    then the writes that lock rows implicitly. Two transitions of one order wait for each
+    other here, so what they read as "before" is exact; transitions of different orders for
+    one volunteer queue on that volunteer's row instead of deadlocking.
+    """
+    before = conn.execute(
+        select(
+            orders.c.last_seq,
+            orders.c.volunteer_id,
+            orders.c.status,
+            orders.c.completed_at.is_not(None),
+            orders.c.rating,
+        )
+        .where(orders.c.id == order_id)
+        .with_for_update(key_share=True)
+    ).one_or_none()
+    if before is None or before.last_seq >= snap.seq:
+        return  # a retry, or a later snapshot got here first: its transaction did all this
+    after = (snap.volunteer_id, snap.status, snap.completed_at is not None, snap.rating)
+    # Only a change to one of their inputs moves the counters: the volunteer, whether the
+    # order is assigned to them, its completion, its rating (accepting, an escalation, a
+    # follow-up task or a closing that keeps the rating leave them alone).
+    recount: set[int] = set()
+    if _counter_inputs(*before[1:]) != _counter_inputs(*after):
+        recount = {v for v in (before.volunteer_id, snap.volunteer_id) if v is not None}
+    lock_volunteers(conn, recount)
+    conn.execute(
+        update(orders)
+        .where(orders.c.id == order_id)
+        .values(
+            last_seq=snap.seq,
+            status=snap.status,
+            volunteer_id=snap.volunteer_id,
+            overdue=snap.overdue,
+            escalation_level=snap.escalation_level,
+            review_rating=_code(snap.review_rating),
+            rating=_code(snap.rating),
+            hours=snap.hours,
+            completed_at=snap.completed_at,
+            closed_at=snap.closed_at,
+            unit_id=snap.unit_id,
+            dispatch_attempts=snap.dispatch_attempts,
+            undispatchable=snap.undispatchable,
+        )
+    )
+    # The open call's offers are part of the snapshot: replace them with it.
+    conn.execute(delete(order_offers).where(order_offers.c.order_id == order_id))
+    if snap.offered_to:
+        conn.execute(
+            insert(order_offers),
+            [{"order_id": order_id, "volunteer_id": v} for v in snap.offered_to],
+        )
+    refresh_volunteer_stats(conn, recount)
 
 
 def _open_follow_up(conn: Connection, order_id: int, at: datetime, status: FollowUpStatus) -> int:

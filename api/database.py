@@ -9,14 +9,18 @@ from anyio import to_thread
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from core.db import make_sessionmaker, transaction
+from core.db import make_sessionmaker, retry_conflicts, transaction
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
 class Database:
-    """Runs a function on a fresh session in a worker thread, inside one transaction."""
+    """Runs a function on a fresh session in a worker thread, inside one transaction.
+
+    The functions only read and write the database, so a transaction that lost a deadlock
+    runs again whole.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -29,4 +33,4 @@ class Database:
             with transaction(self._sessions) as session:
                 return fn(session, *args, **kwargs)
 
-        return await to_thread.run_sync(work)
+        return await to_thread.run_sync(retry_conflicts, work)

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeDecorator
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back
+# whole and may simply run again.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+TRANSACTION_ATTEMPTS = 6
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -88,6 +100,42 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose work commits on success and rolls back on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+def is_transient_conflict(exc: BaseException) -> bool:
+    """A deadlock, a serialization failure or a busy SQLite file: worth running again."""
+    if not isinstance(exc, DBAPIError) or exc.connection_invalidated:
+        return False
+    if getattr(exc.orig, "pgcode", None) in RETRYABLE_SQLSTATES:
+        return True
+    return "database is locked" in str(exc.orig)
+
+
+def retry_conflicts(
+    work: Callable[[], T], *, attempts: int = TRANSACTION_ATTEMPTS, base_delay: float = 0.01
+) -> T:
+    """Run ``work`` (one whole transaction) again when it lost a lock conflict.
+
+    The losing transaction was rolled back entirely, so running it again is safe; doing it at
+    once, after a short random pause that keeps the competitors from meeting again, costs
+    milliseconds where an activity's retry policy would cost seconds.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return work()
+        except DBAPIError as exc:
+            if attempt == attempts or not is_transient_conflict(exc):
+                raise
+            pause = random.uniform(0, base_delay * 2**attempt)
+            log.warning(
+                "transaction lost a lock conflict (%s), attempt %d of %d; again in %.0f ms",
+                getattr(exc.orig, "pgcode", None) or "locked",
+                attempt,
+                attempts,
+                pause * 1000,
+            )
+            time.sleep(pause)
+    raise AssertionError("unreachable")
 
 
 def insert_ignore(bind: Session | Connection, table: Any, conflict: Sequence[str]) -> Insert:

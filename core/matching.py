@@ -463,19 +463,41 @@ def rank_units(
     ]
 
 
+def lock_volunteers(conn: Connection, volunteer_ids: Collection[int]) -> None:
+    """Lock these volunteers' rows against each other's counter refreshes, in id order.
+
+    ``FOR NO KEY UPDATE``, not ``FOR UPDATE``: every write to an order that names a volunteer
+    takes a ``KEY SHARE`` lock on that volunteer through the foreign key, and ``FOR UPDATE``
+    waits for those. Two transitions for one volunteer, each holding its key-share lock and
+    asking for the other's row lock, deadlocked. ``NO KEY UPDATE`` (what an update of
+    non-key columns takes anyway) does not conflict with key-share locks, and among
+    themselves the locks are taken in one order, so no two transactions wait in a cycle.
+    """
+    if volunteer_ids:
+        conn.execute(
+            select(volunteers.c.id)
+            .where(volunteers.c.id.in_(sorted(set(volunteer_ids))))
+            .order_by(volunteers.c.id)
+            .with_for_update(key_share=True)
+        )
+
+
 def refresh_volunteer_stats(conn: Connection, volunteer_ids: Collection[int]) -> None:
     """Recompute the ranking counters of these volunteers from their orders.
 
     Recomputing from the orders (not incrementing) keeps this idempotent: an activity that
-    runs twice writes the same numbers.
+    runs twice writes the same numbers. The rows are locked first, so the UPDATE below starts
+    after any concurrent change to these volunteers' orders committed, and counts it.
     """
     if not volunteer_ids:
         return
     ids = sorted(set(volunteer_ids))
-    # Lock first (in id order, so two transactions never wait on each other in a cycle):
-    # the UPDATE below then starts after any concurrent change to these volunteers'
-    # orders committed, and counts it.
-    conn.execute(select(volunteers.c.id).where(volunteers.c.id.in_(ids)).with_for_update())
+    lock_volunteers(conn, ids)
+    conn.execute(update(volunteers).where(volunteers.c.id.in_(ids)).values(_recounted()))
+
+
+def _recounted() -> dict[str, ColumnElement[int]]:
+    """Each ranking counter of a volunteer, counted afresh from their orders."""
     o = Order.__table__
     mine = o.c.volunteer_id == volunteers.c.id
 
@@ -483,14 +505,25 @@ def refresh_volunteer_stats(conn: Connection, volunteer_ids: Collection[int]) ->
         return select(func.count()).where(mine, *conditions).scalar_subquery()
 
     points = case(*((o.c.rating == r.value, p) for r, p in RATING_POINTS.items()), else_=0)
-    conn.execute(
-        update(volunteers)
-        .where(volunteers.c.id.in_(ids))
-        .values(
-            open_orders=count(o.c.status.in_([s.value for s in ASSIGNED_STATUSES])),
-            completed_orders=count(o.c.completed_at.is_not(None)),
-            on_time_orders=count(o.c.completed_at <= o.c.deadline_at),
-            rated_orders=count(o.c.rating.is_not(None)),
-            rating_points=select(func.coalesce(func.sum(points), 0)).where(mine).scalar_subquery(),
+    return {
+        "open_orders": count(o.c.status.in_([s.value for s in ASSIGNED_STATUSES])),
+        "completed_orders": count(o.c.completed_at.is_not(None)),
+        "on_time_orders": count(o.c.completed_at <= o.c.deadline_at),
+        "rated_orders": count(o.c.rating.is_not(None)),
+        "rating_points": select(func.coalesce(func.sum(points), 0)).where(mine).scalar_subquery(),
+    }
+
+
+def counter_drift(conn: Connection, volunteer_ids: Collection[int]) -> list[str]:
+    """Every stored counter of these volunteers that differs from a recount (empty: exact)."""
+    recount = _recounted()
+    query = select(volunteers.c.id, *(volunteers.c[name] for name in recount), *recount.values())
+    drift: list[str] = []
+    for row in conn.execute(query.where(volunteers.c.id.in_(sorted(set(volunteer_ids))))):
+        stored, counted = row[1 : 1 + len(recount)], row[1 + len(recount) :]
+        drift.extend(
+            f"volunteer {row[0]}: {name} is {have}, recounted {want}"
+            for name, have, want in zip(recount, stored, counted, strict=True)
+            if have != want
         )
-    )
+    return drift
