@@ -30,17 +30,14 @@ from sqlalchemy import create_engine, text
 
 from bench.run import (
     ADMIN_URL,
-    BIN,
     Stack,
     Timings,
-    free_port,
     ok,
     project_lifecycle,
     wait_until_up,
 )
 from core.dbadmin import temporary_database
 from core.matching import counter_drift
-from core.temporal import dev_server_command
 
 log = logging.getLogger("bench.hotspot")
 TOWNSHIP = "蓼皋街道"
@@ -110,26 +107,11 @@ async def team_lifecycle(
 
 
 async def drive(args: argparse.Namespace, workdir: Path, url: str) -> dict[str, Any]:
-    temporal_port, api_port = free_port(), free_port()
-    stack = Stack(workdir, url, f"127.0.0.1:{temporal_port}", f"http://127.0.0.1:{api_port}")
-    stack.start(
-        "temporal",
-        [
-            *dev_server_command(
-                str(BIN / "temporal"), db_file=workdir / "temporal.db", port=temporal_port
-            ),
-            "--headless",
-            "--http-port",
-            str(free_port()),
-            "--metrics-port",
-            str(free_port()),
-        ],
-    )
+    stack = Stack.with_temporal(workdir, url)
     try:
         queue = "bench-hotspot"
         stack.start("worker", [sys.executable, "worker.py"], stack.env(queue))
-        api = [sys.executable, "-m", "uvicorn", "api.main:app", "--port", str(api_port)]
-        stack.start("api", [*api, "--log-level", "warning"], stack.env(queue))
+        stack.start_api(queue)
         async with httpx.AsyncClient(base_url=stack.api_url, timeout=120) as http:
             await wait_until_up(lambda: _healthy(http), "API", within=120)
             timings = Timings()

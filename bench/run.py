@@ -242,6 +242,43 @@ class Stack:
         for name in reversed(list(self.procs)):
             self.stop(name)
 
+    @classmethod
+    def with_temporal(cls, workdir: Path, database_url: str) -> Stack:
+        """A stack whose Temporal dev server (SQLite file, as ``make run``) is starting."""
+        temporal_port = free_port()
+        stack = cls(
+            workdir=workdir,
+            database_url=database_url,
+            temporal_address=f"127.0.0.1:{temporal_port}",
+            api_url=f"http://127.0.0.1:{free_port()}",
+        )
+        stack.start(
+            "temporal",
+            [
+                *dev_server_command(
+                    str(BIN / "temporal"), db_file=workdir / "temporal.db", port=temporal_port
+                ),
+                "--headless",
+                "--http-port",
+                str(free_port()),
+                "--metrics-port",
+                str(free_port()),
+            ],
+        )
+        return stack
+
+    def start_api(self, task_queue: str) -> int:
+        port = self.api_url.rsplit(":", 1)[1]
+        return self.start(
+            "api",
+            [
+                *(sys.executable, "-m", "uvicorn", "api.main:app"),
+                *("--host", "127.0.0.1", "--port", port),
+                *("--log-level", "warning", "--no-access-log"),
+            ],
+            self.env(task_queue),
+        )
+
 
 async def wait_until_up(check: Callable[[], Awaitable[Any]], what: str, within: float = 60) -> None:
     deadline = time.monotonic() + within
@@ -604,26 +641,7 @@ def plot(sweep: list[dict[str, Any]], path: Path) -> None:
 
 
 async def bench(args: argparse.Namespace, workdir: Path, database_url: str) -> dict[str, Any]:
-    temporal_port, api_port = free_port(), free_port()
-    stack = Stack(
-        workdir=workdir,
-        database_url=database_url,
-        temporal_address=f"127.0.0.1:{temporal_port}",
-        api_url=f"http://127.0.0.1:{api_port}",
-    )
-    stack.start(
-        "temporal",
-        [
-            *dev_server_command(
-                str(BIN / "temporal"), db_file=workdir / "temporal.db", port=temporal_port
-            ),
-            "--headless",
-            "--http-port",
-            str(free_port()),
-            "--metrics-port",
-            str(free_port()),
-        ],
-    )
+    stack = Stack.with_temporal(workdir, database_url)
     try:
         client: Client | None = None
 
@@ -638,23 +656,7 @@ async def bench(args: argparse.Namespace, workdir: Path, database_url: str) -> d
         baseline_pid = stack.start(
             "baseline", [sys.executable, "-m", "bench.baseline"], stack.env(baseline_queue)
         )
-        api_pid = stack.start(
-            "api",
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "api.main:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(api_port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
-            stack.env(project_queue),
-        )
+        api_pid = stack.start_api(project_queue)
         limits = httpx.Limits(max_connections=args.concurrency * 2 + 20)
         async with httpx.AsyncClient(base_url=stack.api_url, timeout=120, limits=limits) as http:
             await wait_until_up(lambda: _healthy(http), "API")
