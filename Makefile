@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test lint format histories install bench bench-matching bench-hotspot prism twilio-sim clean
+.PHONY: run test test-unit lint format histories install bench bench-matching bench-hotspot prism twilio-sim clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -27,6 +27,10 @@ prism:
 ## The whole test suite (needs PostgreSQL; see TEST_DATABASE_ADMIN_URL in the README).
 test: install prism
 	$(PY) -m pytest
+
+## The pure, fast tests only (the state machine and friends): no server, database or browser.
+test-unit: install
+	$(PY) -m pytest -m unit -q
 
 ## The local Twilio simulator on its own (make run will start it when no Twilio account is set).
 twilio-sim: install

@@ -9,7 +9,7 @@ from sqlalchemy import CursorResult, Engine, Table, delete, func, insert, select
 from sqlalchemy.engine import Connection
 from temporalio import activity
 
-from activities.messages import (
+from activities.contracts import (
     PICK_CANDIDATE,
     RECORD_TRANSITION,
     CallRecord,

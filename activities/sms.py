@@ -22,7 +22,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from twilio.rest import Client
 
-from activities.messages import SEND_SMS, SMS_IMPOSSIBLE, SmsInput, SmsResult
+from activities.contracts import SEND_SMS, SMS_IMPOSSIBLE, SmsInput, SmsResult
 from activities.twilio_errors import (
     Verdict,
     classify,

@@ -9,7 +9,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from twilio.rest import Client
 
-from activities.messages import CALL_IMPOSSIBLE, PLACE_CALL, PlaceCallInput, PlaceCallResult
+from activities.contracts import CALL_IMPOSSIBLE, PLACE_CALL, PlaceCallInput, PlaceCallResult
 from activities.twilio_errors import Verdict, classify, mask_phone, retry_error
 from core.db import insert_ignore, utcnow
 from core.models import FollowUpCall, Order

@@ -31,7 +31,7 @@ from workflows.order import (
     summary,
     workflow_id,
 )
-from workflows.order_messages import FollowUpPlan, OrderTimers
+from workflows.order.messages import FollowUpPlan, OrderTimers
 
 log = logging.getLogger(__name__)
 

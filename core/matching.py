@@ -46,6 +46,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
+from core.match_settings import Matching
 from core.models import (
     AvailabilityWindow,
     Category,
@@ -78,25 +79,6 @@ windows: Table = AvailabilityWindow.__table__  # type: ignore[assignment]
 units: Table = Unit.__table__  # type: ignore[assignment]
 villages: Table = Village.__table__  # type: ignore[assignment]
 townships: Table = Township.__table__  # type: ignore[assignment]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Weights:
-    """How much each part counts; configuration (``MATCH_WEIGHT_*``)."""
-
-    proximity: float = 0.35
-    skill: float = 0.30
-    trade: float = 0.15
-    fit: float = 0.20
-
-
-@dataclass(frozen=True, kw_only=True)
-class Matching:
-    """Everything ranking needs besides the database: weights, radius and local time."""
-
-    weights: Weights = Weights()
-    radius_km: float = 30.0
-    timezone: str = "Asia/Shanghai"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -21,7 +21,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.calling_hours import CallingHours
 from core.durations import format_duration, parse_duration
-from core.matching import Matching, Weights
+from core.match_settings import Matching, Weights
 from core.phones import e164
 
 ROOT = Path(__file__).resolve().parent.parent

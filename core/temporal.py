@@ -12,8 +12,8 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from core.search_attributes import SEARCH_ATTRIBUTES
 from core.settings import Settings
-from workflows.order import SEARCH_ATTRIBUTES
 
 
 async def connect(settings: Settings) -> Client:

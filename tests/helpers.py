@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,21 @@ from api.database import Database
 from core.models import Escalation, FollowUp, Order, OrderEvent, Volunteer
 from core.settings import Settings
 from core.vocab import DispatchPolicy, UnitKind
+from tests.polling import eventually
 from workflows.order import OrderView, OrderWorkflow, workflow_id
 
 HISTORIES = Path(__file__).parent / "histories"
+# The audit trail of an order that went the whole way round with a review and staff follow-up.
+WHOLE_LOOP = [
+    "submitted",
+    "dispatched",
+    "accepted",
+    "completed",
+    "reviewed",
+    "follow_up_created",
+    "followed_up",
+    "closed",
+]
 
 
 def order_body(
@@ -92,11 +103,10 @@ class Harness:
         activity: wait until the order row has caught up with the state's ``seq``.
         """
         seq = (await handle.query(OrderWorkflow.state)).seq
-        for _ in range(400):
-            if (await self.order(handle)).last_seq >= seq:
-                return await self.events(handle)
-            await asyncio.sleep(0.025)
-        raise AssertionError(f"order {order_id_of(handle)} never persisted seq {seq}")
+        await eventually(
+            lambda: self.order(handle), lambda o: o.last_seq >= seq, what=f"seq {seq} persisted"
+        )
+        return await self.events(handle)
 
     async def order(self, handle: WorkflowHandle[OrderWorkflow, OrderView]) -> Order:
         return await self.db.run(order_row, order_id_of(handle))

@@ -7,8 +7,6 @@ take its port first and the app be plugged in afterwards.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -56,21 +54,3 @@ def with_twilio(
     }
     values.update(update)
     return settings.model_copy(update=values)
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T]],
-    check: Callable[[T], bool],
-    *,
-    what: str,
-    tries: int = 400,
-    pause: float = 0.025,
-) -> T:
-    """Poll ``probe`` until ``check`` holds (the system acts on its own, over HTTP)."""
-    value = await probe()
-    for _ in range(tries):
-        if check(value):
-            return value
-        await asyncio.sleep(pause)
-        value = await probe()
-    raise AssertionError(f"never saw {what}; last {value!r}")

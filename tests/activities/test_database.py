@@ -10,8 +10,8 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 from temporalio.testing import ActivityEnvironment
 
+from activities.contracts import EventRecord, OrderSnapshot, TransitionRecord
 from activities.database import OrderStore
-from activities.messages import EventRecord, OrderSnapshot, TransitionRecord
 from api import queries
 from api.database import Database
 from core.models import Township, Volunteer

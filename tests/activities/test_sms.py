@@ -13,7 +13,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 from twilio.rest import Client
 
-from activities.messages import SMS_IMPOSSIBLE, SmsInput, SmsResult
+from activities.contracts import SMS_IMPOSSIBLE, SmsInput, SmsResult
 from activities.sms import Facts, SmsSender, compose, segments
 from activities.twilio_errors import TWILIO_OUTCOME_UNKNOWN, TWILIO_UNAVAILABLE
 from core.models import SmsMessage

@@ -12,7 +12,7 @@ from temporalio.testing import ActivityEnvironment
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.rest import Client
 
-from activities.messages import (
+from activities.contracts import (
     CALL_IMPOSSIBLE,
     PlaceCallInput,
     PlaceCallResult,

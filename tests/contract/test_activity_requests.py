@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import Engine, select
 from temporalio.testing import ActivityEnvironment
 
-from activities.messages import PlaceCallInput, PlaceCallResult, SmsInput, SmsResult
+from activities.contracts import PlaceCallInput, PlaceCallResult, SmsInput, SmsResult
 from activities.sms import SmsSender
 from activities.voice import FollowUpCaller
 from core.models import FollowUpCall, SmsMessage

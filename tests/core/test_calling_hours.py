@@ -9,6 +9,8 @@ import pytest
 from core.calling_hours import CallingHours
 from core.phones import e164
 
+pytestmark = pytest.mark.unit
+
 DAY = CallingHours.parse("08:00-20:00")
 
 

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from api import queries, registry, schemas
 from api.database import Database
-from core.matching import Candidate, Matching, Weights, refresh_volunteer_stats
+from core.match_settings import Matching, Weights
+from core.matching import Candidate, refresh_volunteer_stats
 from core.models import Order
 from core.vocab import OrderStatus, UnitKind
 from tests.helpers import Registry, order_body

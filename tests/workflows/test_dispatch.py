@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from core.models import OrderEvent
 from core.vocab import DispatchPolicy, OrderStatus
 from tests.helpers import Harness, Registry
+from tests.polling import eventually
 from tests.workflows.test_order_workflow import rejected_with
 from workflows import errors
 from workflows.order import (
@@ -33,14 +34,10 @@ ITEM = "legal.mediation"
 
 
 async def until(handle: Handle, check: Callable[[OrderView], bool]) -> OrderView:
-    """Poll the workflow's state until ``check`` holds (the workflow acts on its own)."""
-    view = await handle.query(OrderWorkflow.state)
-    for _ in range(200):
-        if check(view):
-            return view
-        await asyncio.sleep(0.05)
-        view = await handle.query(OrderWorkflow.state)
-    raise AssertionError(f"never reached the expected state; last {view}")
+    """The workflow's state once ``check`` holds (the workflow acts on its own)."""
+    return await eventually(
+        lambda: handle.query(OrderWorkflow.state), check, what="the expected state"
+    )
 
 
 async def ranked_trio(system: Harness, registry: Registry) -> tuple[int, int, int]:

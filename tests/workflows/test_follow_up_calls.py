@@ -39,7 +39,8 @@ from core.vocab import (
     SettledBy,
 )
 from tests.helpers import Harness, order_id_of
-from tests.phones import LateApp, eventually, simulator, with_twilio
+from tests.phones import LateApp, simulator, with_twilio
+from tests.polling import eventually
 from twilio_sim import SimControl, ThreadedServer
 from worker import build_worker
 from workflows.order import (

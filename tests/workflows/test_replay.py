@@ -66,12 +66,10 @@ def test_every_path_has_a_recorded_history() -> None:
     assert not missing, f"record histories with `make histories`; missing {missing}"
 
 
-@pytest.mark.parametrize(
-    ("name", "text"),
-    [(f"{p.parent.name}/{p.stem}", p.read_text()) for p in _all_histories()],
-    ids=lambda v: v[:70],
-)
-async def test_history_replays_deterministically(name: str, text: str) -> None:
-    history = WorkflowHistory.from_json(f"replay-{name}", json.loads(text))
+@pytest.mark.parametrize("path", _all_histories(), ids=lambda p: f"{p.parent.name}/{p.stem}")
+async def test_history_replays_deterministically(path: Path) -> None:
+    history = WorkflowHistory.from_json(
+        f"replay-{path.parent.name}-{path.stem}", json.loads(path.read_text())
+    )
     result = await Replayer(workflows=[OrderWorkflow]).replay_workflow(history)
     assert result.replay_failure is None

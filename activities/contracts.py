@@ -1,7 +1,10 @@
-"""What workflows send to activities, and the activity names.
+"""The activities' contracts: their names, inputs and results, and a typed stub of each.
 
-Kept free of I/O libraries so workflow modules can import it; the implementations
-(``activities/database.py``) register under these names.
+Workflows call activities through the stubs at the bottom (``workflow.execute_activity(
+record_transition, ...)``), so the type checker sees every argument and result; the
+implementations (methods of the classes ``worker.py`` builds, in ``database.py``,
+``voice.py`` and ``sms.py``) register under the same names, and a test holds each stub and its
+implementation to one signature. Kept free of I/O libraries so workflow modules can import it.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
+
+from temporalio import activity
 
 from core.vocab import (
     CallOutcome,
@@ -191,3 +196,34 @@ class SmsResult:
     skipped: int = 0
     # Not sent, for good: the recipient's number is unusable, or Twilio refused the message.
     refused: int = 0
+
+
+# --- typed stubs: what workflows call (the worker registers the implementations) -----------
+
+
+def _stub(name: str) -> NotImplementedError:
+    return NotImplementedError(f"{name} is a stub: the worker runs the implementation")
+
+
+@activity.defn(name=RECORD_TRANSITION)
+def record_transition(record: TransitionRecord) -> TransitionResult:
+    """Persist one transition: audit events, the order row, and its side tables."""
+    raise _stub(RECORD_TRANSITION)
+
+
+@activity.defn(name=PICK_CANDIDATE)
+def pick_candidate(inp: PickInput) -> PickResult:
+    """The best volunteer for the order right now."""
+    raise _stub(PICK_CANDIDATE)
+
+
+@activity.defn(name=PLACE_CALL)
+def place_follow_up_call(inp: PlaceCallInput) -> PlaceCallResult:
+    """Place one automated follow-up call, at most once per ``(order_id, attempt)``."""
+    raise _stub(PLACE_CALL)
+
+
+@activity.defn(name=SEND_SMS)
+def send_sms(inp: SmsInput) -> SmsResult:
+    """Send one notice of an order to whoever it concerns."""
+    raise _stub(SEND_SMS)

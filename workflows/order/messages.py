@@ -1,6 +1,6 @@
 """``OrderWorkflow``'s messages: its input, commands, signals and the view it answers with.
 
-Beside the workflow (``workflows/order.py``), in a module of their own so the workflow
+Beside the workflow (``workflow.py``), in a module of their own so the workflow
 imports them passed through the sandbox: the sandbox imports the workflow module afresh for
 every new workflow, and building these dataclasses each time was a twentieth of the worker's
 CPU in the lifecycle benchmark. No Temporal, no I/O here: plain dataclasses and enums.
@@ -174,6 +174,9 @@ class OrderView:
     undispatchable: bool = False
     follow_up_calls: int = 0
     follow_up_queued: bool = False
+    hours: float | None = None
+    completed_at: datetime | None = None
+    closed_at: datetime | None = None
 
 
 @dataclass
