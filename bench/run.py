@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import platform
+import secrets
 import socket
 import statistics
 import subprocess
@@ -218,6 +219,8 @@ class Stack:
             "TEMPORAL_ADDRESS": self.temporal_address,
             "TEMPORAL_TASK_QUEUE": task_queue,
             "ENVIRONMENT": "production",
+            # A fresh secret per run: production refuses to start without one.
+            "JWT_SECRET": secrets.token_urlsafe(32),
             **extra,
         }
 

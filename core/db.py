@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -61,6 +62,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def new_public_id() -> str:
+    """An id that leaves the server (an order's): 96 random bits, URL-safe, never guessable."""
+    return secrets.token_urlsafe(12)
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:

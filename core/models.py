@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, UTCDateTime, utcnow
+from core.db import Base, UTCDateTime, new_public_id, utcnow
 
 
 class Category(Base):
@@ -141,6 +141,9 @@ class Volunteer(Base):
     # ``paused`` is the volunteer's own "not now".
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A resident's own application (``pending`` until an admin approves or refuses it);
+    # ``None`` for volunteers admins registered.
+    application: Mapped[str | None] = mapped_column(String(10), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # Counters recomputed from ``orders`` whenever one of the volunteer's orders moves, so
@@ -226,6 +229,11 @@ class Order(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The only id that leaves the server (URLs, SMS links, pages): random, never guessable.
+    public_id: Mapped[str] = mapped_column(String(24), unique=True, default=new_public_id)
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
+    # web (the resident), hotline or walk_in (staff on the resident's behalf)
+    channel: Mapped[str] = mapped_column(String(16), default="web")
     item_code: Mapped[str] = mapped_column(ForeignKey("catalog_items.code"))
     category_code: Mapped[str] = mapped_column(ForeignKey("categories.code"))
     township: Mapped[str] = mapped_column(ForeignKey("townships.name"))
@@ -257,6 +265,11 @@ class Order(Base):
     workflow_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     request_hash: Mapped[str | None] = mapped_column(String(64))
+    # The workflow ended outside the API (terminated, failed, timed out): admins must act.
+    workflow_lost_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    workflow_lost_status: Mapped[str | None] = mapped_column(String(20))
+    # The resident's personal data was erased; statistics stay.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     events: Mapped[list[OrderEvent]] = relationship(
@@ -285,6 +298,8 @@ class OrderNote(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     kind: Mapped[str] = mapped_column(String(30))
     body: Mapped[str] = mapped_column(Text)
+    # Staff-only (decline reasons, call-center notes): the resident never reads these.
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -424,3 +439,79 @@ class Escalation(Base):
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
     level: Mapped[int] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Resident(Base):
+    """Someone who signed in with an SMS code, or for whom staff ordered help: a phone."""
+
+    __tablename__ = "residents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # E.164; after erasure, a placeholder that matches no real number.
+    phone: Mapped[str] = mapped_column(String(24), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StaffAccount(Base):
+    """Center staff: an admin (the county, or ``townships``) or a call-center agent."""
+
+    __tablename__ = "staff_accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(60), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(10))
+    # ``None``: the whole county.
+    townships: Mapped[list[str] | None] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class RefreshToken(Base):
+    """A refresh token's hash. Each use rotates it; reusing a rotated one revokes its family."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    family: Mapped[str] = mapped_column(String(32), index=True)
+    subject: Mapped[str] = mapped_column(String(40), index=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SmsCode(Base):
+    """A sign-in code sent by SMS: hashed, short-lived, single use, few tries."""
+
+    __tablename__ = "sms_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(24), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Who read a resident's contact or changed what, when, from where. Append-only.
+
+    Ids and codes only: the entry names the order or account, never the personal data.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(40), index=True)
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    target: Mapped[str] = mapped_column(String(80))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

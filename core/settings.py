@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from limits import parse_many
 from pydantic import (
     BeforeValidator,
     Field,
@@ -25,6 +26,11 @@ from core.match_settings import Matching, Weights
 from core.phones import e164
 
 ROOT = Path(__file__).resolve().parent.parent
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+# Signs tokens in development and tests only: production refuses to start with it.
+DEVELOPMENT_JWT_SECRET = "development-only-secret-never-use-in-production"
+# The local Twilio simulator's account (``make run``): never a real one.
+SIMULATOR_ACCOUNT_SID = "AC" + "0" * 32
 
 Duration = Annotated[
     timedelta,
@@ -97,6 +103,42 @@ class Settings(BaseSettings):
     # How long the API waits for a workflow to apply a command before answering 504.
     command_timeout: Duration = timedelta(seconds=30)
 
+    # Sign-in (issue 11). Access tokens are short; refresh tokens rotate on every use; the
+    # order links in our SMS open one order for as long as a follow-up may take.
+    jwt_secret: SecretStr | None = None
+    access_token_ttl: Duration = timedelta(minutes=15)
+    refresh_token_ttl: Duration = timedelta(days=30)
+    order_link_ttl: Duration = timedelta(days=14)
+    sms_code_ttl: Duration = timedelta(minutes=5)
+    sms_code_max_attempts: int = Field(default=5, ge=1, le=10)
+    login_max_failures: int = Field(default=5, ge=1, le=20)
+    login_lockout: Duration = timedelta(minutes=15)
+    # A county admin created at start-up when no admin account exists yet.
+    bootstrap_admin_username: str | None = None
+    bootstrap_admin_password: SecretStr | None = None
+    # What residents see instead of a volunteer's own number.
+    center_hotline: str = "12345"
+
+    # Abuse limits, in the ``limits`` notation; shared by replicas through Redis when
+    # RATE_LIMIT_STORAGE_URL is set (redis://...), else kept in each process.
+    sms_code_per_number: str = "1/minute;10/day"
+    sms_code_per_ip: str = "20/minute"
+    order_submit_per_resident: str = "10/day"
+    order_submit_per_ip: str = "60/minute"
+    login_per_ip: str = "20/minute"
+    rate_limit_storage_url: str | None = None
+
+    # The interactive API docs (/docs); off in production unless enabled.
+    docs_enabled: bool | None = None
+
+    # Temporal Cloud or a secured cluster: TLS with a private CA or client certificate, or
+    # an API key.
+    temporal_tls: bool = False
+    temporal_tls_ca_path: Path | None = None
+    temporal_tls_cert_path: Path | None = None
+    temporal_tls_key_path: Path | None = None
+    temporal_api_key: SecretStr | None = None
+
     worker_max_concurrent_activities: int = 50
     worker_max_cached_workflows: int = 1000
 
@@ -122,6 +164,36 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator(
+        "sms_code_per_number",
+        "sms_code_per_ip",
+        "order_submit_per_resident",
+        "order_submit_per_ip",
+        "login_per_ip",
+    )
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f"not a rate limit such as '10/minute;100/day': {value!r}") from exc
+        return value
+
+    @property
+    def signing_secret(self) -> str:
+        """The key tokens and SMS codes are signed with (a fixed one outside production)."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        return DEVELOPMENT_JWT_SECRET
+
+    @property
+    def docs_on(self) -> bool:
+        return self.docs_enabled if self.docs_enabled is not None else not self.production
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
 
     @property
     def twilio_configured(self) -> bool:
@@ -161,11 +233,13 @@ class Settings(BaseSettings):
             )
         if self.environment == "production" and self.twilio_configured:
             url = urlsplit(self.public_base_url)
-            if url.scheme != "https" or url.hostname in ("localhost", "127.0.0.1", "::1"):
+            if url.scheme != "https" or url.hostname in LOCAL_HOSTS:
                 raise ValueError(
                     "with a Twilio account, PUBLIC_BASE_URL must be the https address Twilio "
                     f"reaches the API at, not {self.public_base_url!r}"
                 )
+        if self.environment == "production":
+            self._refuse_unsafe_production()
         if (
             self.twilio_from_number is not None
             and e164(self.twilio_from_number, country_code=self.default_country_code)
@@ -176,6 +250,24 @@ class Settings(BaseSettings):
                 f"got {self.twilio_from_number!r}"
             )
         return self
+
+    def _refuse_unsafe_production(self) -> None:
+        secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
+        if len(secret) < 32 or secret == DEVELOPMENT_JWT_SECRET:
+            raise ValueError("JWT_SECRET must be set to a random string of 32 or more characters")
+        if self.twilio_configured:
+            api = urlsplit(self.twilio_api_base_url)
+            if api.scheme != "https" or api.hostname in LOCAL_HOSTS:
+                raise ValueError(
+                    "TWILIO_API_BASE_URL must be Twilio's https API, "
+                    f"not {self.twilio_api_base_url!r}"
+                )
+            if self.twilio_account_sid == SIMULATOR_ACCOUNT_SID:
+                raise ValueError("TWILIO_ACCOUNT_SID is the local simulator's development account")
+        if self.bootstrap_admin_password is not None and (
+            len(self.bootstrap_admin_password.get_secret_value()) < 12
+        ):
+            raise ValueError("BOOTSTRAP_ADMIN_PASSWORD must be 12 characters or more")
 
 
 @lru_cache

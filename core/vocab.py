@@ -203,3 +203,25 @@ class ActorKind(StrEnum):
 def actor(kind: ActorKind, ident: int | str | None = None) -> str:
     """Timeline actor label: ``volunteer:12``, ``admin``, ``system``."""
     return f"{kind.value}:{ident}" if ident is not None else kind.value
+
+
+class Role(StrEnum):
+    """What a signed-in person may do (see api/auth.py for the rules)."""
+
+    RESIDENT = "resident"  # signed in with an SMS code: their own orders
+    VOLUNTEER = "volunteer"  # a resident who is an active volunteer
+    LEADER = "leader"  # a volunteer who leads a team, station or institute
+    AGENT = "agent"  # call-center staff
+    ADMIN = "admin"  # center staff: the county, or a list of townships
+    ORDER_LINK = "order_link"  # a signed link from our SMS: one order, nothing else
+
+
+STAFF_ROLES = frozenset({Role.AGENT, Role.ADMIN})
+
+
+class Channel(StrEnum):
+    """How an order reached the center."""
+
+    WEB = "web"  # the resident, on the web page or API
+    HOTLINE = "hotline"  # staff, for a resident who phoned
+    WALK_IN = "walk_in"  # staff, for a resident at a station

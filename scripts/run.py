@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.migrate import upgrade  # noqa: E402
-from core.settings import get_settings  # noqa: E402
+from core.settings import SIMULATOR_ACCOUNT_SID, get_settings  # noqa: E402
 from core.temporal import connect, dev_server_command, ensure_search_attributes  # noqa: E402
 
 log = logging.getLogger("run")
@@ -64,7 +64,6 @@ async def wait_for_temporal(deadline_s: float = 60) -> None:
 
 
 # The simulator's development account: not a secret, it exists only on this machine.
-SIM_ACCOUNT_SID = "AC" + "0" * 32
 SIM_AUTH_TOKEN = "dev-twilio-token"
 SIM_FROM_NUMBER = "+862300000000"
 
@@ -78,7 +77,7 @@ def twilio_simulator(api_base: str) -> tuple[dict[str, str], list[str] | None]:
         return {}, None
     port = os.environ.get("TWILIO_SIM_PORT", "8091")
     env = {
-        "TWILIO_ACCOUNT_SID": SIM_ACCOUNT_SID,
+        "TWILIO_ACCOUNT_SID": SIMULATOR_ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": SIM_AUTH_TOKEN,
         "TWILIO_FROM_NUMBER": SIM_FROM_NUMBER,
         "TWILIO_API_BASE_URL": f"http://127.0.0.1:{port}",
@@ -91,7 +90,7 @@ def twilio_simulator(api_base: str) -> tuple[dict[str, str], list[str] | None]:
         "--port",
         port,
         "--account-sid",
-        SIM_ACCOUNT_SID,
+        SIMULATOR_ACCOUNT_SID,
         "--auth-token",
         SIM_AUTH_TOKEN,
         "--log-level",

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, column, delete, insert, select, table, update
+from sqlalchemy.exc import DBAPIError
 
 from core.db import Base, make_engine
 from core.dbadmin import temporary_database
 from core.migrate import alembic_config, upgrade
-from core.models import CategoryTrade, DispatchPolicyRow, Township, Village
+from core.models import (
+    AuditEntry,
+    CategoryTrade,
+    DispatchPolicyRow,
+    Order,
+    Resident,
+    Township,
+    Village,
+)
 from tests.conftest import ADMIN_URL
 
 
@@ -50,5 +60,58 @@ def test_upgrade_matches_models_and_downgrade_round_trips(empty_url: str) -> Non
         command.downgrade(alembic_config(empty_url), "0002")
         command.upgrade(alembic_config(empty_url), "head")
         assert _diff(engine) == []
+    finally:
+        engine.dispose()
+
+
+def test_orders_before_sign_in_get_a_public_id_and_their_resident(empty_url: str) -> None:
+    command.upgrade(alembic_config(empty_url), "0004")
+    engine = make_engine(empty_url)
+    now = datetime.now(UTC)
+    row = {
+        "item_code": "care.errands",
+        "category_code": "care",
+        "township": "蓼皋街道",
+        "reason": "代买药品",
+        "address": "龙井社区",
+        "resident_name": "龙秀英",
+        "status": "pending",
+        "dispatch_policy": "manual",
+        "dispatch_attempts": 0,
+        "undispatchable": False,
+        "submitted_at": now,
+        "deadline_at": now,
+        "overdue": False,
+        "escalation_level": 0,
+        "last_seq": 1,
+        "updated_at": now,
+    }
+    try:
+        # The orders table as revision 0004 knew it (the model has grown since).
+        orders_0004 = table("orders", *(column(name) for name in [*row, "resident_phone"]))
+        with engine.begin() as conn:
+            for phone in ("13800138000", "+8613800138000", "138 0013 8001"):
+                conn.execute(insert(orders_0004).values(**row, resident_phone=phone))
+        command.upgrade(alembic_config(empty_url), "head")
+        with engine.begin() as conn:
+            rows = conn.execute(
+                select(Order.public_id, Order.resident_id, Order.channel).order_by(Order.id)
+            ).all()
+            phones = dict(conn.execute(select(Resident.id, Resident.phone)).all())
+            # The audit log is append-only in the database itself.
+            conn.execute(
+                insert(AuditEntry).values(actor="staff:1", action="test", target="x", detail={})
+            )
+        assert len({public_id for public_id, _, _ in rows}) == 3
+        assert all(len(public_id) == 16 for public_id, _, _ in rows)
+        assert [phones.get(rid or 0) for _, rid, _ in rows] == [
+            "+8613800138000",
+            "+8613800138000",
+            "+8613800138001",
+        ]
+        assert {channel for _, _, channel in rows} == {"web"}
+        for change in (update(AuditEntry).values(actor="x"), delete(AuditEntry)):
+            with pytest.raises(DBAPIError), engine.begin() as conn:
+                conn.execute(change)
     finally:
         engine.dispose()

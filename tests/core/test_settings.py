@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from core.durations import format_duration, parse_duration
-from core.settings import Settings
+from core.settings import DEVELOPMENT_JWT_SECRET, SIMULATOR_ACCOUNT_SID, Settings
 
 
 @pytest.mark.parametrize(
@@ -111,7 +111,46 @@ def test_production_twilio_needs_a_public_https_address(monkeypatch: pytest.Monk
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("ENVIRONMENT", "production")
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg2://u@db/app")
+    monkeypatch.setenv("JWT_SECRET", "k" * 40)
     with pytest.raises(ValidationError, match="PUBLIC_BASE_URL"):
         Settings()
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://volunteer.example.org/fourorders")
     assert Settings().twilio_configured
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "refusal"),
+    [
+        ("JWT_SECRET", "", "JWT_SECRET"),
+        ("JWT_SECRET", "too-short", "JWT_SECRET"),
+        ("JWT_SECRET", DEVELOPMENT_JWT_SECRET, "JWT_SECRET"),
+        ("TWILIO_API_BASE_URL", "http://127.0.0.1:8091", "TWILIO_API_BASE_URL"),
+        ("TWILIO_API_BASE_URL", "https://localhost:8091", "TWILIO_API_BASE_URL"),
+        ("TWILIO_ACCOUNT_SID", SIMULATOR_ACCOUNT_SID, "simulator"),
+        ("BOOTSTRAP_ADMIN_PASSWORD", "short", "BOOTSTRAP_ADMIN_PASSWORD"),
+        ("SMS_CODE_PER_NUMBER", "often", "rate limit"),
+    ],
+)
+def test_production_refuses_unsafe_settings(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, refusal: str
+) -> None:
+    for name, setting in TWILIO.items():
+        monkeypatch.setenv(name, setting)
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg2://u@db/app")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://volunteer.example.org")
+    monkeypatch.setenv("JWT_SECRET", "k" * 40)
+    assert Settings().signing_secret == "k" * 40  # safe as it stands
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError, match=refusal):
+        Settings()
+
+
+def test_development_signs_with_a_fixed_secret_and_shows_the_docs() -> None:
+    dev = Settings(environment="development")
+    assert dev.signing_secret == DEVELOPMENT_JWT_SECRET and dev.docs_on
+    assert not Settings(
+        environment="production",
+        database_url="postgresql+psycopg2://u@db/app",
+        jwt_secret=SecretStr("k" * 40),
+    ).docs_on

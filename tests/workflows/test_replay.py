@@ -66,10 +66,11 @@ def test_every_path_has_a_recorded_history() -> None:
     assert not missing, f"record histories with `make histories`; missing {missing}"
 
 
-@pytest.mark.parametrize("path", _all_histories(), ids=lambda p: f"{p.parent.name}/{p.stem}")
-async def test_history_replays_deterministically(path: Path) -> None:
-    history = WorkflowHistory.from_json(
-        f"replay-{path.parent.name}-{path.stem}", json.loads(path.read_text())
-    )
+@pytest.mark.parametrize(
+    "text",
+    [pytest.param(p.read_text(), id=f"{p.parent.name}/{p.stem}") for p in _all_histories()],
+)
+async def test_history_replays_deterministically(text: str, request: pytest.FixtureRequest) -> None:
+    history = WorkflowHistory.from_json(f"replay-{request.node.callspec.id}", json.loads(text))
     result = await Replayer(workflows=[OrderWorkflow]).replay_workflow(history)
     assert result.replay_failure is None

@@ -1,0 +1,180 @@
+"""Who is calling: tokens, passwords, one-time codes and opaque ids. No HTTP, no database.
+
+- **Access tokens** are short-lived JWTs (HS256, ``JWT_SECRET``) naming a principal: a
+  resident (by phone, verified with an SMS code), who may also be a volunteer and a unit's
+  leader, or a staff account (admin or call-center agent) with its township scope.
+- **Refresh tokens** are random strings; only their SHA-256 is stored, and each use rotates
+  them (``api/stores/auth`` keeps the family and revokes it on reuse).
+- **Order links** are JWTs that grant one order, nothing else: they go out in our SMS so a
+  resident opens their own order without typing a code.
+- **Passwords** are hashed with argon2id (``pwdlib``); **SMS codes** with HMAC, keyed by the
+  secret and bound to the phone, so a leaked table reveals neither.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+
+from core.vocab import Role
+
+ALGORITHM = "HS256"
+ISSUER = "four-orders"
+ACCESS = "access"
+ORDER_LINK = "order"
+_passwords = PasswordHash((Argon2Hasher(),))
+# Verifying against this when the account does not exist costs what a real check costs, so
+# response times do not tell which usernames exist.
+_DUMMY_HASH = _passwords.hash(secrets.token_urlsafe(16))
+
+
+class InvalidToken(Exception):
+    """The token is malformed, forged, expired or of the wrong kind."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a request acts as, from a verified token (never from a request body)."""
+
+    subject: str  # "resident:5" or "staff:3"
+    roles: frozenset[Role]
+    resident_id: int | None = None
+    staff_id: int | None = None
+    volunteer_id: int | None = None
+    # Units this person leads (a volunteer who is a team or station leader).
+    led_units: tuple[int, ...] = ()
+    # A staff member's townships; ``None`` is the whole county.
+    townships: tuple[str, ...] | None = None
+    # An order-link token grants exactly this order (its public id), and nothing else.
+    order: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def has(self, *roles: Role) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def county_wide(self) -> bool:
+        return self.townships is None
+
+    def may_see_township(self, township: str) -> bool:
+        return self.townships is None or township in self.townships
+
+
+def issue_access_token(principal: Principal, *, secret: str, ttl: timedelta, now: datetime) -> str:
+    claims: dict[str, Any] = {
+        "iss": ISSUER,
+        "typ": ACCESS,
+        "sub": principal.subject,
+        "roles": sorted(r.value for r in principal.roles),
+        "iat": int(now.timestamp()),
+        "exp": int((now + ttl).timestamp()),
+    }
+    if principal.resident_id is not None:
+        claims["rid"] = principal.resident_id
+    if principal.staff_id is not None:
+        claims["sid"] = principal.staff_id
+    if principal.volunteer_id is not None:
+        claims["vid"] = principal.volunteer_id
+    if principal.led_units:
+        claims["units"] = list(principal.led_units)
+    if principal.townships is not None:
+        claims["tw"] = list(principal.townships)
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def issue_order_link(public_id: str, *, secret: str, ttl: timedelta, now: datetime) -> str:
+    """A token that opens one order's page (sent in our SMS to the resident)."""
+    claims = {
+        "iss": ISSUER,
+        "typ": ORDER_LINK,
+        "sub": f"order:{public_id}",
+        "ord": public_id,
+        "iat": int(now.timestamp()),
+        "exp": int((now + ttl).timestamp()),
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def read_token(token: str, *, secret: str) -> Principal:
+    """The principal a token names; ``InvalidToken`` for anything not issued by us and alive."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "sub", "typ"]},
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(str(exc)) from exc
+    try:
+        if claims["typ"] == ORDER_LINK:
+            return Principal(
+                subject=str(claims["sub"]),
+                roles=frozenset({Role.ORDER_LINK}),
+                order=str(claims["ord"]),
+            )
+        if claims["typ"] != ACCESS:
+            raise InvalidToken(f"not an access token: {claims['typ']!r}")
+        townships = claims.get("tw")
+        return Principal(
+            subject=str(claims["sub"]),
+            roles=frozenset(Role(r) for r in claims["roles"]),
+            resident_id=_int_or_none(claims.get("rid")),
+            staff_id=_int_or_none(claims.get("sid")),
+            volunteer_id=_int_or_none(claims.get("vid")),
+            led_units=tuple(int(u) for u in claims.get("units", ())),
+            townships=tuple(str(t) for t in townships) if townships is not None else None,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidToken(f"malformed claims: {exc}") from exc
+
+
+def _int_or_none(value: object) -> int | None:
+    return None if value is None else int(str(value))
+
+
+def new_refresh_token() -> tuple[str, str]:
+    """A new refresh token and the hash to store (the token itself is never stored)."""
+    token = secrets.token_urlsafe(32)
+    return token, token_hash(token)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    return _passwords.hash(password)
+
+
+def verify_password(password: str, hashed: str | None) -> bool:
+    """Whether ``password`` matches; as slow for an unknown account as for a known one."""
+    if hashed is None:
+        _passwords.verify(password, _DUMMY_HASH)
+        return False
+    try:
+        return _passwords.verify(password, hashed)
+    except Exception:  # a corrupt hash never lets anyone in
+        return False
+
+
+def new_sms_code() -> str:
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def sms_code_hash(phone: str, code: str, *, secret: str) -> str:
+    """The code bound to its phone, keyed by the secret (a code for one number fails another)."""
+    return hmac.new(secret.encode(), f"{phone}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def codes_match(expected_hash: str, phone: str, code: str, *, secret: str) -> bool:
+    return hmac.compare_digest(expected_hash, sms_code_hash(phone, code, secret=secret))
