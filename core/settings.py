@@ -212,10 +212,19 @@ class Settings(BaseSettings):
             timezone=self.county_timezone,
         )
 
-    @field_validator("twilio_account_sid", "twilio_from_number", "twilio_auth_token", mode="before")
+    @field_validator(
+        "twilio_account_sid",
+        "twilio_from_number",
+        "twilio_auth_token",
+        "bootstrap_admin_username",
+        "bootstrap_admin_password",
+        "rate_limit_storage_url",
+        "temporal_api_key",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
-        # docker compose passes unset variables as "": that means no Twilio account.
+        # docker compose passes unset variables as "": that means not set.
         return None if value == "" else value
 
     @model_validator(mode="after")
@@ -238,6 +247,8 @@ class Settings(BaseSettings):
                     "with a Twilio account, PUBLIC_BASE_URL must be the https address Twilio "
                     f"reaches the API at, not {self.public_base_url!r}"
                 )
+        if (self.temporal_tls_cert_path is None) != (self.temporal_tls_key_path is None):
+            raise ValueError("set TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH together")
         if self.environment == "production":
             self._refuse_unsafe_production()
         if (

@@ -10,14 +10,35 @@ from temporalio.api.operatorservice.v1 import (
     ListSearchAttributesRequest,
 )
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from core.search_attributes import SEARCH_ATTRIBUTES
 from core.settings import Settings
 
 
 async def connect(settings: Settings) -> Client:
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        tls=tls_config(settings),
+        api_key=settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None,
+    )
+
+
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    """TLS to the Temporal server: off, the system's roots, or a private CA and client cert.
+
+    An API key (Temporal Cloud) implies TLS with the system's roots.
+    """
+    files = (
+        settings.temporal_tls_ca_path,
+        settings.temporal_tls_cert_path,
+        settings.temporal_tls_key_path,
+    )
+    if not any(files):
+        return settings.temporal_tls or settings.temporal_api_key is not None
+    ca, cert, key = (path.read_bytes() if path else None for path in files)
+    return TLSConfig(server_root_ca_cert=ca, client_cert=cert, client_private_key=key)
 
 
 def dev_server_command(cli: str, *, db_file: Path, port: int, host: str = "127.0.0.1") -> list[str]:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
+from core.search_attributes import SEARCH_ATTRIBUTES
 from core.settings import ROOT, Settings
-from workflows.order import SEARCH_ATTRIBUTES
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,16 @@ def env_of(service: dict[str, Any]) -> dict[str, str]:
 
 def test_services_of_the_production_shape(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    for name in ("postgresql", "temporal", "temporal-ui", "api", "worker", "migrate", "proxy"):
+    for name in (
+        "postgresql",
+        "temporal",
+        "temporal-ui",
+        "api",
+        "worker",
+        "migrate",
+        "proxy",
+        "redis",
+    ):
         assert name in services, name
     assert "auto-setup" in services["temporal"]["image"]  # a real server, not start-dev
     assert services["temporal"]["environment"]["DB"].startswith("postgres")
@@ -64,7 +73,6 @@ def test_search_attributes_registered_match_the_workflow(compose: dict[str, Any]
 def test_ports_and_commands_exist(compose: dict[str, Any]) -> None:
     services = compose["services"]
     assert "8000:8000" in services["proxy"]["ports"]
-    assert "8233:8080" in services["temporal-ui"]["ports"]
     assert services["worker"]["command"] == ["python", "worker.py"]
     assert (ROOT / "worker.py").exists()
     assert "api.main:app" in services["api"]["command"]
@@ -73,3 +81,21 @@ def test_ports_and_commands_exist(compose: dict[str, Any]) -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     for folder in ("core", "workflows", "activities", "api", "migrations"):
         assert f"COPY {folder} {folder}" in dockerfile
+
+
+def test_only_the_proxy_is_published_and_the_temporal_ui_is_not_open(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    published = {name: s["ports"] for name, s in services.items() if s.get("ports")}
+    assert set(published) == {"proxy"}
+    # The Temporal UI: on the host's loopback, behind the proxy's password, read-only.
+    assert "127.0.0.1:8233:8233" in published["proxy"]
+    ui = env_of(services["temporal-ui"])
+    assert ui["TEMPORAL_UI_DISABLE_WRITE_ACTIONS"] == "true"
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    ui_server = nginx[nginx.index("listen 8233") :]
+    assert "auth_basic_user_file" in ui_server and "temporal-ui:8080" in ui_server
+    # Rate limits are shared by the API replicas through Redis.
+    assert env_of(services["api"])["RATE_LIMIT_STORAGE_URL"].startswith("redis://redis:")
+    assert "${JWT_SECRET:?" in env_of(services["api"])["JWT_SECRET"]
