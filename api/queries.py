@@ -30,7 +30,6 @@ from api.errors import (
     unknown,
 )
 from api.registry import (
-    mask_phone,
     policy_for,
     require_township,
     require_village,
@@ -53,6 +52,7 @@ from core.models import (
     Unit,
     Volunteer,
 )
+from core.phones import mask_for_screen
 from core.vocab import (
     FINAL_STATUSES,
     OPEN_STATUSES,
@@ -320,7 +320,7 @@ def order_detail(session: Session, order_id: int, *, workflows_url: str) -> sche
         reason=order.reason,
         address=order.address,
         resident_name=order.resident_name,
-        resident_phone_masked=mask_phone(order.resident_phone),
+        resident_phone_masked=mask_for_screen(order.resident_phone),
         completed_at=order.completed_at,
         closed_at=order.closed_at,
         hours=order.hours,
@@ -508,7 +508,7 @@ def _task_fields(f: FollowUp, o: Order, *, now: datetime, agent_id: int | None) 
         # Staff need the number while the task is theirs to settle, not after.
         "resident_phone": o.resident_phone
         if f.status in _PHONE_VISIBLE
-        else mask_phone(o.resident_phone),
+        else mask_for_screen(o.resident_phone),
         "method": f.method,
         "outcome": f.outcome,
         "rating": f.rating,
@@ -1027,7 +1027,7 @@ def order_messages(session: Session, order_id: int) -> list[schemas.SmsOut]:
     )
     return [
         schemas.SmsOut.model_validate(row, from_attributes=True).model_copy(
-            update={"to_number": mask_phone(row.to_number)}
+            update={"to_number": mask_for_screen(row.to_number)}
         )
         for row in rows
     ]

@@ -32,6 +32,7 @@ from core.models import (
     VolunteerSkill,
     VolunteerTransfer,
 )
+from core.phones import mask_for_screen
 from core.vocab import DispatchPolicy
 
 COUNTY_SCOPE = "*"
@@ -276,7 +277,7 @@ def _volunteer(v: Volunteer, *, masked: bool) -> schemas.VolunteerOut:
     return schemas.VolunteerOut(
         id=v.id,
         name=v.name,
-        phone=mask_phone(v.phone) if masked else v.phone,
+        phone=mask_for_screen(v.phone) if masked else v.phone,
         township=v.township,
         village_id=v.village_id,
         lat=v.lat,
@@ -298,10 +299,6 @@ def _volunteer(v: Volunteer, *, masked: bool) -> schemas.VolunteerOut:
         rated_orders=v.rated_orders,
         created_at=v.created_at,
     )
-
-
-def mask_phone(phone: str) -> str:
-    return phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:] if len(phone) > 7 else "****"
 
 
 def create_volunteer(session: Session, body: schemas.VolunteerCreate) -> schemas.VolunteerOut:
