@@ -18,23 +18,24 @@ from sqlalchemy import ColumnElement, Float, Select, cast, delete, func, or_, se
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from api import schemas
-from api.errors import (
-    CLAIMED_BY_OTHER,
-    COMPLAINT_RESOLVED,
-    FOLLOW_UP_NOT_OPEN,
-    IDEMPOTENCY_MISMATCH,
-    INVALID_PERIOD,
-    NOT_CLAIM_HOLDER,
-    ApiError,
-    not_found,
-    unknown,
-)
 from api.registry import (
     policy_for,
     require_township,
     require_village,
     require_volunteer,
     total_rows,
+)
+from api.stores.errors import (
+    CLAIMED_BY_OTHER,
+    COMPLAINT_RESOLVED,
+    FOLLOW_UP_NOT_OPEN,
+    IDEMPOTENCY_MISMATCH,
+    INVALID_PERIOD,
+    NOT_CLAIM_HOLDER,
+    Conflict,
+    Invalid,
+    NotFound,
+    unknown,
 )
 from core.db import insert_ignore, utcnow
 from core.models import (
@@ -191,8 +192,7 @@ def _by_idempotency_key(session: Session, key: str, digest: str) -> Submitted | 
     if order is None:
         return None
     if order.request_hash != digest:
-        raise ApiError(
-            409,
+        raise Conflict(
             IDEMPOTENCY_MISMATCH,
             "this Idempotency-Key was used for a different request",
         )
@@ -244,7 +244,7 @@ def orders_without_workflow(session: Session, *, older_than: timedelta) -> list[
 def order_status(session: Session, order_id: int) -> OrderStatus:
     status = session.scalar(select(Order.status).where(Order.id == order_id))
     if status is None:
-        raise not_found("order", order_id)
+        raise NotFound("order", order_id)
     return OrderStatus(status)
 
 
@@ -252,7 +252,7 @@ def order_unit(session: Session, order_id: int) -> int | None:
     """The unit an order is dispatched to, as last recorded (404 for an unknown order)."""
     row = session.execute(select(Order.unit_id).where(Order.id == order_id)).first()
     if row is None:
-        raise not_found("order", order_id)
+        raise NotFound("order", order_id)
     return row[0]
 
 
@@ -271,7 +271,7 @@ def prepare_command(
     """
     status = order_status(session, order_id)
     if status in FINAL_STATUSES:
-        raise ApiError(409, ORDER_FINISHED, f"the order is {status}")
+        raise Conflict(ORDER_FINISHED, f"the order is {status}")
     if volunteer_id is not None:
         require_volunteer(session, volunteer_id, active=volunteer_must_be_active)
     if note is not None and note[1]:
@@ -298,7 +298,7 @@ def order_detail(session: Session, order_id: int, *, workflows_url: str) -> sche
         .where(Order.id == order_id)
     ).first()
     if row is None:
-        raise not_found("order", order_id)
+        raise NotFound("order", order_id)
     order, item_name, follow_up = row
     timeline = session.execute(
         select(
@@ -411,7 +411,7 @@ def list_orders(
 def offers_for(session: Session, volunteer_id: int) -> list[schemas.OrderSummary]:
     """What waits for this volunteer's answer: direct dispatches, open calls, their unit's."""
     if session.get(Volunteer, volunteer_id) is None:
-        raise not_found("volunteer", volunteer_id)
+        raise NotFound("volunteer", volunteer_id)
     offered = select(OrderOffer.order_id).where(OrderOffer.volunteer_id == volunteer_id)
     led = select(Unit.id).where(Unit.leader_id == volunteer_id)
     rows = session.scalars(
@@ -547,7 +547,7 @@ def follow_up_task(
         .where(FollowUp.id == follow_up_id)
     ).first()
     if row is None:
-        raise not_found("follow-up", follow_up_id)
+        raise NotFound("follow-up", follow_up_id)
     return _task(*row, now=now, agent_id=agent_id)
 
 
@@ -568,7 +568,7 @@ def follow_up_detail(
         .where(FollowUp.id == follow_up_id)
     ).first()
     if row is None:
-        raise not_found("follow-up", follow_up_id)
+        raise NotFound("follow-up", follow_up_id)
     f, o, item_name, notes, complaint_id = row
     calls = session.scalars(
         select(FollowUpCall)
@@ -619,18 +619,16 @@ def _claim_update(
     return claimed is not None
 
 
-def _claimed_by_other(follow_up_id: int, holder: int | None, until: datetime | None) -> ApiError:
+def _claimed_by_other(follow_up_id: int, holder: int | None, until: datetime | None) -> Conflict:
     when = until.isoformat() if until is not None else "further notice"
-    return ApiError(
-        409,
+    return Conflict(
         CLAIMED_BY_OTHER,
         f"follow-up {follow_up_id} is claimed by agent {holder} until {when}",
     )
 
 
-def _not_open(follow_up_id: int, status: str) -> ApiError:
-    return ApiError(
-        409,
+def _not_open(follow_up_id: int, status: str) -> Conflict:
+    return Conflict(
         FOLLOW_UP_NOT_OPEN,
         f"follow-up {follow_up_id} is {status}, not open in the call-center queue",
     )
@@ -653,7 +651,7 @@ def claim_follow_up(
     if not _claim_update(session, follow_up_id, agent_id, lease=lease, now=now):
         f = session.get(FollowUp, follow_up_id)
         if f is None:
-            raise not_found("follow-up", follow_up_id)
+            raise NotFound("follow-up", follow_up_id)
         if f.status != FollowUpStatus.OPEN:
             raise _not_open(follow_up_id, f.status)
         raise _claimed_by_other(follow_up_id, f.claimed_by, f.claim_expires_at)
@@ -677,14 +675,13 @@ def release_follow_up(
     if released is None:
         f = session.get(FollowUp, follow_up_id)
         if f is None:
-            raise not_found("follow-up", follow_up_id)
+            raise NotFound("follow-up", follow_up_id)
         holder = (
             f"agent {f.claimed_by} holds it"
             if _live_claim(f, now or utcnow())
             else "nobody holds it"
         )
-        raise ApiError(
-            409,
+        raise Conflict(
             NOT_CLAIM_HOLDER,
             f"agent {agent_id} does not hold follow-up {follow_up_id}; {holder}",
         )
@@ -710,7 +707,7 @@ def hold_for_result(
     now = now or utcnow()
     f = session.get(FollowUp, follow_up_id)
     if f is None:
-        raise not_found("follow-up", follow_up_id)
+        raise NotFound("follow-up", follow_up_id)
     if f.status == FollowUpStatus.DONE:
         raise _not_open(follow_up_id, f.status)
     if f.status != FollowUpStatus.OPEN:
@@ -807,7 +804,7 @@ def _complaint(
 def complaint(session: Session, complaint_id: int) -> schemas.ComplaintOut:
     row = session.execute(_complaint_query().where(Complaint.id == complaint_id)).first()
     if row is None:
-        raise not_found("complaint", complaint_id)
+        raise NotFound("complaint", complaint_id)
     return _complaint(*row)
 
 
@@ -821,7 +818,7 @@ def resolve_complaint(
     """
     order_id = session.scalar(select(Complaint.order_id).where(Complaint.id == complaint_id))
     if order_id is None:
-        raise not_found("complaint", complaint_id)
+        raise NotFound("complaint", complaint_id)
     note_id = add_note(session, order_id, "complaint_resolution", body.notes)
     session.flush()
     resolved = session.scalar(
@@ -841,8 +838,7 @@ def resolve_complaint(
             select(Complaint.resolved_at, Complaint.resolved_by).where(Complaint.id == complaint_id)
         ).one()
         when = done.resolved_at.isoformat() if done.resolved_at is not None else "earlier"
-        raise ApiError(
-            409,
+        raise Conflict(
             COMPLAINT_RESOLVED,
             f"complaint {complaint_id} was resolved by admin {done.resolved_by} at {when}",
         )
@@ -866,7 +862,7 @@ def follow_up_report(
     and, on SQLite, computed the same way (linear interpolation) from the rows.
     """
     if since is not None and until is not None and since >= until:
-        raise ApiError(422, INVALID_PERIOD, "since must be before until")
+        raise Invalid(INVALID_PERIOD, "since must be before until")
     if township is not None:
         require_township(session, township)
     completed: list[ColumnElement[bool]] = [
@@ -1021,7 +1017,7 @@ def list_escalations(
 def order_messages(session: Session, order_id: int) -> list[schemas.SmsOut]:
     """The SMS sent about an order, oldest first (404 for an unknown order)."""
     if session.get(Order, order_id) is None:
-        raise not_found("order", order_id)
+        raise NotFound("order", order_id)
     rows = session.scalars(
         select(SmsMessage).where(SmsMessage.order_id == order_id).order_by(SmsMessage.id)
     )

@@ -15,7 +15,23 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from api import schemas
-from api.errors import ApiError, not_found, unknown
+from api.stores.errors import (
+    DUPLICATE_PHONE,
+    DUPLICATE_PLACE,
+    DUPLICATE_TOWNSHIP,
+    DUPLICATE_UNIT,
+    INACTIVE_UNIT,
+    INACTIVE_VOLUNTEER,
+    LEADER_TRANSFER,
+    NOT_A_MEMBER,
+    SAME_UNIT,
+    UNIT_WITHOUT_LEADER,
+    VILLAGE_OUTSIDE_TOWNSHIP,
+    Conflict,
+    Invalid,
+    NotFound,
+    unknown,
+)
 from core.db import utcnow
 from core.matching import Matching, rank_units, rank_volunteers, target_for_order
 from core.models import (
@@ -36,10 +52,6 @@ from core.phones import mask_for_screen
 from core.vocab import DispatchPolicy
 
 COUNTY_SCOPE = "*"
-DUPLICATE_PHONE = "DuplicatePhone"
-DUPLICATE_PLACE = "DuplicatePlace"
-INACTIVE_VOLUNTEER = "InactiveVolunteer"
-NOT_A_MEMBER = "NotUnitMember"
 
 
 def total_rows(session: Session, query: Select[*tuple[Any, ...]]) -> int:
@@ -63,8 +75,8 @@ def require_village(session: Session, village_id: int, township: str) -> Village
     if village is None:
         raise unknown("village_id", village_id)
     if village.township != township:
-        raise ApiError(
-            422, "VillageOutsideTownship", f"village {village_id} is not in township {township}"
+        raise Invalid(
+            VILLAGE_OUTSIDE_TOWNSHIP, f"village {village_id} is not in township {township}"
         )
     return village
 
@@ -76,7 +88,7 @@ def townships(session: Session) -> list[schemas.TownshipOut]:
 
 def create_township(session: Session, body: schemas.TownshipCreate) -> schemas.TownshipOut:
     if session.get(Township, body.name) is not None:
-        raise ApiError(409, "DuplicateTownship", f"township {body.name} exists already")
+        raise Conflict(DUPLICATE_TOWNSHIP, f"township {body.name} exists already")
     position = session.scalar(select(func.coalesce(func.max(Township.position), 0))) or 0
     township = Township(
         name=body.name, name_en=body.name_en, position=position + 1, lat=body.lat, lon=body.lon
@@ -113,7 +125,7 @@ def create_village(session: Session, body: schemas.VillageCreate) -> schemas.Vil
         select(Village.id).where(Village.township == body.township, Village.name == body.name)
     )
     if exists is not None:
-        raise ApiError(409, DUPLICATE_PLACE, f"{body.name} exists already in {body.township}")
+        raise Conflict(DUPLICATE_PLACE, f"{body.name} exists already in {body.township}")
     village = Village(
         township=body.township, name=body.name, kind=body.kind.value, lat=body.lat, lon=body.lon
     )
@@ -149,7 +161,7 @@ def create_unit(session: Session, body: schemas.UnitCreate) -> schemas.UnitOut:
     if body.leader_id is not None:
         require_volunteer(session, body.leader_id, active=True)
     if session.scalar(select(Unit.id).where(Unit.kind == body.kind, Unit.name == body.name)):
-        raise ApiError(409, "DuplicateUnit", f"a {body.kind} named {body.name} exists already")
+        raise Conflict(DUPLICATE_UNIT, f"a {body.kind} named {body.name} exists already")
     unit = Unit(
         kind=body.kind.value,
         name=body.name,
@@ -174,7 +186,7 @@ def create_unit(session: Session, body: schemas.UnitCreate) -> schemas.UnitOut:
 def require_unit(session: Session, unit_id: int) -> Unit:
     unit = session.get(Unit, unit_id)
     if unit is None:
-        raise not_found("unit", unit_id)
+        raise NotFound("unit", unit_id)
     return unit
 
 
@@ -203,8 +215,8 @@ def update_unit(session: Session, unit_id: int, body: schemas.UnitPatch) -> sche
             leader = session.get(Volunteer, body.leader_id)
             assert leader is not None
             if leader.unit_id != unit.id:
-                raise ApiError(
-                    422, NOT_A_MEMBER, f"volunteer {body.leader_id} is not a member of {unit.name}"
+                raise Invalid(
+                    NOT_A_MEMBER, f"volunteer {body.leader_id} is not a member of {unit.name}"
                 )
         unit.leader_id = body.leader_id
     if body.active is not None:
@@ -219,12 +231,12 @@ def unit_for_dispatch(session: Session, unit_id: int) -> int:
     if unit is None:
         raise unknown("unit_id", unit_id)
     if not unit.active:
-        raise ApiError(422, "InactiveUnit", f"unit {unit_id} is not active")
+        raise Invalid(INACTIVE_UNIT, f"unit {unit_id} is not active")
     if unit.leader_id is None:
-        raise ApiError(422, "UnitWithoutLeader", f"unit {unit_id} has no leader to receive it")
+        raise Invalid(UNIT_WITHOUT_LEADER, f"unit {unit_id} has no leader to receive it")
     leader = session.get(Volunteer, unit.leader_id)
     if leader is None or not leader.active:
-        raise ApiError(422, INACTIVE_VOLUNTEER, f"the leader of unit {unit_id} is not active")
+        raise Invalid(INACTIVE_VOLUNTEER, f"the leader of unit {unit_id} is not active")
     return unit.leader_id
 
 
@@ -233,11 +245,9 @@ def require_member(session: Session, unit_id: int, volunteer_id: int) -> None:
     if volunteer is None:
         raise unknown("volunteer_id", volunteer_id)
     if volunteer.unit_id != unit_id:
-        raise ApiError(
-            422, NOT_A_MEMBER, f"volunteer {volunteer_id} is not a member of unit {unit_id}"
-        )
+        raise Invalid(NOT_A_MEMBER, f"volunteer {volunteer_id} is not a member of unit {unit_id}")
     if not volunteer.active or volunteer.paused:
-        raise ApiError(422, INACTIVE_VOLUNTEER, f"volunteer {volunteer_id} is not available")
+        raise Invalid(INACTIVE_VOLUNTEER, f"volunteer {volunteer_id} is not available")
 
 
 # --- volunteers ------------------------------------------------------------------------
@@ -311,8 +321,8 @@ def create_volunteer(session: Session, body: schemas.VolunteerCreate) -> schemas
         require_unit(session, body.unit_id)
     existing = session.scalar(select(Volunteer.id).where(Volunteer.phone == body.phone))
     if existing is not None:
-        raise ApiError(
-            409, DUPLICATE_PHONE, f"volunteer {existing} is already registered with this phone"
+        raise Conflict(
+            DUPLICATE_PHONE, f"volunteer {existing} is already registered with this phone"
         )
     lat, lon = body.lat, body.lon
     if lat is None:
@@ -375,7 +385,7 @@ def list_volunteers(
 def _get(session: Session, volunteer_id: int) -> Volunteer:
     volunteer = session.get(Volunteer, volunteer_id)
     if volunteer is None:
-        raise not_found("volunteer", volunteer_id)
+        raise NotFound("volunteer", volunteer_id)
     return volunteer
 
 
@@ -384,9 +394,9 @@ def require_volunteer(session: Session, volunteer_id: int, *, active: bool = Fal
     if volunteer is None:
         raise unknown("volunteer_id", volunteer_id)
     if active and not volunteer.active:
-        raise ApiError(422, INACTIVE_VOLUNTEER, f"volunteer {volunteer_id} is not active")
+        raise Invalid(INACTIVE_VOLUNTEER, f"volunteer {volunteer_id} is not active")
     if active and volunteer.paused:
-        raise ApiError(422, INACTIVE_VOLUNTEER, f"volunteer {volunteer_id} has paused")
+        raise Invalid(INACTIVE_VOLUNTEER, f"volunteer {volunteer_id} has paused")
 
 
 def get_volunteer(session: Session, volunteer_id: int) -> schemas.VolunteerOut:
@@ -437,13 +447,13 @@ def transfer_volunteer(
     if body.unit_id is not None:
         unit = require_unit(session, body.unit_id)
         if not unit.active:
-            raise ApiError(422, "InactiveUnit", f"unit {unit.id} is not active")
+            raise Invalid(INACTIVE_UNIT, f"unit {unit.id} is not active")
     if body.unit_id == volunteer.unit_id:
-        raise ApiError(409, "SameUnit", "the volunteer is already in this unit")
+        raise Conflict(SAME_UNIT, "the volunteer is already in this unit")
     led = session.scalar(select(Unit.id).where(Unit.leader_id == volunteer.id, Unit.active))
     if led is not None:
-        raise ApiError(
-            409, "LeaderTransfer", f"volunteer {volunteer_id} leads unit {led}: name a new leader"
+        raise Conflict(
+            LEADER_TRANSFER, f"volunteer {volunteer_id} leads unit {led}: name a new leader"
         )
     _move(session, volunteer, body.unit_id, note=body.note)
     session.flush()
@@ -471,7 +481,7 @@ def policies(session: Session) -> list[schemas.PolicyOut]:
 def set_policy(session: Session, scope: str, policy: DispatchPolicy) -> schemas.PolicyOut:
     """County-wide (``*``) or for one category; applies to orders submitted from now on."""
     if scope != COUNTY_SCOPE and session.get(Category, scope) is None:
-        raise not_found("category", scope)
+        raise NotFound("category", scope)
     row = session.get(DispatchPolicyRow, scope)
     if row is None:
         row = DispatchPolicyRow(scope=scope, policy=policy.value, updated_at=utcnow())
@@ -512,7 +522,7 @@ def candidates(
     target = target_for_order(conn, order_id)
     order = session.get(Order, order_id)
     if target is None or order is None:
-        raise not_found("order", order_id)
+        raise NotFound("order", order_id)
     # The declined and the timed-out are in the timeline; the caller passes them in.
     volunteers = rank_volunteers(
         conn, target, matching=matching, now=now, exclude=exclude, limit=limit

@@ -19,7 +19,8 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from api.deps import SettingsDep
-from api.errors import TWILIO_SIGNATURE, ApiError, not_found
+from api.errors import TWILIO_SIGNATURE, ApiError
+from api.stores.errors import NotFound
 from core.models import CatalogItem, FollowUpCall, Order, SmsMessage
 from core.settings import Settings
 from core.vocab import GATHER_ROUNDS, STAFF_KEY, Rating, keypad
@@ -89,7 +90,7 @@ def call_facts(session: Session, call_id: int) -> CallFacts:
         .where(FollowUpCall.id == call_id)
     ).first()
     if row is None:
-        raise not_found("follow-up call", call_id)
+        raise NotFound("follow-up call", call_id)
     return CallFacts(call_id=call_id, order_id=row[0], item_name=row[1], completed_at=row[2])
 
 
@@ -103,7 +104,7 @@ def record_sms_status(
     """Store an SMS's delivery status (idempotent: repeats and stale callbacks change nothing)."""
     row = session.get(SmsMessage, sms_id)
     if row is None:
-        raise not_found("SMS", sms_id)
+        raise NotFound("SMS", sms_id)
     rank = _SMS_PROGRESS.index(status) if status in _SMS_PROGRESS else -1
     current = (
         _SMS_PROGRESS.index(row.delivery_status) if row.delivery_status in _SMS_PROGRESS else -1

@@ -10,8 +10,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api import orders, queries, registry, schemas
 from api.deps import DatabaseDep, SettingsDep, TemporalDep
-from api.errors import ApiError, raise_for_update_failure
+from api.errors import raise_for_update_failure
 from api.routes.resident import OrderId
+from api.stores.errors import NO_CANDIDATES, Conflict
 from core.db import utcnow
 from core.vocab import OrderStatus
 from workflows.order import DispatchInput, OpenCallInput, OrderWorkflow, workflow_id
@@ -153,7 +154,7 @@ async def open_call(
         )
         ids = [c.volunteer_id for c in ranked.volunteers]
         if not ids:
-            raise ApiError(409, "NoCandidates", "no volunteer is available for this order")
+            raise Conflict(NO_CANDIDATES, "no volunteer is available for this order")
     else:
         for volunteer_id in ids:
             await db.run(registry.require_volunteer, volunteer_id, active=True)

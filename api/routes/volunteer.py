@@ -8,8 +8,8 @@ from fastapi import APIRouter, Path
 
 from api import orders, queries, registry, schemas
 from api.deps import DatabaseDep, SettingsDep, TemporalDep
-from api.errors import ApiError
 from api.routes.resident import OrderId
+from api.stores.errors import NOT_UNIT_DISPATCH, Conflict
 from workflows.order import (
     AcceptInput,
     AssignInput,
@@ -107,7 +107,7 @@ async def assign_order(
     """A team or station leader hands an order dispatched to the unit to one of its members."""
     unit_id = await db.run(queries.order_unit, order_id)
     if unit_id is None:
-        raise ApiError(409, "NotUnitDispatch", "the order is not dispatched to a team or station")
+        raise Conflict(NOT_UNIT_DISPATCH, "the order is not dispatched to a team or station")
     await db.run(registry.require_member, unit_id, body.volunteer_id)
     await orders.send_update(
         client,

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from api import queries
 from api.database import Database
-from api.errors import ApiError
+from api.stores.errors import Conflict
 from core.db import make_sessionmaker, transaction, utcnow
 from core.models import OrderNote
 from core.settings import Settings
@@ -331,7 +331,7 @@ def test_claims_racing_in_threads_never_make_two_holders(
             try:
                 with transaction(sessions) as session:
                     queries.claim_follow_up(session, task, agent, lease=lease_settings.claim_lease)
-            except ApiError as exc:
+            except Conflict as exc:
                 assert exc.code == "ClaimedByOther"
                 return False
             return True

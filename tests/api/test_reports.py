@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from api import queries
 from api.database import Database
-from api.errors import ApiError
+from api.errors import status_of
+from api.stores.errors import Invalid
 from core.settings import Settings
 from core.vocab import FollowUpStatus, OrderStatus, QueueReason
 from tests.api.follow_up_data import BASE, add_follow_up, add_order, add_township, api_client
@@ -212,6 +213,6 @@ def test_percentile_matches_postgresql_percentile_cont() -> None:
 
 
 async def test_a_period_that_ends_before_it_starts_is_refused(database: Database) -> None:
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(Invalid) as refused:
         await database.run(queries.follow_up_report, since=BASE, until=BASE - H)
-    assert (refused.value.status, refused.value.code) == (422, "InvalidPeriod")
+    assert (status_of(refused.value), refused.value.code) == (422, "InvalidPeriod")
