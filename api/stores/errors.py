@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, TypeVar
+
+T = TypeVar("T")
 
 NOT_FOUND: Final = "NotFound"
 UNKNOWN_REFERENCE: Final = "UnknownReference"
@@ -65,3 +67,10 @@ class Conflict(DomainError):
 
 def unknown(field: str, value: object) -> Invalid:
     return Invalid(UNKNOWN_REFERENCE, f"unknown {field} {value!r}")
+
+
+def found(value: T | None, what: str, ident: object) -> T:
+    """``value``, unless there is none: then ``what`` ``ident`` was not found."""
+    if value is None:
+        raise NotFound(what, ident)
+    return value
