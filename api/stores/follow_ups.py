@@ -123,13 +123,10 @@ def _task(
     )
 
 
-def follow_up_task(
-    session: Session,
-    follow_up_id: int,
-    *,
-    agent_id: int | None = None,
-    now: datetime | None = None,
+def _agents_task(
+    session: Session, follow_up_id: int, agent_id: int, now: datetime | None
 ) -> schemas.FollowUpTask:
+    """The task as the agent who just claimed or released it sees it."""
     row = session.execute(
         select(FollowUp, Order)
         .join(Order, Order.id == FollowUp.order_id)
@@ -238,7 +235,7 @@ def claim_follow_up(
         if f.status != FollowUpStatus.OPEN:
             raise _not_open(follow_up_id, f.status)
         raise _claimed_by_other(follow_up_id, f.claimed_by, f.claim_expires_at)
-    return follow_up_task(session, follow_up_id, agent_id=agent_id, now=now)
+    return _agents_task(session, follow_up_id, agent_id, now)
 
 
 def release_follow_up(
@@ -266,7 +263,7 @@ def release_follow_up(
             NOT_CLAIM_HOLDER,
             f"agent {agent_id} does not hold follow-up {follow_up_id}; {holder}",
         )
-    return follow_up_task(session, follow_up_id, agent_id=agent_id, now=now)
+    return _agents_task(session, follow_up_id, agent_id, now)
 
 
 def hold_for_result(
