@@ -26,12 +26,11 @@ from activities.contracts import SEND_SMS, SMS_IMPOSSIBLE, SmsInput, SmsResult
 from activities.twilio_errors import (
     Verdict,
     classify,
-    mask_phone,
     retry_error,
 )
 from core.db import insert_ignore, utcnow
 from core.models import CatalogItem, Order, SmsMessage, Unit, Village, Volunteer
-from core.phones import e164
+from core.phones import e164, mask_for_log
 from core.vocab import Notice
 from core.webhooks import sms_status_url
 
@@ -245,7 +244,7 @@ class SmsSender:
                 activity.logger.warning(
                     "%s: unusable number %s for %s %s",
                     where,
-                    mask_phone(recipient.phone),
+                    mask_for_log(recipient.phone),
                     recipient.kind,
                     recipient.id,
                 )

@@ -117,11 +117,3 @@ def _int_or_none(value: object) -> int | None:
         return int(value) if value is not None else None  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return None
-
-
-def mask_phone(number: str | None) -> str:
-    """A phone number fit for logs: only its last two digits (``***00``)."""
-    if not number:
-        return "(none)"
-    digits = [c for c in number if c.isdigit()]
-    return "***" + "".join(digits[-2:])

@@ -10,10 +10,10 @@ from temporalio.exceptions import ApplicationError
 from twilio.rest import Client
 
 from activities.contracts import CALL_IMPOSSIBLE, PLACE_CALL, PlaceCallInput, PlaceCallResult
-from activities.twilio_errors import Verdict, classify, mask_phone, retry_error
+from activities.twilio_errors import Verdict, classify, retry_error
 from core.db import insert_ignore, utcnow
 from core.models import FollowUpCall, Order
-from core.phones import e164
+from core.phones import e164, mask_for_log
 from core.webhooks import call_status_url, call_voice_url
 
 follow_up_calls = cast(Table, FollowUpCall.__table__)
@@ -142,7 +142,7 @@ class FollowUpCaller:
             )
         to = e164(phone, country_code=self._country)
         if to is None:
-            activity.logger.warning("%s: unusable resident number %s", where, mask_phone(phone))
+            activity.logger.warning("%s: unusable resident number %s", where, mask_for_log(phone))
             raise ApplicationError(
                 f"{where}: the resident's number cannot be dialled (not convertible to E.164)",
                 type=CALL_IMPOSSIBLE,

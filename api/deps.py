@@ -1,4 +1,4 @@
-"""What handlers receive: settings, the database and the Temporal client, made in the lifespan."""
+"""What handlers receive: settings, database, Temporal client (made in the lifespan), commands."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from temporalio.client import Client
 
+from api.commands import OrderCommands
 from api.database import Database
 from core.settings import Settings
 
@@ -29,3 +30,10 @@ def _temporal(request: Request) -> Client:
 SettingsDep = Annotated[Settings, Depends(_settings)]
 DatabaseDep = Annotated[Database, Depends(_database)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
+
+
+def _order_commands(client: TemporalDep, db: DatabaseDep, settings: SettingsDep) -> OrderCommands:
+    return OrderCommands(client, db, settings)
+
+
+CommandsDep = Annotated[OrderCommands, Depends(_order_commands)]

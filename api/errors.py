@@ -1,7 +1,8 @@
-"""Every business failure's HTTP status, in one place.
+"""Every failure's HTTP status, in one place.
 
-Workflows reject commands with ``ApplicationError(type=...)``; the API raises ``ApiError``
-for what it checks itself. Responses look like ``{"detail": "...", "code": "..."}``.
+Stores refuse with domain errors (``api.stores.errors``) and workflows reject commands with
+``ApplicationError(type=...)``; what only HTTP knows (signatures, Temporal down, no answer in
+time) raises ``ApiError``. Responses look like ``{"detail": "...", "code": "..."}``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,14 @@ from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeou
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.stores.errors import Conflict, DomainError, Invalid, NotFound
 from workflows import errors as wf
+
+STATUS_BY_ERROR: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    Invalid: 422,
+}
 
 STATUS_BY_TYPE: dict[str, int] = {
     wf.INVALID_TRANSITION: 409,
@@ -28,22 +36,11 @@ STATUS_BY_TYPE: dict[str, int] = {
     wf.RATING_REQUIRED: 422,
 }
 
-# API-level codes.
-NOT_FOUND = "NotFound"
-UNKNOWN_REFERENCE = "UnknownReference"
+# HTTP-level codes.
 CONFLICT = "Conflict"
-IDEMPOTENCY_MISMATCH = "IdempotencyKeyReused"
 UNAVAILABLE = "TemporalUnavailable"
 PENDING = "CommandPending"
 TWILIO_SIGNATURE = "InvalidTwilioSignature"
-# The call-center queue: another agent's live claim, a release by someone not holding the
-# claim, a task that is not (or no longer) in the staff queue.
-CLAIMED_BY_OTHER = "ClaimedByOther"
-NOT_CLAIM_HOLDER = "NotClaimHolder"
-FOLLOW_UP_NOT_OPEN = "FollowUpNotOpen"
-COMPLAINT_RESOLVED = "ComplaintAlreadyResolved"
-# A report's period that ends before it starts.
-INVALID_PERIOD = "InvalidPeriod"
 
 
 class ApiError(Exception):
@@ -54,12 +51,8 @@ class ApiError(Exception):
         self.detail = detail
 
 
-def not_found(what: str, ident: object) -> ApiError:
-    return ApiError(404, NOT_FOUND, f"{what} {ident} not found")
-
-
-def unknown(field: str, value: object) -> ApiError:
-    return ApiError(422, UNKNOWN_REFERENCE, f"unknown {field} {value!r}")
+def status_of(error: DomainError) -> int:
+    return next(STATUS_BY_ERROR[kind] for kind in type(error).__mro__ if kind in STATUS_BY_ERROR)
 
 
 def raise_for_update_failure(exc: BaseException) -> NoReturn:
@@ -86,4 +79,12 @@ def raise_for_update_failure(exc: BaseException) -> NoReturn:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail, "code": exc.code}, status_code=exc.status)
+        return _response(exc.status, exc.code, exc.detail)
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+        return _response(status_of(exc), exc.code, exc.message)
+
+
+def _response(status: int, code: str, detail: str) -> JSONResponse:
+    return JSONResponse({"detail": detail, "code": code}, status_code=status)

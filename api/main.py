@@ -12,7 +12,7 @@ from fastapi import FastAPI, Response
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api import errors, orders, schemas
+from api import errors, reconciler, schemas
 from api.database import Database
 from api.deps import DatabaseDep, TemporalDep
 from api.routes import (
@@ -46,17 +46,17 @@ def create_app(
         app.state.settings = cfg
         app.state.database = Database(engine)
         app.state.temporal = client
-        reconciler = asyncio.create_task(
-            orders.reconcile_forever(
+        reconciling = asyncio.create_task(
+            reconciler.reconcile_forever(
                 client, app.state.database, cfg, every=reconcile_every or timedelta(seconds=30)
             )
         )
         try:
             yield
         finally:
-            reconciler.cancel()
+            reconciling.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await reconciler
+                await reconciling
             engine.dispose()
 
     app = FastAPI(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -15,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from core import phones
 from core.matching import Candidate, UnitCandidate
 from core.vocab import (
     ActorKind,
@@ -35,14 +35,6 @@ from core.vocab import (
 )
 
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=24)]
-
-
-def normalise_phone(value: str) -> str:
-    """Drop spaces and dashes; then 6 to 15 digits, optionally after ``+`` (E.164's limit)."""
-    compact = value.replace(" ", "").replace("-", "")
-    if not re.fullmatch(r"\+?[0-9]{6,15}", compact):
-        raise ValueError("a phone number is 6 to 15 digits, optionally starting with +")
-    return compact
 
 
 class ErrorOut(BaseModel):
@@ -94,7 +86,7 @@ class OrderCreate(Strict):
     # The village or community (村/社区) within the township, when the resident knows it.
     village_id: int | None = Field(default=None, gt=0)
 
-    _phone = field_validator("resident_phone")(normalise_phone)
+    _phone = field_validator("resident_phone")(phones.normalise)
 
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
@@ -293,7 +285,7 @@ class VolunteerCreate(Coordinates):
     max_open_orders: int = Field(default=3, ge=1, le=20)
     availability: list[Window] = Field(default_factory=list, max_length=28)
 
-    _phone = field_validator("phone")(normalise_phone)
+    _phone = field_validator("phone")(phones.normalise)
 
 
 class VolunteerPatch(Strict):

@@ -1,10 +1,22 @@
-"""Phone numbers as Twilio wants them: E.164 (``+8613800138000``)."""
+"""Phone numbers: as people type them, as Twilio wants them (E.164), and masked.
+
+Two masks, because two readers: staff screens show enough to recognise a number
+(``mask_for_screen``); logs keep almost nothing of it (``mask_for_log``).
+"""
 
 from __future__ import annotations
 
 import re
 
 _DIGITS = re.compile(r"^\+?[0-9]{6,15}$")
+
+
+def normalise(value: str) -> str:
+    """Drop spaces and dashes; then 6 to 15 digits, optionally after ``+`` (E.164's limit)."""
+    compact = value.replace(" ", "").replace("-", "")
+    if not _DIGITS.fullmatch(compact):
+        raise ValueError("a phone number is 6 to 15 digits, optionally starting with +")
+    return compact
 
 
 def e164(number: str, *, country_code: str) -> str | None:
@@ -24,3 +36,15 @@ def e164(number: str, *, country_code: str) -> str | None:
     else:
         full = f"+{country_code}{compact.lstrip('0')}"
     return full if 8 <= len(full) <= 16 else None
+
+
+def mask_for_screen(phone: str) -> str:
+    """For people who may see whose number it is: the first three and last four digits."""
+    return phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:] if len(phone) > 7 else "****"
+
+
+def mask_for_log(number: str | None) -> str:
+    """For logs: only the last two digits (``***00``)."""
+    if not number:
+        return "(none)"
+    return "***" + "".join(c for c in number if c.isdigit())[-2:]

@@ -10,8 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio.client import Client, WorkflowHandle
 
-from api import orders, queries, registry, schemas
+from api import schemas
+from api.commands import OrderCommands
 from api.database import Database
+from api.stores import orders, places, policies, units, volunteers
 from core.models import Escalation, FollowUp, Order, OrderEvent, Volunteer
 from core.settings import Settings
 from core.vocab import DispatchPolicy, UnitKind
@@ -57,12 +59,12 @@ async def submit(
 ) -> WorkflowHandle[OrderWorkflow, OrderView]:
     """Submit an order the way the API does and return its workflow handle."""
     submitted = await db.run(
-        queries.create_order,
+        orders.create_order,
         order_body(township, item_code, village_id=village_id),
         idempotency_key=None,
         completion_sla=settings.completion_sla,
     )
-    await orders.ensure_workflow(client, db, settings, submitted)
+    await OrderCommands(client, db, settings).ensure_workflow(submitted)
     return client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(submitted.order_id))
 
 
@@ -179,7 +181,7 @@ class Registry:
     async def township(self, *, lat: float | None = None, lon: float | None = None) -> str:
         name = f"测试镇-{uuid.uuid4().hex[:8]}"
         body = schemas.TownshipCreate(name=name, name_en="Test", lat=lat, lon=lon)
-        await self.db.run(registry.create_township, body)
+        await self.db.run(places.create_township, body)
         return name
 
     async def village(
@@ -188,7 +190,7 @@ class Registry:
         body = schemas.VillageCreate(
             township=township, name=f"测试村-{uuid.uuid4().hex[:6]}", lat=lat, lon=lon
         )
-        return (await self.db.run(registry.create_village, body)).id
+        return (await self.db.run(places.create_village, body)).id
 
     async def volunteer(self, township: str, **fields: Any) -> int:
         body = schemas.VolunteerCreate(
@@ -197,7 +199,7 @@ class Registry:
             township=township,
             **fields,
         )
-        created = await self.db.run(registry.create_volunteer, body)
+        created = await self.db.run(volunteers.create_volunteer, body)
         self.volunteers.append(created.id)
         return created.id
 
@@ -205,23 +207,25 @@ class Registry:
         body = schemas.UnitCreate(
             kind=UnitKind.TEAM, name=f"测试队-{uuid.uuid4().hex[:6]}", township=township
         )
-        unit = await self.db.run(registry.create_unit, body)
+        unit = await self.db.run(units.create_unit, body)
         for member in [leader, *members]:
             await self.db.run(
-                registry.transfer_volunteer, member, schemas.TransferBody(unit_id=unit.id)
+                volunteers.transfer_volunteer, member, schemas.TransferBody(unit_id=unit.id)
             )
-        await self.db.run(registry.update_unit, unit.id, schemas.UnitPatch(leader_id=leader))
+        await self.db.run(units.update_unit, unit.id, schemas.UnitPatch(leader_id=leader))
         return unit.id
 
     async def patch(self, volunteer_id: int, **fields: Any) -> None:
-        await self.db.run(registry.update_volunteer, volunteer_id, schemas.VolunteerPatch(**fields))
+        await self.db.run(
+            volunteers.update_volunteer, volunteer_id, schemas.VolunteerPatch(**fields)
+        )
 
     async def policy(self, category: str, policy: DispatchPolicy) -> None:
-        await self.db.run(registry.set_policy, category, policy)
+        await self.db.run(policies.set_policy, category, policy)
         self.policies.append(category)
 
     async def retire(self) -> None:
         for volunteer_id in self.volunteers:
             await self.patch(volunteer_id, active=False)
         for scope in self.policies:
-            await self.db.run(registry.set_policy, scope, DispatchPolicy.MANUAL)
+            await self.db.run(policies.set_policy, scope, DispatchPolicy.MANUAL)

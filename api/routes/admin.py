@@ -8,18 +8,18 @@ from fastapi import APIRouter, Path, Query
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from api import orders, queries, registry, schemas
-from api.deps import DatabaseDep, SettingsDep, TemporalDep
-from api.errors import ApiError, raise_for_update_failure
-from api.routes.resident import OrderId
+from api import schemas
+from api.deps import CommandsDep, DatabaseDep, SettingsDep, TemporalDep
+from api.errors import raise_for_update_failure
+from api.params import IdFilter, Limit, Offset, OrderId
+from api.stores import candidates, escalations, orders, policies, sms, units
+from api.stores.errors import NO_CANDIDATES, Conflict
+from api.stores.references import require_volunteer
 from core.db import utcnow
 from core.vocab import OrderStatus
 from workflows.order import DispatchInput, OpenCallInput, OrderWorkflow, workflow_id
 
 router = APIRouter(prefix="/api", tags=["admin"], responses=schemas.ERRORS)
-
-Limit = Annotated[int, Query(ge=1, le=200)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 @router.get("/orders", response_model=schemas.Page[schemas.OrderSummary])
@@ -31,12 +31,12 @@ async def list_orders(
     township: str | None = None,
     category: str | None = None,
     item: str | None = None,
-    volunteer_id: Annotated[int | None, Query(gt=0)] = None,
+    volunteer_id: IdFilter = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> schemas.Page[schemas.OrderSummary]:
     """Orders, newest first; filters: status, overdue, undispatchable, place, item, volunteer."""
-    flt = queries.OrderFilter(
+    flt = orders.OrderFilter(
         status=status_,
         overdue=overdue,
         undispatchable=undispatchable,
@@ -45,7 +45,7 @@ async def list_orders(
         item=item,
         volunteer_id=volunteer_id,
     )
-    return await db.run(queries.list_orders, flt, limit=limit, offset=offset)
+    return await db.run(orders.list_orders, flt, limit=limit, offset=offset)
 
 
 async def _tried(client: Client, order_id: int) -> list[int]:
@@ -74,10 +74,10 @@ async def order_candidates(
     capacity, available now, on-time rate, ratings). Inactive, paused, full volunteers and
     those who declined or let the order lapse are left out.
     """
-    await db.run(queries.order_status, order_id)  # 404 before asking the workflow
+    await db.run(orders.order_status, order_id)  # 404 before asking the workflow
     tried = await _tried(client, order_id)
     return await db.run(
-        registry.candidates,
+        candidates.candidates,
         order_id,
         matching=settings.matching,
         exclude=tried,
@@ -89,16 +89,12 @@ async def order_candidates(
 @router.get("/orders/{order_id}/messages", response_model=list[schemas.SmsOut])
 async def order_messages(order_id: OrderId, db: DatabaseDep) -> list[schemas.SmsOut]:
     """The SMS sent about this order: to whom (number masked), what, and whether delivered."""
-    return await db.run(queries.order_messages, order_id)
+    return await db.run(sms.order_messages, order_id)
 
 
 @router.post("/orders/{order_id}/dispatch", response_model=schemas.OrderOut)
 async def dispatch_order(
-    order_id: OrderId,
-    body: schemas.DispatchBody,
-    db: DatabaseDep,
-    client: TemporalDep,
-    settings: SettingsDep,
+    order_id: OrderId, body: schemas.DispatchBody, db: DatabaseDep, commands: CommandsDep
 ) -> schemas.OrderOut:
     """Dispatch (派单) to a volunteer, or to a team/station whose leader assigns a member.
 
@@ -107,11 +103,8 @@ async def dispatch_order(
     """
     leader_id = None
     if body.unit_id is not None:
-        leader_id = await db.run(registry.unit_for_dispatch, body.unit_id)
-    await orders.send_update(
-        client,
-        db,
-        settings,
+        leader_id = await db.run(units.unit_for_dispatch, body.unit_id)
+    return await commands.run(
         order_id,
         OrderWorkflow.dispatch,
         lambda note_id: DispatchInput(
@@ -125,7 +118,6 @@ async def dispatch_order(
         volunteer_id=body.volunteer_id,
         volunteer_must_be_active=True,
     )
-    return await orders.detail(db, settings, order_id)
 
 
 @router.post("/orders/{order_id}/open-call", response_model=schemas.OrderOut)
@@ -135,16 +127,17 @@ async def open_call(
     db: DatabaseDep,
     client: TemporalDep,
     settings: SettingsDep,
+    commands: CommandsDep,
 ) -> schemas.OrderOut:
     """Offer the order to several volunteers at once (抢单): the first accept wins.
 
     Without ``volunteer_ids`` it goes to the top ``size`` candidates (OPEN_CALL_SIZE).
     """
-    await db.run(queries.order_status, order_id)
+    await db.run(orders.order_status, order_id)
     ids = body.volunteer_ids
     if ids is None:
         ranked = await db.run(
-            registry.candidates,
+            candidates.candidates,
             order_id,
             matching=settings.matching,
             exclude=await _tried(client, order_id),
@@ -153,26 +146,22 @@ async def open_call(
         )
         ids = [c.volunteer_id for c in ranked.volunteers]
         if not ids:
-            raise ApiError(409, "NoCandidates", "no volunteer is available for this order")
+            raise Conflict(NO_CANDIDATES, "no volunteer is available for this order")
     else:
         for volunteer_id in ids:
-            await db.run(registry.require_volunteer, volunteer_id, active=True)
+            await db.run(require_volunteer, volunteer_id, active=True)
     chosen = list(ids)
-    await orders.send_update(
-        client,
-        db,
-        settings,
+    return await commands.run(
         order_id,
         OrderWorkflow.open_call,
         lambda _note: OpenCallInput(volunteer_ids=chosen, admin_id=body.admin_id),
     )
-    return await orders.detail(db, settings, order_id)
 
 
 @router.get("/dispatch-policies", response_model=list[schemas.PolicyOut])
 async def list_policies(db: DatabaseDep) -> list[schemas.PolicyOut]:
     """The county-wide policy (scope ``*``) and any per-category overrides."""
-    return await db.run(registry.policies)
+    return await db.run(policies.policies)
 
 
 @router.put("/dispatch-policies/{scope}", response_model=schemas.PolicyOut)
@@ -185,20 +174,20 @@ async def put_policy(
 
     Applies to orders submitted afterwards; open orders keep the policy they started with.
     """
-    return await db.run(registry.set_policy, scope, body.policy)
+    return await db.run(policies.set_policy, scope, body.policy)
 
 
 @router.get("/escalations", response_model=schemas.Page[schemas.EscalationOut])
 async def list_escalations(
     db: DatabaseDep,
-    order_id: Annotated[int | None, Query(gt=0)] = None,
+    order_id: IdFilter = None,
     open_only: bool = False,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> schemas.Page[schemas.EscalationOut]:
     """Escalations, newest first; ``open_only`` keeps those whose order is still not completed."""
     return await db.run(
-        queries.list_escalations,
+        escalations.list_escalations,
         order_id=order_id,
         open_only=open_only,
         limit=limit,

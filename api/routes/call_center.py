@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
-from api import orders, queries, schemas
-from api.deps import DatabaseDep, SettingsDep, TemporalDep
-from api.routes.admin import Limit, Offset
+from api import schemas
+from api.deps import CommandsDep, DatabaseDep, SettingsDep
+from api.params import FollowUpId, Limit, Offset, TownshipFilter
+from api.stores import follow_ups
 from core.vocab import FollowUpStatus
 from workflows.order import FollowUpResultInput, OrderWorkflow
 
 router = APIRouter(prefix="/api", tags=["call-center"], responses=schemas.ERRORS)
 
-FollowUpId = Annotated[int, Path(gt=0)]
 AgentQuery = Annotated[
     int | None, Query(gt=0, description="Mark the tasks this agent holds (`mine`).")
 ]
@@ -30,7 +30,7 @@ AgentQuery = Annotated[
 async def list_follow_ups(
     db: DatabaseDep,
     status: FollowUpStatus | None = None,
-    township: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    township: TownshipFilter = None,
     agent_id: AgentQuery = None,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -43,7 +43,7 @@ async def list_follow_ups(
     that agent holds it.
     """
     return await db.run(
-        queries.list_follow_ups,
+        follow_ups.list_follow_ups,
         status=status,
         township=township,
         agent_id=agent_id,
@@ -60,7 +60,7 @@ async def get_follow_up(
 
     The resident's number is shown in full while the task is calling or open, masked after.
     """
-    return await db.run(queries.follow_up_detail, follow_up_id, agent_id=agent_id)
+    return await db.run(follow_ups.follow_up_detail, follow_up_id, agent_id=agent_id)
 
 
 @router.post("/follow-ups/{follow_up_id}/claim", response_model=schemas.FollowUpTask)
@@ -73,7 +73,7 @@ async def claim_follow_up(
     task is still in its automated calls or done.
     """
     return await db.run(
-        queries.claim_follow_up, follow_up_id, body.agent_id, lease=settings.claim_lease
+        follow_ups.claim_follow_up, follow_up_id, body.agent_id, lease=settings.claim_lease
     )
 
 
@@ -82,7 +82,7 @@ async def release_follow_up(
     follow_up_id: FollowUpId, body: schemas.AgentBody, db: DatabaseDep
 ) -> schemas.FollowUpTask:
     """Give a claimed task back to the queue; only its holder may (409 ``NotClaimHolder``)."""
-    return await db.run(queries.release_follow_up, follow_up_id, body.agent_id)
+    return await db.run(follow_ups.release_follow_up, follow_up_id, body.agent_id)
 
 
 @router.post("/follow-ups/{follow_up_id}/result", response_model=schemas.OrderOut)
@@ -90,8 +90,8 @@ async def record_follow_up(
     follow_up_id: FollowUpId,
     body: schemas.FollowUpResultBody,
     db: DatabaseDep,
-    client: TemporalDep,
     settings: SettingsDep,
+    commands: CommandsDep,
 ) -> schemas.OrderOut:
     """Record how the resident was reached and what they said; this closes the order.
 
@@ -101,12 +101,9 @@ async def record_follow_up(
     agent.
     """
     order_id = await db.run(
-        queries.hold_for_result, follow_up_id, agent_id=body.agent_id, lease=settings.claim_lease
+        follow_ups.hold_for_result, follow_up_id, agent_id=body.agent_id, lease=settings.claim_lease
     )
-    await orders.send_update(
-        client,
-        db,
-        settings,
+    return await commands.run(
         order_id,
         OrderWorkflow.record_follow_up,
         lambda note_id: FollowUpResultInput(
@@ -119,4 +116,3 @@ async def record_follow_up(
         ),
         note=("follow_up_notes", body.notes),
     )
-    return await orders.detail(db, settings, order_id)

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Path, Query
-
-from api import queries, schemas
+from api import schemas
 from api.deps import DatabaseDep
-from api.routes.admin import Limit, Offset
+from api.params import ComplaintId, Limit, Offset, TownshipFilter
+from api.stores import complaints
 from core.vocab import ComplaintStatus
 
 router = APIRouter(prefix="/api", tags=["admin"], responses=schemas.ERRORS)
-
-ComplaintId = Annotated[int, Path(gt=0)]
 
 
 @router.get("/complaints", response_model=schemas.Page[schemas.ComplaintOut])
 async def list_complaints(
     db: DatabaseDep,
     status: ComplaintStatus | None = None,
-    township: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    township: TownshipFilter = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> schemas.Page[schemas.ComplaintOut]:
@@ -29,13 +26,13 @@ async def list_complaints(
     ``status=open`` is the to-do list, oldest first; otherwise newest first.
     """
     return await db.run(
-        queries.list_complaints, status=status, township=township, limit=limit, offset=offset
+        complaints.list_complaints, status=status, township=township, limit=limit, offset=offset
     )
 
 
 @router.get("/complaints/{complaint_id}", response_model=schemas.ComplaintOut)
 async def get_complaint(complaint_id: ComplaintId, db: DatabaseDep) -> schemas.ComplaintOut:
-    return await db.run(queries.complaint, complaint_id)
+    return await db.run(complaints.complaint, complaint_id)
 
 
 @router.post("/complaints/{complaint_id}/resolve", response_model=schemas.ComplaintOut)
@@ -43,4 +40,4 @@ async def resolve_complaint(
     complaint_id: ComplaintId, body: schemas.ResolveBody, db: DatabaseDep
 ) -> schemas.ComplaintOut:
     """Mark the complaint resolved, with what was done; 409 if it already is."""
-    return await db.run(queries.resolve_complaint, complaint_id, body)
+    return await db.run(complaints.resolve_complaint, complaint_id, body)

@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 
-from api import queries, schemas
+from api import schemas
 from api.deps import DatabaseDep, SettingsDep
+from api.params import TownshipFilter
+from api.stores import reports
 
 router = APIRouter(prefix="/api/reports", tags=["reports"], responses=schemas.ERRORS)
 
@@ -25,7 +27,7 @@ async def follow_up_report(
     settings: SettingsDep,
     since: Instant = None,
     until: Instant = None,
-    township: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    township: TownshipFilter = None,
 ) -> schemas.FollowUpReport:
     """Follow-up figures over the orders completed in ``[since, until)``.
 
@@ -37,7 +39,7 @@ async def follow_up_report(
     """
     county = ZoneInfo(settings.county_timezone)
     return await db.run(
-        queries.follow_up_report,
+        reports.follow_up_report,
         since=_aware(since, county),
         until=_aware(until, county),
         township=township,

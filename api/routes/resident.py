@@ -4,33 +4,34 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Response, status
+from fastapi import APIRouter, Header, Response, status
 
-from api import orders, queries, registry, schemas
-from api.deps import DatabaseDep, SettingsDep, TemporalDep
+from api import schemas
+from api.commands import order_detail
+from api.deps import CommandsDep, DatabaseDep, SettingsDep
+from api.params import OrderId
+from api.stores import catalog, orders, places
 from workflows.order import CancelInput, OrderWorkflow, ReviewInput
 
 router = APIRouter(prefix="/api", tags=["resident"], responses=schemas.ERRORS)
-
-OrderId = Annotated[int, Path(gt=0, description="The order's id")]
 
 
 @router.get("/catalog", response_model=list[schemas.CategoryOut])
 async def get_catalog(db: DatabaseDep) -> list[schemas.CategoryOut]:
     """The service menu: categories, each with its sub-items."""
-    return await db.run(queries.catalog)
+    return await db.run(catalog.catalog)
 
 
 @router.get("/townships", response_model=list[schemas.TownshipOut])
 async def get_townships(db: DatabaseDep) -> list[schemas.TownshipOut]:
     """The townships an order or a volunteer can name."""
-    return await db.run(registry.townships)
+    return await db.run(places.townships)
 
 
 @router.get("/places", response_model=list[schemas.PlaceOut])
 async def get_places(db: DatabaseDep, township: str | None = None) -> list[schemas.PlaceOut]:
     """Townships with their villages and communities (村/社区) and centre coordinates."""
-    return await db.run(registry.places, township=township)
+    return await db.run(places.places, township=township)
 
 
 @router.post("/orders", status_code=status.HTTP_201_CREATED, response_model=schemas.OrderOut)
@@ -38,8 +39,8 @@ async def submit_order(
     body: schemas.OrderCreate,
     response: Response,
     db: DatabaseDep,
-    client: TemporalDep,
     settings: SettingsDep,
+    commands: CommandsDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> schemas.OrderOut:
     """Submit a request for help (点单). It starts as ``pending``.
@@ -48,61 +49,45 @@ async def submit_order(
     the same order; the same key with another body is refused with 409.
     """
     submitted = await db.run(
-        queries.create_order,
+        orders.create_order,
         body,
         idempotency_key=idempotency_key,
         completion_sla=settings.completion_sla,
     )
-    await orders.ensure_workflow(client, db, settings, submitted)
+    await commands.ensure_workflow(submitted)
     if submitted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/api/orders/{submitted.order_id}"
-    return await orders.detail(db, settings, submitted.order_id)
+    return await order_detail(db, settings, submitted.order_id)
 
 
 @router.get("/orders/{order_id}", response_model=schemas.OrderOut)
 async def get_order(order_id: OrderId, db: DatabaseDep, settings: SettingsDep) -> schemas.OrderOut:
     """One order with its timeline."""
-    return await orders.detail(db, settings, order_id)
+    return await order_detail(db, settings, order_id)
 
 
 @router.post("/orders/{order_id}/review", response_model=schemas.OrderOut)
 async def review_order(
-    order_id: OrderId,
-    body: schemas.ReviewBody,
-    db: DatabaseDep,
-    client: TemporalDep,
-    settings: SettingsDep,
+    order_id: OrderId, body: schemas.ReviewBody, commands: CommandsDep
 ) -> schemas.OrderOut:
     """Rate a completed order on the four-grade scale (评单)."""
-    await orders.send_update(
-        client,
-        db,
-        settings,
+    return await commands.run(
         order_id,
         OrderWorkflow.review,
         lambda note_id: ReviewInput(rating=body.rating, note_id=note_id),
         note=("review_comment", body.comment),
     )
-    return await orders.detail(db, settings, order_id)
 
 
 @router.post("/orders/{order_id}/cancel", response_model=schemas.OrderOut)
 async def cancel_order(
-    order_id: OrderId,
-    body: schemas.CancelBody,
-    db: DatabaseDep,
-    client: TemporalDep,
-    settings: SettingsDep,
+    order_id: OrderId, body: schemas.CancelBody, commands: CommandsDep
 ) -> schemas.OrderOut:
     """Cancel an order that is not completed yet."""
-    await orders.send_update(
-        client,
-        db,
-        settings,
+    return await commands.run(
         order_id,
         OrderWorkflow.cancel,
         lambda note_id: CancelInput(by=body.by, note_id=note_id),
         note=("cancel_reason", body.reason),
     )
-    return await orders.detail(db, settings, order_id)

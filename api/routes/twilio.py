@@ -10,14 +10,16 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from api import twilio_calls
+from api import twiml
 from api.deps import DatabaseDep, SettingsDep, TemporalDep
 from api.errors import UNAVAILABLE, ApiError
-from api.twilio_calls import TwilioParams
+from api.params import CallId, SmsId
+from api.stores import calls, sms
+from api.twilio_signature import TwilioParams
 from core.vocab import GATHER_ROUNDS, is_machine
 from workflows.order import CallProgress, OrderWorkflow, workflow_id
 
@@ -25,7 +27,6 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/twilio", tags=["twilio"])
 
-CallId = Annotated[int, Path(gt=0)]
 XML = "application/xml"
 
 
@@ -69,15 +70,15 @@ async def call_answered(
 ) -> Response:
     """The call was answered: greet the resident and ask for their rating (or hang up on a
     machine, leaving no message)."""
-    facts = await db.run(twilio_calls.call_facts, call_id)
+    facts = await db.run(calls.call_facts, call_id)
     answered_by = params.get("AnsweredBy") or None
     await _tell_workflow(
         client, facts.order_id, _progress(call_id, params, "answered", answered_by=answered_by)
     )
     if is_machine(answered_by):
-        return _twiml(twilio_calls.hang_up())
-    text = twilio_calls.greeting(facts, settings)
-    return _twiml(twilio_calls.prompt(facts, settings, round_=1, text=text))
+        return _twiml(twiml.hang_up())
+    text = twiml.greeting(facts, settings)
+    return _twiml(twiml.prompt(facts, settings, round_=1, text=text))
 
 
 @router.post("/calls/{call_id}/gather", response_class=Response)
@@ -90,12 +91,12 @@ async def keys_pressed(
     round_: Annotated[int, Query(alias="round", ge=1, le=GATHER_ROUNDS)] = 1,
 ) -> Response:
     """What the resident pressed at the ``round``-th prompt (nothing, when it timed out)."""
-    facts = await db.run(twilio_calls.call_facts, call_id)
+    facts = await db.run(calls.call_facts, call_id)
     digits = params.get("Digits", "").strip()
     await _tell_workflow(
         client, facts.order_id, _progress(call_id, params, f"gather-{round_}", digits=digits)
     )
-    return _twiml(twilio_calls.after_keys(facts, settings, digits=digits, round_=round_))
+    return _twiml(twiml.after_keys(facts, settings, digits=digits, round_=round_))
 
 
 @router.post("/calls/{call_id}/status", status_code=204, response_class=Response)
@@ -103,7 +104,7 @@ async def call_status(
     call_id: CallId, params: TwilioParams, db: DatabaseDep, client: TemporalDep
 ) -> Response:
     """The call ended (completed, busy, no-answer, failed, canceled)."""
-    facts = await db.run(twilio_calls.call_facts, call_id)
+    facts = await db.run(calls.call_facts, call_id)
     event = f"status:{params.get('CallStatus', '')}"
     answered_by = params.get("AnsweredBy") or None
     await _tell_workflow(
@@ -113,13 +114,11 @@ async def call_status(
 
 
 @router.post("/sms/{sms_id}/status", status_code=204, response_class=Response)
-async def sms_status(
-    sms_id: Annotated[int, Path(gt=0)], params: TwilioParams, db: DatabaseDep
-) -> Response:
+async def sms_status(sms_id: SmsId, params: TwilioParams, db: DatabaseDep) -> Response:
     """An SMS's delivery status."""
     code = params.get("ErrorCode", "")
     await db.run(
-        twilio_calls.record_sms_status,
+        sms.record_sms_status,
         sms_id,
         status=params.get("MessageStatus") or params.get("SmsStatus") or "",
         error_code=int(code) if code.isdigit() else None,

@@ -12,8 +12,8 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.contracts import EventRecord, OrderSnapshot, TransitionRecord
 from activities.database import OrderStore
-from api import queries
 from api.database import Database
+from api.stores import orders
 from core.models import Township, Volunteer
 from core.settings import Settings
 from core.vocab import Rating
@@ -45,7 +45,7 @@ def snapshot(seq: int, status: str, **changes: object) -> OrderSnapshot:
 
 async def new_order(database: Database, settings: Settings, township: str) -> int:
     submitted = await database.run(
-        queries.create_order,
+        orders.create_order,
         order_body(township),
         idempotency_key=None,
         completion_sla=settings.completion_sla,

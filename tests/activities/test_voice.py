@@ -25,12 +25,12 @@ from activities.twilio_errors import (
     TWILIO_UNAVAILABLE,
     Verdict,
     classify,
-    mask_phone,
 )
 from activities.voice import RING_SECONDS, FollowUpCaller
 from api.database import Database
 from core.db import utcnow
 from core.models import FollowUpCall, Township
+from core.phones import mask_for_log
 from core.vocab import Notice
 from core.webhooks import call_status_url, call_voice_url
 from tests.activities.conftest import (
@@ -329,8 +329,8 @@ def test_transport_errors_are_classified_by_how_far_the_request_got() -> None:
 
 
 def test_masked_numbers_keep_only_the_last_two_digits() -> None:
-    assert mask_phone("+8613912345678") == "***78"
-    assert mask_phone(None) == "(none)"
+    assert mask_for_log("+8613912345678") == "***78"
+    assert mask_for_log(None) == "(none)"
 
 
 def test_calls_and_sms_work_on_either_database(

@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from api import queries
 from api.database import Database
-from api.errors import ApiError
+from api.stores import follow_ups
+from api.stores.errors import Conflict
 from core.db import make_sessionmaker, transaction, utcnow
 from core.models import OrderNote
 from core.settings import Settings
@@ -330,8 +330,10 @@ def test_claims_racing_in_threads_never_make_two_holders(
             barrier.wait()
             try:
                 with transaction(sessions) as session:
-                    queries.claim_follow_up(session, task, agent, lease=lease_settings.claim_lease)
-            except ApiError as exc:
+                    follow_ups.claim_follow_up(
+                        session, task, agent, lease=lease_settings.claim_lease
+                    )
+            except Conflict as exc:
                 assert exc.code == "ClaimedByOther"
                 return False
             return True

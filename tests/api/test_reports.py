@@ -10,9 +10,10 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session
 
-from api import queries
 from api.database import Database
-from api.errors import ApiError
+from api.errors import status_of
+from api.stores import reports
+from api.stores.errors import Invalid
 from core.settings import Settings
 from core.vocab import FollowUpStatus, OrderStatus, QueueReason
 from tests.api.follow_up_data import BASE, add_follow_up, add_order, add_township, api_client
@@ -105,7 +106,7 @@ async def test_the_report_counts_reached_residents_against_completed_orders(
 ) -> None:
     township = await each_database.run(seed)
     report = await each_database.run(
-        queries.follow_up_report, since=BASE, until=BASE + 24 * H, township=township
+        reports.follow_up_report, since=BASE, until=BASE + 24 * H, township=township
     )
     figures = report.model_dump()
     hours = figures.pop("hours_to_follow_up")
@@ -138,7 +139,7 @@ async def test_the_report_counts_reached_residents_against_completed_orders(
 
     # The period is half-open and filters by completion: [BASE, BASE + 3h) keeps three.
     first = await each_database.run(
-        queries.follow_up_report, since=BASE, until=BASE + 3 * H, township=township
+        reports.follow_up_report, since=BASE, until=BASE + 3 * H, township=township
     )
     assert (first.completed_orders, first.follow_ups_done, first.reached) == (3, 3, 2)
     assert first.pending_by_status == {"calling": 0, "open": 0, "not_opened": 0}
@@ -146,7 +147,7 @@ async def test_the_report_counts_reached_residents_against_completed_orders(
     assert first.hours_to_follow_up.p50 == pytest.approx(4.0)
 
     # Without a start, the order completed the day before counts too.
-    everything = await each_database.run(queries.follow_up_report, township=township)
+    everything = await each_database.run(reports.follow_up_report, township=township)
     assert (everything.completed_orders, everything.reached) == (8, 4)
     assert everything.by_method == {"home_visit": 1, "phone": 4}
     assert everything.attempts_distribution == {0: 1, 1: 2, 2: 1, 3: 1}
@@ -157,7 +158,7 @@ async def test_an_empty_period_has_no_rates_rather_than_zero_or_an_error(
 ) -> None:
     township = await each_database.run(seed)
     report = await each_database.run(
-        queries.follow_up_report, since=BASE + 100 * H, township=township
+        reports.follow_up_report, since=BASE + 100 * H, township=township
     )
     assert (report.completed_orders, report.follow_ups_done, report.pending) == (0, 0, 0)
     assert (report.follow_up_rate, report.automated_share, report.attempts_mean) == (
@@ -205,13 +206,13 @@ async def test_the_report_over_http(each_database: Database, settings: Settings)
 
 def test_percentile_matches_postgresql_percentile_cont() -> None:
     values = [1.0, 2.0, 4.0, 10.0]
-    assert queries.percentile(values, 0.5) == pytest.approx(3.0)
-    assert queries.percentile(values, 0.9) == pytest.approx(8.2)
-    assert queries.percentile([5.0], 0.9) == 5.0
-    assert queries.percentile(values, 1.0) == 10.0
+    assert reports.percentile(values, 0.5) == pytest.approx(3.0)
+    assert reports.percentile(values, 0.9) == pytest.approx(8.2)
+    assert reports.percentile([5.0], 0.9) == 5.0
+    assert reports.percentile(values, 1.0) == 10.0
 
 
 async def test_a_period_that_ends_before_it_starts_is_refused(database: Database) -> None:
-    with pytest.raises(ApiError) as refused:
-        await database.run(queries.follow_up_report, since=BASE, until=BASE - H)
-    assert (refused.value.status, refused.value.code) == (422, "InvalidPeriod")
+    with pytest.raises(Invalid) as refused:
+        await database.run(reports.follow_up_report, since=BASE, until=BASE - H)
+    assert (status_of(refused.value), refused.value.code) == (422, "InvalidPeriod")

@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from api import queries, registry, schemas
+from api import schemas
 from api.database import Database
+from api.stores import candidates, orders
+from api.stores.units import create_unit
 from core.match_settings import Matching, Weights
 from core.matching import Candidate, refresh_volunteer_stats
 from core.models import Order
@@ -35,7 +37,7 @@ async def order_in(
     each_database: Database, township: str, item: str, village: int | None = None
 ) -> int:
     submitted = await each_database.run(
-        queries.create_order,
+        orders.create_order,
         order_body(township, item, village_id=village),
         idempotency_key=None,
         completion_sla=timedelta(hours=72),
@@ -51,7 +53,7 @@ async def ranked(
     exclude: tuple[int, ...] | list[int] = (),
 ) -> list[Candidate]:
     out = await each_database.run(
-        registry.candidates,
+        candidates.candidates,
         order_id,
         matching=matching or Matching(),
         exclude=list(exclude),
@@ -205,13 +207,13 @@ async def test_units_rank_by_place_and_members_and_need_a_leader(
     member = await reg.volunteer(home, skills=["legal.mediation"])
     team = await reg.unit(home, leader=leader, members=[member])
     leaderless = await each_database.run(
-        registry.create_unit,
+        create_unit,
         schemas.UnitCreate(kind=UnitKind.STATION, name=f"无人站-{team}", township=home),
     )
     order = await order_in(each_database, home, "legal.mediation")
 
     out = await each_database.run(
-        registry.candidates, order, matching=Matching(), exclude=[], limit=10, now=NOW
+        candidates.candidates, order, matching=Matching(), exclude=[], limit=10, now=NOW
     )
     units = {u.unit_id: u for u in out.units}
     assert team in units and leaderless.id not in units

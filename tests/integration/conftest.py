@@ -13,10 +13,10 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
+from core.search_attributes import SEARCH_ATTRIBUTES
 from core.settings import Settings
 from tests.conftest import TEMPORAL_CLI
 from worker import build_worker
-from workflows.order import SEARCH_ATTRIBUTES
 
 
 @pytest.fixture(scope="session")

@@ -12,10 +12,10 @@ import httpx
 from sqlalchemy import Engine, func, select
 from temporalio.client import Client
 
-from api import orders as order_service
-from api import queries
 from api.database import Database
 from api.main import create_app
+from api.reconciler import reconcile_once
+from api.stores import orders
 from core.models import Order, OrderNote
 from core.settings import Settings
 from tests.helpers import order_body
@@ -341,27 +341,20 @@ async def test_orders_whose_workflow_never_started_are_started_by_the_reconciler
 ) -> None:
     # As if the API died between committing the order and starting its workflow.
     submitted = await database.run(
-        queries.create_order,
+        orders.create_order,
         order_body(township),
         idempotency_key=None,
         completion_sla=live_settings.completion_sla,
     )
-    started = await order_service.reconcile_once(
-        temporal, database, live_settings, older_than=timedelta(0)
-    )
+    started = await reconcile_once(temporal, database, live_settings, older_than=timedelta(0))
     assert started >= 1
     desc = await temporal.get_workflow_handle(workflow_id(submitted.order_id)).describe()
     assert desc.status is not None and desc.status.name == "RUNNING"
-    assert (
-        await order_service.reconcile_once(
-            temporal, database, live_settings, older_than=timedelta(0)
-        )
-        == 0
-    )
+    assert await reconcile_once(temporal, database, live_settings, older_than=timedelta(0)) == 0
 
     # A command for an order whose workflow never started starts it, then applies.
     orphan = await database.run(
-        queries.create_order,
+        orders.create_order,
         order_body(township),
         idempotency_key=None,
         completion_sla=live_settings.completion_sla,

@@ -20,10 +20,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from twilio.request_validator import RequestValidator
 
-from api import orders as order_service
-from api import queries
+from api.commands import OrderCommands
 from api.database import Database
 from api.main import create_app
+from api.stores import orders
 from core.db import utcnow
 from core.models import FollowUp, FollowUpCall, SmsMessage
 from core.settings import Settings
@@ -74,12 +74,12 @@ async def call(
 ) -> tuple[int, int]:
     """(order id, call id): an order whose workflow exists (no worker), and a placed call."""
     submitted = await database.run(
-        queries.create_order,
+        orders.create_order,
         order_body(township),
         idempotency_key=None,
         completion_sla=timedelta(hours=72),
     )
-    await order_service.ensure_workflow(temporal, database, public_settings, submitted)
+    await OrderCommands(temporal, database, public_settings).ensure_workflow(submitted)
     call_id = await database.run(_call_row, submitted.order_id)
     return submitted.order_id, call_id
 

@@ -1,0 +1,176 @@
+"""Order commands: starting an order's workflow and sending it Updates, for every actor.
+
+A command route is one call, ``commands.run(order_id, OrderWorkflow.accept, make_input,
+...)``: the order is checked and any free text stored (``stores.orders.prepare_command``),
+the Update is sent (starting the workflow first if its start never got through), and the
+answer is the order as it is now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.workflow import UpdateMethodMultiParam
+
+from api import schemas
+from api.database import Database
+from api.errors import raise_for_update_failure
+from api.stores import orders
+from core.settings import Settings
+from workflows.order import (
+    OrderInput,
+    OrderView,
+    OrderWorkflow,
+    initial_search_attributes,
+    summary,
+    workflow_id,
+)
+from workflows.order.messages import FollowUpPlan, OrderTimers
+
+A = TypeVar("A")
+
+Note = tuple[str, str | None]
+"""Free text a command carries: its kind and what the person typed (or nothing)."""
+
+
+def timers(settings: Settings) -> OrderTimers:
+    return OrderTimers(
+        completion_sla_s=int(settings.completion_sla.total_seconds()),
+        escalation_repeat_s=int(settings.escalation_repeat.total_seconds()),
+        accept_timeout_s=int(settings.accept_timeout.total_seconds()),
+        review_window_s=int(settings.review_window.total_seconds()),
+        team_assign_timeout_s=int(settings.team_assign_timeout.total_seconds()),
+    )
+
+
+def follow_up_plan(settings: Settings) -> FollowUpPlan:
+    """Automated calls only where a Twilio account is configured; staff only otherwise."""
+    hours = settings.calling_hours
+    return FollowUpPlan(
+        max_calls=settings.follow_up_max_calls if settings.twilio_configured else 0,
+        retry_delay_s=int(settings.follow_up_retry_delay.total_seconds()),
+        call_timeout_s=int(settings.follow_up_call_timeout.total_seconds()),
+        calling_start_minute=hours.start_minute,
+        calling_end_minute=hours.end_minute,
+        timezone=settings.county_timezone,
+    )
+
+
+async def order_detail(db: Database, settings: Settings, order_id: int) -> schemas.OrderOut:
+    """The order with its timeline, linked to its workflow in the Temporal UI."""
+    return await db.run(
+        orders.order_detail,
+        order_id,
+        workflows_url=(
+            f"{settings.temporal_ui_url.rstrip('/')}/namespaces/"
+            f"{settings.temporal_namespace}/workflows"
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class OrderCommands:
+    """The Temporal client, the database and the settings a command needs."""
+
+    client: Client
+    db: Database
+    settings: Settings
+
+    async def run(
+        self,
+        order_id: int,
+        update: UpdateMethodMultiParam[[OrderWorkflow, A], OrderView],
+        make_arg: Callable[[str | None], A],
+        *,
+        note: Note | None = None,
+        volunteer_id: int | None = None,
+        volunteer_must_be_active: bool = False,
+    ) -> schemas.OrderOut:
+        """Send one command to an order's workflow and answer with the order as it is then.
+
+        The checks run first (see ``stores.orders.prepare_command``).
+        Free text (``note`` = kind, text) is stored first and only its id enters the workflow;
+        if the workflow rejects the command the text is removed again, so nothing changes.
+        """
+        note_id = await self.db.run(
+            orders.prepare_command,
+            order_id,
+            volunteer_id=volunteer_id,
+            volunteer_must_be_active=volunteer_must_be_active,
+            note=note,
+        )
+        await self.send_update(order_id, update, make_arg(note_id), note_id=note_id)
+        return await order_detail(self.db, self.settings, order_id)
+
+    async def ensure_workflow(self, order: orders.Submitted) -> None:
+        """Start the order's workflow unless it exists already; safe to call any number of times."""
+        settings = self.settings
+        inp = OrderInput(
+            order_id=order.order_id,
+            item_code=order.item_code,
+            category_code=order.category_code,
+            township=order.township,
+            submitted_at=order.submitted_at.isoformat(),
+            timers=timers(settings),
+            dispatch_policy=order.dispatch_policy,
+            max_dispatch_attempts=settings.max_dispatch_attempts,
+            follow_up=follow_up_plan(settings),
+            notify=settings.sms_enabled and settings.twilio_configured,
+        )
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await self.client.start_workflow(
+                OrderWorkflow.run,
+                inp,
+                id=workflow_id(order.order_id),
+                task_queue=settings.temporal_task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                # A finished order's id is never reused: a late retry must not reopen it.
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=initial_search_attributes(inp),
+                static_summary=summary(inp),
+            )
+        await self.db.run(orders.mark_workflow_started, order.order_id)
+
+    async def send_update(
+        self,
+        order_id: int,
+        update: UpdateMethodMultiParam[[OrderWorkflow, A], OrderView],
+        arg: A,
+        *,
+        note_id: str | None,
+    ) -> OrderView:
+        """Send the Update; a rejection becomes an ApiError, and the note goes with it."""
+        handle = self.client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
+        try:
+            async with asyncio.timeout(self.settings.command_timeout.total_seconds()):
+                try:
+                    return await handle.execute_update(update, arg)
+                except RPCError as exc:
+                    if exc.status != RPCStatusCode.NOT_FOUND:
+                        raise
+                    # Not started yet (the submit's start did not get through): start it now.
+                    order = await self.db.run(orders.submitted_order, order_id)
+                    if order is None:
+                        raise
+                    await self.ensure_workflow(order)
+                    return await handle.execute_update(update, arg)
+        except WorkflowUpdateFailedError as exc:
+            # Rejected: nothing was applied, so the text goes too. On any other failure the
+            # command may still apply, and its note must stay for it.
+            if note_id is not None:
+                await self.db.run(orders.drop_note, note_id)
+            raise_for_update_failure(exc)
+        except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError) as exc:
+            raise_for_update_failure(exc)

@@ -1,0 +1,49 @@
+"""Volunteers and units ranked for an order (``core.matching``), each score in its parts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from api import schemas
+from api.stores.errors import NotFound
+from core.matching import Matching, rank_units, rank_volunteers, target_for_order
+from core.models import Order
+from core.vocab import DispatchPolicy
+
+
+def candidates(
+    session: Session,
+    order_id: int,
+    *,
+    matching: Matching,
+    exclude: Sequence[int],
+    limit: int,
+    now: datetime,
+) -> schemas.CandidatesOut:
+    """Ranked volunteers and units for an order, each with the parts of its score."""
+    conn = session.connection()
+    target = target_for_order(conn, order_id)
+    order = session.get(Order, order_id)
+    if target is None or order is None:
+        raise NotFound("order", order_id)
+    # The declined and the timed-out are in the timeline; the caller passes them in.
+    volunteers = rank_volunteers(
+        conn, target, matching=matching, now=now, exclude=exclude, limit=limit
+    )
+    units = rank_units(conn, target, matching=matching, limit=min(limit, 10))
+    policy = DispatchPolicy(order.dispatch_policy)
+    return schemas.CandidatesOut(
+        order_id=order_id,
+        policy=policy,
+        weights=asdict(matching.weights),
+        preselected_volunteer_id=volunteers[0].volunteer_id
+        if volunteers and policy != DispatchPolicy.MANUAL
+        else None,
+        excluded=sorted(exclude),
+        volunteers=volunteers,
+        units=units,
+    )

@@ -1,0 +1,112 @@
+"""Complaints the follow-ups recorded, until an admin resolves each."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, Select, select, update
+from sqlalchemy.orm import Session, aliased
+
+from api import schemas
+from api.stores.errors import COMPLAINT_RESOLVED, Conflict, found
+from api.stores.orders import add_note
+from api.stores.rows import from_row, total_rows
+from core.db import utcnow
+from core.models import CatalogItem, Complaint, Order, OrderNote
+from core.vocab import ComplaintStatus
+
+
+def list_complaints(
+    session: Session,
+    *,
+    status: ComplaintStatus | None,
+    township: str | None,
+    limit: int,
+    offset: int,
+) -> schemas.Page[schemas.ComplaintOut]:
+    """Complaints follow-ups recorded; open ones oldest first (the admins' to-do list),
+    otherwise newest first."""
+    query = _complaint_query()
+    if status is not None:
+        query = query.where(Complaint.status == status.value)
+    if township is not None:
+        query = query.where(Order.township == township)
+    total = total_rows(session, query)
+    order = (
+        (Complaint.created_at, Complaint.id)
+        if status == ComplaintStatus.OPEN
+        else (Complaint.created_at.desc(), Complaint.id.desc())
+    )
+    rows = session.execute(query.order_by(*order).limit(limit).offset(offset)).all()
+    return schemas.Page[schemas.ComplaintOut](
+        items=[_complaint(row) for row in rows], total=total, limit=limit, offset=offset
+    )
+
+
+_ComplaintNote = aliased(OrderNote)
+_ResolutionNote = aliased(OrderNote)
+
+
+def _complaint_query() -> Select[*tuple[Any, ...]]:
+    return (
+        select(
+            Complaint,
+            Order.item_code,
+            CatalogItem.name.label("item_name"),
+            Order.township,
+            Order.volunteer_id,
+            _ComplaintNote.body.label("note"),
+            _ResolutionNote.body.label("resolution"),
+        )
+        .join(Order, Order.id == Complaint.order_id)
+        .join(CatalogItem, CatalogItem.code == Order.item_code)
+        .outerjoin(_ComplaintNote, _ComplaintNote.id == Complaint.note_id)
+        .outerjoin(_ResolutionNote, _ResolutionNote.id == Complaint.resolution_note_id)
+    )
+
+
+def _complaint(row: Row[Any]) -> schemas.ComplaintOut:
+    # The complaint's own columns, then the order's and the notes' under the names they bear.
+    return from_row(schemas.ComplaintOut, row.Complaint, **row._asdict())
+
+
+def complaint(session: Session, complaint_id: int) -> schemas.ComplaintOut:
+    row = session.execute(_complaint_query().where(Complaint.id == complaint_id)).first()
+    return _complaint(found(row, "complaint", complaint_id))
+
+
+def resolve_complaint(
+    session: Session, complaint_id: int, body: schemas.ResolveBody, *, now: datetime | None = None
+) -> schemas.ComplaintOut:
+    """Mark a complaint resolved with the admin's note; a ``Conflict`` if it already is.
+
+    The note is stored first and the complaint moves in one conditional update: of two
+    admins resolving at once one wins, and the other's note is rolled back with its error.
+    """
+    order_id = session.scalar(select(Complaint.order_id).where(Complaint.id == complaint_id))
+    order_id = found(order_id, "complaint", complaint_id)
+    note_id = add_note(session, order_id, "complaint_resolution", body.notes)
+    session.flush()
+    resolved = session.scalar(
+        update(Complaint)
+        .where(Complaint.id == complaint_id, Complaint.status == ComplaintStatus.OPEN.value)
+        .values(
+            status=ComplaintStatus.RESOLVED.value,
+            resolved_at=now or utcnow(),
+            resolved_by=body.admin_id,
+            resolution_note_id=note_id,
+        )
+        .returning(Complaint.id)
+        .execution_options(synchronize_session=False)
+    )
+    if resolved is None:
+        done = session.execute(
+            select(Complaint.resolved_at, Complaint.resolved_by).where(Complaint.id == complaint_id)
+        ).one()
+        when = done.resolved_at.isoformat() if done.resolved_at is not None else "earlier"
+        raise Conflict(
+            COMPLAINT_RESOLVED,
+            f"complaint {complaint_id} was resolved by admin {done.resolved_by} at {when}",
+        )
+    return complaint(session, complaint_id)

@@ -1,0 +1,76 @@
+"""What the stores refuse, in the domain's terms, each with a stable code.
+
+``api/errors.py`` gives each kind its HTTP status in one place; stores know nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+from typing import Final, TypeVar
+
+T = TypeVar("T")
+
+NOT_FOUND: Final = "NotFound"
+UNKNOWN_REFERENCE: Final = "UnknownReference"
+"""A body names a catalog item, place, unit, volunteer, skill or trade that does not exist."""
+IDEMPOTENCY_MISMATCH: Final = "IdempotencyKeyReused"
+INVALID_PERIOD: Final = "InvalidPeriod"
+"""A report's period that ends before it starts."""
+
+CLAIMED_BY_OTHER: Final = "ClaimedByOther"
+"""Another agent's live claim on a follow-up task."""
+NOT_CLAIM_HOLDER: Final = "NotClaimHolder"
+"""A release by an agent not holding the claim."""
+FOLLOW_UP_NOT_OPEN: Final = "FollowUpNotOpen"
+"""The task is not (or no longer) in the staff queue."""
+COMPLAINT_RESOLVED: Final = "ComplaintAlreadyResolved"
+
+DUPLICATE_TOWNSHIP: Final = "DuplicateTownship"
+DUPLICATE_PLACE: Final = "DuplicatePlace"
+VILLAGE_OUTSIDE_TOWNSHIP: Final = "VillageOutsideTownship"
+DUPLICATE_UNIT: Final = "DuplicateUnit"
+INACTIVE_UNIT: Final = "InactiveUnit"
+UNIT_WITHOUT_LEADER: Final = "UnitWithoutLeader"
+NOT_A_MEMBER: Final = "NotUnitMember"
+NOT_UNIT_DISPATCH: Final = "NotUnitDispatch"
+"""A leader hands on an order that was not dispatched to a unit."""
+DUPLICATE_PHONE: Final = "DuplicatePhone"
+INACTIVE_VOLUNTEER: Final = "InactiveVolunteer"
+SAME_UNIT: Final = "SameUnit"
+LEADER_TRANSFER: Final = "LeaderTransfer"
+"""A unit's leader cannot move away before another is named."""
+NO_CANDIDATES: Final = "NoCandidates"
+
+
+class DomainError(Exception):
+    """A refusal: a stable ``code`` for programs and a ``message`` for people."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class NotFound(DomainError):
+    """What the request addresses (its path) does not exist."""
+
+    def __init__(self, what: str, ident: object) -> None:
+        super().__init__(NOT_FOUND, f"{what} {ident} not found")
+
+
+class Invalid(DomainError):
+    """The request names something that does not exist or cannot serve."""
+
+
+class Conflict(DomainError):
+    """The request does not fit the current state of what it addresses."""
+
+
+def unknown(field: str, value: object) -> Invalid:
+    return Invalid(UNKNOWN_REFERENCE, f"unknown {field} {value!r}")
+
+
+def found(value: T | None, what: str, ident: object) -> T:
+    """``value``, unless there is none: then ``what`` ``ident`` was not found."""
+    if value is None:
+        raise NotFound(what, ident)
+    return value

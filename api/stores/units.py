@@ -1,0 +1,119 @@
+"""Practice institutes (所), stations (站) and volunteer teams (队), their leaders and members."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api import schemas
+from api.stores.errors import (
+    DUPLICATE_UNIT,
+    INACTIVE_UNIT,
+    INACTIVE_VOLUNTEER,
+    NOT_A_MEMBER,
+    UNIT_WITHOUT_LEADER,
+    Conflict,
+    Invalid,
+    unknown,
+)
+from api.stores.references import require_township, require_unit, require_village, require_volunteer
+from api.stores.rows import from_row, total_rows
+from api.stores.volunteers import move
+from core.db import utcnow
+from core.models import Unit, Volunteer
+
+
+def _unit_out(session: Session, unit: Unit) -> schemas.UnitOut:
+    members = session.scalar(
+        select(func.count()).where(Volunteer.unit_id == unit.id, Volunteer.active.is_(True))
+    )
+    return from_row(schemas.UnitOut, unit, members=members or 0)
+
+
+def create_unit(session: Session, body: schemas.UnitCreate) -> schemas.UnitOut:
+    require_township(session, body.township)
+    if body.village_id is not None:
+        require_village(session, body.village_id, body.township)
+    if body.leader_id is not None:
+        require_volunteer(session, body.leader_id, active=True)
+    if session.scalar(select(Unit.id).where(Unit.kind == body.kind, Unit.name == body.name)):
+        raise Conflict(DUPLICATE_UNIT, f"a {body.kind} named {body.name} exists already")
+    unit = Unit(
+        kind=body.kind.value,
+        name=body.name,
+        township=body.township,
+        village_id=body.village_id,
+        platform=body.platform.value if body.platform else None,
+        leader_id=body.leader_id,
+        active=True,
+        created_at=utcnow(),
+    )
+    session.add(unit)
+    session.flush()
+    if body.leader_id is not None:
+        # A leader belongs to the unit they lead.
+        leader = session.get(Volunteer, body.leader_id)
+        assert leader is not None
+        if leader.unit_id is None:
+            move(session, leader, unit.id, note="leader of a new unit")
+    return _unit_out(session, unit)
+
+
+def get_unit(session: Session, unit_id: int) -> schemas.UnitOut:
+    return _unit_out(session, require_unit(session, unit_id))
+
+
+def list_units(
+    session: Session, *, township: str | None, limit: int, offset: int
+) -> schemas.Page[schemas.UnitOut]:
+    query = select(Unit).order_by(Unit.id)
+    if township is not None:
+        query = query.where(Unit.township == township)
+    total = total_rows(session, query)
+    rows = session.scalars(query.limit(limit).offset(offset))
+    return schemas.Page[schemas.UnitOut](
+        items=[_unit_out(session, u) for u in rows], total=total, limit=limit, offset=offset
+    )
+
+
+def update_unit(session: Session, unit_id: int, body: schemas.UnitPatch) -> schemas.UnitOut:
+    unit = require_unit(session, unit_id)
+    if "leader_id" in body.model_fields_set:
+        if body.leader_id is not None:
+            require_volunteer(session, body.leader_id, active=True)
+            leader = session.get(Volunteer, body.leader_id)
+            assert leader is not None
+            if leader.unit_id != unit.id:
+                raise Invalid(
+                    NOT_A_MEMBER, f"volunteer {body.leader_id} is not a member of {unit.name}"
+                )
+        unit.leader_id = body.leader_id
+    if body.active is not None:
+        unit.active = body.active
+    session.flush()
+    return _unit_out(session, unit)
+
+
+def unit_for_dispatch(session: Session, unit_id: int) -> int:
+    """The leader who receives a dispatch to this unit (``Invalid`` when nobody can)."""
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise unknown("unit_id", unit_id)
+    if not unit.active:
+        raise Invalid(INACTIVE_UNIT, f"unit {unit_id} is not active")
+    if unit.leader_id is None:
+        raise Invalid(UNIT_WITHOUT_LEADER, f"unit {unit_id} has no leader to receive it")
+    leader = session.get(Volunteer, unit.leader_id)
+    if leader is None or not leader.active:
+        raise Invalid(INACTIVE_VOLUNTEER, f"the leader of unit {unit_id} is not active")
+    return unit.leader_id
+
+
+def require_member(session: Session, unit_id: int, volunteer_id: int) -> None:
+    volunteer = session.get(Volunteer, volunteer_id)
+    if volunteer is None:
+        raise unknown("volunteer_id", volunteer_id)
+    if volunteer.unit_id != unit_id:
+        raise Invalid(NOT_A_MEMBER, f"volunteer {volunteer_id} is not a member of unit {unit_id}")
+    if not volunteer.active or volunteer.paused:
+        raise Invalid(INACTIVE_VOLUNTEER, f"volunteer {volunteer_id} is not available")
