@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
@@ -58,7 +59,14 @@ async def api(api_only: httpx.AsyncClient, worker: None) -> httpx.AsyncClient:
 @pytest.fixture
 async def api_only(live_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on the real app, its lifespan run (Temporal client, engine); no worker."""
-    app = create_app(live_settings, reconcile_every=timedelta(hours=1))
+    async with app_client(live_settings) as client:
+        yield client
+
+
+@asynccontextmanager
+async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client on the real app with these settings, its lifespan run."""
+    app = create_app(settings, reconcile_every=timedelta(hours=1))
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(

@@ -22,7 +22,7 @@ from core.db import make_engine
 from core.matching import counter_drift
 from core.models import Volunteer
 from core.settings import Settings
-from tests.integration.test_dispatch_http import volunteer
+from tests.integration.test_dispatch_http import new_team, volunteer
 from tests.integration.test_http_lifecycle import ok, submission, wait_for_follow_up
 from worker import build_worker
 
@@ -141,18 +141,7 @@ async def test_a_leader_assigning_twenty_orders_at_once_never_deadlocks(
     api = api_only
     leader = await volunteer(api, township, max_open_orders=20)
     members = [await volunteer(api, township, max_open_orders=20) for _ in range(2)]
-    unit = await ok(
-        await api.post(
-            "/api/units",
-            json={
-                "kind": "team",
-                "name": f"忙碌队-{township}",
-                "township": township,
-                "leader_id": leader,
-            },
-        ),
-        201,
-    )
+    unit = await new_team(api, township, leader, "忙碌队")
     for member in members:
         await ok(await api.post(f"/api/volunteers/{member}/transfer", json={"unit_id": unit["id"]}))
     before = await settled_deadlocks(engine)

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 
 from api.database import Database
-from api.main import create_app
 from core.models import OrderNote
 from core.settings import Settings
+from tests.integration.conftest import app_client
 from tests.integration.test_http_lifecycle import ok, register, submission
 from worker import build_worker
 
@@ -94,19 +94,6 @@ def followed_up(order: Json) -> Json:
     """The order's one ``followed_up`` event."""
     [event] = [e for e in order["timeline"] if e["event"] == "followed_up"]
     return event
-
-
-@asynccontextmanager
-async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """Another client on the real app, as ``api_only`` but with these settings."""
-    app = create_app(settings, reconcile_every=timedelta(hours=1))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver", timeout=30
-        ) as client,
-    ):
-        yield client
 
 
 @asynccontextmanager

@@ -22,6 +22,13 @@ async def volunteer(api: httpx.AsyncClient, township: str, **fields: Any) -> int
     return int((await ok(await api.post("/api/volunteers", json=body), 201))["id"])
 
 
+async def new_team(api: httpx.AsyncClient, township: str, leader: int, name: str) -> Json:
+    """A volunteer team led by ``leader`` (who joins it)."""
+    body = {"kind": "team", "name": f"{name}-{township}", "township": township, "leader_id": leader}
+    created: Json = await ok(await api.post("/api/units", json=body), 201)
+    return created
+
+
 async def retire(api: httpx.AsyncClient, *ids: int) -> None:
     # Ranking is county-wide: leave nobody behind to compete in other tests.
     for v in ids:
@@ -78,18 +85,7 @@ async def test_transfer_keeps_history_and_leaders_must_be_replaced_first(
     api = api_only
     leader = await volunteer(api, township)
     member = await volunteer(api, township)
-    team = await ok(
-        await api.post(
-            "/api/units",
-            json={
-                "kind": "team",
-                "name": f"护苗队-{township}",
-                "township": township,
-                "leader_id": leader,
-            },
-        ),
-        201,
-    )
+    team = await new_team(api, township, leader, "护苗队")
     station = await ok(
         await api.post(
             "/api/units",
@@ -177,18 +173,7 @@ async def test_team_dispatch_leader_assigns_a_member(api: httpx.AsyncClient, tow
     leader = await volunteer(api, township)
     member = await volunteer(api, township)
     stranger = await volunteer(api, township)
-    unit = await ok(
-        await api.post(
-            "/api/units",
-            json={
-                "kind": "team",
-                "name": f"应急队-{township}",
-                "township": township,
-                "leader_id": leader,
-            },
-        ),
-        201,
-    )
+    unit = await new_team(api, township, leader, "应急队")
     await ok(await api.post(f"/api/volunteers/{member}/transfer", json={"unit_id": unit["id"]}))
     oid = (await ok(await api.post("/api/orders", json=submission(township)), 201))["id"]
     order = await ok(await api.post(f"/api/orders/{oid}/dispatch", json={"unit_id": unit["id"]}))

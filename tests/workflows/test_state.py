@@ -183,44 +183,29 @@ INVALID = errors.INVALID_TRANSITION
 FINISHED = errors.ORDER_FINISHED
 NOT_ASSIGNED = errors.NOT_ASSIGNED
 D, A, P = OrderStatus.DISPATCHED, OrderStatus.ACCEPTED, OrderStatus.PENDING
-# Once completed, an order takes only its review and then the follow-up's result.
 REFUSED: dict[str, OrderStatus | str] = dict.fromkeys(COMMANDS, INVALID)
 # situation → command → the status it moves to, or the error that refuses it.
+CANCELLED = OrderStatus.CANCELLED
+# situation → command → the status it moves to, or the error that refuses it; anything not
+# named is refused as an invalid transition.
+# Any order not yet completed may be (re)dispatched, offered, or cancelled.
+OPEN = REFUSED | {"dispatch": D, "dispatch_unit": D, "open_call": D, "cancel": CANCELLED}
 EXPECTED: dict[str, dict[str, OrderStatus | str]] = {
-    "pending": {
-        "dispatch": D, "dispatch_unit": D, "open_call": D, "assign": INVALID,
-        "assign_by_stranger": INVALID, "accept": INVALID, "accept_other": INVALID,
-        "decline": INVALID, "decline_leader": INVALID, "complete": INVALID,
-        "complete_other": INVALID, "review": INVALID, "cancel": OrderStatus.CANCELLED,
-        "follow_up": INVALID, "follow_up_other": INVALID,
+    "pending": OPEN,
+    "dispatched": OPEN | {
+        "accept": A, "accept_other": NOT_ASSIGNED, "decline": P, "decline_leader": NOT_ASSIGNED,
     },
-    "dispatched": {
-        "dispatch": D, "dispatch_unit": D, "open_call": D, "assign": INVALID,
-        "assign_by_stranger": INVALID, "accept": A, "accept_other": NOT_ASSIGNED,
-        "decline": P, "decline_leader": NOT_ASSIGNED, "complete": INVALID,
-        "complete_other": INVALID, "review": INVALID, "cancel": OrderStatus.CANCELLED,
-        "follow_up": INVALID, "follow_up_other": INVALID,
-    },
-    "with_leader": {
-        "dispatch": D, "dispatch_unit": D, "open_call": D, "assign": D,
-        "assign_by_stranger": errors.NOT_LEADER, "accept": NOT_ASSIGNED,
+    "with_leader": OPEN | {
+        "assign": D, "assign_by_stranger": errors.NOT_LEADER, "accept": NOT_ASSIGNED,
         "accept_other": NOT_ASSIGNED, "decline": NOT_ASSIGNED, "decline_leader": P,
-        "complete": INVALID, "complete_other": INVALID, "review": INVALID,
-        "cancel": OrderStatus.CANCELLED, "follow_up": INVALID, "follow_up_other": INVALID,
     },
-    "open_call": {
-        "dispatch": D, "dispatch_unit": D, "open_call": D, "assign": INVALID,
-        "assign_by_stranger": INVALID, "accept": NOT_ASSIGNED, "accept_other": A,
-        "decline": NOT_ASSIGNED, "decline_leader": NOT_ASSIGNED, "complete": INVALID,
-        "complete_other": INVALID, "review": INVALID, "cancel": OrderStatus.CANCELLED,
-        "follow_up": INVALID, "follow_up_other": INVALID,
+    "open_call": OPEN | {
+        "accept": NOT_ASSIGNED, "accept_other": A, "decline": NOT_ASSIGNED,
+        "decline_leader": NOT_ASSIGNED,
     },
-    "accepted": {
-        "dispatch": D, "dispatch_unit": D, "open_call": INVALID, "assign": INVALID,
-        "assign_by_stranger": INVALID, "accept": INVALID, "accept_other": INVALID,
-        "decline": P, "decline_leader": NOT_ASSIGNED, "complete": OrderStatus.COMPLETED,
-        "complete_other": NOT_ASSIGNED, "review": INVALID, "cancel": OrderStatus.CANCELLED,
-        "follow_up": INVALID, "follow_up_other": INVALID,
+    "accepted": OPEN | {
+        "open_call": INVALID, "decline": P, "decline_leader": NOT_ASSIGNED,
+        "complete": OrderStatus.COMPLETED, "complete_other": NOT_ASSIGNED,
     },
     "completed": REFUSED | {"review": OrderStatus.REVIEWED},
     "window_closed": REFUSED | {"review": errors.REVIEW_WINDOW_CLOSED},

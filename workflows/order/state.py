@@ -14,7 +14,7 @@ tables' rows) in one activity, then send the SMS notices.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -308,9 +308,43 @@ def _return_to_center(s: OrderState, fx: Effects) -> None:
     _set_status(s, OrderStatus.PENDING, fx)
 
 
+def _volunteer_acted(
+    s: OrderState,
+    fx: Effects,
+    name: EventName,
+    now: datetime,
+    *,
+    by: int,
+    volunteer_id: int,
+    tell: Notice,
+    note_id: str | None = None,
+    data: Mapping[str, object] | None = None,
+) -> Effects:
+    """A volunteer (or their leader, ``by``) moved the order: the event, and who is told."""
+    acted = event(
+        s,
+        name,
+        now,
+        by=actor(ActorKind.VOLUNTEER, by),
+        volunteer_id=volunteer_id,
+        note_id=note_id,
+        data=data,
+    )
+    fx.events.append(acted)
+    fx.notices.append(notice(s, tell, acted, volunteer_id=volunteer_id))
+    return fx
+
+
 def _require_live(s: OrderState) -> None:
     if s.status in FINAL_STATUSES:
         raise rejected(errors.ORDER_FINISHED, f"the order is {s.status}")
+
+
+def _only_when(s: OrderState, allowed: Collection[OrderStatus], what: str) -> None:
+    """Live, and in one of ``allowed``: else the command does not fit (``what`` says why)."""
+    _require_live(s)
+    if s.status not in allowed:
+        raise rejected(errors.INVALID_TRANSITION, f"{what}; this one is {s.status}")
 
 
 def _not_for(volunteer_id: int, what: str = "dispatched") -> Exception:
@@ -321,12 +355,7 @@ def _not_for(volunteer_id: int, what: str = "dispatched") -> Exception:
 
 
 def check_dispatch(s: OrderState, inp: DispatchInput) -> None:
-    _require_live(s)
-    if s.status not in OPEN_STATUSES:
-        raise rejected(
-            errors.INVALID_TRANSITION,
-            f"only an order not yet completed can be dispatched; this one is {s.status}",
-        )
+    _only_when(s, OPEN_STATUSES, "only an order not yet completed can be dispatched")
     if (inp.volunteer_id is None) == (inp.unit_id is None):
         raise rejected(errors.INVALID_TRANSITION, "dispatch to a volunteer or to a unit")
     if inp.unit_id is not None and inp.leader_id is None:
@@ -381,12 +410,11 @@ def dispatch(s: OrderState, inp: DispatchInput, now: datetime) -> Effects:
 
 
 def check_open_call(s: OrderState, inp: OpenCallInput) -> None:
-    _require_live(s)
-    if s.status not in (OrderStatus.PENDING, OrderStatus.DISPATCHED):
-        raise rejected(
-            errors.INVALID_TRANSITION,
-            f"only a pending or dispatched order can be offered; this one is {s.status}",
-        )
+    _only_when(
+        s,
+        (OrderStatus.PENDING, OrderStatus.DISPATCHED),
+        "only a pending or dispatched order can be offered",
+    )
     if not inp.volunteer_ids or len(set(inp.volunteer_ids)) != len(inp.volunteer_ids):
         raise rejected(errors.INVALID_TRANSITION, "offer to one or more distinct volunteers")
     declined = sorted(set(inp.volunteer_ids) & set(s.declined_by))
@@ -433,20 +461,18 @@ def check_assign(s: OrderState, inp: AssignInput) -> None:
 
 def assign(s: OrderState, inp: AssignInput, now: datetime) -> Effects:
     """The leader of the unit holding the order hands it to a member, who then accepts."""
-    fx = Effects()
     s.volunteer_id = inp.volunteer_id
     _bump(s)
-    assigned = event(
+    return _volunteer_acted(
         s,
+        Effects(),
         EventName.ASSIGNED,
         now,
-        by=actor(ActorKind.VOLUNTEER, inp.leader_id),
+        by=inp.leader_id,
         volunteer_id=inp.volunteer_id,
+        tell=Notice.DISPATCHED,
         data={"unit_id": s.unit_id},
     )
-    fx.events.append(assigned)
-    fx.notices.append(notice(s, Notice.DISPATCHED, assigned, volunteer_id=inp.volunteer_id))
-    return fx
 
 
 def check_accept(s: OrderState, inp: AcceptInput) -> None:
@@ -456,11 +482,7 @@ def check_accept(s: OrderState, inp: AcceptInput) -> None:
             raise rejected(errors.INVALID_TRANSITION, "you have already accepted this order")
         if inp.volunteer_id in s.offered:
             raise rejected(errors.ALREADY_TAKEN, "another volunteer took this order first")
-    if s.status != OrderStatus.DISPATCHED:
-        raise rejected(
-            errors.INVALID_TRANSITION,
-            f"only a dispatched order can be accepted; this one is {s.status}",
-        )
+    _only_when(s, (OrderStatus.DISPATCHED,), "only a dispatched order can be accepted")
     if inp.volunteer_id not in s.offered and inp.volunteer_id != s.volunteer_id:
         raise _not_for(inp.volunteer_id)
 
@@ -469,26 +491,24 @@ def accept(s: OrderState, inp: AcceptInput, now: datetime) -> Effects:
     fx = Effects()
     s.volunteer_id = inp.volunteer_id
     _set_status(s, OrderStatus.ACCEPTED, fx)
-    accepted = event(
+    return _volunteer_acted(
         s,
+        fx,
         EventName.ACCEPTED,
         now,
-        by=actor(ActorKind.VOLUNTEER, inp.volunteer_id),
+        by=inp.volunteer_id,
         volunteer_id=inp.volunteer_id,
+        tell=Notice.ACCEPTED,
         data={"unit_id": s.unit_id} if s.unit_id is not None else {},
     )
-    fx.events.append(accepted)
-    fx.notices.append(notice(s, Notice.ACCEPTED, accepted, volunteer_id=inp.volunteer_id))
-    return fx
 
 
 def check_decline(s: OrderState, inp: DeclineInput) -> None:
-    _require_live(s)
-    if s.status not in (OrderStatus.DISPATCHED, OrderStatus.ACCEPTED):
-        raise rejected(
-            errors.INVALID_TRANSITION,
-            f"only a dispatched or accepted order can be declined; this one is {s.status}",
-        )
+    _only_when(
+        s,
+        (OrderStatus.DISPATCHED, OrderStatus.ACCEPTED),
+        "only a dispatched or accepted order can be declined",
+    )
     holder = s.leader_id if s.awaiting_leader else s.volunteer_id
     offered = s.status == OrderStatus.DISPATCHED and inp.volunteer_id in s.offered
     if inp.volunteer_id != holder and not offered:
@@ -532,12 +552,7 @@ def decline(s: OrderState, inp: DeclineInput, now: datetime) -> Effects:
 
 
 def check_complete(s: OrderState, inp: CompleteInput) -> None:
-    _require_live(s)
-    if s.status != OrderStatus.ACCEPTED:
-        raise rejected(
-            errors.INVALID_TRANSITION,
-            f"only an accepted order can be completed; this one is {s.status}",
-        )
+    _only_when(s, (OrderStatus.ACCEPTED,), "only an accepted order can be completed")
     if inp.volunteer_id != s.volunteer_id:
         raise _not_for(inp.volunteer_id, "assigned")
 
@@ -547,29 +562,24 @@ def complete(s: OrderState, inp: CompleteInput, now: datetime) -> Effects:
     s.hours = inp.hours
     s.completed_at = now
     _set_status(s, OrderStatus.COMPLETED, fx)
-    completed = event(
+    return _volunteer_acted(
         s,
+        fx,
         EventName.COMPLETED,
         now,
-        by=actor(ActorKind.VOLUNTEER, inp.volunteer_id),
+        by=inp.volunteer_id,
         volunteer_id=inp.volunteer_id,
+        tell=Notice.COMPLETED,
         note_id=inp.note_id,
         data={"hours": inp.hours, "on_time": now <= s.deadline},
     )
-    fx.events.append(completed)
-    fx.notices.append(notice(s, Notice.COMPLETED, completed, volunteer_id=inp.volunteer_id))
-    return fx
 
 
 def check_review(s: OrderState, inp: ReviewInput) -> None:
     _require_live(s)
     if s.status == OrderStatus.REVIEWED:
         raise rejected(errors.INVALID_TRANSITION, "this order has already been reviewed")
-    if s.status != OrderStatus.COMPLETED:
-        raise rejected(
-            errors.INVALID_TRANSITION,
-            f"an order can be reviewed once it is completed; this one is {s.status}",
-        )
+    _only_when(s, (OrderStatus.COMPLETED,), "an order can be reviewed once it is completed")
     if s.review_window_expired:
         raise rejected(
             errors.REVIEW_WINDOW_CLOSED,
@@ -596,12 +606,7 @@ def review(s: OrderState, inp: ReviewInput, now: datetime) -> Effects:
 
 
 def check_cancel(s: OrderState, inp: CancelInput) -> None:
-    _require_live(s)
-    if s.status not in OPEN_STATUSES:
-        raise rejected(
-            errors.INVALID_TRANSITION,
-            f"only an order not yet completed can be cancelled; this one is {s.status}",
-        )
+    _only_when(s, OPEN_STATUSES, "only an order not yet completed can be cancelled")
 
 
 def cancel(s: OrderState, inp: CancelInput, now: datetime) -> Effects:

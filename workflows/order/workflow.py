@@ -48,22 +48,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from core.vocab import OPEN_STATUSES, CallOutcome, OrderStatus
     from workflows.order import follow_up
+    from workflows.order import messages as msg
     from workflows.order import state as machine
-    from workflows.order.messages import (
-        AcceptInput,
-        AssignInput,
-        CallProgress,
-        CallState,
-        CancelInput,
-        CompleteInput,
-        DeclineInput,
-        DispatchInput,
-        FollowUpResultInput,
-        OpenCallInput,
-        OrderInput,
-        OrderView,
-        ReviewInput,
-    )
     from workflows.order.state import Effects, OrderState
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
@@ -94,7 +80,7 @@ def workflow_id(order_id: int) -> str:
     return f"order-{order_id}"
 
 
-def initial_search_attributes(inp: OrderInput) -> TypedSearchAttributes:
+def initial_search_attributes(inp: msg.OrderInput) -> TypedSearchAttributes:
     """Search attributes an order starts with (the starter sets them at start)."""
     return TypedSearchAttributes(
         [
@@ -107,7 +93,7 @@ def initial_search_attributes(inp: OrderInput) -> TypedSearchAttributes:
     )
 
 
-def summary(inp: OrderInput) -> str:
+def summary(inp: msg.OrderInput) -> str:
     """The one-line summary shown in the Temporal UI's workflow list (no personal data)."""
     return f"Order {inp.order_id} · {inp.item_code} · {inp.township}"
 
@@ -115,14 +101,14 @@ def summary(inp: OrderInput) -> str:
 @workflow.defn
 class OrderWorkflow:
     @workflow.init
-    def __init__(self, inp: OrderInput) -> None:
+    def __init__(self, inp: msg.OrderInput) -> None:
         self._inp = inp
         self._s = OrderState.start(inp)
         # SMS in flight: they never hold the order up, but the run waits for them to finish.
         self._notices: list[asyncio.Task[None]] = []
 
     @workflow.run
-    async def run(self, inp: OrderInput) -> OrderView:
+    async def run(self, inp: msg.OrderInput) -> msg.OrderView:
         self._describe()
         watcher = asyncio.create_task(self._watch_deadline())
         await self._until_completed_or_cancelled()
@@ -137,90 +123,90 @@ class OrderWorkflow:
     # --- commands: check, apply, carry out ---------------------------------------------------
 
     @workflow.update
-    async def dispatch(self, inp: DispatchInput) -> OrderView:
+    async def dispatch(self, inp: msg.DispatchInput) -> msg.OrderView:
         """An admin dispatches (or re-dispatches) to a volunteer or a unit."""
         return await self._command(machine.check_dispatch, machine.dispatch, inp)
 
     @dispatch.validator
-    def _check_dispatch(self, inp: DispatchInput) -> None:
+    def _check_dispatch(self, inp: msg.DispatchInput) -> None:
         machine.check_dispatch(self._s, inp)
 
     @workflow.update
-    async def open_call(self, inp: OpenCallInput) -> OrderView:
+    async def open_call(self, inp: msg.OpenCallInput) -> msg.OrderView:
         """Offer the order to several volunteers; the first to accept gets it."""
         return await self._command(machine.check_open_call, machine.open_call, inp)
 
     @open_call.validator
-    def _check_open_call(self, inp: OpenCallInput) -> None:
+    def _check_open_call(self, inp: msg.OpenCallInput) -> None:
         machine.check_open_call(self._s, inp)
 
     @workflow.update
-    async def assign(self, inp: AssignInput) -> OrderView:
+    async def assign(self, inp: msg.AssignInput) -> msg.OrderView:
         """The leader of the unit holding the order hands it to a member, who then accepts."""
         return await self._command(machine.check_assign, machine.assign, inp)
 
     @assign.validator
-    def _check_assign(self, inp: AssignInput) -> None:
+    def _check_assign(self, inp: msg.AssignInput) -> None:
         machine.check_assign(self._s, inp)
 
     @workflow.update
-    async def accept(self, inp: AcceptInput) -> OrderView:
+    async def accept(self, inp: msg.AcceptInput) -> msg.OrderView:
         return await self._command(machine.check_accept, machine.accept, inp)
 
     @accept.validator
-    def _check_accept(self, inp: AcceptInput) -> None:
+    def _check_accept(self, inp: msg.AcceptInput) -> None:
         machine.check_accept(self._s, inp)
 
     @workflow.update
-    async def decline(self, inp: DeclineInput) -> OrderView:
+    async def decline(self, inp: msg.DeclineInput) -> msg.OrderView:
         return await self._command(machine.check_decline, machine.decline, inp)
 
     @decline.validator
-    def _check_decline(self, inp: DeclineInput) -> None:
+    def _check_decline(self, inp: msg.DeclineInput) -> None:
         machine.check_decline(self._s, inp)
 
     @workflow.update
-    async def complete(self, inp: CompleteInput) -> OrderView:
+    async def complete(self, inp: msg.CompleteInput) -> msg.OrderView:
         return await self._command(machine.check_complete, machine.complete, inp)
 
     @complete.validator
-    def _check_complete(self, inp: CompleteInput) -> None:
+    def _check_complete(self, inp: msg.CompleteInput) -> None:
         machine.check_complete(self._s, inp)
 
     @workflow.update
-    async def review(self, inp: ReviewInput) -> OrderView:
+    async def review(self, inp: msg.ReviewInput) -> msg.OrderView:
         return await self._command(machine.check_review, machine.review, inp)
 
     @review.validator
-    def _check_review(self, inp: ReviewInput) -> None:
+    def _check_review(self, inp: msg.ReviewInput) -> None:
         machine.check_review(self._s, inp)
 
     @workflow.update
-    async def cancel(self, inp: CancelInput) -> OrderView:
+    async def cancel(self, inp: msg.CancelInput) -> msg.OrderView:
         return await self._command(machine.check_cancel, machine.cancel, inp)
 
     @cancel.validator
-    def _check_cancel(self, inp: CancelInput) -> None:
+    def _check_cancel(self, inp: msg.CancelInput) -> None:
         machine.check_cancel(self._s, inp)
 
     @workflow.update
-    async def record_follow_up(self, inp: FollowUpResultInput) -> OrderView:
+    async def record_follow_up(self, inp: msg.FollowUpResultInput) -> msg.OrderView:
         machine.check_follow_up(self._s, inp)
         # The task may be listed before its id reaches the workflow (see open_follow_up).
         await workflow.wait_condition(lambda: self._s.follow_up_id is not None)
         return await self._command(machine.check_follow_up, machine.record_follow_up, inp)
 
     @record_follow_up.validator
-    def _check_follow_up(self, inp: FollowUpResultInput) -> None:
+    def _check_follow_up(self, inp: msg.FollowUpResultInput) -> None:
         machine.check_follow_up(self._s, inp)
 
     @workflow.signal
-    def call_progress(self, inp: CallProgress) -> None:
+    def call_progress(self, inp: msg.CallProgress) -> None:
         """A Twilio webhook's news about a follow-up call (deduplicated by callback)."""
         follow_up.classify(self._s, inp)
 
     @workflow.query
-    def state(self) -> OrderView:
+    def state(self) -> msg.OrderView:
         return machine.view(self._s)
 
     async def _command(
@@ -228,7 +214,7 @@ class OrderWorkflow:
         check: Callable[[OrderState, Any], None],
         transition: Callable[[OrderState, Any, datetime], Effects],
         inp: Any,
-    ) -> OrderView:
+    ) -> msg.OrderView:
         # Checked again in the handler: two racing commands both passed their validators,
         # and only the first to run here may apply (of two accepts, exactly one wins).
         check(self._s, inp)
@@ -413,7 +399,7 @@ class OrderWorkflow:
         )
         return s.follow_up_done
 
-    async def _place_call(self, attempt: int) -> CallState | None:
+    async def _place_call(self, attempt: int) -> msg.CallState | None:
         """Place one call; ``None`` when no call can ever be placed (the task is queued)."""
         s = self._s
         assert s.follow_up_id is not None
@@ -438,7 +424,7 @@ class OrderWorkflow:
                 return None
             # Twilio stayed unreachable for the whole placing window: a failed attempt.
             workflow.logger.warning("order %s: call %d not placed: %s", s.order_id, attempt, err)
-            return CallState(call_id=None, attempt=attempt, outcome=CallOutcome.FAILED)
+            return msg.CallState(call_id=None, attempt=attempt, outcome=CallOutcome.FAILED)
         call = follow_up.placed(s, attempt, result.call_id, result.call_sid)
         await self._carry_out(follow_up.call_placed(s, call, workflow.now()))
         return call
