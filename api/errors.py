@@ -15,10 +15,12 @@ from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeou
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.stores.errors import Conflict, DomainError, Invalid, NotFound
+from api.stores.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from workflows import errors as wf
 
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
+    Unauthorized: 401,
+    Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
     Invalid: 422,
@@ -83,8 +85,13 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
-        return _response(status_of(exc), exc.code, exc.message)
+        status = status_of(exc)
+        # RFC 6750: a 401 says how to authenticate.
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return _response(status, exc.code, exc.message, headers)
 
 
-def _response(status: int, code: str, detail: str) -> JSONResponse:
-    return JSONResponse({"detail": detail, "code": code}, status_code=status)
+def _response(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"detail": detail, "code": code}, status_code=status, headers=headers)

@@ -40,6 +40,10 @@ LEADER_TRANSFER: Final = "LeaderTransfer"
 """A unit's leader cannot move away before another is named."""
 NO_CANDIDATES: Final = "NoCandidates"
 
+NOT_SIGNED_IN: Final = "NotSignedIn"
+INVALID_TOKEN: Final = "InvalidToken"
+FORBIDDEN: Final = "Forbidden"
+
 
 class DomainError(Exception):
     """A refusal: a stable ``code`` for programs and a ``message`` for people."""
@@ -63,6 +67,17 @@ class Invalid(DomainError):
 
 class Conflict(DomainError):
     """The request does not fit the current state of what it addresses."""
+
+
+class Unauthorized(DomainError):
+    """No valid sign-in: the caller must sign in (again) first."""
+
+
+class Forbidden(DomainError):
+    """Signed in, but this kind of account may not do this."""
+
+    def __init__(self, message: str = "your account may not do this") -> None:
+        super().__init__(FORBIDDEN, message)
 
 
 def unknown(field: str, value: object) -> Invalid:

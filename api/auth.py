@@ -1,0 +1,79 @@
+"""Who may call what: the signed-in principal, from a verified token, as route dependencies.
+
+Identity always comes from the ``Authorization: Bearer`` token (``core.security``), never
+from a request body. A route declares what it needs by the type of one parameter:
+
+- ``Actor``: anyone signed in (including an order link from our SMS);
+- ``ResidentActor``, ``VolunteerActor``, ``LeaderActor``: residents signed in by SMS code,
+  volunteers among them, and unit leaders among those;
+- ``AgentActor``, ``AdminActor``, ``StaffActor``: call-center agents, admins, either.
+
+Without a token: 401. With a token lacking the role: 403. What belongs to someone else reads
+as 404, decided by the stores (``api/stores/access.py``), so existence never leaks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from api.deps import SettingsDep
+from api.stores.errors import INVALID_TOKEN, NOT_SIGNED_IN, Forbidden, Unauthorized
+from core.security import InvalidToken, Principal, read_token
+from core.vocab import Role
+
+# The OAuth2 password flow at /api/auth/token is what /docs' "Authorize" button uses; the
+# same bearer tokens come from the SMS-code sign-in.
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+
+
+def _maybe_principal(
+    request: Request, settings: SettingsDep, token: Annotated[str | None, Depends(_bearer)]
+) -> Principal | None:
+    if not token:
+        return None
+    try:
+        principal = read_token(token, secret=settings.signing_secret)
+    except InvalidToken as exc:
+        raise Unauthorized(INVALID_TOKEN, "the token is invalid or has expired") from exc
+    request.state.principal = principal  # for the access log and the audit trail
+    return principal
+
+
+MaybeActor = Annotated[Principal | None, Depends(_maybe_principal)]
+
+
+def _signed_in(principal: MaybeActor) -> Principal:
+    if principal is None:
+        raise Unauthorized(NOT_SIGNED_IN, "sign in first")
+    return principal
+
+
+Actor = Annotated[Principal, Depends(_signed_in)]
+
+
+def require(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency that lets through a principal holding any of ``roles``."""
+
+    def check(principal: Actor) -> Principal:
+        if not principal.has(*roles):
+            raise Forbidden()
+        return principal
+
+    return check
+
+
+ResidentActor = Annotated[Principal, Depends(require(Role.RESIDENT))]
+VolunteerActor = Annotated[Principal, Depends(require(Role.VOLUNTEER))]
+LeaderActor = Annotated[Principal, Depends(require(Role.LEADER))]
+AgentActor = Annotated[Principal, Depends(require(Role.AGENT))]
+AdminActor = Annotated[Principal, Depends(require(Role.ADMIN))]
+StaffActor = Annotated[Principal, Depends(require(Role.ADMIN, Role.AGENT))]
+
+
+def client_ip(request: Request) -> str | None:
+    """The caller's address (behind the proxy, uvicorn's --proxy-headers puts it here)."""
+    return request.client.host if request.client else None

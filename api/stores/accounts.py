@@ -1,0 +1,164 @@
+"""Residents and staff accounts, and the principal each signs in as.
+
+A resident is a phone number (E.164). Signing in with an SMS code makes them a ``resident``;
+if the phone belongs to an active volunteer they are also a ``volunteer``, and a ``leader``
+when they lead a unit. Staff accounts are admins (the county, or some townships) and
+call-center agents, with argon2 password hashes and a lockout after repeated failures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.stores.errors import Conflict, Invalid, NotFound
+from core.models import Resident, StaffAccount, Unit, Volunteer
+from core.security import Principal, hash_password, verify_password
+from core.vocab import Role
+
+DUPLICATE_USERNAME = "DuplicateUsername"
+WEAK_PASSWORD = "WeakPassword"
+UNKNOWN_TOWNSHIP = "UnknownReference"
+MIN_PASSWORD = 12
+
+
+def resident_by_phone(session: Session, phone: str) -> Resident:
+    """The resident with this (E.164) phone, registered on first sight."""
+    resident = session.scalar(select(Resident).where(Resident.phone == phone))
+    if resident is None:
+        resident = Resident(phone=phone)
+        session.add(resident)
+        session.flush()
+    return resident
+
+
+def resident_principal(session: Session, resident: Resident) -> Principal:
+    """What a resident signs in as: their volunteer record and the units they lead, if any."""
+    volunteer = session.scalar(
+        select(Volunteer).where(Volunteer.phone == resident.phone, Volunteer.active.is_(True))
+    )
+    roles = {Role.RESIDENT}
+    led: tuple[int, ...] = ()
+    if volunteer is not None:
+        roles.add(Role.VOLUNTEER)
+        led = tuple(
+            session.scalars(
+                select(Unit.id)
+                .where(Unit.leader_id == volunteer.id, Unit.active.is_(True))
+                .order_by(Unit.id)
+            )
+        )
+        if led:
+            roles.add(Role.LEADER)
+    return Principal(
+        subject=f"resident:{resident.id}",
+        roles=frozenset(roles),
+        resident_id=resident.id,
+        volunteer_id=volunteer.id if volunteer is not None else None,
+        led_units=led,
+    )
+
+
+def staff_principal(account: StaffAccount) -> Principal:
+    return Principal(
+        subject=f"staff:{account.id}",
+        roles=frozenset({Role(account.role)}),
+        staff_id=account.id,
+        townships=tuple(account.townships) if account.townships is not None else None,
+    )
+
+
+def principal_of(session: Session, subject: str) -> Principal | None:
+    """The principal a refresh token's subject names now (roles can change between tokens)."""
+    kind, _, ident = subject.partition(":")
+    if not ident.isdigit():
+        return None
+    if kind == "resident":
+        resident = session.get(Resident, int(ident))
+        if resident is None or resident.erased_at is not None:
+            return None
+        return resident_principal(session, resident)
+    if kind == "staff":
+        account = session.get(StaffAccount, int(ident))
+        if account is None or not account.active:
+            return None
+        return staff_principal(account)
+    return None
+
+
+def create_staff(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    townships: Sequence[str] | None,
+    known_townships: Sequence[str],
+) -> StaffAccount:
+    """A new admin or agent; ``townships=None`` (or empty) is the whole county."""
+    if role not in (Role.ADMIN, Role.AGENT):
+        raise Invalid("InvalidRole", f"staff are admins or agents, not {role}")
+    check_password(password)
+    unknown = sorted(set(townships or ()) - set(known_townships))
+    if unknown:
+        raise Invalid(UNKNOWN_TOWNSHIP, f"unknown townships {unknown}")
+    if session.scalar(select(StaffAccount.id).where(StaffAccount.username == username)):
+        raise Conflict(DUPLICATE_USERNAME, f"username {username!r} is taken")
+    account = StaffAccount(
+        username=username,
+        password_hash=hash_password(password),
+        role=role.value,
+        townships=sorted(townships) if townships else None,
+        active=True,
+        failed_logins=0,
+    )
+    session.add(account)
+    session.flush()
+    return account
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise Invalid(WEAK_PASSWORD, f"a password has {MIN_PASSWORD} characters or more")
+
+
+def staff_account(session: Session, staff_id: int) -> StaffAccount:
+    account = session.get(StaffAccount, staff_id)
+    if account is None:
+        raise NotFound("staff account", staff_id)
+    return account
+
+
+def verify_staff(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    now: datetime,
+    max_failures: int,
+    lockout: timedelta,
+) -> StaffAccount | None:
+    """The account if the password is right and it may sign in; else ``None``.
+
+    Every failure counts; ``max_failures`` in a row lock the account for ``lockout``. The
+    answer never says which part was wrong, and an unknown name costs a full hash check.
+    """
+    account = session.scalar(select(StaffAccount).where(StaffAccount.username == username))
+    if account is None:
+        verify_password(password, None)
+        return None
+    if account.locked_until is not None and account.locked_until > now:
+        verify_password(password, None)
+        return None
+    if not verify_password(password, account.password_hash) or not account.active:
+        account.failed_logins += 1
+        if account.failed_logins >= max_failures:
+            account.locked_until = now + lockout
+            account.failed_logins = 0
+        return None
+    account.failed_logins = 0
+    account.locked_until = None
+    return account
