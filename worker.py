@@ -23,7 +23,8 @@ from temporalio.worker import Worker
 from activities.database import OrderStore
 from activities.sms import SmsSender
 from activities.voice import FollowUpCaller
-from core.db import make_engine
+from core.db import make_engine, utcnow
+from core.security import link_code
 from core.settings import Settings, get_settings
 from core.temporal import connect
 from core.twilio import make_client
@@ -62,6 +63,9 @@ def build_worker(
         country_code=settings.default_country_code,
         escalation_to=settings.escalation_sms_to,
         timezone=settings.county_timezone,
+        order_link=lambda public_id: link_code(
+            public_id, secret=settings.signing_secret, ttl=settings.order_link_ttl, now=utcnow()
+        ),
     )
     return Worker(
         client,

@@ -34,6 +34,10 @@ from core.phones import e164, mask_for_log
 from core.vocab import Notice
 from core.webhooks import sms_status_url
 
+REF_LENGTH = 6
+# Notices that go to the resident (whose link opens their own order).
+RESIDENT_NOTICES = frozenset({Notice.ACCEPTED, Notice.COMPLETED})
+
 sms_messages = cast(Table, SmsMessage.__table__)
 orders = cast(Table, Order.__table__)
 catalog_items = cast(Table, CatalogItem.__table__)
@@ -54,9 +58,13 @@ MAX_SEGMENTS: Final = 2
 
 @dataclass(frozen=True)
 class Facts:
-    """What the texts may say about an order: no personal data of anyone."""
+    """What the texts may say about an order: no personal data of anyone.
 
-    order_id: int
+    ``ref`` is the start of the order's public id: enough for staff to find it, never its
+    internal number.
+    """
+
+    ref: str
     item: str
     township: str
     village: str | None
@@ -95,13 +103,13 @@ def _completed(f: Facts) -> str:
 
 def _escalated(f: Facts) -> str:
     return (
-        f"{PREFIX}督办：订单{f.order_id}“{f.item}”（{f.township}）逾期未办结，"
+        f"{PREFIX}督办：订单{f.ref}“{f.item}”（{f.township}）逾期未办结，"
         f"已升至{f.level or 1}级，请尽快处理。"
     )
 
 
 def _withdrawn(f: Facts) -> str:
-    return f"{PREFIX}订单{f.order_id}“{f.item}”已改派他人，您无需再办理，谢谢。"
+    return f"{PREFIX}订单{f.ref}“{f.item}”已改派他人，您无需再办理，谢谢。"
 
 
 TEXTS: Final[dict[Notice, Callable[[Facts], str]]] = {
@@ -180,6 +188,8 @@ class SmsSender:
         country_code: The country of numbers written without ``+``.
         escalation_to: The admins' numbers escalations go to.
         timezone: The county's time zone, for deadlines in the texts.
+        order_link: Signs the code in a resident's link (given the order's public id), which
+            opens their order, and only it, without signing in; ``None`` sends the bare link.
     """
 
     def __init__(
@@ -192,8 +202,10 @@ class SmsSender:
         country_code: str,
         escalation_to: Sequence[str],
         timezone: str,
+        order_link: Callable[[str], str] | None = None,
     ) -> None:
         self._engine = engine
+        self._order_link = order_link
         self._client = client
         self._from = from_number
         self._base = public_base_url.rstrip("/")
@@ -278,6 +290,7 @@ class SmsSender:
         row = conn.execute(
             select(
                 orders.c.id,
+                orders.c.public_id,
                 orders.c.township,
                 orders.c.deadline_at,
                 orders.c.unit_id,
@@ -299,15 +312,22 @@ class SmsSender:
         )
         level = inp.escalation_level
         return Facts(
-            order_id=row.id,
+            ref=row.public_id[:REF_LENGTH],
             item=row.item,
             township=row.township,
             village=row.village,
             deadline=row.deadline_at.astimezone(self._zone),
-            link=f"{self._base}/orders/{row.id}",
+            link=self._link(row.public_id, for_resident=inp.notice in RESIDENT_NOTICES),
             unit=unit,
             level=level if level is not None else row.escalation_level,
         )
+
+    def _link(self, public_id: str, *, for_resident: bool) -> str:
+        """The order's page; a resident's link carries the token that opens it for them."""
+        link = f"{self._base}/orders/{public_id}"
+        if for_resident and self._order_link is not None:
+            link += f"?t={self._order_link(public_id)}"
+        return link
 
     def _recipients(self, conn: Connection, inp: SmsInput, notice: Notice) -> list[Recipient]:
         if notice in (Notice.DISPATCHED, Notice.WITHDRAWN):
@@ -317,7 +337,7 @@ class SmsSender:
             if leader_id is None and inp.unit_id is not None:
                 leader_id = conn.scalar(select(units.c.leader_id).where(units.c.id == inp.unit_id))
             return [self._volunteer(conn, "leader", leader_id)]
-        if notice in (Notice.ACCEPTED, Notice.COMPLETED):
+        if notice in RESIDENT_NOTICES:
             phone = conn.scalar(select(orders.c.resident_phone).where(orders.c.id == inp.order_id))
             return [Recipient("resident", None, phone)]
         if notice is Notice.ESCALATED:

@@ -20,9 +20,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from api.deps import SettingsDep
+from api.database import Database
+from api.params import OrderId
+from api.stores.access import OrderRef, Viewer, resolve
 from api.stores.errors import INVALID_TOKEN, NOT_SIGNED_IN, Forbidden, Unauthorized
 from core.security import InvalidToken, Principal, read_token
+from core.settings import Settings
 from core.vocab import Role
 
 # The OAuth2 password flow at /api/auth/token is what /docs' "Authorize" button uses; the
@@ -31,10 +34,11 @@ _bearer = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
 
 def _maybe_principal(
-    request: Request, settings: SettingsDep, token: Annotated[str | None, Depends(_bearer)]
+    request: Request, token: Annotated[str | None, Depends(_bearer)]
 ) -> Principal | None:
     if not token:
         return None
+    settings: Settings = request.app.state.settings
     try:
         principal = read_token(token, secret=settings.signing_secret)
     except InvalidToken as exc:
@@ -77,3 +81,25 @@ StaffActor = Annotated[Principal, Depends(require(Role.ADMIN, Role.AGENT))]
 def client_ip(request: Request) -> str | None:
     """The caller's address (behind the proxy, uvicorn's --proxy-headers puts it here)."""
     return request.client.host if request.client else None
+
+
+async def _visible_order(order_id: OrderId, principal: Actor, request: Request) -> OrderRef:
+    db: Database = request.app.state.database
+    return await db.run(resolve, principal, order_id)
+
+
+VisibleOrder = Annotated[OrderRef, Depends(_visible_order)]
+"""The order in the path, if the caller may see it (else 404, as if it did not exist)."""
+
+
+def owner_only(order: OrderRef) -> None:
+    """Only the resident (or their SMS link) acts as the one who asked for help."""
+    if order.viewer is not Viewer.OWNER:
+        raise Forbidden("only the resident who asked for help may do this")
+
+
+def owner_or_admin(order: OrderRef, principal: Principal) -> None:
+    """Only the resident (or their SMS link) and admins act on an order as its owner."""
+    if order.viewer is Viewer.OWNER or principal.has(Role.ADMIN):
+        return
+    raise Forbidden("only the resident who asked for help (or an admin) may do this")

@@ -1,7 +1,8 @@
 """Order commands: starting an order's workflow and sending it Updates, for every actor.
 
-A command route is one call, ``commands.run(order_id, OrderWorkflow.accept, make_input,
-...)``: the order is checked and any free text stored (``stores.orders.prepare_command``),
+A command route is one call, ``commands.run(order, OrderWorkflow.accept, make_input, ...)``
+for an order the caller may see (``stores.access.resolve``): the order is checked and any
+free text stored (``stores.orders.prepare_command``),
 the Update is sent (starting the workflow first if its start never got through), and the
 answer is the order as it is now.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from temporalio.client import (
@@ -28,6 +29,9 @@ from api import schemas
 from api.database import Database
 from api.errors import raise_for_update_failure
 from api.stores import orders
+from api.stores.access import OrderRef, Viewer, resolve
+from api.stores.errors import NotFound
+from core.security import Principal
 from core.settings import Settings
 from workflows.order import (
     OrderInput,
@@ -68,11 +72,11 @@ def follow_up_plan(settings: Settings) -> FollowUpPlan:
     )
 
 
-async def order_detail(db: Database, settings: Settings, order_id: int) -> schemas.OrderOut:
-    """The order with its timeline, linked to its workflow in the Temporal UI."""
+async def order_detail(db: Database, settings: Settings, order: OrderRef) -> schemas.OrderOut:
+    """The order with its timeline as the caller may read it (staff: linked to the Temporal UI)."""
     return await db.run(
         orders.order_detail,
-        order_id,
+        order,
         workflows_url=(
             f"{settings.temporal_ui_url.rstrip('/')}/namespaces/"
             f"{settings.temporal_namespace}/workflows"
@@ -87,10 +91,11 @@ class OrderCommands:
     client: Client
     db: Database
     settings: Settings
+    principal: Principal
 
     async def run(
         self,
-        order_id: int,
+        order: OrderRef,
         update: UpdateMethodMultiParam[[OrderWorkflow, A], OrderView],
         make_arg: Callable[[str | None], A],
         *,
@@ -106,13 +111,19 @@ class OrderCommands:
         """
         note_id = await self.db.run(
             orders.prepare_command,
-            order_id,
+            order,
             volunteer_id=volunteer_id,
             volunteer_must_be_active=volunteer_must_be_active,
             note=note,
         )
-        await self.send_update(order_id, update, make_arg(note_id), note_id=note_id)
-        return await order_detail(self.db, self.settings, order_id)
+        await self.send_update(order.id, update, make_arg(note_id), note_id=note_id)
+        # Read again as the caller: the command may have changed what they may see (a
+        # volunteer who declined no longer holds the order, and sees only what anyone would).
+        try:
+            fresh = await self.db.run(resolve, self.principal, order.public_id)
+        except NotFound:
+            fresh = replace(order, viewer=Viewer.VOLUNTEER)
+        return await order_detail(self.db, self.settings, fresh)
 
     async def ensure_workflow(self, order: orders.Submitted) -> None:
         """Start the order's workflow unless it exists already; safe to call any number of times."""

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from temporalio.client import Client
 
+from api.auth import Actor
 from api.commands import OrderCommands
 from api.database import Database
 from core.settings import Settings
@@ -32,8 +33,10 @@ DatabaseDep = Annotated[Database, Depends(_database)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
 
 
-def _order_commands(client: TemporalDep, db: DatabaseDep, settings: SettingsDep) -> OrderCommands:
-    return OrderCommands(client, db, settings)
+def _order_commands(
+    client: TemporalDep, db: DatabaseDep, settings: SettingsDep, principal: Actor
+) -> OrderCommands:
+    return OrderCommands(client, db, settings, principal)
 
 
 CommandsDep = Annotated[OrderCommands, Depends(_order_commands)]

@@ -1,4 +1,6 @@
-"""The API's reconciler: a loop that starts the workflows whose start never got through."""
+"""The API's reconciler: it starts the workflows whose start never got through, and flags the
+orders whose workflow ended outside the API (terminated or reset in the Temporal UI, failed,
+timed out), which would otherwise sit open while every command is refused."""
 
 from __future__ import annotations
 
@@ -11,7 +13,10 @@ from temporalio.client import Client
 from api.commands import OrderCommands
 from api.database import Database
 from api.stores import orders
+from core.db import utcnow
+from core.security import SYSTEM
 from core.settings import Settings
+from workflows.order.workflow import order_id_of
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +29,7 @@ async def reconcile_forever(
         await asyncio.sleep(every.total_seconds())
         try:
             await reconcile_once(client, db, settings, older_than=every)
+            await flag_lost_once(client, db, within=LOST_LOOKBACK)
         except Exception:  # keep the loop alive; the next round retries
             log.exception("reconciling order workflows failed")
 
@@ -32,9 +38,30 @@ async def reconcile_once(
     client: Client, db: Database, settings: Settings, *, older_than: timedelta
 ) -> int:
     """Start workflows for orders committed without one (the API died, Temporal was down)."""
-    commands = OrderCommands(client, db, settings)
+    commands = OrderCommands(client, db, settings, SYSTEM)
     missing = await db.run(orders.orders_without_workflow, older_than=older_than)
     for order in missing:
         await commands.ensure_workflow(order)
         log.warning("started the missing workflow of order %s", order.order_id)
     return len(missing)
+
+
+# Looking back this far each round finds what closed since, and again after an API restart.
+LOST_LOOKBACK = timedelta(days=2)
+LOST_STATUSES = ("Terminated", "Failed", "TimedOut", "Canceled")
+
+
+async def flag_lost_once(client: Client, db: Database, *, within: timedelta) -> int:
+    """Flag open orders whose workflow closed abnormally; how many were newly flagged."""
+    since = (utcnow() - within).strftime("%Y-%m-%dT%H:%M:%SZ")
+    statuses = " OR ".join(f'ExecutionStatus = "{s}"' for s in LOST_STATUSES)
+    query = f'WorkflowType = "OrderWorkflow" AND ({statuses}) AND CloseTime > "{since}"'
+    lost: dict[int, str] = {}
+    async for execution in client.list_workflows(query):
+        order_id = order_id_of(execution.id)
+        if order_id is not None and execution.status is not None:
+            lost[order_id] = execution.status.name.lower()
+    flagged = await db.run(orders.flag_lost, lost) if lost else 0
+    if flagged:
+        log.warning("%d order(s) lost their workflow outside the API; flagged for admins", flagged)
+    return flagged

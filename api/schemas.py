@@ -17,8 +17,9 @@ from pydantic import (
 from core import phones
 from core.matching import Candidate, UnitCandidate
 from core.vocab import (
-    ActorKind,
+    Application,
     CallOutcome,
+    Channel,
     ComplaintStatus,
     DispatchPolicy,
     FollowUpMethod,
@@ -83,9 +84,13 @@ class OrderCreate(Strict):
     resident_name: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)
     ]
-    resident_phone: Phone
+    # Only when staff order on a caller's behalf (hotline, walk-in): a resident's own phone is
+    # the one they signed in with, never a body's.
+    resident_phone: Phone | None = None
     # The village or community (村/社区) within the township, when the resident knows it.
     village_id: int | None = Field(default=None, gt=0)
+    # How the order reached the center: ``web`` for residents; staff say hotline or walk_in.
+    channel: Channel | None = None
 
     _phone = field_validator("resident_phone")(phones.normalise)
 
@@ -102,7 +107,6 @@ class DispatchBody(Strict):
 
     volunteer_id: int | None = Field(default=None, gt=0)
     unit_id: int | None = Field(default=None, gt=0)
-    admin_id: int | None = Field(default=None, gt=0)
     reason: Reason | None = None
 
     @model_validator(mode="after")
@@ -119,7 +123,6 @@ class OpenCallBody(Strict):
         default=None, min_length=2, max_length=50
     )
     size: int | None = Field(default=None, ge=2, le=50)
-    admin_id: int | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _distinct(self) -> OpenCallBody:
@@ -131,21 +134,16 @@ class OpenCallBody(Strict):
 
 
 class AssignBody(Strict):
-    leader_id: int = Field(gt=0)
-    volunteer_id: int = Field(gt=0)
+    """The member the signed-in leader hands the order to."""
 
-
-class AcceptBody(Strict):
     volunteer_id: int = Field(gt=0)
 
 
 class DeclineBody(Strict):
-    volunteer_id: int = Field(gt=0)
     reason: Reason
 
 
 class CompleteBody(Strict):
-    volunteer_id: int = Field(gt=0)
     summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
     hours: float = Field(gt=0, le=1000)
 
@@ -157,14 +155,6 @@ class ReviewBody(Strict):
 
 class CancelBody(Strict):
     reason: Reason
-    by: ActorKind = ActorKind.RESIDENT
-
-    @field_validator("by")
-    @classmethod
-    def _who_may_cancel(cls, value: ActorKind) -> ActorKind:
-        if value not in (ActorKind.RESIDENT, ActorKind.ADMIN):
-            raise ValueError("an order is cancelled by the resident or an admin")
-        return value
 
 
 class TimelineEntry(BaseModel):
@@ -186,10 +176,13 @@ class FollowUpSummary(BaseModel):
     rating: Rating | None = None
 
 
+PublicId = Annotated[str, Field(description="The order's public id (random, not guessable)")]
+
+
 class OrderSummary(BaseModel):
     """What lists show: no personal data."""
 
-    id: int
+    id: PublicId
     status: OrderStatus
     item_code: str
     category_code: str
@@ -205,14 +198,27 @@ class OrderSummary(BaseModel):
     dispatch_policy: DispatchPolicy = DispatchPolicy.MANUAL
     dispatch_attempts: int = 0
     undispatchable: bool = False
+    channel: Channel = Channel.WEB
+    # The workflow ended outside the API (terminated in the Temporal UI, failed, timed out):
+    # its status, for admins to act on. Commands are refused meanwhile.
+    workflow_lost: str | None = None
 
 
 class OrderOut(OrderSummary):
+    """One order as the caller may see it.
+
+    The resident's name and address, and the reason, reach the resident, staff and the
+    volunteer who accepted it (until it closes); before that a volunteer sees the service,
+    the place and the deadline only. The phone is masked for everyone here: the full contact
+    is ``GET /api/orders/{id}/contact``, which is audited. Internal notes (decline reasons,
+    call-center notes) and the workflow link are for staff.
+    """
+
     item_name: str
-    reason: str
-    address: str
-    resident_name: str
-    resident_phone_masked: str
+    reason: str | None
+    address: str | None
+    resident_name: str | None
+    resident_phone_masked: str | None
     completed_at: datetime | None
     closed_at: datetime | None
     hours: float | None
@@ -220,8 +226,19 @@ class OrderOut(OrderSummary):
     follow_up: FollowUpSummary | None
     timeline: list[TimelineEntry]
     offered_to: list[int] = []
-    workflow_id: str
-    workflow_url: str
+    workflow_id: str | None = None
+    workflow_url: str | None = None
+
+
+class ContactOut(BaseModel):
+    """The resident's contact, for whoever must call or visit them now (every read audited)."""
+
+    order_id: PublicId
+    resident_name: str
+    resident_phone: str
+    address: str
+    village_id: int | None
+    township: str
 
 
 T = TypeVar("T")
@@ -287,6 +304,18 @@ class VolunteerCreate(Coordinates):
     availability: list[Window] = Field(default_factory=list, max_length=28)
 
     _phone = field_validator("phone")(phones.normalise)
+
+
+class VolunteerApply(Coordinates):
+    """A resident's own application: the phone is the one they signed in with."""
+
+    name: Name
+    township: TownshipName
+    village_id: int | None = Field(default=None, gt=0)
+    skills: list[str] = Field(default_factory=list, max_length=60)
+    trade: str | None = Field(default=None, max_length=30)
+    platform: Platform | None = None
+    availability: list[Window] = Field(default_factory=list, max_length=28)
 
 
 class VolunteerPatch(Strict):
@@ -372,6 +401,8 @@ class VolunteerOut(BaseModel):
     on_time_orders: int = 0
     rated_orders: int = 0
     created_at: datetime
+    # A resident's own application: pending until an admin decides, or refused.
+    application: Application | None = None
 
 
 class UnitCreate(Strict):
@@ -417,7 +448,7 @@ class PolicyOut(BaseModel):
 
 
 class CandidatesOut(BaseModel):
-    order_id: int
+    order_id: PublicId
     policy: DispatchPolicy
     weights: dict[str, float]
     # Under ``suggest`` the top candidate is pre-selected for the admin to confirm.
@@ -436,7 +467,6 @@ class FollowUpResultBody(Strict):
     outcome: FollowUpOutcome
     rating: Rating | None = None
     notes: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
-    agent_id: int | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _corrected_needs_rating(self) -> FollowUpResultBody:
@@ -455,7 +485,7 @@ class FollowUpTask(BaseModel):
     """
 
     id: int
-    order_id: int
+    order_id: PublicId
     status: FollowUpStatus
     created_at: datetime
     done_at: datetime | None
@@ -463,8 +493,8 @@ class FollowUpTask(BaseModel):
     township: str
     completed_at: datetime | None
     review_rating: Rating | None
-    # The call-center needs to reach the resident: the full number while calling or open.
-    resident_name: str
+    # Masked in lists; the agent holding the task reads the full number in its detail.
+    resident_name: str | None
     resident_phone: str
     method: FollowUpMethod | None
     outcome: FollowUpOutcome | None
@@ -501,22 +531,17 @@ class FollowUpDetail(FollowUpTask):
 
     item_name: str
     category_code: str
-    address: str
+    # The full phone and the address only for the agent holding a live claim (audited).
+    address: str | None
     volunteer_id: int | None
     notes: str | None = None
     complaint_id: int | None = None
     calls: list[FollowUpCallOut]
 
 
-class AgentBody(Strict):
-    """A call-center agent (bare ids until staff sign in)."""
-
-    agent_id: int = Field(gt=0)
-
-
 class ComplaintOut(BaseModel):
     id: int
-    order_id: int
+    order_id: PublicId
     follow_up_id: int
     status: ComplaintStatus
     created_at: datetime
@@ -532,7 +557,6 @@ class ComplaintOut(BaseModel):
 
 
 class ResolveBody(Strict):
-    admin_id: int = Field(gt=0)
     notes: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 
 
@@ -577,7 +601,7 @@ class FollowUpReport(BaseModel):
 
 
 class EscalationOut(BaseModel):
-    order_id: int
+    order_id: PublicId
     level: int
     at: datetime
     order_status: OrderStatus
@@ -691,3 +715,10 @@ class AuditOut(BaseModel):
     target: str
     ip: str | None
     detail: dict[str, Any]
+
+
+class ErasureOut(BaseModel):
+    """How many of the resident's orders were cleared of their personal data."""
+
+    orders: int
+    erased_at: datetime

@@ -39,8 +39,14 @@ def e164(number: str, *, country_code: str) -> str | None:
 
 
 def mask_for_screen(phone: str) -> str:
-    """For people who may see whose number it is: the first three and last four digits."""
-    return phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:] if len(phone) > 7 else "****"
+    """For people who may see whose number it is: the first three and last four digits.
+
+    A Chinese number in E.164 shows as people write it (``+8613800138000`` → ``138****8000``).
+    """
+    national = phone.removeprefix("+86") if len(phone) == 14 else phone
+    if len(national) <= 7:
+        return "****"
+    return national[:3] + "*" * (len(national) - 7) + national[-4:]
 
 
 def mask_for_log(number: str | None) -> str:

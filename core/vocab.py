@@ -225,3 +225,17 @@ class Channel(StrEnum):
     WEB = "web"  # the resident, on the web page or API
     HOTLINE = "hotline"  # staff, for a resident who phoned
     WALK_IN = "walk_in"  # staff, for a resident at a station
+
+
+# Notes only staff read: why a volunteer declined, what the call-center heard, why an admin
+# dispatched, how a complaint was resolved.
+INTERNAL_NOTES = frozenset(
+    {"dispatch_reason", "decline_reason", "follow_up_notes", "complaint_resolution"}
+)
+
+
+class Application(StrEnum):
+    """A resident's own application to volunteer, until an admin decides."""
+
+    PENDING = "pending"
+    REFUSED = "refused"

@@ -14,9 +14,11 @@ from api import schemas
 from api.commands import OrderCommands
 from api.database import Database
 from api.stores import orders, places, policies, units, volunteers
+from api.stores.access import OrderRef, resolve
 from core.models import Escalation, FollowUp, Order, OrderEvent, Volunteer
+from core.security import Principal
 from core.settings import Settings
-from core.vocab import DispatchPolicy, UnitKind
+from core.vocab import Channel, DispatchPolicy, Role, UnitKind
 from tests.polling import eventually
 from workflows.order import OrderView, OrderWorkflow, workflow_id
 
@@ -44,8 +46,14 @@ def order_body(
         address="蓼皋街道 龙井社区 3 组 12 号",
         township=township,
         resident_name="龙秀英",
-        resident_phone="13800138000",
     )
+
+
+# The resident every helper-submitted order is for (order_body's 13800138000, in E.164).
+RESIDENT_PHONE = "+8613800138000"
+RESIDENT = orders.Requester(phone=RESIDENT_PHONE, channel=Channel.WEB, by="resident")
+# Registry helpers act as a county admin, as the API's admins do.
+COUNTY_ADMIN = Principal(subject="staff:0", roles=frozenset({Role.ADMIN}), staff_id=0)
 
 
 async def submit(
@@ -61,10 +69,11 @@ async def submit(
     submitted = await db.run(
         orders.create_order,
         order_body(township, item_code, village_id=village_id),
+        RESIDENT,
         idempotency_key=None,
         completion_sla=settings.completion_sla,
     )
-    await OrderCommands(client, db, settings).ensure_workflow(submitted)
+    await OrderCommands(client, db, settings, COUNTY_ADMIN).ensure_workflow(submitted)
     return client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(submitted.order_id))
 
 
@@ -119,6 +128,13 @@ class Harness:
         for n, handle in enumerate(self.handles, start=1):
             history = await handle.fetch_history()
             (HISTORIES / f"{test_name}-{n}.json").write_text(history.to_json())
+
+
+def staff_ref(session: Session, order_id: int) -> OrderRef:
+    """An order as a county admin sees it, by its internal id (tests know those)."""
+    public_id = session.scalar(select(Order.public_id).where(Order.id == order_id))
+    assert public_id is not None
+    return resolve(session, COUNTY_ADMIN, public_id)
 
 
 def order_id_of(handle: WorkflowHandle[OrderWorkflow, OrderView]) -> int:
@@ -199,7 +215,7 @@ class Registry:
             township=township,
             **fields,
         )
-        created = await self.db.run(volunteers.create_volunteer, body)
+        created = await self.db.run(volunteers.create_volunteer, body, country_code="86")
         self.volunteers.append(created.id)
         return created.id
 
@@ -207,17 +223,25 @@ class Registry:
         body = schemas.UnitCreate(
             kind=UnitKind.TEAM, name=f"测试队-{uuid.uuid4().hex[:6]}", township=township
         )
-        unit = await self.db.run(units.create_unit, body)
+        unit = await self.db.run(units.create_unit, body, COUNTY_ADMIN)
         for member in [leader, *members]:
             await self.db.run(
-                volunteers.transfer_volunteer, member, schemas.TransferBody(unit_id=unit.id)
+                volunteers.transfer_volunteer,
+                member,
+                schemas.TransferBody(unit_id=unit.id),
+                COUNTY_ADMIN,
             )
-        await self.db.run(units.update_unit, unit.id, schemas.UnitPatch(leader_id=leader))
+        await self.db.run(
+            units.update_unit, unit.id, schemas.UnitPatch(leader_id=leader), COUNTY_ADMIN
+        )
         return unit.id
 
     async def patch(self, volunteer_id: int, **fields: Any) -> None:
         await self.db.run(
-            volunteers.update_volunteer, volunteer_id, schemas.VolunteerPatch(**fields)
+            volunteers.update_volunteer,
+            volunteer_id,
+            schemas.VolunteerPatch(**fields),
+            COUNTY_ADMIN,
         )
 
     async def policy(self, category: str, policy: DispatchPolicy) -> None:

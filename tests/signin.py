@@ -10,11 +10,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
+import httpx
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.database import Database
 from api.stores import accounts
+from core.models import Volunteer
 from core.phones import e164
 from core.security import Principal, issue_access_token, issue_order_link
 from core.settings import Settings
@@ -75,3 +79,74 @@ def order_link(public_id: str, settings: Settings) -> Headers:
         now=datetime.now(UTC),
     )
     return {"Authorization": f"Bearer {token}"}
+
+
+async def volunteer(db: Database, settings: Settings, volunteer_id: int) -> Headers:
+    """The volunteer with this id, signed in with their phone (as the SMS code sign-in does)."""
+
+    def phone(session: Session) -> str:
+        number = session.scalar(select(Volunteer.phone).where(Volunteer.id == volunteer_id))
+        assert number is not None, f"no volunteer {volunteer_id}"
+        return number
+
+    return await resident(db, settings, await db.run(phone))
+
+
+class Caller:
+    """An HTTP client acting as one person: every request carries their token."""
+
+    def __init__(self, client: httpx.AsyncClient, headers: Headers) -> None:
+        self.client = client
+        self.headers = headers
+
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return await self.client.request(method, url, headers=headers, **kwargs)
+
+    async def get(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("GET", url, **kwargs)
+
+    async def post(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("POST", url, **kwargs)
+
+    async def patch(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("PATCH", url, **kwargs)
+
+    async def put(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("PUT", url, **kwargs)
+
+
+class People:
+    """The callers a test drives the API as: staff, residents, volunteers, nobody."""
+
+    def __init__(self, client: httpx.AsyncClient, db: Database, settings: Settings) -> None:
+        self.client = client
+        self.db = db
+        self.settings = settings
+        self.anonymous = Caller(client, {})
+        self._admin: Caller | None = None
+        self._agent: Caller | None = None
+
+    async def admin(self) -> Caller:
+        """A county admin (the same one for the whole test)."""
+        if self._admin is None:
+            self._admin = Caller(self.client, await staff(self.db, self.settings, Role.ADMIN))
+        return self._admin
+
+    async def agent(self) -> Caller:
+        """A call-center agent (the same one for the whole test)."""
+        if self._agent is None:
+            self._agent = Caller(self.client, await staff(self.db, self.settings, Role.AGENT))
+        return self._agent
+
+    async def another_agent(self) -> Caller:
+        return Caller(self.client, await staff(self.db, self.settings, Role.AGENT))
+
+    async def township_admin(self, *townships: str) -> Caller:
+        return Caller(self.client, await staff(self.db, self.settings, Role.ADMIN, townships))
+
+    async def resident(self, phone: str = "13800138000") -> Caller:
+        return Caller(self.client, await resident(self.db, self.settings, phone))
+
+    async def volunteer(self, volunteer_id: int) -> Caller:
+        return Caller(self.client, await volunteer(self.db, self.settings, volunteer_id))

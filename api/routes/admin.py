@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from api import schemas
+from api.auth import AdminActor, StaffActor, VisibleOrder, client_ip
 from api.deps import CommandsDep, DatabaseDep, SettingsDep, TemporalDep
 from api.errors import raise_for_update_failure
-from api.params import IdFilter, Limit, Offset, OrderId
-from api.stores import candidates, escalations, orders, policies, sms, units
-from api.stores.errors import NO_CANDIDATES, Conflict
+from api.params import IdFilter, Limit, Offset, OrderFilterId
+from api.stores import candidates, erasure, escalations, orders, policies, sms, units
+from api.stores.errors import NO_CANDIDATES, Conflict, Forbidden
 from api.stores.references import require_volunteer
 from core.db import utcnow
 from core.vocab import OrderStatus
@@ -24,6 +25,7 @@ router = APIRouter(prefix="/api", tags=["admin"], responses=schemas.ERRORS)
 
 @router.get("/orders", response_model=schemas.Page[schemas.OrderSummary])
 async def list_orders(
+    actor: StaffActor,
     db: DatabaseDep,
     status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
     overdue: bool | None = None,
@@ -32,10 +34,16 @@ async def list_orders(
     category: str | None = None,
     item: str | None = None,
     volunteer_id: IdFilter = None,
+    lost: bool | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> schemas.Page[schemas.OrderSummary]:
-    """Orders, newest first; filters: status, overdue, undispatchable, place, item, volunteer."""
+    """Orders in your townships, newest first (agents: those with a follow-up).
+
+    Filters: status, overdue, undispatchable, place, item, volunteer, and ``lost``: orders
+    whose workflow ended outside the API (terminated in the Temporal UI, failed), which an
+    admin must look at.
+    """
     flt = orders.OrderFilter(
         status=status_,
         overdue=overdue,
@@ -44,8 +52,9 @@ async def list_orders(
         category=category,
         item=item,
         volunteer_id=volunteer_id,
+        lost=lost,
     )
-    return await db.run(orders.list_orders, flt, limit=limit, offset=offset)
+    return await db.run(orders.list_orders, flt, viewer=actor, limit=limit, offset=offset)
 
 
 async def _tried(client: Client, order_id: int) -> list[int]:
@@ -62,7 +71,8 @@ async def _tried(client: Client, order_id: int) -> list[int]:
 
 @router.get("/orders/{order_id}/candidates", response_model=schemas.CandidatesOut)
 async def order_candidates(
-    order_id: OrderId,
+    actor: AdminActor,
+    order: VisibleOrder,
     db: DatabaseDep,
     client: TemporalDep,
     settings: SettingsDep,
@@ -74,11 +84,10 @@ async def order_candidates(
     capacity, available now, on-time rate, ratings). Inactive, paused, full volunteers and
     those who declined or let the order lapse are left out.
     """
-    await db.run(orders.order_status, order_id)  # 404 before asking the workflow
-    tried = await _tried(client, order_id)
+    tried = await _tried(client, order.id)
     return await db.run(
         candidates.candidates,
-        order_id,
+        order,
         matching=settings.matching,
         exclude=tried,
         limit=limit,
@@ -87,14 +96,20 @@ async def order_candidates(
 
 
 @router.get("/orders/{order_id}/messages", response_model=list[schemas.SmsOut])
-async def order_messages(order_id: OrderId, db: DatabaseDep) -> list[schemas.SmsOut]:
+async def order_messages(
+    actor: AdminActor, order: VisibleOrder, db: DatabaseDep
+) -> list[schemas.SmsOut]:
     """The SMS sent about this order: to whom (number masked), what, and whether delivered."""
-    return await db.run(sms.order_messages, order_id)
+    return await db.run(sms.order_messages, order)
 
 
 @router.post("/orders/{order_id}/dispatch", response_model=schemas.OrderOut)
 async def dispatch_order(
-    order_id: OrderId, body: schemas.DispatchBody, db: DatabaseDep, commands: CommandsDep
+    actor: AdminActor,
+    order: VisibleOrder,
+    body: schemas.DispatchBody,
+    db: DatabaseDep,
+    commands: CommandsDep,
 ) -> schemas.OrderOut:
     """Dispatch (派单) to a volunteer, or to a team/station whose leader assigns a member.
 
@@ -105,13 +120,13 @@ async def dispatch_order(
     if body.unit_id is not None:
         leader_id = await db.run(units.unit_for_dispatch, body.unit_id)
     return await commands.run(
-        order_id,
+        order,
         OrderWorkflow.dispatch,
         lambda note_id: DispatchInput(
             volunteer_id=body.volunteer_id,
             unit_id=body.unit_id,
             leader_id=leader_id,
-            admin_id=body.admin_id,
+            admin_id=actor.staff_id,
             note_id=note_id,
         ),
         note=("dispatch_reason", body.reason),
@@ -122,7 +137,8 @@ async def dispatch_order(
 
 @router.post("/orders/{order_id}/open-call", response_model=schemas.OrderOut)
 async def open_call(
-    order_id: OrderId,
+    actor: AdminActor,
+    order: VisibleOrder,
     body: schemas.OpenCallBody,
     db: DatabaseDep,
     client: TemporalDep,
@@ -133,14 +149,13 @@ async def open_call(
 
     Without ``volunteer_ids`` it goes to the top ``size`` candidates (OPEN_CALL_SIZE).
     """
-    await db.run(orders.order_status, order_id)
     ids = body.volunteer_ids
     if ids is None:
         ranked = await db.run(
             candidates.candidates,
-            order_id,
+            order,
             matching=settings.matching,
-            exclude=await _tried(client, order_id),
+            exclude=await _tried(client, order.id),
             limit=body.size or settings.open_call_size,
             now=utcnow(),
         )
@@ -152,14 +167,14 @@ async def open_call(
             await db.run(require_volunteer, volunteer_id, active=True)
     chosen = list(ids)
     return await commands.run(
-        order_id,
+        order,
         OrderWorkflow.open_call,
-        lambda _note: OpenCallInput(volunteer_ids=chosen, admin_id=body.admin_id),
+        lambda _note: OpenCallInput(volunteer_ids=chosen, admin_id=actor.staff_id),
     )
 
 
 @router.get("/dispatch-policies", response_model=list[schemas.PolicyOut])
-async def list_policies(db: DatabaseDep) -> list[schemas.PolicyOut]:
+async def list_policies(actor: AdminActor, db: DatabaseDep) -> list[schemas.PolicyOut]:
     """The county-wide policy (scope ``*``) and any per-category overrides."""
     return await db.run(policies.policies)
 
@@ -167,20 +182,25 @@ async def list_policies(db: DatabaseDep) -> list[schemas.PolicyOut]:
 @router.put("/dispatch-policies/{scope}", response_model=schemas.PolicyOut)
 async def put_policy(
     scope: Annotated[str, Path(min_length=1, max_length=40)],
+    actor: AdminActor,
     body: schemas.PolicyBody,
     db: DatabaseDep,
 ) -> schemas.PolicyOut:
     """Set ``manual``, ``suggest`` or ``auto`` county-wide (``*``) or for a category code.
 
     Applies to orders submitted afterwards; open orders keep the policy they started with.
+    A county admin's decision: it applies to every township.
     """
+    if not actor.county_wide:
+        raise Forbidden("dispatch policies are county-wide: a county admin sets them")
     return await db.run(policies.set_policy, scope, body.policy)
 
 
 @router.get("/escalations", response_model=schemas.Page[schemas.EscalationOut])
 async def list_escalations(
+    actor: AdminActor,
     db: DatabaseDep,
-    order_id: IdFilter = None,
+    order_id: OrderFilterId = None,
     open_only: bool = False,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -188,8 +208,22 @@ async def list_escalations(
     """Escalations, newest first; ``open_only`` keeps those whose order is still not completed."""
     return await db.run(
         escalations.list_escalations,
+        viewer=actor,
         order_id=order_id,
         open_only=open_only,
         limit=limit,
         offset=offset,
     )
+
+
+@router.post("/orders/{order_id}/erase-resident", response_model=schemas.ErasureOut)
+async def erase_resident(
+    actor: AdminActor, order: VisibleOrder, request: Request, db: DatabaseDep
+) -> schemas.ErasureOut:
+    """Erase the personal data of the resident who placed this order, on all their orders.
+
+    Name, phone, address, reasons and free-text notes are overwritten and their sign-in
+    stops working; statuses, times, ratings, hours and places stay for the statistics.
+    409 ``AlreadyErased`` the second time. Audited.
+    """
+    return await db.run(erasure.erase_resident, order, actor, ip=client_ip(request))

@@ -8,45 +8,41 @@ two agents never call the same resident; an expired lease returns the task to th
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Request
 
 from api import schemas
+from api.auth import AgentActor, StaffActor, client_ip
 from api.deps import CommandsDep, DatabaseDep, SettingsDep
 from api.params import FollowUpId, Limit, Offset, TownshipFilter
-from api.stores import follow_ups
+from api.stores import agents, follow_ups
+from api.stores.access import resolve
 from core.vocab import FollowUpStatus
 from workflows.order import FollowUpResultInput, OrderWorkflow
 
 router = APIRouter(prefix="/api", tags=["call-center"], responses=schemas.ERRORS)
 
-AgentQuery = Annotated[
-    int | None, Query(gt=0, description="Mark the tasks this agent holds (`mine`).")
-]
-
 
 @router.get("/follow-ups", response_model=schemas.Page[schemas.FollowUpTask])
 async def list_follow_ups(
+    actor: StaffActor,
     db: DatabaseDep,
     status: FollowUpStatus | None = None,
     township: TownshipFilter = None,
-    agent_id: AgentQuery = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> schemas.Page[schemas.FollowUpTask]:
-    """Follow-up tasks; ``status=open`` is the work queue, most urgent first.
+    """Follow-up tasks in your townships; ``status=open`` is the work queue, most urgent first.
 
     Open tasks come by priority (0 dissatisfied, 1 staff requested, 2 calls exhausted or
     impossible, 3 no automated call), then longest waiting; done tasks newest first. Each
-    shows its live claim, whether it can be claimed now and, given ``agent_id``, whether
-    that agent holds it.
+    shows its live claim, whether you can claim it now and whether you hold it (``mine``).
+    Numbers are masked here: the holder reads the full one in the task.
     """
     return await db.run(
         follow_ups.list_follow_ups,
+        viewer=actor,
         status=status,
         township=township,
-        agent_id=agent_id,
         limit=limit,
         offset=offset,
     )
@@ -54,40 +50,48 @@ async def list_follow_ups(
 
 @router.get("/follow-ups/{follow_up_id}", response_model=schemas.FollowUpDetail)
 async def get_follow_up(
-    follow_up_id: FollowUpId, db: DatabaseDep, agent_id: AgentQuery = None
+    follow_up_id: FollowUpId, actor: StaffActor, request: Request, db: DatabaseDep
 ) -> schemas.FollowUpDetail:
-    """One task with the order, the resident's contact and every automated call so far.
+    """One task with the order and every automated call so far.
 
-    The resident's number is shown in full while the task is calling or open, masked after.
+    The resident's full number and address only for the agent holding the task's claim
+    (each such read is audited); masked for everyone else.
     """
-    return await db.run(follow_ups.follow_up_detail, follow_up_id, agent_id=agent_id)
+    return await db.run(
+        follow_ups.follow_up_detail, follow_up_id, viewer=actor, ip=client_ip(request)
+    )
 
 
 @router.post("/follow-ups/{follow_up_id}/claim", response_model=schemas.FollowUpTask)
 async def claim_follow_up(
-    follow_up_id: FollowUpId, body: schemas.AgentBody, db: DatabaseDep, settings: SettingsDep
+    follow_up_id: FollowUpId, actor: AgentActor, db: DatabaseDep, settings: SettingsDep
 ) -> schemas.FollowUpTask:
-    """Claim an open task for ``CLAIM_LEASE``; the holder claiming again extends the lease.
+    """Claim an open task for ``CLAIM_LEASE``; claiming it again extends your lease.
 
     409 ``ClaimedByOther`` while another agent's lease runs, 409 ``FollowUpNotOpen`` when the
     task is still in its automated calls or done.
     """
     return await db.run(
-        follow_ups.claim_follow_up, follow_up_id, body.agent_id, lease=settings.claim_lease
+        follow_ups.claim_follow_up,
+        follow_up_id,
+        agents.me(actor),
+        lease=settings.claim_lease,
+        viewer=actor,
     )
 
 
 @router.post("/follow-ups/{follow_up_id}/release", response_model=schemas.FollowUpTask)
 async def release_follow_up(
-    follow_up_id: FollowUpId, body: schemas.AgentBody, db: DatabaseDep
+    follow_up_id: FollowUpId, actor: AgentActor, db: DatabaseDep
 ) -> schemas.FollowUpTask:
-    """Give a claimed task back to the queue; only its holder may (409 ``NotClaimHolder``)."""
-    return await db.run(follow_ups.release_follow_up, follow_up_id, body.agent_id)
+    """Give a task you claimed back to the queue (409 ``NotClaimHolder`` if you do not hold it)."""
+    return await db.run(follow_ups.release_follow_up, follow_up_id, agents.me(actor))
 
 
 @router.post("/follow-ups/{follow_up_id}/result", response_model=schemas.OrderOut)
 async def record_follow_up(
     follow_up_id: FollowUpId,
+    actor: AgentActor,
     body: schemas.FollowUpResultBody,
     db: DatabaseDep,
     settings: SettingsDep,
@@ -96,15 +100,17 @@ async def record_follow_up(
     """Record how the resident was reached and what they said; this closes the order.
 
     Refused (409 ``ClaimedByOther``, nothing sent to the order) while another agent holds
-    the task. The agent named in the body takes the claim first, so nobody else can claim
-    the task while its result is being recorded; an unclaimed task may be recorded by any
-    agent.
+    the task. You take the claim first, so nobody else can claim the task while its result
+    is being recorded.
     """
-    order_id = await db.run(
-        follow_ups.hold_for_result, follow_up_id, agent_id=body.agent_id, lease=settings.claim_lease
+    agent = agents.me(actor)
+    await db.run(follow_ups.in_reach, follow_up_id, actor)
+    public_id = await db.run(
+        follow_ups.hold_for_result, follow_up_id, agent_id=agent, lease=settings.claim_lease
     )
+    order = await db.run(resolve, actor, public_id)
     return await commands.run(
-        order_id,
+        order,
         OrderWorkflow.record_follow_up,
         lambda note_id: FollowUpResultInput(
             follow_up_id=follow_up_id,
@@ -112,7 +118,7 @@ async def record_follow_up(
             outcome=body.outcome,
             rating=body.rating,
             note_id=note_id,
-            agent_id=body.agent_id,
+            agent_id=agent,
         ),
         note=("follow_up_notes", body.notes),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api import schemas
+from api.auth import AdminActor
 from api.deps import DatabaseDep
 from api.params import ComplaintId, Limit, Offset, TownshipFilter
 from api.stores import complaints
@@ -15,6 +16,7 @@ router = APIRouter(prefix="/api", tags=["admin"], responses=schemas.ERRORS)
 
 @router.get("/complaints", response_model=schemas.Page[schemas.ComplaintOut])
 async def list_complaints(
+    actor: AdminActor,
     db: DatabaseDep,
     status: ComplaintStatus | None = None,
     township: TownshipFilter = None,
@@ -26,18 +28,25 @@ async def list_complaints(
     ``status=open`` is the to-do list, oldest first; otherwise newest first.
     """
     return await db.run(
-        complaints.list_complaints, status=status, township=township, limit=limit, offset=offset
+        complaints.list_complaints,
+        viewer=actor,
+        status=status,
+        township=township,
+        limit=limit,
+        offset=offset,
     )
 
 
 @router.get("/complaints/{complaint_id}", response_model=schemas.ComplaintOut)
-async def get_complaint(complaint_id: ComplaintId, db: DatabaseDep) -> schemas.ComplaintOut:
-    return await db.run(complaints.complaint, complaint_id)
+async def get_complaint(
+    complaint_id: ComplaintId, actor: AdminActor, db: DatabaseDep
+) -> schemas.ComplaintOut:
+    return await db.run(complaints.complaint, complaint_id, actor)
 
 
 @router.post("/complaints/{complaint_id}/resolve", response_model=schemas.ComplaintOut)
 async def resolve_complaint(
-    complaint_id: ComplaintId, body: schemas.ResolveBody, db: DatabaseDep
+    complaint_id: ComplaintId, actor: AdminActor, body: schemas.ResolveBody, db: DatabaseDep
 ) -> schemas.ComplaintOut:
     """Mark the complaint resolved, with what was done; 409 if it already is."""
-    return await db.run(complaints.resolve_complaint, complaint_id, body)
+    return await db.run(complaints.resolve_complaint, complaint_id, body, actor)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
 from fastapi import APIRouter
-from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
+
+from api.params import OrderId
 
 PAGES = Path(__file__).resolve().parent.parent / "pages"
 
@@ -22,5 +22,5 @@ async def order_form() -> FileResponse:
 
 
 @router.get("/orders/{order_id}")
-async def order_page(order_id: Annotated[int, PathParam(gt=0)]) -> FileResponse:
+async def order_page(order_id: OrderId) -> FileResponse:
     return FileResponse(PAGES / "order.html")

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query
 
 from api import schemas
+from api.auth import AdminActor
 from api.deps import DatabaseDep, SettingsDep
 from api.params import TownshipFilter
 from api.stores import reports
@@ -23,6 +24,7 @@ Instant = Annotated[
 
 @router.get("/follow-up", response_model=schemas.FollowUpReport)
 async def follow_up_report(
+    actor: AdminActor,
     db: DatabaseDep,
     settings: SettingsDep,
     since: Instant = None,
@@ -35,7 +37,8 @@ async def follow_up_report(
     unreachable residents and pending follow-ups count against it). ``automated_share`` =
     follow-ups the automated call settled / follow-ups done. Also: automated calls per done
     follow-up, hours from completion to follow-up (mean, p50, p90), counts by method,
-    outcome and the reason a follow-up reached staff.
+    outcome and the reason a follow-up reached staff. A township admin's figures cover
+    their townships.
     """
     county = ZoneInfo(settings.county_timezone)
     return await db.run(
@@ -43,6 +46,7 @@ async def follow_up_report(
         since=_aware(since, county),
         until=_aware(until, county),
         township=township,
+        viewer=actor,
     )
 
 

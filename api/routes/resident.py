@@ -1,16 +1,24 @@
-"""Residents: the menu, submitting a request, following it, reviewing and cancelling."""
+"""Residents: the menu, asking for help, following and reviewing their own orders."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Response, status
+from fastapi import APIRouter, Header, Request, Response, status
 
 from api import schemas
+from api.auth import (
+    Actor,
+    ResidentActor,
+    VisibleOrder,
+    client_ip,
+    owner_only,
+    owner_or_admin,
+)
 from api.commands import order_detail
 from api.deps import CommandsDep, DatabaseDep, SettingsDep
-from api.params import OrderId
-from api.stores import catalog, orders, places
+from api.params import Limit, Offset
+from api.stores import access, catalog, orders, places
 from workflows.order import CancelInput, OrderWorkflow, ReviewInput
 
 router = APIRouter(prefix="/api", tags=["resident"], responses=schemas.ERRORS)
@@ -18,62 +26,94 @@ router = APIRouter(prefix="/api", tags=["resident"], responses=schemas.ERRORS)
 
 @router.get("/catalog", response_model=list[schemas.CategoryOut])
 async def get_catalog(db: DatabaseDep) -> list[schemas.CategoryOut]:
-    """The service menu: categories, each with its sub-items."""
+    """The service menu: categories, each with its sub-items. Public."""
     return await db.run(catalog.catalog)
 
 
 @router.get("/townships", response_model=list[schemas.TownshipOut])
 async def get_townships(db: DatabaseDep) -> list[schemas.TownshipOut]:
-    """The townships an order or a volunteer can name."""
+    """The townships an order or a volunteer can name. Public."""
     return await db.run(places.townships)
 
 
 @router.get("/places", response_model=list[schemas.PlaceOut])
 async def get_places(db: DatabaseDep, township: str | None = None) -> list[schemas.PlaceOut]:
-    """Townships with their villages and communities (村/社区) and centre coordinates."""
+    """Townships with their villages and communities (村/社区) and centre coordinates. Public."""
     return await db.run(places.places, township=township)
 
 
 @router.post("/orders", status_code=status.HTTP_201_CREATED, response_model=schemas.OrderOut)
 async def submit_order(
     body: schemas.OrderCreate,
+    request: Request,
     response: Response,
+    actor: Actor,
     db: DatabaseDep,
     settings: SettingsDep,
     commands: CommandsDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> schemas.OrderOut:
-    """Submit a request for help (点单). It starts as ``pending``.
+    """Ask for help (点单). It starts as ``pending``.
 
+    A resident orders for themself: the phone is the one they signed in with. Staff order on
+    a caller's behalf with the resident's phone and the channel (``hotline``, ``walk_in``).
     Send an ``Idempotency-Key`` header to make retries safe: the same key and body return
     the same order; the same key with another body is refused with 409.
     """
+    requester = await db.run(
+        orders.requester_for, actor, body, country_code=settings.default_country_code
+    )
     submitted = await db.run(
         orders.create_order,
         body,
+        requester,
         idempotency_key=idempotency_key,
         completion_sla=settings.completion_sla,
     )
     await commands.ensure_workflow(submitted)
     if submitted.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    response.headers["Location"] = f"/api/orders/{submitted.order_id}"
-    return await order_detail(db, settings, submitted.order_id)
+    response.headers["Location"] = f"/api/orders/{submitted.public_id}"
+    order = await db.run(access.placed_by, actor, submitted.public_id)
+    return await order_detail(db, settings, order)
+
+
+@router.get("/me/orders", response_model=schemas.Page[schemas.OrderSummary])
+async def my_orders(
+    actor: ResidentActor, db: DatabaseDep, limit: Limit = 50, offset: Offset = 0
+) -> schemas.Page[schemas.OrderSummary]:
+    """The signed-in resident's own orders (我的求助), newest first."""
+    return await db.run(orders.residents_orders, actor, limit=limit, offset=offset)
 
 
 @router.get("/orders/{order_id}", response_model=schemas.OrderOut)
-async def get_order(order_id: OrderId, db: DatabaseDep, settings: SettingsDep) -> schemas.OrderOut:
-    """One order with its timeline."""
-    return await order_detail(db, settings, order_id)
+async def get_order(
+    order: VisibleOrder, db: DatabaseDep, settings: SettingsDep
+) -> schemas.OrderOut:
+    """One order with its timeline, as the caller may read it (see the schema)."""
+    return await order_detail(db, settings, order)
+
+
+@router.get("/orders/{order_id}/contact", response_model=schemas.ContactOut)
+async def order_contact(
+    order: VisibleOrder, actor: Actor, request: Request, db: DatabaseDep
+) -> schemas.ContactOut:
+    """The resident's name, phone and address, for whoever must call or visit them now.
+
+    The volunteer who accepted the order (until it closes), an admin of its township, and
+    the call-center agent holding its follow-up. Every read is written to the audit log.
+    """
+    return await db.run(orders.read_contact, order, actor, ip=client_ip(request))
 
 
 @router.post("/orders/{order_id}/review", response_model=schemas.OrderOut)
 async def review_order(
-    order_id: OrderId, body: schemas.ReviewBody, commands: CommandsDep
+    order: VisibleOrder, actor: Actor, body: schemas.ReviewBody, commands: CommandsDep
 ) -> schemas.OrderOut:
-    """Rate a completed order on the four-grade scale (评单)."""
+    """Rate a completed order on the four-grade scale (评单): the resident, or their SMS link."""
+    owner_only(order)
     return await commands.run(
-        order_id,
+        order,
         OrderWorkflow.review,
         lambda note_id: ReviewInput(rating=body.rating, note_id=note_id),
         note=("review_comment", body.comment),
@@ -82,12 +122,14 @@ async def review_order(
 
 @router.post("/orders/{order_id}/cancel", response_model=schemas.OrderOut)
 async def cancel_order(
-    order_id: OrderId, body: schemas.CancelBody, commands: CommandsDep
+    order: VisibleOrder, actor: Actor, body: schemas.CancelBody, commands: CommandsDep
 ) -> schemas.OrderOut:
-    """Cancel an order that is not completed yet."""
+    """Cancel an order that is not completed yet: its resident, or an admin."""
+    owner_or_admin(order, actor)
+    by = orders.canceller(order, actor)
     return await commands.run(
-        order_id,
+        order,
         OrderWorkflow.cancel,
-        lambda note_id: CancelInput(by=body.by, note_id=note_id),
+        lambda note_id: CancelInput(by=by, note_id=note_id),
         note=("cancel_reason", body.reason),
     )

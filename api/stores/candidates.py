@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from api import schemas
+from api.stores.access import OrderRef
 from api.stores.errors import NotFound
 from core.matching import Matching, rank_units, rank_volunteers, target_for_order
 from core.models import Order
@@ -17,7 +18,7 @@ from core.vocab import DispatchPolicy
 
 def candidates(
     session: Session,
-    order_id: int,
+    order_ref: OrderRef,
     *,
     matching: Matching,
     exclude: Sequence[int],
@@ -26,10 +27,10 @@ def candidates(
 ) -> schemas.CandidatesOut:
     """Ranked volunteers and units for an order, each with the parts of its score."""
     conn = session.connection()
-    target = target_for_order(conn, order_id)
-    order = session.get(Order, order_id)
+    target = target_for_order(conn, order_ref.id)
+    order = session.get(Order, order_ref.id)
     if target is None or order is None:
-        raise NotFound("order", order_id)
+        raise NotFound("order", order_ref.public_id)
     # The declined and the timed-out are in the timeline; the caller passes them in.
     volunteers = rank_volunteers(
         conn, target, matching=matching, now=now, exclude=exclude, limit=limit
@@ -37,7 +38,7 @@ def candidates(
     units = rank_units(conn, target, matching=matching, limit=min(limit, 10))
     policy = DispatchPolicy(order.dispatch_policy)
     return schemas.CandidatesOut(
-        order_id=order_id,
+        order_id=order_ref.public_id,
         policy=policy,
         weights=asdict(matching.weights),
         preselected_volunteer_id=volunteers[0].volunteer_id

@@ -9,25 +9,28 @@ from sqlalchemy import Row, Select, select, update
 from sqlalchemy.orm import Session, aliased
 
 from api import schemas
+from api.stores.access import in_scope
 from api.stores.errors import COMPLAINT_RESOLVED, Conflict, found
 from api.stores.orders import add_note
 from api.stores.rows import from_row, total_rows
 from core.db import utcnow
 from core.models import CatalogItem, Complaint, Order, OrderNote
+from core.security import Principal
 from core.vocab import ComplaintStatus
 
 
 def list_complaints(
     session: Session,
     *,
+    viewer: Principal,
     status: ComplaintStatus | None,
     township: str | None,
     limit: int,
     offset: int,
 ) -> schemas.Page[schemas.ComplaintOut]:
     """Complaints follow-ups recorded; open ones oldest first (the admins' to-do list),
-    otherwise newest first."""
-    query = _complaint_query()
+    otherwise newest first. Only those in the viewer's townships."""
+    query = _complaint_query().where(in_scope(viewer))
     if status is not None:
         query = query.where(Complaint.status == status.value)
     if township is not None:
@@ -52,6 +55,7 @@ def _complaint_query() -> Select[*tuple[Any, ...]]:
     return (
         select(
             Complaint,
+            Order.public_id.label("order_id"),
             Order.item_code,
             CatalogItem.name.label("item_name"),
             Order.township,
@@ -71,20 +75,31 @@ def _complaint(row: Row[Any]) -> schemas.ComplaintOut:
     return from_row(schemas.ComplaintOut, row.Complaint, **row._asdict())
 
 
-def complaint(session: Session, complaint_id: int) -> schemas.ComplaintOut:
-    row = session.execute(_complaint_query().where(Complaint.id == complaint_id)).first()
+def complaint(session: Session, complaint_id: int, viewer: Principal) -> schemas.ComplaintOut:
+    row = session.execute(
+        _complaint_query().where(Complaint.id == complaint_id, in_scope(viewer))
+    ).first()
     return _complaint(found(row, "complaint", complaint_id))
 
 
 def resolve_complaint(
-    session: Session, complaint_id: int, body: schemas.ResolveBody, *, now: datetime | None = None
+    session: Session,
+    complaint_id: int,
+    body: schemas.ResolveBody,
+    viewer: Principal,
+    *,
+    now: datetime | None = None,
 ) -> schemas.ComplaintOut:
     """Mark a complaint resolved with the admin's note; a ``Conflict`` if it already is.
 
     The note is stored first and the complaint moves in one conditional update: of two
     admins resolving at once one wins, and the other's note is rolled back with its error.
     """
-    order_id = session.scalar(select(Complaint.order_id).where(Complaint.id == complaint_id))
+    order_id = session.scalar(
+        select(Complaint.order_id)
+        .join(Order, Order.id == Complaint.order_id)
+        .where(Complaint.id == complaint_id, in_scope(viewer))
+    )
     order_id = found(order_id, "complaint", complaint_id)
     note_id = add_note(session, order_id, "complaint_resolution", body.notes)
     session.flush()
@@ -94,7 +109,7 @@ def resolve_complaint(
         .values(
             status=ComplaintStatus.RESOLVED.value,
             resolved_at=now or utcnow(),
-            resolved_by=body.admin_id,
+            resolved_by=viewer.staff_id,
             resolution_note_id=note_id,
         )
         .returning(Complaint.id)
@@ -109,4 +124,4 @@ def resolve_complaint(
             COMPLAINT_RESOLVED,
             f"complaint {complaint_id} was resolved by admin {done.resolved_by} at {when}",
         )
-    return complaint(session, complaint_id)
+    return complaint(session, complaint_id, viewer)

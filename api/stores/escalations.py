@@ -6,17 +6,30 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import schemas
+from api.stores.access import in_scope
 from api.stores.rows import from_row, total_rows
 from core.models import Escalation, Order
+from core.security import Principal
 from core.vocab import OPEN_STATUSES
 
 
 def list_escalations(
-    session: Session, *, order_id: int | None, open_only: bool, limit: int, offset: int
+    session: Session,
+    *,
+    viewer: Principal,
+    order_id: str | None,
+    open_only: bool,
+    limit: int,
+    offset: int,
 ) -> schemas.Page[schemas.EscalationOut]:
-    query = select(Escalation, Order).join(Order, Order.id == Escalation.order_id)
+    """Escalations in the viewer's townships, newest first."""
+    query = (
+        select(Escalation, Order)
+        .join(Order, Order.id == Escalation.order_id)
+        .where(in_scope(viewer))
+    )
     if order_id is not None:
-        query = query.where(Escalation.order_id == order_id)
+        query = query.where(Order.public_id == order_id)
     if open_only:
         query = query.where(Order.status.in_([s.value for s in OPEN_STATUSES]))
     total = total_rows(session, query)
@@ -28,6 +41,7 @@ def list_escalations(
             from_row(
                 schemas.EscalationOut,
                 e,
+                order_id=o.public_id,
                 order_status=o.status,
                 township=o.township,
                 category_code=o.category_code,

@@ -9,6 +9,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from api import schemas
+from api.stores import audit
+from api.stores.access import in_scope
 from api.stores.errors import (
     CLAIMED_BY_OTHER,
     FOLLOW_UP_NOT_OPEN,
@@ -20,28 +22,30 @@ from api.stores.rows import total_rows
 from core.db import utcnow
 from core.models import CatalogItem, Complaint, FollowUp, FollowUpCall, Order, OrderNote
 from core.phones import mask_for_screen
+from core.security import Principal
 from core.vocab import FollowUpStatus
-
-_PHONE_VISIBLE = frozenset({FollowUpStatus.CALLING, FollowUpStatus.OPEN})
 
 
 def list_follow_ups(
     session: Session,
     *,
+    viewer: Principal,
     status: FollowUpStatus | None,
     limit: int,
     offset: int,
     township: str | None = None,
-    agent_id: int | None = None,
     now: datetime | None = None,
 ) -> schemas.Page[schemas.FollowUpTask]:
-    """Follow-up tasks; ``status=open`` is the staff queue, most urgent first.
+    """Follow-up tasks in the viewer's townships; ``status=open`` is the staff queue.
 
     Open tasks come by priority (dissatisfied residents first), then longest waiting; done
-    tasks newest first; anything else oldest first.
+    tasks newest first; anything else oldest first. Numbers are masked in lists.
     """
     now = now or utcnow()
-    query = select(FollowUp, Order).join(Order, Order.id == FollowUp.order_id)
+    agent_id = viewer.staff_id
+    query = (
+        select(FollowUp, Order).join(Order, Order.id == FollowUp.order_id).where(in_scope(viewer))
+    )
     if status is not None:
         query = query.where(FollowUp.status == status.value)
     if township is not None:
@@ -85,7 +89,7 @@ def _task_fields(f: FollowUp, o: Order, *, now: datetime, agent_id: int | None) 
     mine = live and agent_id is not None and f.claimed_by == agent_id
     return {
         "id": f.id,
-        "order_id": o.id,
+        "order_id": o.public_id,
         "status": FollowUpStatus(f.status),
         "created_at": f.created_at,
         "done_at": f.done_at,
@@ -94,10 +98,7 @@ def _task_fields(f: FollowUp, o: Order, *, now: datetime, agent_id: int | None) 
         "completed_at": o.completed_at,
         "review_rating": o.review_rating,
         "resident_name": o.resident_name,
-        # Staff need the number while the task is theirs to settle, not after.
-        "resident_phone": o.resident_phone
-        if f.status in _PHONE_VISIBLE
-        else mask_for_screen(o.resident_phone),
+        "resident_phone": mask_for_screen(o.resident_phone),
         "method": f.method,
         "outcome": f.outcome,
         "rating": f.rating,
@@ -135,21 +136,37 @@ def _agents_task(
     return _task(*found(row, "follow-up", follow_up_id), now=now, agent_id=agent_id)
 
 
+def in_reach(session: Session, follow_up_id: int, viewer: Principal) -> None:
+    """``NotFound`` unless the task exists in the viewer's townships."""
+    task = session.scalar(
+        select(FollowUp.id)
+        .join(Order, Order.id == FollowUp.order_id)
+        .where(FollowUp.id == follow_up_id, in_scope(viewer))
+    )
+    found(task, "follow-up", follow_up_id)
+
+
 def follow_up_detail(
     session: Session,
     follow_up_id: int,
     *,
-    agent_id: int | None = None,
+    viewer: Principal,
+    ip: str | None,
     now: datetime | None = None,
 ) -> schemas.FollowUpDetail:
-    """One task with its order, the result's note, any complaint and the automated calls."""
+    """One task with its order, the result's note, any complaint and the automated calls.
+
+    The resident's full number and address go only to the agent holding a live claim on the
+    task (the one about to call), and each such read is audited.
+    """
+    now = now or utcnow()
     row = session.execute(
         select(FollowUp, Order, CatalogItem.name, OrderNote.body, Complaint.id)
         .join(Order, Order.id == FollowUp.order_id)
         .join(CatalogItem, CatalogItem.code == Order.item_code)
         .outerjoin(OrderNote, OrderNote.id == FollowUp.note_id)
         .outerjoin(Complaint, Complaint.follow_up_id == FollowUp.id)
-        .where(FollowUp.id == follow_up_id)
+        .where(FollowUp.id == follow_up_id, in_scope(viewer))
     ).first()
     f, o, item_name, notes, complaint_id = found(row, "follow-up", follow_up_id)
     calls = session.scalars(
@@ -157,12 +174,19 @@ def follow_up_detail(
         .where(FollowUpCall.follow_up_id == follow_up_id)
         .order_by(FollowUpCall.attempt)
     ).all()
+    fields = _task_fields(f, o, now=now, agent_id=viewer.staff_id)
+    holder = fields["mine"]
+    if holder:
+        fields["resident_phone"] = o.resident_phone
+        audit.record(
+            session, viewer, "contact.read", f"order:{o.public_id}", ip=ip, via="follow-up"
+        )
     return schemas.FollowUpDetail.model_validate(
         {
-            **_task_fields(f, o, now=now or utcnow(), agent_id=agent_id),
+            **fields,
             "item_name": item_name,
             "category_code": o.category_code,
-            "address": o.address,
+            "address": o.address if holder else None,
             "volunteer_id": o.volunteer_id,
             "notes": notes,
             "complaint_id": complaint_id,
@@ -223,6 +247,7 @@ def claim_follow_up(
     *,
     lease: timedelta,
     now: datetime | None = None,
+    viewer: Principal | None = None,
 ) -> schemas.FollowUpTask:
     """Claim an open task for ``lease`` (a holder's re-claim extends it).
 
@@ -230,6 +255,8 @@ def claim_follow_up(
     still calling or done, ``NotFound`` for an unknown one.
     """
     now = now or utcnow()
+    if viewer is not None:
+        in_reach(session, follow_up_id, viewer)
     if not _claim_update(session, follow_up_id, agent_id, lease=lease, now=now):
         f = found(session.get(FollowUp, follow_up_id), "follow-up", follow_up_id)
         if f.status != FollowUpStatus.OPEN:
@@ -273,8 +300,8 @@ def hold_for_result(
     agent_id: int | None,
     lease: timedelta,
     now: datetime | None = None,
-) -> int:
-    """Checks before a follow-up result goes to the workflow; returns the order id.
+) -> str:
+    """Checks before a follow-up result goes to the workflow; returns the order's public id.
 
     No other agent may hold a live claim (``ClaimedByOther``); a done task is refused
     (``FollowUpNotOpen``). An agent who names themselves takes or extends the claim
@@ -284,10 +311,12 @@ def hold_for_result(
     """
     now = now or utcnow()
     f = found(session.get(FollowUp, follow_up_id), "follow-up", follow_up_id)
+    public_id = session.scalar(select(Order.public_id).where(Order.id == f.order_id))
+    assert public_id is not None
     if f.status == FollowUpStatus.DONE:
         raise _not_open(follow_up_id, f.status)
     if f.status != FollowUpStatus.OPEN:
-        return f.order_id
+        return public_id
     if agent_id is not None:
         if not _claim_update(session, follow_up_id, agent_id, lease=lease, now=now):
             session.refresh(f)
@@ -296,4 +325,4 @@ def hold_for_result(
             raise _claimed_by_other(follow_up_id, f.claimed_by, f.claim_expires_at)
     elif _live_claim(f, now):
         raise _claimed_by_other(follow_up_id, f.claimed_by, f.claim_expires_at)
-    return f.order_id
+    return public_id

@@ -16,10 +16,20 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from api import schemas
+from api.stores import audit
+from api.stores.access import OrderRef, Viewer, visible
+from api.stores.accounts import resident_by_phone
 from api.stores.errors import (
     IDEMPOTENCY_MISMATCH,
+    INVALID_CHANNEL,
+    INVALID_PHONE,
     NOT_UNIT_DISPATCH,
+    NOT_YOURS,
+    PHONE_REQUIRED,
+    WORKFLOW_LOST,
     Conflict,
+    Forbidden,
+    Invalid,
     NotFound,
     found,
     unknown,
@@ -27,7 +37,7 @@ from api.stores.errors import (
 from api.stores.policies import policy_for
 from api.stores.references import require_township, require_village, require_volunteer
 from api.stores.rows import from_row, total_rows
-from core.db import insert_ignore, utcnow
+from core.db import insert_ignore, new_public_id, utcnow
 from core.models import (
     CatalogItem,
     FollowUp,
@@ -35,17 +45,23 @@ from core.models import (
     OrderEvent,
     OrderNote,
     OrderOffer,
+    Resident,
     Unit,
     Volunteer,
 )
-from core.phones import mask_for_screen
+from core.phones import e164, mask_for_screen
+from core.security import Principal
 from core.vocab import (
     FINAL_STATUSES,
+    INTERNAL_NOTES,
     OPEN_STATUSES,
     ActorKind,
+    Channel,
     DispatchPolicy,
     EventName,
+    FollowUpStatus,
     OrderStatus,
+    Role,
     actor,
 )
 from workflows.errors import ORDER_FINISHED
@@ -55,6 +71,7 @@ from workflows.order import workflow_id
 @dataclass(frozen=True)
 class Submitted:
     order_id: int
+    public_id: str
     item_code: str
     category_code: str
     township: str
@@ -63,21 +80,78 @@ class Submitted:
     dispatch_policy: DispatchPolicy = DispatchPolicy.MANUAL
 
 
-def request_hash(body: schemas.OrderCreate) -> str:
+def request_hash(body: schemas.OrderCreate, resident_id: int) -> str:
+    fields = {**body.model_dump(mode="json"), "resident_id": resident_id}
     return hashlib.sha256(
-        json.dumps(body.model_dump(), sort_keys=True, ensure_ascii=False).encode()
+        json.dumps(fields, sort_keys=True, ensure_ascii=False).encode()
     ).hexdigest()
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who a new order is for, and how it came in (from the token, never from the body)."""
+
+    phone: str  # E.164
+    channel: Channel
+    by: str  # the timeline's actor: the resident, or the staff member ordering for them
+
+
+def requester_for(
+    session: Session, actor: Principal, body: schemas.OrderCreate, *, country_code: str
+) -> Requester:
+    """Whose order this is: the signed-in resident's own, or a caller staff order for.
+
+    A resident's phone is the verified one from their sign-in, never a body's; staff give
+    the caller's phone and how they came in (hotline, walk-in).
+    """
+    if actor.has(Role.ADMIN, Role.AGENT):
+        if body.resident_phone is None:
+            raise Invalid(PHONE_REQUIRED, "give the phone of the resident you order for")
+        phone = e164(body.resident_phone, country_code=country_code)
+        if phone is None:
+            raise Invalid(INVALID_PHONE, "that is not a phone number that can be called")
+        channel = body.channel or Channel.HOTLINE
+        if channel == Channel.WEB:
+            raise Invalid(INVALID_CHANNEL, "staff order by hotline or walk-in, not web")
+        return Requester(phone=phone, channel=channel, by=actor_label(actor))
+    if not actor.has(Role.RESIDENT) or actor.resident_id is None:
+        raise Forbidden("sign in with your phone to ask for help")
+    if body.resident_phone is not None or body.channel not in (None, Channel.WEB):
+        raise Invalid(
+            NOT_YOURS, "your phone is the one you signed in with; leave resident_phone out"
+        )
+    resident = found(session.get(Resident, actor.resident_id), "resident", actor.resident_id)
+    return Requester(phone=resident.phone, channel=Channel.WEB, by=actor_label(actor))
+
+
+def actor_label(principal: Principal) -> str:
+    """How the timeline names who acted (an id, never a name or a phone)."""
+    if principal.has(Role.ADMIN):
+        return actor(ActorKind.ADMIN, principal.staff_id)
+    if principal.has(Role.AGENT):
+        return actor(ActorKind.CALL_CENTER, principal.staff_id)
+    return actor(ActorKind.RESIDENT)
+
+
+def canceller(order: OrderRef, principal: Principal) -> ActorKind:
+    return ActorKind.RESIDENT if order.viewer is Viewer.OWNER else ActorKind.ADMIN
 
 
 def create_order(
     session: Session,
     body: schemas.OrderCreate,
+    requester: Requester,
     *,
     idempotency_key: str | None,
     completion_sla: timedelta,
 ) -> Submitted:
-    """Insert the order and its ``submitted`` event, or return the one this key made."""
-    digest = request_hash(body)
+    """Insert the order and its ``submitted`` event, or return the one this key made.
+
+    A key is the resident's own: the same key from someone else is a conflict, never their
+    order.
+    """
+    resident = resident_by_phone(session, requester.phone)
+    digest = request_hash(body, resident.id)
     if idempotency_key is not None:
         existing = _by_idempotency_key(session, idempotency_key, digest)
         if existing is not None:
@@ -92,9 +166,12 @@ def create_order(
     now = utcnow()
     # Insert-or-ignore on the key: a concurrent retry with the same key waits for the
     # first insert to commit, inserts nothing, and then reads the order the first one made.
-    order_id = session.scalar(
+    inserted = session.execute(
         insert_ignore(session, Order.__table__, ("idempotency_key",))
         .values(
+            public_id=new_public_id(),
+            resident_id=resident.id,
+            channel=requester.channel.value,
             item_code=item.code,
             category_code=item.category_code,
             township=body.township,
@@ -105,7 +182,7 @@ def create_order(
             reason=body.reason,
             address=body.address,
             resident_name=body.resident_name,
-            resident_phone=body.resident_phone,
+            resident_phone=requester.phone,
             status=OrderStatus.PENDING.value,
             submitted_at=now,
             deadline_at=now + completion_sla,
@@ -116,25 +193,27 @@ def create_order(
             request_hash=digest,
             updated_at=now,
         )
-        .returning(Order.__table__.c.id)
-    )
-    if order_id is None:
+        .returning(Order.__table__.c.id, Order.__table__.c.public_id)
+    ).first()
+    if inserted is None:
         assert idempotency_key is not None  # only a duplicate key can make the insert a no-op
         existing = _by_idempotency_key(session, idempotency_key, digest)
         assert existing is not None
         return existing
+    order_id, public_id = inserted
     session.add(
         OrderEvent(
             order_id=order_id,
             seq=1,
             event=EventName.SUBMITTED.value,
-            actor=actor(ActorKind.RESIDENT),
+            actor=requester.by,
             at=now,
-            data={"item_code": item.code},
+            data={"item_code": item.code, "channel": requester.channel.value},
         )
     )
     return Submitted(
         order_id=order_id,
+        public_id=public_id,
         item_code=item.code,
         category_code=item.category_code,
         township=body.township,
@@ -159,6 +238,7 @@ def _by_idempotency_key(session: Session, key: str, digest: str) -> Submitted | 
 def _submitted(order: Order, *, replayed: bool) -> Submitted:
     return Submitted(
         order_id=order.id,
+        public_id=order.public_id,
         item_code=order.item_code,
         category_code=order.category_code,
         township=order.township,
@@ -166,6 +246,28 @@ def _submitted(order: Order, *, replayed: bool) -> Submitted:
         replayed=replayed,
         dispatch_policy=DispatchPolicy(order.dispatch_policy),
     )
+
+
+def flag_lost(session: Session, lost: dict[int, str]) -> int:
+    """Flag orders still open in the read model whose workflow closed abnormally (once each)."""
+    now = utcnow()
+    flagged = 0
+    for order_id, status in lost.items():
+        moved = session.execute(
+            update(Order)
+            .where(
+                Order.id == order_id,
+                Order.workflow_lost_at.is_(None),
+                Order.status.not_in([s.value for s in FINAL_STATUSES]),
+            )
+            .values(workflow_lost_at=now, workflow_lost_status=status)
+        )
+        if moved.rowcount:  # type: ignore[attr-defined]
+            flagged += 1
+            audit.record(
+                session, "system", "workflow.lost", f"order-id:{order_id}", ip=None, status=status
+            )
+    return flagged
 
 
 def mark_workflow_started(session: Session, order_id: int) -> None:
@@ -195,15 +297,9 @@ def orders_without_workflow(session: Session, *, older_than: timedelta) -> list[
     return [_submitted(o, replayed=True) for o in rows]
 
 
-def order_status(session: Session, order_id: int) -> OrderStatus:
-    status = session.scalar(select(Order.status).where(Order.id == order_id))
-    return OrderStatus(found(status, "order", order_id))
-
-
 def dispatched_unit(session: Session, order_id: int) -> int:
     """The unit an order is dispatched to, as last recorded; refused when it is not a unit's."""
-    row = session.execute(select(Order.unit_id).where(Order.id == order_id)).first()
-    (unit_id,) = found(row, "order", order_id)
+    unit_id = session.scalar(select(Order.unit_id).where(Order.id == order_id))
     if unit_id is None:
         raise Conflict(NOT_UNIT_DISPATCH, "the order is not dispatched to a team or station")
     return unit_id
@@ -211,7 +307,7 @@ def dispatched_unit(session: Session, order_id: int) -> int:
 
 def prepare_command(
     session: Session,
-    order_id: int,
+    order: OrderRef,
     *,
     volunteer_id: int | None,
     volunteer_must_be_active: bool,
@@ -219,22 +315,31 @@ def prepare_command(
 ) -> str | None:
     """Checks before a command reaches the workflow, in one transaction; returns the note id.
 
-    The order must exist (``NotFound``) and still be open (``Conflict``), any volunteer named
-    must exist (``Invalid``); free text is stored so that only its id enters the workflow.
+    The order must still be open (``Conflict``; a workflow lost outside the API too), any
+    volunteer named must exist (``Invalid``); free text is stored so that only its id
+    enters the workflow.
     """
-    status = order_status(session, order_id)
-    if status in FINAL_STATUSES:
-        raise Conflict(ORDER_FINISHED, f"the order is {status}")
+    if order.status in FINAL_STATUSES:
+        raise Conflict(ORDER_FINISHED, f"the order is {order.status}")
+    lost = session.scalar(select(Order.workflow_lost_status).where(Order.id == order.id))
+    if lost is not None:
+        raise Conflict(
+            WORKFLOW_LOST, f"the order's workflow was {lost} outside the API; an admin must act"
+        )
     if volunteer_id is not None:
         require_volunteer(session, volunteer_id, active=volunteer_must_be_active)
     if note is not None and note[1]:
-        return add_note(session, order_id, note[0], note[1])
+        return add_note(session, order.id, note[0], note[1])
     return None
 
 
 def add_note(session: Session, order_id: int, kind: str, body: str) -> str:
     note_id = str(uuid.uuid4())
-    session.add(OrderNote(id=note_id, order_id=order_id, kind=kind, body=body))
+    session.add(
+        OrderNote(
+            id=note_id, order_id=order_id, kind=kind, body=body, internal=kind in INTERNAL_NOTES
+        )
+    )
     return note_id
 
 
@@ -242,15 +347,17 @@ def drop_note(session: Session, note_id: str) -> None:
     session.execute(delete(OrderNote).where(OrderNote.id == note_id))
 
 
-def order_detail(session: Session, order_id: int, *, workflows_url: str) -> schemas.OrderOut:
+def order_detail(session: Session, order: OrderRef, *, workflows_url: str) -> schemas.OrderOut:
+    """The order with its timeline, as ``order.viewer`` may read it (see ``schemas.OrderOut``)."""
     # Two queries, plain rows for the timeline: this is the hottest read in the API.
     row = session.execute(
         select(Order, CatalogItem.name, FollowUp)
         .join(CatalogItem, CatalogItem.code == Order.item_code)
         .outerjoin(FollowUp, FollowUp.order_id == Order.id)
-        .where(Order.id == order_id)
+        .where(Order.id == order.id)
     ).first()
-    order, item_name, follow_up = found(row, "order", order_id)
+    o, item_name, follow_up = found(row, "order", order.public_id)
+    staff = order.viewer == Viewer.STAFF
     timeline = session.execute(
         select(
             OrderEvent.at,
@@ -259,35 +366,109 @@ def order_detail(session: Session, order_id: int, *, workflows_url: str) -> sche
             OrderEvent.volunteer_id,
             OrderEvent.data,
             OrderNote.body,
+            OrderNote.internal,
         )
         .outerjoin(OrderNote, OrderNote.id == OrderEvent.note_id)
-        .where(OrderEvent.order_id == order_id)
+        .where(OrderEvent.order_id == order.id)
         .order_by(OrderEvent.seq)
     ).all()
-    wid = workflow_id(order.id)
+    personal = order.viewer in (Viewer.STAFF, Viewer.OWNER, Viewer.HOLDER)
+    wid = workflow_id(o.id)
     return from_row(
         schemas.OrderOut,
-        order,
+        o,
+        id=o.public_id,
         item_name=item_name,
-        resident_phone_masked=mask_for_screen(order.resident_phone),
+        reason=o.reason if personal else None,
+        address=o.address if personal else None,
+        resident_name=o.resident_name if personal else None,
+        resident_phone_masked=mask_for_screen(o.resident_phone) if personal else None,
+        workflow_lost=o.workflow_lost_status,
         follow_up=schemas.FollowUpSummary.model_validate(follow_up, from_attributes=True)
         if follow_up
         else None,
         timeline=[
             schemas.TimelineEntry(
-                at=at, event=event, actor=by, volunteer_id=volunteer, data=data or {}, note=note
+                at=at,
+                event=event,
+                actor=by,
+                volunteer_id=volunteer,
+                data=(data or {}) if staff else _public_data(data),
+                note=note if staff or not internal else None,
             )
-            for at, event, by, volunteer, data, note in timeline
+            for at, event, by, volunteer, data, note, internal in timeline
         ],
         offered_to=list(
             session.scalars(
                 select(OrderOffer.volunteer_id)
-                .where(OrderOffer.order_id == order_id)
+                .where(OrderOffer.order_id == order.id)
                 .order_by(OrderOffer.volunteer_id)
             )
-        ),
-        workflow_id=wid,
-        workflow_url=f"{workflows_url}/{wid}",
+        )
+        if staff
+        else [],
+        workflow_id=wid if staff else None,
+        workflow_url=f"{workflows_url}/{wid}" if staff else None,
+    )
+
+
+def _may_reach(session: Session, order: OrderRef, principal: Principal) -> bool:
+    if order.viewer is Viewer.HOLDER or principal.has(Role.ADMIN):
+        return True
+    if not principal.has(Role.AGENT) or principal.staff_id is None:
+        return False
+    holds = session.scalar(
+        select(FollowUp.id).where(
+            FollowUp.order_id == order.id,
+            FollowUp.status == FollowUpStatus.OPEN.value,
+            FollowUp.claimed_by == principal.staff_id,
+            FollowUp.claim_expires_at > utcnow(),
+        )
+    )
+    return holds is not None
+
+
+def residents_orders(
+    session: Session, resident: Principal, *, limit: int, offset: int
+) -> schemas.Page[schemas.OrderSummary]:
+    """A resident's own orders, newest first."""
+    query = select(Order).where(Order.resident_id == resident.resident_id)
+    total = total_rows(session, query)
+    rows = session.scalars(
+        query.order_by(Order.submitted_at.desc(), Order.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return schemas.Page[schemas.OrderSummary](
+        items=[summary(o) for o in rows], total=total, limit=limit, offset=offset
+    )
+
+
+# What a timeline entry may tell anyone but staff (no scores, policies, other volunteers).
+_PUBLIC_DATA = frozenset({"rating", "review_rating", "hours", "on_time", "level", "method"})
+
+
+def _public_data(data: dict[str, object] | None) -> dict[str, object]:
+    return {k: v for k, v in (data or {}).items() if k in _PUBLIC_DATA}
+
+
+def read_contact(
+    session: Session, order: OrderRef, principal: Principal, *, ip: str | None
+) -> schemas.ContactOut:
+    """The resident's name, phone and address, for whoever must call or visit them now.
+
+    The volunteer holding the order (from acceptance until it closes), an admin of its
+    township, or the agent holding a live claim on its follow-up; each read is audited.
+    """
+    if not _may_reach(session, order, principal):
+        raise Forbidden("only the volunteer, the admin or the agent dealing with it may")
+    o = found(session.get(Order, order.id), "order", order.public_id)
+    audit.record(session, principal, "contact.read", f"order:{o.public_id}", ip=ip)
+    return schemas.ContactOut(
+        order_id=o.public_id,
+        resident_name=o.resident_name,
+        resident_phone=o.resident_phone,
+        address=o.address,
+        village_id=o.village_id,
+        township=o.township,
     )
 
 
@@ -300,12 +481,15 @@ class OrderFilter:
     category: str | None = None
     item: str | None = None
     volunteer_id: int | None = None
+    # Orders whose workflow ended outside the API (see the reconciler).
+    lost: bool | None = None
 
 
 def list_orders(
-    session: Session, flt: OrderFilter, *, limit: int, offset: int
+    session: Session, flt: OrderFilter, *, viewer: Principal, limit: int, offset: int
 ) -> schemas.Page[schemas.OrderSummary]:
-    query = select(Order)
+    """Orders the viewer may see, newest first (staff: their townships; residents: theirs)."""
+    query = select(Order).where(visible(viewer))
     if flt.status is not None:
         query = query.where(Order.status == flt.status.value)
     if flt.overdue is not None:
@@ -320,16 +504,21 @@ def list_orders(
         query = query.where(Order.item_code == flt.item)
     if flt.volunteer_id is not None:
         query = query.where(Order.volunteer_id == flt.volunteer_id)
+    if flt.lost is not None:
+        query = query.where(
+            Order.workflow_lost_at.is_not(None) if flt.lost else Order.workflow_lost_at.is_(None)
+        )
     total = total_rows(session, query)
     rows = session.scalars(
         query.order_by(Order.submitted_at.desc(), Order.id.desc()).limit(limit).offset(offset)
     ).all()
     return schemas.Page[schemas.OrderSummary](
-        items=[from_row(schemas.OrderSummary, o) for o in rows],
-        total=total,
-        limit=limit,
-        offset=offset,
+        items=[summary(o) for o in rows], total=total, limit=limit, offset=offset
     )
+
+
+def summary(o: Order) -> schemas.OrderSummary:
+    return from_row(schemas.OrderSummary, o, id=o.public_id, workflow_lost=o.workflow_lost_status)
 
 
 def offers_for(session: Session, volunteer_id: int) -> list[schemas.OrderSummary]:
@@ -337,7 +526,7 @@ def offers_for(session: Session, volunteer_id: int) -> list[schemas.OrderSummary
     if session.get(Volunteer, volunteer_id) is None:
         raise NotFound("volunteer", volunteer_id)
     offered = select(OrderOffer.order_id).where(OrderOffer.volunteer_id == volunteer_id)
-    led = select(Unit.id).where(Unit.leader_id == volunteer_id)
+    led = select(Unit.id).where(Unit.leader_id == volunteer_id, Unit.active.is_(True))
     rows = session.scalars(
         select(Order)
         .where(
@@ -349,4 +538,4 @@ def offers_for(session: Session, volunteer_id: int) -> list[schemas.OrderSummary
         .order_by(Order.deadline_at)
         .limit(200)
     )
-    return [from_row(schemas.OrderSummary, o) for o in rows]
+    return [summary(o) for o in rows]

@@ -9,9 +9,11 @@ from sqlalchemy import ColumnElement, Float, cast, func, select
 from sqlalchemy.orm import Session
 
 from api import schemas
+from api.stores.access import in_scope
 from api.stores.errors import INVALID_PERIOD, Invalid
 from api.stores.references import require_township
 from core.models import FollowUp, Order
+from core.security import Principal
 from core.vocab import FollowUpOutcome, FollowUpStatus, OrderStatus, SettledBy
 
 # Orders that were completed and not cancelled: what the follow-up promise covers.
@@ -24,6 +26,7 @@ def follow_up_report(
     since: datetime | None = None,
     until: datetime | None = None,
     township: str | None = None,
+    viewer: Principal | None = None,
 ) -> schemas.FollowUpReport:
     """The follow-up figures over orders completed in ``[since, until)`` (either open-ended).
 
@@ -45,6 +48,9 @@ def follow_up_report(
         completed.append(Order.completed_at < until)
     if township is not None:
         completed.append(Order.township == township)
+    if viewer is not None:
+        # A township admin's figures are their townships'.
+        completed.append(in_scope(viewer))
 
     keys = (
         FollowUp.status,

@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api import schemas
-from api.stores.errors import NotFound, found
-from core.models import Order, SmsMessage
+from api.stores.access import OrderRef
+from api.stores.errors import found
+from core.models import SmsMessage
 from core.phones import mask_for_screen
 
 
-def order_messages(session: Session, order_id: int) -> list[schemas.SmsOut]:
-    """The SMS sent about an order, oldest first (``NotFound`` for an unknown order)."""
-    if session.get(Order, order_id) is None:
-        raise NotFound("order", order_id)
+def order_messages(session: Session, order: OrderRef) -> list[schemas.SmsOut]:
+    """The SMS sent about an order, oldest first: numbers masked, sign-in links cut short."""
     rows = session.scalars(
-        select(SmsMessage).where(SmsMessage.order_id == order_id).order_by(SmsMessage.id)
+        select(SmsMessage).where(SmsMessage.order_id == order.id).order_by(SmsMessage.id)
     )
     return [
         schemas.SmsOut.model_validate(row, from_attributes=True).model_copy(
-            update={"to_number": mask_for_screen(row.to_number)}
+            update={
+                "to_number": mask_for_screen(row.to_number),
+                "body": redact_links(row.body),
+            }
         )
         for row in rows
     ]
+
+
+_LINK_TOKEN = re.compile(r"([?&]t=)[A-Za-z0-9_.-]+")
+
+
+def redact_links(body: str) -> str:
+    """An SMS as staff may read it: the resident's own order link would let them act as the
+    resident, so its token is cut."""
+    return _LINK_TOKEN.sub(r"\1…", body)
 
 
 # Delivery statuses in the order they happen; a late or repeated callback never goes back.

@@ -13,14 +13,17 @@ from api.stores.errors import (
     NOT_A_MEMBER,
     UNIT_WITHOUT_LEADER,
     Conflict,
+    Forbidden,
     Invalid,
+    NotFound,
     unknown,
 )
-from api.stores.references import require_township, require_unit, require_village, require_volunteer
+from api.stores.references import require_township, require_village, require_volunteer
 from api.stores.rows import from_row, total_rows
 from api.stores.volunteers import move
 from core.db import utcnow
 from core.models import Unit, Volunteer
+from core.security import Principal
 
 
 def _unit_out(session: Session, unit: Unit) -> schemas.UnitOut:
@@ -30,7 +33,17 @@ def _unit_out(session: Session, unit: Unit) -> schemas.UnitOut:
     return from_row(schemas.UnitOut, unit, members=members or 0)
 
 
-def create_unit(session: Session, body: schemas.UnitCreate) -> schemas.UnitOut:
+def in_reach(session: Session, unit_id: int, viewer: Principal) -> Unit:
+    """The unit, for an admin of its township; for anyone else ``NotFound``."""
+    unit = session.get(Unit, unit_id)
+    if unit is None or not viewer.may_see_township(unit.township):
+        raise NotFound("unit", unit_id)
+    return unit
+
+
+def create_unit(session: Session, body: schemas.UnitCreate, viewer: Principal) -> schemas.UnitOut:
+    if not viewer.may_see_township(body.township):
+        raise Forbidden(f"{body.township} is not one of your townships")
     require_township(session, body.township)
     if body.village_id is not None:
         require_village(session, body.village_id, body.township)
@@ -59,14 +72,16 @@ def create_unit(session: Session, body: schemas.UnitCreate) -> schemas.UnitOut:
     return _unit_out(session, unit)
 
 
-def get_unit(session: Session, unit_id: int) -> schemas.UnitOut:
-    return _unit_out(session, require_unit(session, unit_id))
+def get_unit(session: Session, unit_id: int, viewer: Principal) -> schemas.UnitOut:
+    return _unit_out(session, in_reach(session, unit_id, viewer))
 
 
 def list_units(
-    session: Session, *, township: str | None, limit: int, offset: int
+    session: Session, *, viewer: Principal, township: str | None, limit: int, offset: int
 ) -> schemas.Page[schemas.UnitOut]:
     query = select(Unit).order_by(Unit.id)
+    if viewer.townships is not None:
+        query = query.where(Unit.township.in_(viewer.townships))
     if township is not None:
         query = query.where(Unit.township == township)
     total = total_rows(session, query)
@@ -76,8 +91,10 @@ def list_units(
     )
 
 
-def update_unit(session: Session, unit_id: int, body: schemas.UnitPatch) -> schemas.UnitOut:
-    unit = require_unit(session, unit_id)
+def update_unit(
+    session: Session, unit_id: int, body: schemas.UnitPatch, viewer: Principal
+) -> schemas.UnitOut:
+    unit = in_reach(session, unit_id, viewer)
     if "leader_id" in body.model_fields_set:
         if body.leader_id is not None:
             require_volunteer(session, body.leader_id, active=True)

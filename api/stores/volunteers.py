@@ -11,10 +11,14 @@ from api import schemas
 from api.stores.errors import (
     DUPLICATE_PHONE,
     INACTIVE_UNIT,
+    INVALID_PHONE,
     LEADER_TRANSFER,
+    NOT_AN_APPLICATION,
     SAME_UNIT,
     Conflict,
+    Forbidden,
     Invalid,
+    NotFound,
     found,
     unknown,
 )
@@ -25,13 +29,18 @@ from core.models import (
     AvailabilityWindow,
     CatalogItem,
     Category,
+    Resident,
     Trade,
     Unit,
     Volunteer,
     VolunteerSkill,
     VolunteerTransfer,
 )
-from core.phones import mask_for_screen
+from core.phones import e164, mask_for_screen
+from core.security import Principal
+from core.vocab import Application, Role
+
+PENDING = Application.PENDING.value
 
 
 def _check_skills(session: Session, codes: Sequence[str]) -> list[str]:
@@ -76,15 +85,53 @@ def _volunteer(v: Volunteer, *, masked: bool) -> schemas.VolunteerOut:
     )
 
 
-def create_volunteer(session: Session, body: schemas.VolunteerCreate) -> schemas.VolunteerOut:
-    """Register a volunteer; their home coordinates fall back to the village's, the township's."""
+def me(principal: Principal) -> int:
+    """The signed-in volunteer's id."""
+    if principal.volunteer_id is None:
+        raise Forbidden("sign in as an active volunteer")
+    return principal.volunteer_id
+
+
+def in_reach(session: Session, volunteer_id: int, principal: Principal) -> Volunteer:
+    """The volunteer, for themself or an admin of their township; anyone else: ``NotFound``."""
+    volunteer = session.get(Volunteer, volunteer_id)
+    if volunteer is None or not (
+        principal.volunteer_id == volunteer_id
+        or (principal.has(Role.ADMIN) and principal.may_see_township(volunteer.township))
+    ):
+        raise NotFound("volunteer", volunteer_id)
+    return volunteer
+
+
+def as_seen_by(out: schemas.VolunteerOut, principal: Principal) -> schemas.VolunteerOut:
+    """A volunteer's number is theirs: others (admins) see it masked."""
+    if principal.volunteer_id == out.id:
+        return out
+    return out.model_copy(update={"phone": mask_for_screen(out.phone)})
+
+
+def create_volunteer(
+    session: Session,
+    body: schemas.VolunteerCreate,
+    *,
+    country_code: str,
+    application: bool = False,
+) -> schemas.VolunteerOut:
+    """Register a volunteer; their home coordinates fall back to the village's, the township's.
+
+    An admin's registration is active at once; a resident's own ``application`` waits,
+    inactive, for an admin to approve it.
+    """
+    phone = e164(body.phone, country_code=country_code)
+    if phone is None:
+        raise Invalid(INVALID_PHONE, "that is not a phone number that can be called")
     township = require_township(session, body.township)
     village = require_village(session, body.village_id, body.township) if body.village_id else None
     skills = _check_skills(session, body.skills)
     _check_trade(session, body.trade)
     if body.unit_id is not None:
         require_unit(session, body.unit_id)
-    existing = session.scalar(select(Volunteer.id).where(Volunteer.phone == body.phone))
+    existing = session.scalar(select(Volunteer.id).where(Volunteer.phone == phone))
     if existing is not None:
         raise Conflict(
             DUPLICATE_PHONE, f"volunteer {existing} is already registered with this phone"
@@ -95,7 +142,7 @@ def create_volunteer(session: Session, body: schemas.VolunteerCreate) -> schemas
         lat, lon = source.lat, source.lon
     volunteer = Volunteer(
         name=body.name,
-        phone=body.phone,
+        phone=phone,
         township=body.township,
         village_id=body.village_id,
         lat=lat,
@@ -104,8 +151,9 @@ def create_volunteer(session: Session, body: schemas.VolunteerCreate) -> schemas
         platform=body.platform.value if body.platform else None,
         unit_id=body.unit_id,
         max_open_orders=body.max_open_orders,
-        active=True,
+        active=not application,
         paused=False,
+        application=PENDING if application else None,
         created_at=utcnow(),
         skill_rows=[VolunteerSkill(code=c) for c in skills],
         windows=_windows(body.availability),
@@ -118,13 +166,19 @@ def create_volunteer(session: Session, body: schemas.VolunteerCreate) -> schemas
 def list_volunteers(
     session: Session,
     *,
+    viewer: Principal,
     township: str | None,
     skill: str | None,
     unit_id: int | None,
     limit: int,
     offset: int,
+    application: Application | None = None,
 ) -> schemas.Page[schemas.VolunteerOut]:
     query = select(Volunteer)
+    if viewer.townships is not None:
+        query = query.where(Volunteer.township.in_(viewer.townships))
+    if application is not None:
+        query = query.where(Volunteer.application == application.value)
     if township is not None:
         query = query.where(Volunteer.township == township)
     if unit_id is not None:
@@ -151,15 +205,25 @@ def _get(session: Session, volunteer_id: int) -> Volunteer:
     return found(session.get(Volunteer, volunteer_id), "volunteer", volunteer_id)
 
 
-def get_volunteer(session: Session, volunteer_id: int) -> schemas.VolunteerOut:
-    return _volunteer(_get(session, volunteer_id), masked=False)
+def get_volunteer(session: Session, volunteer_id: int, viewer: Principal) -> schemas.VolunteerOut:
+    return as_seen_by(_volunteer(in_reach(session, volunteer_id, viewer), masked=False), viewer)
+
+
+# What a volunteer may change of themself: their "not now" and their weekly hours.
+SELF_SERVICE = frozenset({"paused", "availability"})
 
 
 def update_volunteer(
-    session: Session, volunteer_id: int, body: schemas.VolunteerPatch
+    session: Session, volunteer_id: int, body: schemas.VolunteerPatch, viewer: Principal
 ) -> schemas.VolunteerOut:
-    """Deactivate, pause, resize, re-skill; past orders always stay as they are."""
-    volunteer = _get(session, volunteer_id)
+    """Deactivate, pause, resize, re-skill; past orders always stay as they are.
+
+    Admins of the volunteer's township change anything; the volunteer pauses themself or
+    changes their availability.
+    """
+    volunteer = in_reach(session, volunteer_id, viewer)
+    if not viewer.has(Role.ADMIN) and not body.model_fields_set <= SELF_SERVICE:
+        raise Forbidden("volunteers change only their pause and availability; ask an admin")
     if body.active is not None:
         volunteer.active = body.active
     if body.paused is not None:
@@ -175,7 +239,32 @@ def update_volunteer(
     if body.availability is not None:
         volunteer.windows = _windows(body.availability)
     session.flush()
-    return _volunteer(volunteer, masked=False)
+    return as_seen_by(_volunteer(volunteer, masked=False), viewer)
+
+
+def apply(
+    session: Session, resident: Principal, body: schemas.VolunteerApply
+) -> schemas.VolunteerOut:
+    """A signed-in resident applies to volunteer, with their own (verified) phone."""
+    phone = session.scalar(select(Resident.phone).where(Resident.id == resident.resident_id))
+    if phone is None:
+        raise Forbidden("sign in with your phone to apply")
+    application = schemas.VolunteerCreate(**body.model_dump(), phone=phone)
+    # The phone is E.164 already, so the country code is never used.
+    return create_volunteer(session, application, country_code="86", application=True)
+
+
+def decide_application(
+    session: Session, volunteer_id: int, viewer: Principal, *, approve: bool
+) -> schemas.VolunteerOut:
+    """An admin approves a resident's application (active at once) or refuses it."""
+    volunteer = in_reach(session, volunteer_id, viewer)
+    if volunteer.application != PENDING:
+        raise Conflict(NOT_AN_APPLICATION, f"volunteer {volunteer_id} has no pending application")
+    volunteer.application = None if approve else Application.REFUSED.value
+    volunteer.active = approve
+    session.flush()
+    return as_seen_by(_volunteer(volunteer, masked=False), viewer)
 
 
 def move(session: Session, volunteer: Volunteer, unit_id: int | None, *, note: str | None) -> None:
@@ -193,10 +282,10 @@ def move(session: Session, volunteer: Volunteer, unit_id: int | None, *, note: s
 
 
 def transfer_volunteer(
-    session: Session, volunteer_id: int, body: schemas.TransferBody
+    session: Session, volunteer_id: int, body: schemas.TransferBody, viewer: Principal
 ) -> schemas.VolunteerOut:
     """Move a volunteer between teams or stations (关系转接), keeping their history."""
-    volunteer = _get(session, volunteer_id)
+    volunteer = in_reach(session, volunteer_id, viewer)
     if body.unit_id is not None:
         unit = require_unit(session, body.unit_id)
         if not unit.active:
@@ -210,11 +299,11 @@ def transfer_volunteer(
         )
     move(session, volunteer, body.unit_id, note=body.note)
     session.flush()
-    return _volunteer(volunteer, masked=False)
+    return as_seen_by(_volunteer(volunteer, masked=False), viewer)
 
 
-def transfers(session: Session, volunteer_id: int) -> list[schemas.TransferOut]:
-    _get(session, volunteer_id)
+def transfers(session: Session, volunteer_id: int, viewer: Principal) -> list[schemas.TransferOut]:
+    in_reach(session, volunteer_id, viewer)
     rows = session.scalars(
         select(VolunteerTransfer)
         .where(VolunteerTransfer.volunteer_id == volunteer_id)

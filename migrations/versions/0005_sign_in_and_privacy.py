@@ -131,6 +131,7 @@ def upgrade() -> None:
     with op.batch_alter_table("volunteers") as batch:
         batch.add_column(sa.Column("application", sa.String(length=10), nullable=True))
         batch.create_index(op.f("ix_volunteers_application"), ["application"])
+    _volunteer_phones_e164()
 
 
 def _backfill_orders() -> None:
@@ -168,6 +169,18 @@ def _backfill_orders() -> None:
             .where(orders.c.id == order_id)
             .values(public_id=new_public_id(), resident_id=resident_id)
         )
+
+
+def _volunteer_phones_e164() -> None:
+    """A volunteer signs in with their phone, which is compared in E.164."""
+    conn = op.get_bind()
+    volunteers = sa.table("volunteers", sa.column("id", sa.Integer), sa.column("phone", sa.String))
+    for volunteer_id, phone in conn.execute(sa.select(volunteers.c.id, volunteers.c.phone)).all():
+        number = e164(phone or "", country_code="86")
+        if number is not None and number != phone:
+            conn.execute(
+                volunteers.update().where(volunteers.c.id == volunteer_id).values(phone=number)
+            )
 
 
 def _append_only(table: str) -> None:

@@ -319,6 +319,7 @@ class World:
     township: str
     village: str
     order_id: int
+    public_id: str
     follow_up_id: int
     resident_phone: str  # as stored
     volunteer_id: int
@@ -392,6 +393,7 @@ def make_world(engine: Engine, township: str, *, resident_phone: str | None = No
             township=township,
             village=village.name,
             order_id=order.id,
+            public_id=order.public_id,
             follow_up_id=follow_up.id,
             resident_phone=resident,
             volunteer_id=volunteer.id,

@@ -18,6 +18,7 @@ from core.models import Township, Volunteer
 from core.settings import Settings
 from core.vocab import Rating
 from tests.helpers import (
+    RESIDENT,
     add_volunteer,
     escalation_levels,
     events,
@@ -47,6 +48,7 @@ async def new_order(database: Database, settings: Settings, township: str) -> in
     submitted = await database.run(
         orders.create_order,
         order_body(township),
+        RESIDENT,
         idempotency_key=None,
         completion_sla=settings.completion_sla,
     )

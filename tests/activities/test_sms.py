@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ from activities.contracts import SMS_IMPOSSIBLE, SmsInput, SmsResult
 from activities.sms import Facts, SmsSender, compose, segments
 from activities.twilio_errors import TWILIO_OUTCOME_UNKNOWN, TWILIO_UNAVAILABLE
 from core.models import SmsMessage
+from core.security import link_code
 from core.vocab import Notice
 from core.webhooks import sms_status_url
 from tests.activities.conftest import (
@@ -38,6 +39,7 @@ from twilio_sim import SimControl, Simulator
 ADMIN_A = "+8613700000001"
 ADMIN_B = "+8613700000002"
 SEQ = 7
+LINK_SECRET = "sms-link-test-secret"
 
 
 def sender(
@@ -55,6 +57,9 @@ def sender(
         country_code="86",
         escalation_to=admins,
         timezone="Asia/Shanghai",
+        order_link=lambda public_id: link_code(
+            public_id, secret=LINK_SECRET, ttl=timedelta(days=14), now=datetime.now(UTC)
+        ),
     )
 
 
@@ -95,7 +100,8 @@ class Expected:
 
 
 def expectations(world: World, base: str) -> dict[Notice, Expected]:
-    link = f"{base}/orders/{world.order_id}"
+    link = f"{base}/orders/{world.public_id}"
+    ref = world.public_id[:6]
     place = world.township + world.village
     return {
         Notice.DISPATCHED: Expected(
@@ -108,14 +114,12 @@ def expectations(world: World, base: str) -> dict[Notice, Expected]:
             "resident", "resident", (ITEM_NAME, "志愿者", "接单", DEADLINE_TEXT), True
         ),
         Notice.COMPLETED: Expected(
-            "resident", "resident", (ITEM_NAME, "已完成", "评价", link, "回访"), False
+            "resident", "resident", (ITEM_NAME, "已完成", "评价", link + "?t=", "回访"), False
         ),
         Notice.ESCALATED: Expected(
-            "admins", "admin", (str(world.order_id), ITEM_NAME, world.township, "2级"), True
+            "admins", "admin", (ref, ITEM_NAME, world.township, "2级"), True
         ),
-        Notice.WITHDRAWN: Expected(
-            "volunteer", "volunteer", (str(world.order_id), ITEM_NAME, "改派"), True
-        ),
+        Notice.WITHDRAWN: Expected("volunteer", "volunteer", (ref, ITEM_NAME, "改派"), True),
     }
 
 
@@ -330,12 +334,12 @@ def test_nobody_to_send_to_is_skipped(
 
 def facts(**changes: Any) -> Facts:
     base = {
-        "order_id": 123456,
+        "ref": "dutses",
         "item": ITEM_NAME,
         "township": "蓼皋街道",
         "village": "龙井社区",
         "deadline": datetime(2025, 12, 2, 18, 0, tzinfo=UTC),
-        "link": "https://fw.songtao.gov.cn/orders/123456",
+        "link": "https://fw.songtao.gov.cn/orders/dutseswrHSRK1YYX",
         "unit": "红枫志愿服务队",
         "level": 1,
     }
@@ -355,7 +359,11 @@ def test_long_names_are_shortened_to_two_segments_at_most(notice: Notice) -> Non
         township="乌罗镇" * 10,
         village="潮水村" * 10,
         unit="县农业农村局科技志愿服务队" * 4,
-        link="https://volunteer-service.songtao.tongren.guizhou.gov.cn/orders/123456",
+        # A volunteer's link is the bare order page (on a longish official domain); a resident's
+        # also carries the code that opens it (the whole of it on a short domain).
+        link="https://fw.songtao.gov.cn/orders/dutseswrHSRK1YYX?t=tq3frx.YKXpB8XrhK6t5err6t_tsw"
+        if notice is Notice.COMPLETED
+        else "https://zyfw.songtao.tongren.gov.cn/orders/dutseswrHSRK1YYX",
     )
     body = compose(notice, long)
     assert segments(body) <= 2, body

@@ -17,7 +17,7 @@ from core.match_settings import Matching, Weights
 from core.matching import Candidate, refresh_volunteer_stats
 from core.models import Order
 from core.vocab import OrderStatus, UnitKind
-from tests.helpers import Registry, order_body
+from tests.helpers import COUNTY_ADMIN, RESIDENT, Registry, order_body, staff_ref
 
 # A Monday, 10:00 in the county (UTC+8).
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
@@ -39,6 +39,7 @@ async def order_in(
     submitted = await each_database.run(
         orders.create_order,
         order_body(township, item, village_id=village),
+        RESIDENT,
         idempotency_key=None,
         completion_sla=timedelta(hours=72),
     )
@@ -53,12 +54,14 @@ async def ranked(
     exclude: tuple[int, ...] | list[int] = (),
 ) -> list[Candidate]:
     out = await each_database.run(
-        candidates.candidates,
-        order_id,
-        matching=matching or Matching(),
-        exclude=list(exclude),
-        limit=20,
-        now=NOW,
+        lambda session: candidates.candidates(
+            session,
+            staff_ref(session, order_id),
+            matching=matching or Matching(),
+            exclude=list(exclude),
+            limit=20,
+            now=NOW,
+        )
     )
     return out.volunteers
 
@@ -209,11 +212,14 @@ async def test_units_rank_by_place_and_members_and_need_a_leader(
     leaderless = await each_database.run(
         create_unit,
         schemas.UnitCreate(kind=UnitKind.STATION, name=f"无人站-{team}", township=home),
+        COUNTY_ADMIN,
     )
     order = await order_in(each_database, home, "legal.mediation")
 
     out = await each_database.run(
-        candidates.candidates, order, matching=Matching(), exclude=[], limit=10, now=NOW
+        lambda session: candidates.candidates(
+            session, staff_ref(session, order), matching=Matching(), exclude=[], limit=10, now=NOW
+        )
     )
     units = {u.unit_id: u for u in out.units}
     assert team in units and leaderless.id not in units

@@ -13,10 +13,12 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from api.database import Database
 from api.main import create_app
 from core.search_attributes import SEARCH_ATTRIBUTES
 from core.settings import Settings
 from tests.conftest import TEMPORAL_CLI
+from tests.signin import People
 from worker import build_worker
 
 
@@ -74,3 +76,11 @@ async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
         ) as client,
     ):
         yield client
+
+
+@pytest.fixture
+async def people(
+    api_only: httpx.AsyncClient, database: Database, live_settings: Settings
+) -> People:
+    """Callers acting as an admin, an agent, residents and volunteers on the real app."""
+    return People(api_only, database, live_settings)

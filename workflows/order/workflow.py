@@ -80,6 +80,12 @@ def workflow_id(order_id: int) -> str:
     return f"order-{order_id}"
 
 
+def order_id_of(workflow_id: str) -> int | None:
+    """The order an ``order-<id>`` workflow id names (``None`` for any other workflow)."""
+    prefix, _, ident = workflow_id.partition("-")
+    return int(ident) if prefix == "order" and ident.isdigit() else None
+
+
 def initial_search_attributes(inp: msg.OrderInput) -> TypedSearchAttributes:
     """Search attributes an order starts with (the starter sets them at start)."""
     return TypedSearchAttributes(

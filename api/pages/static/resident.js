@@ -20,10 +20,14 @@ const FourOrders = (() => {
   const RATINGS = { very_satisfied: "非常满意", satisfied: "满意", average: "一般", dissatisfied: "不满意" };
   const $ = (id) => document.getElementById(id);
   const fmt = (iso) => new Date(iso).toLocaleString("zh-CN", { hour12: false });
+  // The sign-in lasts for this tab; an order link from our SMS opens just that order.
+  const TOKEN = "fourorders.token";
+  const token = () => sessionStorage.getItem(TOKEN);
 
   async function api(method, path, body, headers = {}) {
+    const auth = token() ? { authorization: `Bearer ${token()}` } : {};
     const res = await fetch(path, {
-      method, headers: { "content-type": "application/json", ...headers },
+      method, headers: { "content-type": "application/json", ...auth, ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const data = await res.json().catch(() => ({}));
@@ -38,7 +42,32 @@ const FourOrders = (() => {
 
   function showError(err) { const el = $("error"); el.textContent = err ? String(err.message || err) : ""; el.hidden = !err; }
 
+  function signIn(onSignedIn) {
+    const show = () => { const inside = Boolean(token()); $("sign-in").hidden = inside; $("order-form").hidden = !inside; };
+    show();
+    $("send-code").addEventListener("click", async () => {
+      showError(null);
+      const phone = $("phone").value.trim();
+      if (!phone) { showError(new Error("请填写手机号")); $("phone").focus(); return; }
+      $("send-code").disabled = true;
+      try { await api("POST", "/api/auth/sms-code", { phone }); $("code-sent").hidden = false; $("code").focus(); }
+      catch (err) { showError(err); }
+      $("send-code").disabled = false;
+    });
+    $("sign-in").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      showError(null);
+      try {
+        const signed = await api("POST", "/api/auth/sms-login", { phone: $("phone").value.trim(), code: $("code").value.trim() });
+        sessionStorage.setItem(TOKEN, signed.access_token);
+        show();
+        onSignedIn();
+      } catch (err) { showError(err); }
+    });
+  }
+
   async function orderForm() {
+    signIn(() => {});
     let catalog, townships;
     try {
       [catalog, townships] = await Promise.all([api("GET", "/api/catalog"), api("GET", "/api/townships")]);
@@ -60,7 +89,7 @@ const FourOrders = (() => {
       ev.preventDefault();
       showError(null);
       const body = {};
-      for (const name of ["item_code", "reason", "township", "address", "resident_name", "resident_phone"]) {
+      for (const name of ["item_code", "reason", "township", "address", "resident_name"]) {
         body[name] = $(name).value.trim();
         if (!body[name]) { showError(new Error(`请填写 ${$(name).closest("label").firstChild.textContent.trim()}`)); $(name).focus(); return; }
       }
@@ -70,12 +99,13 @@ const FourOrders = (() => {
         location.href = `/orders/${order.id}`;
       } catch (err) { showError(err); $("submit").disabled = false; }
     });
-    $("lookup-go").addEventListener("click", () => { const id = $("lookup").value.trim(); if (/^\d+$/.test(id)) location.href = `/orders/${id}`; });
   }
 
   async function orderPage() {
     const id = location.pathname.split("/").filter(Boolean).pop();
-    $("order-id").textContent = `#${id}`;
+    const link = new URLSearchParams(location.search).get("t");
+    // Our SMS link carries a code for this one order: the bearer token is made from both.
+    if (link) { sessionStorage.setItem(TOKEN, `ol1.${id}.${link}`); history.replaceState(null, "", location.pathname); }
     let timer = null;
     let loadFailed = false;
     async function refresh() {
@@ -117,3 +147,5 @@ const FourOrders = (() => {
 
   return { orderForm, orderPage };
 })();
+// Each page names what it is (data-page); scripts stay in files, as the CSP demands.
+if (document.body.dataset.page === "order") FourOrders.orderPage(); else FourOrders.orderForm();
