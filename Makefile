@@ -24,9 +24,11 @@ run: install
 prism:
 	-bash tests/contract/install_prism.sh
 
-## The whole test suite (needs PostgreSQL; see TEST_DATABASE_ADMIN_URL in the README).
-test: install prism
-	$(PY) -m pytest
+## The whole test suite. scripts/test_env.py first sets up what it needs (Chromium, npm and
+## Prism, PostgreSQL: TEST_DATABASE_ADMIN_URL, the local cluster or an embedded server).
+## PYTEST_ARGS="-k dispatch -x" passes arguments to pytest.
+test: install
+	$(PY) scripts/test_env.py $(PYTEST_ARGS)
 
 ## The local Twilio simulator on its own (make run will start it when no Twilio account is set).
 twilio-sim: install
