@@ -24,9 +24,11 @@ run: install
 prism:
 	-bash tests/contract/install_prism.sh
 
-## The whole test suite (needs PostgreSQL; see TEST_DATABASE_ADMIN_URL in the README).
-test: install prism
-	$(PY) -m pytest
+## The whole test suite. scripts/test_env.py first sets up what it needs (Chromium, npm and
+## Prism, PostgreSQL: TEST_DATABASE_ADMIN_URL, the local cluster or an embedded server).
+## PYTEST_ARGS="-k dispatch -x" passes arguments to pytest.
+test: install
+	$(PY) scripts/test_env.py $(PYTEST_ARGS)
 
 ## The pure, fast tests only (the state machine and friends): no server, database or browser.
 test-unit: install

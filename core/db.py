@@ -69,6 +69,18 @@ def new_public_id() -> str:
     return secrets.token_urlsafe(12)
 
 
+def psycopg2_url(url: str) -> str:
+    """A plain ``postgresql://`` or ``postgres://`` URL with the driver we install (psycopg2).
+
+    SQLAlchemy 2.1 reads a plain ``postgresql://`` as psycopg 3 (not installed) and does not
+    know ``postgres://`` at all; a URL naming its driver, or another database, is left alone.
+    """
+    scheme, sep, rest = url.partition("://")
+    if sep and scheme.lower() in ("postgresql", "postgres"):
+        return f"postgresql+psycopg2://{rest}"
+    return url
+
+
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     """Create the engine; a SQLite file gets its folder, WAL mode and foreign keys."""
     if url.startswith("sqlite"):

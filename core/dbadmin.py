@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from core.db import psycopg2_url
 from core.migrate import upgrade
 
 
@@ -16,6 +17,7 @@ from core.migrate import upgrade
 def temporary_database(admin_url: str, *, prefix: str, migrate: bool = True) -> Iterator[str]:
     """Create a database on ``admin_url``'s server, migrate it, yield its URL, drop it."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin_url = psycopg2_url(admin_url)
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:

@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.calling_hours import CallingHours
+from core.db import psycopg2_url
 from core.durations import format_duration, parse_duration
 from core.match_settings import Matching, Weights
 from core.phones import e164
@@ -143,6 +144,12 @@ class Settings(BaseSettings):
     worker_max_cached_workflows: int = 1000
 
     page_size_max: int = 200
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg2_driver(cls, value: str) -> str:
+        # DATABASE_URL=postgresql://... (or postgres://...) means psycopg2, which we install.
+        return psycopg2_url(value)
 
     @field_validator("county_timezone")
     @classmethod

@@ -36,8 +36,8 @@ def twilio_spec_path() -> Path:
     path = spec_path()
     if not path.is_file():
         _unavailable(
-            f"Twilio's OpenAPI description is not at {path}: put shared/twilio/ beside the repo"
-            " or set TWILIO_OPENAPI_SPEC"
+            f"Twilio's OpenAPI description is not at {path}: set TWILIO_OPENAPI_SPEC to a copy"
+            " (tests/contract/twilio_spec/ has one)"
         )
     return path
 

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Installs Stoplight Prism (the OpenAPI mock server the contract tests run) into the repo-local
-# folder .tools/prism. Idempotent: does nothing when the wanted major version is already there.
-# Usage: bash tests/contract/install_prism.sh      (PRISM_VERSION=5 by default)
+# folder .tools/prism, exactly as pinned with its whole dependency tree in
+# tests/contract/prism-cli/package-lock.json (`npm ci`): a fresh resolve of @stoplight/prism-cli@5
+# can pull releases that need a newer Node.js than Debian's (18). Idempotent: does nothing when
+# that lock is already installed.
+# Usage: bash tests/contract/install_prism.sh
+# To move Prism on: change the version in tests/contract/prism-cli/package.json, run
+# `npm install --package-lock-only` in that folder, and check `make test` on Node.js 18 and 20.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-PRISM_VERSION="${PRISM_VERSION:-5}"
+PINNED="tests/contract/prism-cli"
 PREFIX=".tools/prism"
 BIN="$PREFIX/node_modules/.bin/prism"
 
@@ -18,12 +23,13 @@ fi
 mkdir -p "$PREFIX"
 [ -f .tools/.gitignore ] || printf '*\n' > .tools/.gitignore
 
-if [ -x "$BIN" ] && "$BIN" --version 2>/dev/null | grep -q "^${PRISM_VERSION}\."; then
+if [ -x "$BIN" ] && cmp -s "$PINNED/package-lock.json" "$PREFIX/.installed-lock.json"; then
   echo "prism $("$BIN" --version) already in $PREFIX"
   exit 0
 fi
 
-echo "installing @stoplight/prism-cli@${PRISM_VERSION} into $PREFIX"
-npm install --prefix "$PREFIX" --no-audit --no-fund --loglevel=error \
-  "@stoplight/prism-cli@${PRISM_VERSION}"
+echo "installing Prism as pinned in $PINNED into $PREFIX (node $(node --version))"
+cp "$PINNED/package.json" "$PINNED/package-lock.json" "$PREFIX/"
+npm ci --prefix "$PREFIX" --no-audit --no-fund --loglevel=error
+cp "$PINNED/package-lock.json" "$PREFIX/.installed-lock.json"
 echo "prism $("$BIN" --version) installed in $PREFIX"

@@ -16,14 +16,14 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[2]
-# In CI and on developers' machines shared/ sits beside the repository.
-DEFAULT_SPEC = REPO.parent / "shared" / "twilio" / "twilio_api_v2010.json"
+# Vendored, so a clone works anywhere (see twilio_spec/README.md for its origin and version).
+DEFAULT_SPEC = Path(__file__).resolve().parent / "twilio_spec" / "twilio_api_v2010.json"
 DEFAULT_PRISM = REPO / ".tools" / "prism" / "node_modules" / ".bin" / "prism"
 INSTALL_HINT = "install it with `bash tests/contract/install_prism.sh` (needs npm), or set PRISM"
 
 
 def spec_path() -> Path:
-    """Twilio's API v2010 description: ``$TWILIO_OPENAPI_SPEC`` or ``../shared/twilio/``."""
+    """Twilio's API v2010 description: ``$TWILIO_OPENAPI_SPEC`` or the vendored copy."""
     override = os.environ.get("TWILIO_OPENAPI_SPEC")
     return Path(override) if override else DEFAULT_SPEC
 

@@ -5,8 +5,11 @@ from datetime import timedelta
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from core.db import make_engine
+from core.dbadmin import temporary_database
 from core.durations import format_duration, parse_duration
 from core.settings import DEVELOPMENT_JWT_SECRET, SIMULATOR_ACCOUNT_SID, Settings
+from tests.conftest import ADMIN_URL
 
 
 @pytest.mark.parametrize(
@@ -67,6 +70,41 @@ def test_production_refuses_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", "sqlite:///x.db")
     with pytest.raises(ValidationError, match="PostgreSQL"):
         Settings()
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgresql://user@host/db", "postgresql+psycopg2://user@host/db"),
+        ("postgres://u:p@db.example.org:5433/app?sslmode=require",
+         "postgresql+psycopg2://u:p@db.example.org:5433/app?sslmode=require"),
+        ("PostgreSQL://user@host/db", "postgresql+psycopg2://user@host/db"),
+        ("postgresql+psycopg2://user@host/db", "postgresql+psycopg2://user@host/db"),
+        ("sqlite:///data/app.db", "sqlite:///data/app.db"),
+    ],
+)  # fmt: skip
+def test_plain_postgresql_urls_mean_psycopg2(
+    monkeypatch: pytest.MonkeyPatch, given: str, expected: str
+) -> None:
+    # SQLAlchemy 2.1 maps a plain postgresql:// to psycopg 3, which is not installed:
+    # `make run` died with "No module named 'psycopg'".
+    monkeypatch.setenv("DATABASE_URL", given)
+    url = Settings().database_url
+    assert url == expected
+    engine = make_engine(url)  # loads the driver, connects to nothing
+    assert engine.dialect.driver == ("psycopg2" if "postgres" in given.lower() else "pysqlite")
+    engine.dispose()
+
+
+def test_a_plain_admin_url_makes_test_databases() -> None:
+    """TEST_DATABASE_ADMIN_URL=postgresql://... works as well (through core.dbadmin)."""
+    plain = "postgresql://" + ADMIN_URL.split("://", 1)[1]
+    with temporary_database(plain, prefix="fourorders_plain", migrate=False) as url:
+        assert url.startswith("postgresql+psycopg2://")
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("select 1").scalar() == 1
+        engine.dispose()
 
 
 TWILIO = {

@@ -1,0 +1,1 @@
+"""What the make targets run (``make run``: run.py; ``make test``: test_env.py)."""
