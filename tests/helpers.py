@@ -150,7 +150,12 @@ def add_volunteer(session: Session, township: str = "蓼皋街道") -> int:
     return volunteer.id
 
 
-def events(session: Session, order_id: int) -> list[str]:
+def events(session: Session, order_id: int | str) -> list[str]:
+    """The audit trail of an order, by its internal id or (as the API knows it) its public id."""
+    if isinstance(order_id, str):
+        internal = session.scalar(select(Order.id).where(Order.public_id == order_id))
+        assert internal is not None, f"no order {order_id}"
+        order_id = internal
     return list(
         session.scalars(
             select(OrderEvent.event).where(OrderEvent.order_id == order_id).order_by(OrderEvent.seq)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.stores.errors import Conflict, Invalid, NotFound
+from core.db import insert_ignore, utcnow
 from core.models import Resident, StaffAccount, Unit, Volunteer
 from core.security import Principal, hash_password, verify_password
 from core.vocab import Role
@@ -26,12 +27,19 @@ MIN_PASSWORD = 12
 
 
 def resident_by_phone(session: Session, phone: str) -> Resident:
-    """The resident with this (E.164) phone, registered on first sight."""
+    """The resident with this (E.164) phone, registered on first sight.
+
+    Insert-or-ignore first: two first sign-ins (or orders) from one phone at once must make
+    one resident, not a unique-key error.
+    """
     resident = session.scalar(select(Resident).where(Resident.phone == phone))
     if resident is None:
-        resident = Resident(phone=phone)
-        session.add(resident)
-        session.flush()
+        session.execute(
+            insert_ignore(session, Resident.__table__, ("phone",)).values(
+                phone=phone, created_at=utcnow()
+            )
+        )
+        resident = session.scalars(select(Resident).where(Resident.phone == phone)).one()
     return resident
 
 

@@ -13,7 +13,6 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import pytest
 from sqlalchemy import Engine, func, select, text
 from temporalio.client import Client
@@ -23,7 +22,8 @@ from core.matching import counter_drift
 from core.models import Volunteer
 from core.settings import Settings
 from tests.integration.test_dispatch_http import new_team, volunteer
-from tests.integration.test_http_lifecycle import ok, submission, wait_for_follow_up
+from tests.integration.test_http_lifecycle import finish, ok, order_placed
+from tests.signin import Caller, People
 from worker import build_worker
 
 LIFECYCLES = 20
@@ -79,30 +79,10 @@ async def run_all(n: int, lifecycle: Callable[[int], Awaitable[None]]) -> None:
     await asyncio.gather(*(one(i) for i in range(n)))
 
 
-async def finish(api: httpx.AsyncClient, order_id: int, worker: int) -> None:
-    """From acceptance to closed: complete, review, and the follow-up's result."""
-    await ok(await api.post(f"/api/orders/{order_id}/accept", json={"volunteer_id": worker}))
-    await ok(
-        await api.post(
-            f"/api/orders/{order_id}/complete",
-            json={"volunteer_id": worker, "summary": "已办好", "hours": 1.5},
-        )
-    )
-    await ok(await api.post(f"/api/orders/{order_id}/review", json={"rating": "satisfied"}))
-    task = await wait_for_follow_up(api, order_id)
-    closed = await ok(
-        await api.post(
-            f"/api/follow-ups/{task['id']}/result",
-            json={"method": "phone", "outcome": "confirmed"},
-        )
-    )
-    assert closed["status"] == "closed", closed
-
-
 async def check(
-    engine: Engine, api: httpx.AsyncClient, order_ids: list[int], volunteer_ids: list[int]
+    engine: Engine, admin: Caller, order_ids: list[str], volunteer_ids: list[int]
 ) -> None:
-    statuses = [(await ok(await api.get(f"/api/orders/{o}")))["status"] for o in order_ids]
+    statuses = [(await ok(await admin.get(f"/api/orders/{o}")))["status"] for o in order_ids]
     assert statuses == ["closed"] * len(order_ids)
     with engine.connect() as conn:
         assert counter_drift(conn, volunteer_ids) == []
@@ -113,60 +93,57 @@ async def check(
 
 
 async def test_twenty_lifecycles_for_one_volunteer_never_deadlock(
-    api_only: httpx.AsyncClient, busy_worker: Engine, engine: Engine, township: str
+    people: People, busy_worker: Engine, engine: Engine, township: str
 ) -> None:
-    api = api_only
-    helper = await volunteer(api, township, skills=["care"], max_open_orders=20)
+    admin = await people.admin()
+    helper = await volunteer(admin, township, skills=["care"], max_open_orders=20)
     before = await settled_deadlocks(engine)
-    order_ids: list[int] = []
+    order_ids: list[str] = []
 
     async def lifecycle(_: int) -> None:
-        created = await ok(await api.post("/api/orders", json=submission(township)), 201)
-        order_ids.append(created["id"])
+        order_id = await order_placed(people, township)
+        order_ids.append(order_id)
         await ok(
-            await api.post(f"/api/orders/{created['id']}/dispatch", json={"volunteer_id": helper})
+            await admin.post(f"/api/orders/{order_id}/dispatch", json={"volunteer_id": helper})
         )
-        await finish(api, created["id"], helper)
+        await finish(people, order_id, helper)
 
     await run_all(LIFECYCLES, lifecycle)
     busy_worker.dispose()  # its backends exit and report their statistics
     assert await settled_deadlocks(engine) - before == 0
-    await check(engine, api, order_ids, [helper])
-    await ok(await api.patch(f"/api/volunteers/{helper}", json={"active": False}))
+    await check(engine, admin, order_ids, [helper])
+    await ok(await admin.patch(f"/api/volunteers/{helper}", json={"active": False}))
 
 
 async def test_a_leader_assigning_twenty_orders_at_once_never_deadlocks(
-    api_only: httpx.AsyncClient, busy_worker: Engine, engine: Engine, township: str
+    people: People, busy_worker: Engine, engine: Engine, township: str
 ) -> None:
-    api = api_only
-    leader = await volunteer(api, township, max_open_orders=20)
-    members = [await volunteer(api, township, max_open_orders=20) for _ in range(2)]
-    unit = await new_team(api, township, leader, "忙碌队")
+    admin = await people.admin()
+    leader = await volunteer(admin, township, max_open_orders=20)
+    members = [await volunteer(admin, township, max_open_orders=20) for _ in range(2)]
+    unit = await new_team(admin, township, leader, "忙碌队")
     for member in members:
-        await ok(await api.post(f"/api/volunteers/{member}/transfer", json={"unit_id": unit["id"]}))
+        await ok(
+            await admin.post(f"/api/volunteers/{member}/transfer", json={"unit_id": unit["id"]})
+        )
+    as_leader = await people.volunteer(leader)
     before = await settled_deadlocks(engine)
 
-    # The unit's orders are all dispatched first, so the leader hands out twenty at once.
-    order_ids = []
-    for _ in range(LIFECYCLES):
-        created = await ok(await api.post("/api/orders", json=submission(township)), 201)
-        order_ids.append(created["id"])
+    # The unit's orders are all placed first, so the leader hands out twenty at once.
+    order_ids = [await order_placed(people, township) for _ in range(LIFECYCLES)]
 
     async def lifecycle(i: int) -> None:
         order_id = order_ids[i]
-        await ok(await api.post(f"/api/orders/{order_id}/dispatch", json={"unit_id": unit["id"]}))
+        await ok(await admin.post(f"/api/orders/{order_id}/dispatch", json={"unit_id": unit["id"]}))
         member = members[i % len(members)]
         await ok(
-            await api.post(
-                f"/api/orders/{order_id}/assign",
-                json={"leader_id": leader, "volunteer_id": member},
-            )
+            await as_leader.post(f"/api/orders/{order_id}/assign", json={"volunteer_id": member})
         )
-        await finish(api, order_id, member)
+        await finish(people, order_id, member)
 
     await run_all(LIFECYCLES, lifecycle)
     busy_worker.dispose()
     assert await settled_deadlocks(engine) - before == 0
-    await check(engine, api, order_ids, members)
+    await check(engine, admin, order_ids, members)
     for v in (leader, *members):
-        await ok(await api.patch(f"/api/volunteers/{v}", json={"active": False}))
+        await ok(await admin.patch(f"/api/volunteers/{v}", json={"active": False}))

@@ -6,9 +6,8 @@ import asyncio
 import uuid
 from typing import Any
 
-import httpx
-
-from tests.integration.test_http_lifecycle import ok, submission
+from tests.integration.test_http_lifecycle import ok, order_placed
+from tests.signin import Caller, People
 
 Json = dict[str, Any]
 
@@ -17,28 +16,27 @@ def phone() -> str:
     return f"136{uuid.uuid4().int % 10**8:08d}"
 
 
-async def volunteer(api: httpx.AsyncClient, township: str, **fields: Any) -> int:
+async def volunteer(api: Caller, township: str, **fields: Any) -> int:
+    """A volunteer an admin (``api``) registered."""
     body = {"name": "龙小军", "phone": phone(), "township": township, **fields}
     return int((await ok(await api.post("/api/volunteers", json=body), 201))["id"])
 
 
-async def new_team(api: httpx.AsyncClient, township: str, leader: int, name: str) -> Json:
+async def new_team(api: Caller, township: str, leader: int, name: str) -> Json:
     """A volunteer team led by ``leader`` (who joins it)."""
     body = {"kind": "team", "name": f"{name}-{township}", "township": township, "leader_id": leader}
     created: Json = await ok(await api.post("/api/units", json=body), 201)
     return created
 
 
-async def retire(api: httpx.AsyncClient, *ids: int) -> None:
+async def retire(api: Caller, *ids: int) -> None:
     # Ranking is county-wide: leave nobody behind to compete in other tests.
     for v in ids:
         await ok(await api.patch(f"/api/volunteers/{v}", json={"active": False}))
 
 
-async def test_registration_validates_and_refuses_duplicates(
-    api_only: httpx.AsyncClient, township: str
-) -> None:
-    api = api_only
+async def test_registration_validates_and_refuses_duplicates(people: People, township: str) -> None:
+    api = await people.admin()
     place = await ok(
         await api.post(
             "/api/villages", json={"township": township, "name": "新村", "lat": 28.1, "lon": 109.2}
@@ -80,9 +78,9 @@ async def test_registration_validates_and_refuses_duplicates(
 
 
 async def test_transfer_keeps_history_and_leaders_must_be_replaced_first(
-    api_only: httpx.AsyncClient, township: str
+    people: People, township: str
 ) -> None:
-    api = api_only
+    api = await people.admin()
     leader = await volunteer(api, township)
     member = await volunteer(api, township)
     team = await new_team(api, township, leader, "护苗队")
@@ -116,14 +114,13 @@ async def test_transfer_keeps_history_and_leaders_must_be_replaced_first(
 
 
 async def test_candidates_explain_the_ranking_and_drop_who_declined(
-    api: httpx.AsyncClient, township: str
+    worker: None, people: People, township: str
 ) -> None:
-    best = await volunteer(api, township, skills=["legal.mediation"], trade="law")
-    other = await volunteer(api, township, skills=["legal"])
-    order = await ok(
-        await api.post("/api/orders", json=submission(township, item_code="legal.mediation")), 201
-    )
-    oid = order["id"]
+    admin = await people.admin()
+    best = await volunteer(admin, township, skills=["legal.mediation"], trade="law")
+    other = await volunteer(admin, township, skills=["legal"])
+    oid = await order_placed(people, township, item_code="legal.mediation")
+    api = admin
 
     ranked = await ok(await api.get(f"/api/orders/{oid}/candidates"))
     assert ranked["policy"] == "manual" and ranked["preselected_volunteer_id"] is None
@@ -134,76 +131,77 @@ async def test_candidates_explain_the_ranking_and_drop_who_declined(
     assert {"fit", "open_orders", "available_now", "on_time_rate", "rating_score"} <= set(top)
 
     await ok(await api.post(f"/api/orders/{oid}/dispatch", json={"volunteer_id": best}))
-    assert [o["id"] for o in await ok(await api.get(f"/api/volunteers/{best}/offers"))] == [oid]
-    await ok(
-        await api.post(f"/api/orders/{oid}/decline", json={"volunteer_id": best, "reason": "外出"})
-    )
+    as_best = await people.volunteer(best)
+    assert [o["id"] for o in await ok(await as_best.get(f"/api/volunteers/{best}/offers"))] == [oid]
+    # Another volunteer's offers are not theirs to read.
+    assert (await as_best.get(f"/api/volunteers/{other}/offers")).status_code == 404
+    await ok(await as_best.post(f"/api/orders/{oid}/decline", json={"reason": "外出"}))
     again = await ok(await api.get(f"/api/orders/{oid}/candidates"))
     assert again["excluded"] == [best]
     assert [c["volunteer_id"] for c in again["volunteers"]][:1] == [other]
-    assert (await api.get("/api/orders/999999/candidates")).status_code == 404
+    assert (await api.get("/api/orders/AAAAAAAAAAAAAAAA/candidates")).status_code == 404
+    # Candidates are for admins.
+    assert (await as_best.get(f"/api/orders/{oid}/candidates")).status_code == 403
     await retire(api, best, other)
 
 
 async def test_open_call_over_http_has_exactly_one_winner(
-    api: httpx.AsyncClient, township: str
+    worker: None, people: People, township: str
 ) -> None:
-    people = [await volunteer(api, township, skills=["care"]) for _ in range(5)]
-    oid = (await ok(await api.post("/api/orders", json=submission(township)), 201))["id"]
-    offered = await ok(await api.post(f"/api/orders/{oid}/open-call", json={"size": 5}))
-    assert sorted(offered["offered_to"]) == sorted(people)
+    admin = await people.admin()
+    helpers = [await volunteer(admin, township, skills=["care"]) for _ in range(5)]
+    oid = await order_placed(people, township)
+    offered = await ok(await admin.post(f"/api/orders/{oid}/open-call", json={"size": 5}))
+    assert sorted(offered["offered_to"]) == sorted(helpers)
 
-    answers = await asyncio.gather(
-        *(api.post(f"/api/orders/{oid}/accept", json={"volunteer_id": v}) for v in people)
-    )
+    callers = [await people.volunteer(v) for v in helpers]
+    answers = await asyncio.gather(*(c.post(f"/api/orders/{oid}/accept") for c in callers))
     codes = sorted(r.status_code for r in answers)
     assert codes == [200, 409, 409, 409, 409]
     assert {r.json()["code"] for r in answers if r.status_code == 409} == {"AlreadyTaken"}
-    winner = next(v for v, r in zip(people, answers, strict=True) if r.status_code == 200)
-    order = await ok(await api.get(f"/api/orders/{oid}"))
+    winner = next(v for v, r in zip(helpers, answers, strict=True) if r.status_code == 200)
+    order = await ok(await admin.get(f"/api/orders/{oid}"))
     assert (order["status"], order["volunteer_id"], order["offered_to"]) == (
         "accepted",
         winner,
         [],
     )
-    await retire(api, *people)
+    await retire(admin, *helpers)
 
 
-async def test_team_dispatch_leader_assigns_a_member(api: httpx.AsyncClient, township: str) -> None:
-    leader = await volunteer(api, township)
-    member = await volunteer(api, township)
-    stranger = await volunteer(api, township)
-    unit = await new_team(api, township, leader, "应急队")
-    await ok(await api.post(f"/api/volunteers/{member}/transfer", json={"unit_id": unit["id"]}))
-    oid = (await ok(await api.post("/api/orders", json=submission(township)), 201))["id"]
-    order = await ok(await api.post(f"/api/orders/{oid}/dispatch", json={"unit_id": unit["id"]}))
+async def test_team_dispatch_leader_assigns_a_member(
+    worker: None, people: People, township: str
+) -> None:
+    admin = await people.admin()
+    leader = await volunteer(admin, township)
+    member = await volunteer(admin, township)
+    stranger = await volunteer(admin, township)
+    unit = await new_team(admin, township, leader, "应急队")
+    await ok(await admin.post(f"/api/volunteers/{member}/transfer", json={"unit_id": unit["id"]}))
+    oid = await order_placed(people, township)
+    order = await ok(await admin.post(f"/api/orders/{oid}/dispatch", json={"unit_id": unit["id"]}))
     assert (order["status"], order["unit_id"], order["volunteer_id"]) == (
         "dispatched",
         unit["id"],
         None,
     )
-    assert oid in [o["id"] for o in await ok(await api.get(f"/api/volunteers/{leader}/offers"))]
+    as_leader, as_member = await people.volunteer(leader), await people.volunteer(member)
+    offers = await ok(await as_leader.get(f"/api/volunteers/{leader}/offers"))
+    assert oid in [o["id"] for o in offers]
 
-    outsider = await api.post(
-        f"/api/orders/{oid}/assign", json={"leader_id": leader, "volunteer_id": stranger}
-    )
+    outsider = await as_leader.post(f"/api/orders/{oid}/assign", json={"volunteer_id": stranger})
     assert (outsider.status_code, outsider.json()["code"]) == (422, "NotUnitMember")
-    impostor = await api.post(
-        f"/api/orders/{oid}/assign", json={"leader_id": member, "volunteer_id": member}
-    )
-    assert (impostor.status_code, impostor.json()["code"]) == (403, "NotUnitLeader")
-    await ok(
-        await api.post(
-            f"/api/orders/{oid}/assign", json={"leader_id": leader, "volunteer_id": member}
-        )
-    )
-    accepted = await ok(await api.post(f"/api/orders/{oid}/accept", json={"volunteer_id": member}))
+    # A member is no leader: the role is missing (and the order is not theirs to see yet).
+    impostor = await as_member.post(f"/api/orders/{oid}/assign", json={"volunteer_id": member})
+    assert impostor.status_code == 403
+    await ok(await as_leader.post(f"/api/orders/{oid}/assign", json={"volunteer_id": member}))
+    accepted = await ok(await as_member.post(f"/api/orders/{oid}/accept"))
     assert (accepted["status"], accepted["volunteer_id"]) == ("accepted", member)
-    await retire(api, leader, member, stranger)
+    await retire(admin, leader, member, stranger)
 
 
-async def test_dispatch_policies_are_validated(api_only: httpx.AsyncClient) -> None:
-    api = api_only
+async def test_dispatch_policies_are_validated(people: People, township: str) -> None:
+    api = await people.admin()
     assert (
         await api.put("/api/dispatch-policies/nope", json={"policy": "auto"})
     ).status_code == 404
@@ -213,5 +211,11 @@ async def test_dispatch_policies_are_validated(api_only: httpx.AsyncClient) -> N
     listed = {p["scope"]: p["policy"] for p in await ok(await api.get("/api/dispatch-policies"))}
     assert listed["*"] == "manual" and listed["rescue"] == "suggest"
     await ok(await api.put("/api/dispatch-policies/rescue", json={"policy": "manual"}))
-    both = await api.post("/api/orders/1/dispatch", json={"volunteer_id": 1, "unit_id": 1})
+    oid = await order_placed(people, township)
+    both = await api.post(f"/api/orders/{oid}/dispatch", json={"volunteer_id": 1, "unit_id": 1})
     assert both.status_code == 422
+    # Policies are county-wide: a township admin reads them but does not set them.
+    local = await people.township_admin(township)
+    assert (await local.get("/api/dispatch-policies")).status_code == 200
+    refused = await local.put("/api/dispatch-policies/rescue", json={"policy": "auto"})
+    assert refused.status_code == 403

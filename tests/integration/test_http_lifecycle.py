@@ -72,6 +72,28 @@ async def order_placed(people: People, township: str, **overrides: object) -> st
     return str(created["id"])
 
 
+async def finish(people: People, order_id: str, volunteer_id: int) -> Json:
+    """From a dispatch to ``volunteer_id`` to closed: each step by whoever takes it."""
+    volunteer = await people.volunteer(volunteer_id)
+    await ok(await volunteer.post(f"/api/orders/{order_id}/accept"))
+    await ok(
+        await volunteer.post(
+            f"/api/orders/{order_id}/complete", json={"summary": "已办好", "hours": 1.5}
+        )
+    )
+    resident = await people.resident()
+    await ok(await resident.post(f"/api/orders/{order_id}/review", json={"rating": "satisfied"}))
+    agent = await people.agent()
+    task = await wait_for_follow_up(agent, order_id)
+    closed: Json = await ok(
+        await agent.post(
+            f"/api/follow-ups/{task['id']}/result", json={"method": "phone", "outcome": "confirmed"}
+        )
+    )
+    assert closed["status"] == "closed", closed
+    return closed
+
+
 async def test_catalog_has_the_seeded_menu(people: People) -> None:
     catalog = await ok(await people.anonymous.get("/api/catalog"))
     assert len(catalog) == 13
@@ -82,7 +104,7 @@ async def test_catalog_has_the_seeded_menu(people: People) -> None:
 
 
 async def test_a_request_goes_round_the_whole_loop(
-    api: httpx.AsyncClient, people: People, township: str, temporal: Client
+    worker: None, people: People, township: str, temporal: Client
 ) -> None:
     admin, agent, resident = await people.admin(), await people.agent(), await people.resident()
     volunteer_id = await register(admin, township, ["care"])
@@ -185,7 +207,7 @@ async def _workflow_ids(temporal: Client, query: str) -> list[str]:
 
 
 async def test_idempotency_key_makes_retries_return_the_same_order(
-    api: httpx.AsyncClient, people: People, township: str, database: Database
+    worker: None, people: People, township: str, database: Database
 ) -> None:
     resident = await people.resident()
     key = str(uuid.uuid4())
@@ -224,7 +246,7 @@ async def test_idempotency_key_makes_retries_return_the_same_order(
 
 
 async def test_two_concurrent_accepts_yield_one_assignee(
-    api: httpx.AsyncClient, people: People, township: str
+    worker: None, people: People, township: str
 ) -> None:
     admin = await people.admin()
     a, b = await register(admin, township), await register(admin, township)
@@ -245,7 +267,7 @@ async def test_two_concurrent_accepts_yield_one_assignee(
 
 
 async def test_bad_input_gets_a_clear_error_and_changes_nothing(
-    api: httpx.AsyncClient, people: People, township: str, database: Database
+    worker: None, people: People, township: str, database: Database
 ) -> None:
     admin, resident = await people.admin(), await people.resident()
     r = await resident.post("/api/orders", json=submission(township, item_code="no.such.item"))
@@ -310,7 +332,7 @@ async def test_bad_input_gets_a_clear_error_and_changes_nothing(
 
 
 async def test_staff_order_for_a_caller_who_then_follows_it_by_phone(
-    api: httpx.AsyncClient, people: People, township: str
+    worker: None, people: People, township: str
 ) -> None:
     agent = await people.agent()
     body = submission(township, resident_phone="139 1111 2222", channel="hotline")
@@ -342,9 +364,7 @@ async def test_duplicate_volunteer_phone_is_a_conflict(people: People, township:
     await ok(await admin.patch(f"/api/volunteers/{first['id']}", json={"active": False}))
 
 
-async def test_cancel_then_nothing_else(
-    api: httpx.AsyncClient, people: People, township: str
-) -> None:
+async def test_cancel_then_nothing_else(worker: None, people: People, township: str) -> None:
     admin, resident = await people.admin(), await people.resident()
     volunteer_id = await register(admin, township)
     order_id = await order_placed(people, township)
@@ -365,9 +385,7 @@ async def test_cancel_then_nothing_else(
     assert listed["total"] == 1
 
 
-async def test_list_filters_and_pages(
-    api: httpx.AsyncClient, people: People, township: str
-) -> None:
+async def test_list_filters_and_pages(worker: None, people: People, township: str) -> None:
     admin = await people.admin()
     ids = [
         await order_placed(people, township, item_code=item)
@@ -396,7 +414,7 @@ async def test_health_reports_both_dependencies(people: People) -> None:
 
 
 async def test_orders_whose_workflow_never_started_are_started_by_the_reconciler(
-    api: httpx.AsyncClient,
+    worker: None,
     people: People,
     township: str,
     database: Database,
@@ -437,7 +455,7 @@ async def test_orders_whose_workflow_never_started_are_started_by_the_reconciler
 
 
 async def test_a_workflow_terminated_outside_the_api_is_flagged_for_admins(
-    api: httpx.AsyncClient,
+    worker: None,
     people: People,
     township: str,
     database: Database,
@@ -530,7 +548,7 @@ async def test_a_command_that_cannot_apply_in_time_answers_504_and_still_lands(
 
 
 async def test_a_deactivated_volunteer_gets_no_new_dispatch_and_no_more_orders(
-    api: httpx.AsyncClient, people: People, township: str, database: Database
+    worker: None, people: People, township: str, database: Database
 ) -> None:
     admin = await people.admin()
     volunteer_id = await register(admin, township)

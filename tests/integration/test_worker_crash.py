@@ -9,13 +9,18 @@ import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 
-import httpx
 import pytest
 
 from api.database import Database
 from core.settings import ROOT, Settings
 from tests.helpers import WHOLE_LOOP, events
-from tests.integration.test_http_lifecycle import ok, register, submission
+from tests.integration.test_http_lifecycle import (
+    ok,
+    order_placed,
+    register,
+    wait_for_follow_up,
+)
+from tests.signin import People
 
 WorkerProcess = asyncio.subprocess.Process
 
@@ -56,45 +61,41 @@ async def spawn_worker(
 
 
 async def test_sigkilled_worker_resumes_and_each_transition_lands_once(
-    api_only: httpx.AsyncClient,
+    people: People,
     township: str,
     database: Database,
     spawn_worker: Callable[[], Awaitable[WorkerProcess]],
 ) -> None:
-    api = api_only
+    admin = await people.admin()
     first = await spawn_worker()
-    volunteer = await register(api, township)
-    order_id = (await ok(await api.post("/api/orders", json=submission(township)), 201))["id"]
-    await ok(await api.post(f"/api/orders/{order_id}/dispatch", json={"volunteer_id": volunteer}))
+    volunteer_id = await register(admin, township)
+    volunteer = await people.volunteer(volunteer_id)
+    order_id = await order_placed(people, township)
+    await ok(
+        await admin.post(f"/api/orders/{order_id}/dispatch", json={"volunteer_id": volunteer_id})
+    )
 
     # Kill the worker while it holds the workflow in its cache, then send the next command
     # while no worker is running: it must wait, not fail, and land once a worker returns.
     first.send_signal(signal.SIGKILL)
     assert await first.wait() == -signal.SIGKILL
-    accept = asyncio.create_task(
-        api.post(f"/api/orders/{order_id}/accept", json={"volunteer_id": volunteer})
-    )
+    accept = asyncio.create_task(volunteer.post(f"/api/orders/{order_id}/accept"))
     await asyncio.sleep(0.5)
     assert not accept.done()
 
     second = await spawn_worker()
     assert (await ok(await accept))["status"] == "accepted"
     await ok(
-        await api.post(
-            f"/api/orders/{order_id}/complete",
-            json={"volunteer_id": volunteer, "summary": "done", "hours": 1},
+        await volunteer.post(
+            f"/api/orders/{order_id}/complete", json={"summary": "done", "hours": 1}
         )
     )
-    await ok(await api.post(f"/api/orders/{order_id}/review", json={"rating": "satisfied"}))
-    follow_up = None
-    for _ in range(100):
-        follow_up = (await ok(await api.get(f"/api/orders/{order_id}")))["follow_up"]
-        if follow_up:
-            break
-        await asyncio.sleep(0.05)
-    assert follow_up is not None
+    resident = await people.resident()
+    await ok(await resident.post(f"/api/orders/{order_id}/review", json={"rating": "satisfied"}))
+    agent = await people.agent()
+    follow_up = await wait_for_follow_up(agent, order_id)
     closed = await ok(
-        await api.post(
+        await agent.post(
             f"/api/follow-ups/{follow_up['id']}/result",
             json={"method": "phone", "outcome": "confirmed"},
         )

@@ -8,6 +8,7 @@ exercised without real waiting.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.database import Database
 from api.main import create_app
+from api.stores.sms import redact_links
 from core.calling_hours import CallingHours
 from core.models import FollowUp, FollowUpCall, OrderEvent
 from core.settings import Settings
@@ -38,6 +40,7 @@ from core.vocab import (
     Rating,
     SettledBy,
 )
+from tests import signin
 from tests.helpers import Harness, order_id_of
 from tests.phones import LateApp, simulator, with_twilio
 from tests.polling import eventually
@@ -241,9 +244,12 @@ async def test_sms_go_out_at_dispatch_accept_and_completion_and_report_delivery(
     await closed(handle)
     sent = {m["sid"]: m for m in sim.messages()}
 
+    admin = await signin.staff(system.db, system.settings)
+    public_id = (await system.order(handle)).public_id
+
     async def messages() -> list[dict[str, Any]]:
-        async with httpx.AsyncClient(base_url=api.base_url) as http:
-            answer = await http.get(f"/api/orders/{order_id_of(handle)}/messages")
+        async with httpx.AsyncClient(base_url=api.base_url, headers=admin) as http:
+            answer = await http.get(f"/api/orders/{public_id}/messages")
             assert answer.status_code == 200, answer.text
             listed: list[dict[str, Any]] = answer.json()
             return listed
@@ -262,9 +268,29 @@ async def test_sms_go_out_at_dispatch_accept_and_completion_and_report_delivery(
     assert all("*" in m["to_number"] for m in listed)  # masked for the admins' screen
     volunteer_sms, accepted_sms, completed_sms = (m["body"] for m in listed)
     assert "13800138000" not in volunteer_sms  # nobody else's number
-    assert "空巢老人探访" in volunteer_sms and "/orders/" in volunteer_sms
+    assert f"/orders/{public_id}" in volunteer_sms and "?t=" not in volunteer_sms
+    assert "空巢老人探访" in volunteer_sms
     assert "志愿者" in accepted_sms and "评价" in completed_sms
-    assert {m["body"] for m in sent.values()} == {volunteer_sms, accepted_sms, completed_sms}
+    # Staff read the resident's link with its code cut: it would let them act as the resident.
+    assert completed_sms.endswith("中心将电话回访。") and "?t=…" in completed_sms
+    assert {redact_links(m["body"]) for m in sent.values()} == {
+        volunteer_sms,
+        accepted_sms,
+        completed_sms,
+    }
+    # The resident's own link opens their order, and nothing else.
+    [received] = [m["body"] for m in sent.values() if "评价" in m["body"]]
+    code = re.search(r"\?t=([A-Za-z0-9_.-]+)", received)
+    assert code is not None
+    link = {"Authorization": f"Bearer ol1.{public_id}.{code.group(1)}"}
+    async with httpx.AsyncClient(base_url=api.base_url, headers=link) as http:
+        mine = await http.get(f"/api/orders/{public_id}")
+        assert mine.status_code == 200 and mine.json()["status"] == "closed"
+        assert (await http.get("/api/me/orders")).status_code == 403
+        assert (await http.get(f"/api/orders/{public_id}/messages")).status_code == 403
+    forged = {"Authorization": f"Bearer ol1.{public_id}.{code.group(1)[:-2]}xx"}
+    async with httpx.AsyncClient(base_url=api.base_url, headers=forged) as http:
+        assert (await http.get(f"/api/orders/{public_id}")).status_code == 401
 
 
 async def test_a_rating_that_differs_from_the_review_is_recorded_as_corrected(
