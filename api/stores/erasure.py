@@ -56,6 +56,8 @@ def erase_resident(
             reason=ERASED,
             idempotency_key=None,
             request_hash=None,
+            # Unlinked too: nothing ties these orders to a person any more.
+            resident_id=None,
             erased_at=now,
         )
     )

@@ -97,7 +97,8 @@ def _task_fields(f: FollowUp, o: Order, *, now: datetime, agent_id: int | None) 
         "township": o.township,
         "completed_at": o.completed_at,
         "review_rating": o.review_rating,
-        "resident_name": o.resident_name,
+        # Who to call is for the agent holding the task: its detail fills these in.
+        "resident_name": None,
         "resident_phone": mask_for_screen(o.resident_phone),
         "method": f.method,
         "outcome": f.outcome,
@@ -177,6 +178,7 @@ def follow_up_detail(
     fields = _task_fields(f, o, now=now, agent_id=viewer.staff_id)
     holder = fields["mine"]
     if holder:
+        fields["resident_name"] = o.resident_name
         fields["resident_phone"] = o.resident_phone
         audit.record(
             session, viewer, "contact.read", f"order:{o.public_id}", ip=ip, via="follow-up"
