@@ -143,7 +143,7 @@ def order_id_of(handle: WorkflowHandle[OrderWorkflow, OrderView]) -> int:
 
 def add_volunteer(session: Session, township: str = "蓼皋街道") -> int:
     volunteer = Volunteer(
-        name="志愿者", phone=f"139{uuid.uuid4().int % 10**8:08d}", township=township
+        name="志愿者", phone=f"+86139{uuid.uuid4().int % 10**8:08d}", township=township
     )
     session.add(volunteer)
     session.flush()

@@ -85,6 +85,7 @@ async def release_follow_up(
     follow_up_id: FollowUpId, actor: AgentActor, db: DatabaseDep
 ) -> schemas.FollowUpTask:
     """Give a task you claimed back to the queue (409 ``NotClaimHolder`` if you do not hold it)."""
+    await db.run(follow_ups.in_reach, follow_up_id, actor)
     return await db.run(follow_ups.release_follow_up, follow_up_id, agents.me(actor))
 
 

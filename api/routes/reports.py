@@ -13,6 +13,7 @@ from api.auth import AdminActor
 from api.deps import DatabaseDep, SettingsDep
 from api.params import TownshipFilter
 from api.stores import reports
+from api.stores.errors import NotFound
 
 router = APIRouter(prefix="/api/reports", tags=["reports"], responses=schemas.ERRORS)
 
@@ -40,6 +41,8 @@ async def follow_up_report(
     outcome and the reason a follow-up reached staff. A township admin's figures cover
     their townships.
     """
+    if township is not None and not actor.may_see_township(township):
+        raise NotFound("township", township)
     county = ZoneInfo(settings.county_timezone)
     return await db.run(
         reports.follow_up_report,

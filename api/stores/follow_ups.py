@@ -248,8 +248,8 @@ def claim_follow_up(
     agent_id: int,
     *,
     lease: timedelta,
+    viewer: Principal,
     now: datetime | None = None,
-    viewer: Principal | None = None,
 ) -> schemas.FollowUpTask:
     """Claim an open task for ``lease`` (a holder's re-claim extends it).
 
@@ -257,8 +257,7 @@ def claim_follow_up(
     still calling or done, ``NotFound`` for an unknown one.
     """
     now = now or utcnow()
-    if viewer is not None:
-        in_reach(session, follow_up_id, viewer)
+    in_reach(session, follow_up_id, viewer)
     if not _claim_update(session, follow_up_id, agent_id, lease=lease, now=now):
         f = found(session.get(FollowUp, follow_up_id), "follow-up", follow_up_id)
         if f.status != FollowUpStatus.OPEN:
@@ -299,17 +298,17 @@ def hold_for_result(
     session: Session,
     follow_up_id: int,
     *,
-    agent_id: int | None,
+    agent_id: int,
     lease: timedelta,
     now: datetime | None = None,
 ) -> str:
     """Checks before a follow-up result goes to the workflow; returns the order's public id.
 
     No other agent may hold a live claim (``ClaimedByOther``); a done task is refused
-    (``FollowUpNotOpen``). An agent who names themselves takes or extends the claim
-    on an open task with the same conditional update a claim makes, so nobody can claim it
-    between this check and the workflow recording the result. Without an ``agent_id`` the
-    task must be unclaimed. A task still in its automated calls is the workflow's to judge.
+    (``FollowUpNotOpen``). The agent takes or extends the claim on an open task with the
+    same conditional update a claim makes, so nobody can claim it between this check and
+    the workflow recording the result. A task still in its automated calls is the
+    workflow's to judge.
     """
     now = now or utcnow()
     f = found(session.get(FollowUp, follow_up_id), "follow-up", follow_up_id)
@@ -317,14 +316,11 @@ def hold_for_result(
     assert public_id is not None
     if f.status == FollowUpStatus.DONE:
         raise _not_open(follow_up_id, f.status)
-    if f.status != FollowUpStatus.OPEN:
-        return public_id
-    if agent_id is not None:
-        if not _claim_update(session, follow_up_id, agent_id, lease=lease, now=now):
-            session.refresh(f)
-            if f.status != FollowUpStatus.OPEN:
-                raise _not_open(follow_up_id, f.status)
-            raise _claimed_by_other(follow_up_id, f.claimed_by, f.claim_expires_at)
-    elif _live_claim(f, now):
+    if f.status == FollowUpStatus.OPEN and not _claim_update(
+        session, follow_up_id, agent_id, lease=lease, now=now
+    ):
+        session.refresh(f)
+        if f.status != FollowUpStatus.OPEN:
+            raise _not_open(follow_up_id, f.status)
         raise _claimed_by_other(follow_up_id, f.claimed_by, f.claim_expires_at)
     return public_id

@@ -1,7 +1,9 @@
-"""Read-model rows for the call-center and report tests, and the app without Temporal.
+"""Read-model rows for the call-center and report tests, the app without Temporal, and staff.
 
 The rows are written straight to the tables the worker fills, with known values, so the
-tests can assert exact queue orders and exact report figures.
+tests can assert exact queue orders and exact report figures. Staff sign in as sign-in
+signs them in (``tests/signin.py``), each a real account whose id the tests compare with
+``claimed_by``, ``agent_id`` and ``resolved_by``.
 """
 
 from __future__ import annotations
@@ -13,18 +15,22 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.database import Database
 from api.main import create_app
 from core.models import Complaint, FollowUp, FollowUpCall, Order, OrderNote, Township
+from core.security import read_token
 from core.settings import Settings
-from core.vocab import QUEUE_PRIORITY, FollowUpStatus, OrderStatus, QueueReason
+from core.vocab import QUEUE_PRIORITY, FollowUpStatus, OrderStatus, QueueReason, Role
+from tests import signin
 
 BASE = datetime(2031, 3, 1, 2, 0, tzinfo=UTC)
-PHONE = "13800138000"
+# Residents' phones are stored in E.164; staff screens show them masked.
+PHONE = "+8613800138000"
 MASKED = "138****8000"
+ADDRESS = "蓼皋街道 龙井社区 3 组 12 号"
 
 
 def add_township(session: Session) -> str:
@@ -48,7 +54,7 @@ def add_order(
         category_code="care",
         township=township,
         reason="帮忙买药",
-        address="蓼皋街道 龙井社区 3 组 12 号",
+        address=ADDRESS,
         resident_name="龙秀英",
         resident_phone=PHONE,
         status=status.value,
@@ -102,7 +108,7 @@ def add_call(
         order_id=order_id,
         follow_up_id=follow_up_id,
         attempt=attempt,
-        to_number="+86" + PHONE,
+        to_number=PHONE,
         **fields,
     )
     session.add(call)
@@ -133,6 +139,13 @@ def set_claim(
         .where(FollowUp.id == follow_up_id)
         .values(claimed_by=agent_id, claim_expires_at=expires_at)
     )
+
+
+def public_id(session: Session, order_id: int) -> str:
+    """The order's public id: the only one the API shows."""
+    found = session.scalar(select(Order.public_id).where(Order.id == order_id))
+    assert found is not None
+    return found
 
 
 def follow_up_row(session: Session, follow_up_id: int) -> FollowUp:
@@ -174,3 +187,35 @@ async def api_client(db: Database, settings: Settings) -> AsyncIterator[httpx.As
         transport=httpx.ASGITransport(app=app), base_url="http://testserver", timeout=30
     ) as client:
         yield client
+
+
+class StaffCaller(signin.Caller):
+    """A staff member signed in on a client, with their account's id."""
+
+    def __init__(self, client: httpx.AsyncClient, headers: signin.Headers, staff_id: int) -> None:
+        super().__init__(client, headers)
+        self.id = staff_id
+
+
+class Staff:
+    """Signs in staff on one client: every call is a new account (a new id)."""
+
+    def __init__(self, client: httpx.AsyncClient, db: Database, settings: Settings) -> None:
+        self.client = client
+        self.db = db
+        self.settings = settings
+
+    async def agent(self, *townships: str) -> StaffCaller:
+        """A call-center agent (of the whole county unless ``townships``)."""
+        return await self._sign_in(Role.AGENT, townships)
+
+    async def admin(self, *townships: str) -> StaffCaller:
+        """An admin (of the whole county unless ``townships``)."""
+        return await self._sign_in(Role.ADMIN, townships)
+
+    async def _sign_in(self, role: Role, townships: tuple[str, ...]) -> StaffCaller:
+        headers = await signin.staff(self.db, self.settings, role, townships or None)
+        token = headers["Authorization"].removeprefix("Bearer ")
+        staff_id = read_token(token, secret=self.settings.signing_secret).staff_id
+        assert staff_id is not None
+        return StaffCaller(self.client, headers, staff_id)

@@ -1,4 +1,7 @@
-"""The follow-up report: exact figures from known rows, on PostgreSQL and on SQLite."""
+"""The follow-up report: exact figures from known rows, on PostgreSQL and on SQLite.
+
+Reports are for admins; a township admin's figures are their townships'.
+"""
 
 from __future__ import annotations
 
@@ -12,20 +15,38 @@ from sqlalchemy.orm import Session
 
 from api.database import Database
 from api.errors import status_of
+from api.schemas import FollowUpReport
 from api.stores import reports
 from api.stores.errors import Invalid
+from core.security import Principal
 from core.settings import Settings
-from core.vocab import FollowUpStatus, OrderStatus, QueueReason
-from tests.api.follow_up_data import BASE, add_follow_up, add_order, add_township, api_client
+from core.vocab import FollowUpStatus, OrderStatus, QueueReason, Role
+from tests import signin
+from tests.api.follow_up_data import (
+    BASE,
+    Staff,
+    add_follow_up,
+    add_order,
+    add_township,
+    api_client,
+)
+from tests.helpers import COUNTY_ADMIN
 
 H = timedelta(hours=1)
 
 
-def seed(session: Session) -> str:
+def township_admin(*townships: str) -> Principal:
+    return Principal(
+        subject="staff:1", roles=frozenset({Role.ADMIN}), staff_id=1, townships=townships
+    )
+
+
+def seed(session: Session) -> tuple[str, str]:
     """Seven orders completed in ``[BASE, BASE + 7h)`` in one township, and some that are not.
 
     Done: hours to follow-up 2, 10, 4 and 1; calls 1, 3, 1 and 2; two settled by the call.
-    Pending: one calling, one open, one not yet opened.
+    Pending: one calling, one open, one not yet opened. Elsewhere: one completed order,
+    not yet followed up. Returns both townships.
     """
     township = add_township(session)
     elsewhere = add_township(session)
@@ -98,13 +119,13 @@ def seed(session: Session) -> str:
         settled_by="staff",
     )
     add_order(session, elsewhere, status=OrderStatus.COMPLETED, completed_at=BASE + H)
-    return township
+    return township, elsewhere
 
 
 async def test_the_report_counts_reached_residents_against_completed_orders(
     each_database: Database,
 ) -> None:
-    township = await each_database.run(seed)
+    township, _ = await each_database.run(seed)
     report = await each_database.run(
         reports.follow_up_report, since=BASE, until=BASE + 24 * H, township=township
     )
@@ -153,10 +174,38 @@ async def test_the_report_counts_reached_residents_against_completed_orders(
     assert everything.attempts_distribution == {0: 1, 1: 2, 2: 1, 3: 1}
 
 
+async def test_a_township_admins_figures_are_their_townships(
+    each_database: Database,
+) -> None:
+    township, elsewhere = await each_database.run(seed)
+
+    async def report(viewer: Principal, township: str | None = None) -> FollowUpReport:
+        return await each_database.run(
+            reports.follow_up_report,
+            since=BASE,
+            until=BASE + 24 * H,
+            township=township,
+            viewer=viewer,
+        )
+
+    # The county's admin sees what the report without a viewer sees.
+    county = await report(COUNTY_ADMIN, township)
+    assert (county.completed_orders, county.follow_ups_done, county.reached) == (7, 4, 3)
+    assert (await report(township_admin(township), township)) == county
+    # An admin of elsewhere counts elsewhere's one order, never this township's seven.
+    theirs = await report(township_admin(elsewhere))
+    assert (theirs.completed_orders, theirs.follow_ups_done, theirs.pending) == (1, 0, 1)
+    assert theirs.pending_by_status == {"calling": 0, "open": 0, "not_opened": 1}
+    not_theirs = await report(township_admin(elsewhere), township)
+    assert (not_theirs.completed_orders, not_theirs.follow_up_rate) == (0, None)
+    both = await report(township_admin(township, elsewhere))
+    assert (both.completed_orders, both.reached) == (8, 3)
+
+
 async def test_an_empty_period_has_no_rates_rather_than_zero_or_an_error(
     each_database: Database,
 ) -> None:
-    township = await each_database.run(seed)
+    township, _ = await each_database.run(seed)
     report = await each_database.run(
         reports.follow_up_report, since=BASE + 100 * H, township=township
     )
@@ -176,11 +225,15 @@ async def test_an_empty_period_has_no_rates_rather_than_zero_or_an_error(
 
 
 async def test_the_report_over_http(each_database: Database, settings: Settings) -> None:
-    township = await each_database.run(seed)
+    township, elsewhere = await each_database.run(seed)
     async with api_client(each_database, settings) as api:
+        staff = Staff(api, each_database, settings)
+        admin = await staff.admin()
 
-        async def get(**params: Any) -> httpx.Response:
-            return await api.get("/api/reports/follow-up", params={"township": township, **params})
+        async def get(caller: signin.Caller = admin, **params: Any) -> httpx.Response:
+            return await caller.get(
+                "/api/reports/follow-up", params={"township": township, **params}
+            )
 
         r = await get(since=BASE.isoformat(), until=(BASE + 24 * H).isoformat())
         assert r.status_code == 200, r.text
@@ -199,9 +252,34 @@ async def test_the_report_over_http(each_database: Database, settings: Settings)
 
         r = await get(since=BASE.isoformat(), until=BASE.isoformat())
         assert r.status_code == 422 and r.json()["code"] == "InvalidPeriod"
-        r = await api.get("/api/reports/follow-up", params={"township": "没有这个镇"})
+        r = await admin.get("/api/reports/follow-up", params={"township": "没有这个镇"})
         assert r.status_code == 422 and r.json()["code"] == "UnknownReference"
         assert (await get(since="yesterday")).status_code == 422
+
+        # A township admin's figures are their townships': this one's, or elsewhere's.
+        period = {"since": BASE.isoformat(), "until": (BASE + 24 * H).isoformat()}
+        local = await staff.admin(township)
+        r = await get(local, **period)
+        assert r.status_code == 200, r.text
+        assert (r.json()["completed_orders"], r.json()["reached"]) == (7, 3)
+        outsider = await staff.admin(elsewhere)
+        r = await get(outsider, **period)
+        assert r.status_code == 404, r.text  # a township not theirs is not there for them
+        r = await outsider.get("/api/reports/follow-up", params=period)
+        assert r.status_code == 200, r.text
+        assert (r.json()["completed_orders"], r.json()["pending"]) == (1, 1)
+
+        # Reports are for admins: not agents, not residents, not anyone unsigned.
+        agent = await staff.agent()
+        resident = signin.Caller(api, await signin.resident(each_database, settings))
+        anonymous = signin.Caller(api, {})
+        for caller, status, code in (
+            (agent, 403, "Forbidden"),
+            (resident, 403, "Forbidden"),
+            (anonymous, 401, "NotSignedIn"),
+        ):
+            r = await get(caller, **period)
+            assert (r.status_code, r.json()["code"]) == (status, code), r.text
 
 
 def test_percentile_matches_postgresql_percentile_cont() -> None:

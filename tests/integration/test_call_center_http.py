@@ -1,4 +1,9 @@
-"""The call-center over HTTP with real orders: queue, claim, result, complaint, report."""
+"""The call-center over HTTP with real orders: queue, claim, result, complaint, report.
+
+Everyone signs in (``tests/signin.py``): the resident orders and reviews, an admin
+dispatches, the volunteer accepts and completes; then agents work the follow-up queue and
+an admin resolves the complaint. Claims and results are the signed-in agent's own.
+"""
 
 from __future__ import annotations
 
@@ -15,63 +20,83 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 
 from api.database import Database
-from core.models import OrderNote
+from core.models import AuditEntry, Order, OrderNote
+from core.security import read_token
 from core.settings import Settings
 from tests.integration.conftest import app_client
-from tests.integration.test_http_lifecycle import ok, register, submission
+from tests.integration.test_http_lifecycle import ok, order_placed, register, submission
+from tests.polling import eventually
+from tests.signin import Caller, People
 from worker import build_worker
 
 Json = dict[str, Any]
 
 RESULT: Json = {"method": "phone", "outcome": "confirmed", "notes": "老人很满意"}
+MASKED = "138****8000"
+FULL_PHONE = "+8613800138000"  # the default resident's, in E.164
+# A real township none of these orders is in.
+OTHER_TOWNSHIP = "蓼皋街道"
 
 
-async def reviewed_order(api: httpx.AsyncClient, township: str, rating: str) -> int:
-    """An order taken round the loop up to the resident's review."""
-    volunteer = await register(api, township, ["care"])
-    order_id = int((await ok(await api.post("/api/orders", json=submission(township)), 201))["id"])
-    await ok(await api.post(f"/api/orders/{order_id}/dispatch", json={"volunteer_id": volunteer}))
-    await ok(await api.post(f"/api/orders/{order_id}/accept", json={"volunteer_id": volunteer}))
+def staff_id(caller: Caller, settings: Settings) -> int:
+    """The staff account a caller signed in as (claims and results carry its id)."""
+    token = caller.headers["Authorization"].removeprefix("Bearer ")
+    found = read_token(token, secret=settings.signing_secret).staff_id
+    assert found is not None
+    return found
+
+
+async def reviewed_order(people: People, township: str, rating: str) -> str:
+    """An order taken round the loop up to the resident's review; its public id."""
+    admin, resident = await people.admin(), await people.resident()
+    volunteer_id = await register(admin, township, ["care"])
+    volunteer = await people.volunteer(volunteer_id)
+    order_id = await order_placed(people, township)
     await ok(
-        await api.post(
-            f"/api/orders/{order_id}/complete",
-            json={"volunteer_id": volunteer, "summary": "帮忙买了药。", "hours": 2},
+        await admin.post(f"/api/orders/{order_id}/dispatch", json={"volunteer_id": volunteer_id})
+    )
+    await ok(await volunteer.post(f"/api/orders/{order_id}/accept"))
+    await ok(
+        await volunteer.post(
+            f"/api/orders/{order_id}/complete", json={"summary": "帮忙买了药。", "hours": 2}
         )
     )
-    await ok(await api.post(f"/api/orders/{order_id}/review", json={"rating": rating}))
+    await ok(await resident.post(f"/api/orders/{order_id}/review", json={"rating": rating}))
     return order_id
 
 
-async def queued_task(api: httpx.AsyncClient, township: str, order_id: int) -> Json:
+async def queued_task(caller: Caller, township: str, order_id: str) -> Json:
     """The order's task once it is in the staff queue."""
-    for _ in range(200):
-        queue = await ok(
-            await api.get("/api/follow-ups", params={"status": "open", "township": township})
+
+    async def queue() -> list[Json]:
+        listed = await ok(
+            await caller.get(
+                "/api/follow-ups", params={"status": "open", "township": township, "limit": 200}
+            )
         )
-        for task in queue["items"]:
-            if task["order_id"] == order_id:
-                found: Json = task
-                return found
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"order {order_id} never reached the call-center queue")
+        return [t for t in listed["items"] if t["order_id"] == order_id]
+
+    [task] = await eventually(queue, bool, what=f"order {order_id} in the call-center queue")
+    return task
 
 
-def refused(response: httpx.Response, code: str) -> str:
-    """A 409 with ``code``; its detail."""
-    assert response.status_code == 409, response.text
+def refused(response: httpx.Response, code: str, status: int = 409) -> str:
+    """A refusal (409 unless told) with ``code``; its detail."""
+    assert response.status_code == status, response.text
     assert response.json()["code"] == code, response.text
     detail: str = response.json()["detail"]
     return detail
 
 
-async def follow_up_notes(database: Database, order_id: int) -> list[str]:
+async def follow_up_notes(database: Database, order_id: str) -> list[str]:
     """The follow-up notes stored for an order (a refused result must leave none)."""
 
     def read(session: Session) -> list[str]:
         return list(
             session.scalars(
                 select(OrderNote.body)
-                .where(OrderNote.order_id == order_id, OrderNote.kind == "follow_up_notes")
+                .join(Order, Order.id == OrderNote.order_id)
+                .where(Order.public_id == order_id, OrderNote.kind == "follow_up_notes")
                 .order_by(OrderNote.created_at)
             )
         )
@@ -79,11 +104,26 @@ async def follow_up_notes(database: Database, order_id: int) -> list[str]:
     return await database.run(read)
 
 
-async def still_awaiting_follow_up(
-    api: httpx.AsyncClient, database: Database, order_id: int
-) -> None:
+async def contact_readers(database: Database, order_id: str) -> list[str]:
+    """Who read the order's contact, as the audit trail has it."""
+
+    def read(session: Session) -> list[str]:
+        return list(
+            session.scalars(
+                select(AuditEntry.actor)
+                .where(
+                    AuditEntry.action == "contact.read", AuditEntry.target == f"order:{order_id}"
+                )
+                .order_by(AuditEntry.id)
+            )
+        )
+
+    return await database.run(read)
+
+
+async def still_awaiting_follow_up(admin: Caller, database: Database, order_id: str) -> None:
     """Nothing reached the order: not closed, no ``followed_up`` event, no note kept."""
-    order = await ok(await api.get(f"/api/orders/{order_id}"))
+    order = await ok(await admin.get(f"/api/orders/{order_id}"))
     assert order["status"] == "reviewed"
     assert order["follow_up"]["status"] == "open"
     assert "followed_up" not in [e["event"] for e in order["timeline"]]
@@ -105,10 +145,16 @@ async def serving(temporal: Client, engine: Engine, settings: Settings) -> Async
 
 
 async def test_an_agent_claims_the_task_records_a_complaint_and_an_admin_resolves_it(
-    api: httpx.AsyncClient, township: str
+    api: httpx.AsyncClient,
+    people: People,
+    database: Database,
+    live_settings: Settings,
+    township: str,
 ) -> None:
-    order_id = await reviewed_order(api, township, "average")
-    task = await queued_task(api, township, order_id)
+    agent, other, admin = await people.agent(), await people.another_agent(), await people.admin()
+    agent_id, admin_id = staff_id(agent, live_settings), staff_id(admin, live_settings)
+    order_id = await reviewed_order(people, township, "average")
+    task = await queued_task(agent, township, order_id)
     # No Twilio account in tests: the follow-up goes straight to staff.
     assert (task["queue_reason"], task["priority"], task["call_attempts"]) == (
         "no_automated_call",
@@ -116,60 +162,59 @@ async def test_an_agent_claims_the_task_records_a_complaint_and_an_admin_resolve
         0,
     )
     assert task["queued_at"] is not None and task["claimable"] is True
-    assert task["resident_phone"] == "13800138000"
+    assert task["resident_phone"] == MASKED  # the queue never shows the number
     task_id = task["id"]
 
-    claimed = await ok(await api.post(f"/api/follow-ups/{task_id}/claim", json={"agent_id": 1}))
-    assert (claimed["claimed_by"], claimed["mine"]) == (1, True)
-    r = await api.post(f"/api/follow-ups/{task_id}/claim", json={"agent_id": 2})
-    assert r.status_code == 409 and r.json()["code"] == "ClaimedByOther"
+    claimed = await ok(await agent.post(f"/api/follow-ups/{task_id}/claim"))
+    assert (claimed["claimed_by"], claimed["mine"]) == (agent_id, True)
+    refused(await other.post(f"/api/follow-ups/{task_id}/claim"), "ClaimedByOther")
+
+    # The holder reads whom to call and where (audited); the other agent does not.
+    held = await ok(await agent.get(f"/api/follow-ups/{task_id}"))
+    assert (held["resident_phone"], held["address"]) == (
+        FULL_PHONE,
+        submission(township)["address"],
+    )
+    seen = await ok(await other.get(f"/api/follow-ups/{task_id}"))
+    assert (seen["resident_phone"], seen["address"], seen["mine"]) == (MASKED, None, False)
+    assert await contact_readers(database, order_id) == [f"staff:{agent_id}"]
 
     # Another agent's result is refused and the order does not move.
-    r = await api.post(
-        f"/api/follow-ups/{task_id}/result",
-        json={"method": "phone", "outcome": "confirmed", "agent_id": 2},
+    r = await other.post(
+        f"/api/follow-ups/{task_id}/result", json={"method": "phone", "outcome": "confirmed"}
     )
-    assert r.status_code == 409 and r.json()["code"] == "ClaimedByOther"
-    order = await ok(await api.get(f"/api/orders/{order_id}"))
-    assert order["status"] == "reviewed"
-    assert "followed_up" not in [e["event"] for e in order["timeline"]]
+    refused(r, "ClaimedByOther")
+    await still_awaiting_follow_up(admin, database, order_id)
 
     order = await ok(
-        await api.post(
+        await agent.post(
             f"/api/follow-ups/{task_id}/result",
-            json={
-                "method": "phone",
-                "outcome": "complaint",
-                "notes": "志愿者态度不好",
-                "agent_id": 1,
-            },
+            json={"method": "phone", "outcome": "complaint", "notes": "志愿者态度不好"},
         )
     )
-    assert order["status"] == "closed"
-    followed = next(e for e in order["timeline"] if e["event"] == "followed_up")
-    assert followed["actor"] == "call_center:1"
+    assert (order["id"], order["status"]) == (order_id, "closed")
+    assert followed_up(order)["actor"] == f"call_center:{agent_id}"
 
-    detail = await ok(await api.get(f"/api/follow-ups/{task_id}"))
+    detail = await ok(await agent.get(f"/api/follow-ups/{task_id}"))
     assert (detail["status"], detail["outcome"], detail["settled_by"], detail["agent_id"]) == (
         "done",
         "complaint",
         "staff",
-        1,
+        agent_id,
     )
-    assert detail["resident_phone"] == "138****8000"
+    # Done, the task is held by nobody: the number is masked again, even for its agent.
+    assert (detail["resident_phone"], detail["address"]) == (MASKED, None)
     assert detail["notes"] == "志愿者态度不好"
     assert detail["calls"] == []
     assert (detail["claimed_by"], detail["claimable"]) == (None, False)
-    r = await api.post(f"/api/follow-ups/{task_id}/claim", json={"agent_id": 1})
-    assert r.status_code == 409 and r.json()["code"] == "FollowUpNotOpen"
-    r = await api.post(
-        f"/api/follow-ups/{task_id}/result",
-        json={"method": "phone", "outcome": "confirmed", "agent_id": 1},
+    refused(await agent.post(f"/api/follow-ups/{task_id}/claim"), "FollowUpNotOpen")
+    r = await agent.post(
+        f"/api/follow-ups/{task_id}/result", json={"method": "phone", "outcome": "confirmed"}
     )
     assert r.status_code == 409
 
     complaints = await ok(
-        await api.get("/api/complaints", params={"status": "open", "township": township})
+        await admin.get("/api/complaints", params={"status": "open", "township": township})
     )
     [complaint] = complaints["items"]
     assert (complaint["order_id"], complaint["follow_up_id"], complaint["note"]) == (
@@ -178,23 +223,29 @@ async def test_an_agent_claims_the_task_records_a_complaint_and_an_admin_resolve
         "志愿者态度不好",
     )
     assert detail["complaint_id"] == complaint["id"]
+    # Complaints are admins': not the agent's, and not an admin's of another township.
+    refused(await agent.get("/api/complaints"), "Forbidden", 403)
+    outsider = await people.township_admin(OTHER_TOWNSHIP)
+    theirs = await ok(await outsider.get("/api/complaints", params={"status": "open"}))
+    assert complaint["id"] not in [c["id"] for c in theirs["items"]]
+    refused(await outsider.get(f"/api/complaints/{complaint['id']}"), "NotFound", 404)
+    r = await outsider.post(f"/api/complaints/{complaint['id']}/resolve", json={"notes": "x"})
+    refused(r, "NotFound", 404)
+
     resolved = await ok(
-        await api.post(
-            f"/api/complaints/{complaint['id']}/resolve",
-            json={"admin_id": 3, "notes": "已约谈志愿者"},
+        await admin.post(
+            f"/api/complaints/{complaint['id']}/resolve", json={"notes": "已约谈志愿者"}
         )
     )
     assert (resolved["status"], resolved["resolved_by"], resolved["resolution"]) == (
         "resolved",
-        3,
+        admin_id,
         "已约谈志愿者",
     )
-    r = await api.post(
-        f"/api/complaints/{complaint['id']}/resolve", json={"admin_id": 3, "notes": "再次"}
-    )
+    r = await admin.post(f"/api/complaints/{complaint['id']}/resolve", json={"notes": "再次"})
     assert r.status_code == 409 and r.json()["code"] == "ComplaintAlreadyResolved"
 
-    report = await ok(await api.get("/api/reports/follow-up", params={"township": township}))
+    report = await ok(await admin.get("/api/reports/follow-up", params={"township": township}))
     assert (report["completed_orders"], report["follow_ups_done"], report["reached"]) == (1, 1, 1)
     assert (report["follow_up_rate"], report["automated_share"]) == (1.0, 0.0)
     assert report["by_method"] == {"phone": 1}
@@ -202,20 +253,22 @@ async def test_an_agent_claims_the_task_records_a_complaint_and_an_admin_resolve
     assert report["by_queue_reason"] == {"no_automated_call": 1}
     assert report["settled_by"] == {"staff": 1}
     assert report["hours_to_follow_up"]["count"] == 1
+    refused(await agent.get("/api/reports/follow-up"), "Forbidden", 403)
 
 
 async def test_two_agents_recording_at_once_close_the_order_once(
-    api: httpx.AsyncClient, township: str
+    api: httpx.AsyncClient, people: People, live_settings: Settings, township: str
 ) -> None:
-    order_id = await reviewed_order(api, township, "satisfied")
-    task = await queued_task(api, township, order_id)
+    agents = [await people.agent(), await people.another_agent(), await people.another_agent()]
+    order_id = await reviewed_order(people, township, "satisfied")
+    task = await queued_task(agents[0], township, order_id)
     responses = await asyncio.gather(
         *(
-            api.post(
+            agent.post(
                 f"/api/follow-ups/{task['id']}/result",
-                json={"method": "phone", "outcome": "confirmed", "agent_id": agent},
+                json={"method": "phone", "outcome": "confirmed"},
             )
-            for agent in (1, 2, 3)
+            for agent in agents
         )
     )
     codes = sorted(r.status_code for r in responses)
@@ -224,44 +277,55 @@ async def test_two_agents_recording_at_once_close_the_order_once(
         "ClaimedByOther",
         "FollowUpNotOpen",
     }
-    winner = next(i for i, r in enumerate(responses, start=1) if r.status_code == 200)
-    order = await ok(await api.get(f"/api/orders/{order_id}"))
+    [winner] = [a for a, r in zip(agents, responses, strict=True) if r.status_code == 200]
+    order = await ok(await (await people.admin()).get(f"/api/orders/{order_id}"))
     assert order["status"] == "closed"
     events = [e for e in order["timeline"] if e["event"] == "followed_up"]
-    assert [e["actor"] for e in events] == [f"call_center:{winner}"]
+    assert [e["actor"] for e in events] == [f"call_center:{staff_id(winner, live_settings)}"]
 
 
 # --- who may record a result -------------------------------------------------------------
 
 
 async def test_a_result_is_refused_while_another_agent_holds_the_task(
-    api: httpx.AsyncClient, database: Database, township: str
+    api: httpx.AsyncClient,
+    people: People,
+    database: Database,
+    live_settings: Settings,
+    township: str,
 ) -> None:
-    order_id = await reviewed_order(api, township, "satisfied")
-    task_id = (await queued_task(api, township, order_id))["id"]
-    claimed = await ok(await api.post(f"/api/follow-ups/{task_id}/claim", json={"agent_id": 1}))
+    holder, other, admin = await people.agent(), await people.another_agent(), await people.admin()
+    holder_id = staff_id(holder, live_settings)
+    order_id = await reviewed_order(people, township, "satisfied")
+    task_id = (await queued_task(holder, township, order_id))["id"]
+    claimed = await ok(await holder.post(f"/api/follow-ups/{task_id}/claim"))
     held_until = claimed["claim_expires_at"]
 
-    # Neither another agent nor a result naming nobody gets past agent 1's claim.
-    for agent in ({"agent_id": 2}, {}):
-        detail = refused(
-            await api.post(f"/api/follow-ups/{task_id}/result", json={**RESULT, **agent}),
-            "ClaimedByOther",
-        )
-        assert "agent 1" in detail
-    await still_awaiting_follow_up(api, database, order_id)
-    task = await ok(await api.get(f"/api/follow-ups/{task_id}", params={"agent_id": 1}))
+    # Another agent does not get past the holder's claim.
+    detail = refused(
+        await other.post(f"/api/follow-ups/{task_id}/result", json=RESULT), "ClaimedByOther"
+    )
+    assert f"agent {holder_id}" in detail
+    # Nor does anyone who is not an agent: the admin, the resident, the volunteer, nobody.
+    volunteer_id = (await ok(await admin.get(f"/api/orders/{order_id}")))["volunteer_id"]
+    for caller, status, code in (
+        (admin, 403, "Forbidden"),
+        (await people.resident(), 403, "Forbidden"),
+        (await people.volunteer(volunteer_id), 403, "Forbidden"),
+        (people.anonymous, 401, "NotSignedIn"),
+    ):
+        refused(await caller.post(f"/api/follow-ups/{task_id}/result", json=RESULT), code, status)
+    await still_awaiting_follow_up(admin, database, order_id)
+    task = await ok(await holder.get(f"/api/follow-ups/{task_id}"))
     assert (task["status"], task["claimed_by"], task["claim_expires_at"], task["mine"]) == (
         "open",
-        1,
+        holder_id,
         held_until,
         True,
     )
 
     # The holder records it, and that closes the order.
-    order = await ok(
-        await api.post(f"/api/follow-ups/{task_id}/result", json={**RESULT, "agent_id": 1})
-    )
+    order = await ok(await holder.post(f"/api/follow-ups/{task_id}/result", json=RESULT))
     assert (order["id"], order["status"]) == (order_id, "closed")
     summary = order["follow_up"]
     assert (summary["id"], summary["status"], summary["method"], summary["outcome"]) == (
@@ -271,118 +335,129 @@ async def test_a_result_is_refused_while_another_agent_holds_the_task(
         "confirmed",
     )
     event = followed_up(order)
-    assert (event["actor"], event["note"]) == ("call_center:1", "老人很满意")
+    assert (event["actor"], event["note"]) == (f"call_center:{holder_id}", "老人很满意")
     assert (event["data"]["method"], event["data"]["outcome"]) == ("phone", "confirmed")
-    task = await ok(await api.get(f"/api/follow-ups/{task_id}"))
+    task = await ok(await admin.get(f"/api/follow-ups/{task_id}"))
     assert (task["status"], task["settled_by"], task["agent_id"], task["notes"]) == (
         "done",
         "staff",
-        1,
+        holder_id,
         "老人很满意",
     )
     assert await follow_up_notes(database, order_id) == ["老人很满意"]
 
 
 async def test_an_unclaimed_task_may_be_recorded_by_any_agent(
-    api: httpx.AsyncClient, database: Database, live_settings: Settings, township: str
+    api: httpx.AsyncClient,
+    people: People,
+    database: Database,
+    live_settings: Settings,
+    township: str,
 ) -> None:
-    unclaimed = await reviewed_order(api, township, "satisfied")
-    unclaimed_task = (await queued_task(api, township, unclaimed))["id"]
-    lapsed = await reviewed_order(api, township, "satisfied")
-    lapsed_task = (await queued_task(api, township, lapsed))["id"]
+    first, fifth, sixth = (
+        await people.agent(),
+        await people.another_agent(),
+        await people.another_agent(),
+    )
+    first_id = staff_id(first, live_settings)
+    unclaimed = await reviewed_order(people, township, "satisfied")
+    unclaimed_task = (await queued_task(first, township, unclaimed))["id"]
+    lapsed = await reviewed_order(people, township, "satisfied")
+    lapsed_task = (await queued_task(first, township, lapsed))["id"]
 
-    # Agent 1 claims the second task on a one-second lease and lets it lapse.
+    # The first agent claims the second task on a one-second lease and lets it lapse.
     short = live_settings.model_copy(update={"claim_lease": timedelta(seconds=1)})
     async with app_client(short) as short_lease:
-        claim = await short_lease.post(f"/api/follow-ups/{lapsed_task}/claim", json={"agent_id": 1})
-        assert (await ok(claim))["claimed_by"] == 1
-    for _ in range(100):
-        task = await ok(await api.get(f"/api/follow-ups/{lapsed_task}"))
-        if task["claimed_by"] is None:
-            break
-        await asyncio.sleep(0.05)
-    else:
-        raise AssertionError("agent 1's one-second claim never lapsed")
-    assert task["claimable"] is True
-
-    order = await ok(
-        await api.post(f"/api/follow-ups/{unclaimed_task}/result", json={**RESULT, "agent_id": 5})
+        claim = await Caller(short_lease, first.headers).post(
+            f"/api/follow-ups/{lapsed_task}/claim"
+        )
+        assert (await ok(claim))["claimed_by"] == first_id
+    task = await eventually(
+        lambda: fifth.get(f"/api/follow-ups/{lapsed_task}"),
+        lambda r: r.status_code == 200 and r.json()["claimed_by"] is None,
+        what="the first agent's one-second claim lapsing",
     )
-    assert order["status"] == "closed"
-    assert followed_up(order)["actor"] == "call_center:5"
-    task = await ok(await api.get(f"/api/follow-ups/{unclaimed_task}"))
-    assert (task["status"], task["settled_by"], task["agent_id"]) == ("done", "staff", 5)
+    assert task.json()["claimable"] is True
 
-    # The lapsed claim does not block a result, not even one naming no agent.
-    order = await ok(await api.post(f"/api/follow-ups/{lapsed_task}/result", json=RESULT))
+    order = await ok(await fifth.post(f"/api/follow-ups/{unclaimed_task}/result", json=RESULT))
     assert order["status"] == "closed"
-    assert followed_up(order)["actor"] == "call_center"
-    task = await ok(await api.get(f"/api/follow-ups/{lapsed_task}"))
-    assert (task["status"], task["settled_by"], task["agent_id"]) == ("done", "staff", None)
+    fifth_id = staff_id(fifth, live_settings)
+    assert followed_up(order)["actor"] == f"call_center:{fifth_id}"
+    done = await ok(await fifth.get(f"/api/follow-ups/{unclaimed_task}"))
+    assert (done["status"], done["settled_by"], done["agent_id"]) == ("done", "staff", fifth_id)
+
+    # The lapsed claim does not block another agent's result.
+    order = await ok(await sixth.post(f"/api/follow-ups/{lapsed_task}/result", json=RESULT))
+    assert order["status"] == "closed"
+    sixth_id = staff_id(sixth, live_settings)
+    assert followed_up(order)["actor"] == f"call_center:{sixth_id}"
+    done = await ok(await sixth.get(f"/api/follow-ups/{lapsed_task}"))
+    assert (done["status"], done["settled_by"], done["agent_id"]) == ("done", "staff", sixth_id)
     assert await follow_up_notes(database, lapsed) == ["老人很满意"]
 
 
 async def test_the_agent_recording_a_result_holds_the_task_until_the_order_has_it(
     api_only: httpx.AsyncClient,
+    people: People,
     temporal: Client,
     engine: Engine,
     live_settings: Settings,
     township: str,
 ) -> None:
-    api = api_only
+    agent, other, admin = await people.agent(), await people.another_agent(), await people.admin()
+    agent_id = staff_id(agent, live_settings)
     # No workflow cache, so a worker that comes back later picks the order up at once.
     uncached = live_settings.model_copy(update={"worker_max_cached_workflows": 0})
     async with serving(temporal, engine, uncached):
-        order_id = await reviewed_order(api, township, "satisfied")
-        task_id = (await queued_task(api, township, order_id))["id"]
+        order_id = await reviewed_order(people, township, "satisfied")
+        task_id = (await queued_task(agent, township, order_id))["id"]
 
-    # With no worker the order cannot take the result yet: agent 5's claim covers the wait.
-    recording = asyncio.create_task(
-        api.post(f"/api/follow-ups/{task_id}/result", json={**RESULT, "agent_id": 5})
+    # With no worker the order cannot take the result yet: the agent's claim covers the wait.
+    recording = asyncio.create_task(agent.post(f"/api/follow-ups/{task_id}/result", json=RESULT))
+    held = await eventually(
+        lambda: agent.get(f"/api/follow-ups/{task_id}"),
+        lambda r: r.status_code == 200 and r.json()["claimed_by"] is not None,
+        what="the recording agent's claim",
     )
-    for _ in range(100):
-        task = await ok(await api.get(f"/api/follow-ups/{task_id}", params={"agent_id": 5}))
-        if task["claimed_by"] is not None:
-            break
-        await asyncio.sleep(0.05)
-    assert (task["status"], task["claimed_by"], task["mine"]) == ("open", 5, True)
-    refused(
-        await api.post(f"/api/follow-ups/{task_id}/claim", json={"agent_id": 6}),
-        "ClaimedByOther",
-    )
-    refused(
-        await api.post(f"/api/follow-ups/{task_id}/result", json={**RESULT, "agent_id": 6}),
-        "ClaimedByOther",
-    )
+    task = held.json()
+    assert (task["status"], task["claimed_by"], task["mine"]) == ("open", agent_id, True)
+    refused(await other.post(f"/api/follow-ups/{task_id}/claim"), "ClaimedByOther")
+    refused(await other.post(f"/api/follow-ups/{task_id}/result", json=RESULT), "ClaimedByOther")
     assert not recording.done()
-    assert (await ok(await api.get(f"/api/orders/{order_id}")))["status"] == "reviewed"
+    assert (await ok(await admin.get(f"/api/orders/{order_id}")))["status"] == "reviewed"
 
     async with serving(temporal, engine, uncached):
         order = await ok(await recording)
     assert order["status"] == "closed"
-    assert followed_up(order)["actor"] == "call_center:5"
+    assert followed_up(order)["actor"] == f"call_center:{agent_id}"
 
 
 async def test_a_done_task_is_refused_without_asking_the_order(
-    api: httpx.AsyncClient, database: Database, township: str
+    api: httpx.AsyncClient,
+    people: People,
+    database: Database,
+    live_settings: Settings,
+    township: str,
 ) -> None:
-    order_id = await reviewed_order(api, township, "satisfied")
-    task_id = (await queued_task(api, township, order_id))["id"]
-    await ok(await api.post(f"/api/follow-ups/{task_id}/result", json={**RESULT, "agent_id": 1}))
+    agent, other = await people.agent(), await people.another_agent()
+    agent_id = staff_id(agent, live_settings)
+    order_id = await reviewed_order(people, township, "satisfied")
+    task_id = (await queued_task(agent, township, order_id))["id"]
+    await ok(await agent.post(f"/api/follow-ups/{task_id}/result", json=RESULT))
 
     again = {"method": "home_visit", "outcome": "complaint", "notes": "再记一次"}
-    for agent in ({"agent_id": 1}, {"agent_id": 2}, {}):
+    for caller in (agent, other):
         detail = refused(
-            await api.post(f"/api/follow-ups/{task_id}/result", json={**again, **agent}),
+            await caller.post(f"/api/follow-ups/{task_id}/result", json=again),
             "FollowUpNotOpen",  # the order itself would answer OrderFinished
         )
         assert "done" in detail
-    r = await api.post("/api/follow-ups/999999/result", json=RESULT)
+    r = await agent.post("/api/follow-ups/999999/result", json=RESULT)
     assert r.status_code == 404 and r.json()["code"] == "NotFound", r.text
 
-    order = await ok(await api.get(f"/api/orders/{order_id}"))
+    order = await ok(await (await people.admin()).get(f"/api/orders/{order_id}"))
     assert order["status"] == "closed"
-    assert followed_up(order)["actor"] == "call_center:1"
-    task = await ok(await api.get(f"/api/follow-ups/{task_id}"))
-    assert (task["method"], task["outcome"], task["agent_id"]) == ("phone", "confirmed", 1)
+    assert followed_up(order)["actor"] == f"call_center:{agent_id}"
+    task = await ok(await agent.get(f"/api/follow-ups/{task_id}"))
+    assert (task["method"], task["outcome"], task["agent_id"]) == ("phone", "confirmed", agent_id)
     assert await follow_up_notes(database, order_id) == ["老人很满意"]

@@ -139,7 +139,7 @@ async def test_personal_data_reaches_only_who_must_see_it(
 
 def _text_everywhere(engine: Engine) -> str:
     """Every text and JSON value in every table, as one string to search."""
-    chunks = []
+    chunks: list[str] = []
     with engine.connect() as conn:
         for table in Base.metadata.sorted_tables:
             columns = [

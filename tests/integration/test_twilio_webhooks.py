@@ -3,6 +3,7 @@
 The app runs in-process behind an imagined proxy: Twilio calls ``PUBLIC_BASE_URL`` (https,
 another host, a path prefix); the app sees ``http://testserver``. No worker runs, so a
 signal that got through stays visible in the workflow's history, and one refused never is.
+The webhooks are public routes: Twilio signs in with its signature, never a bearer token.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from api.stores import orders
 from core.db import utcnow
 from core.models import FollowUp, FollowUpCall, SmsMessage
 from core.settings import Settings
-from tests.helpers import order_body
+from tests.helpers import COUNTY_ADMIN, RESIDENT, order_body
 from tests.phones import AUTH_TOKEN, with_twilio
+from tests.signin import staff
 from workflows.order import OrderWorkflow, workflow_id
 
 PUBLIC = "https://volunteer.example.org/fourorders"
@@ -76,10 +78,13 @@ async def call(
     submitted = await database.run(
         orders.create_order,
         order_body(township),
+        RESIDENT,
         idempotency_key=None,
         completion_sla=timedelta(hours=72),
     )
-    await OrderCommands(temporal, database, public_settings).ensure_workflow(submitted)
+    await OrderCommands(temporal, database, public_settings, COUNTY_ADMIN).ensure_workflow(
+        submitted
+    )
     call_id = await database.run(_call_row, submitted.order_id)
     return submitted.order_id, call_id
 
@@ -147,10 +152,22 @@ async def test_a_correctly_signed_answer_gets_the_prompt_and_reaches_the_workflo
 
 @pytest.mark.parametrize(
     "case",
-    ["tampered parameter", "wrong url", "missing header", "http, not the public https", "host"],
+    [
+        "tampered parameter",
+        "wrong url",
+        "missing header",
+        "http, not the public https",
+        "host",
+        "a staff token instead of a signature",
+    ],
 )
 async def test_a_bad_signature_is_refused_and_changes_nothing(
-    app: httpx.AsyncClient, temporal: Client, call: tuple[int, int], case: str
+    app: httpx.AsyncClient,
+    temporal: Client,
+    database: Database,
+    public_settings: Settings,
+    call: tuple[int, int],
+    case: str,
 ) -> None:
     order_id, call_id = call
     path = f"/api/twilio/calls/{call_id}/gather?round=1"
@@ -164,6 +181,10 @@ async def test_a_bad_signature_is_refused_and_changes_nothing(
     elif case == "http, not the public https":
         http_url = PUBLIC.replace("https://", "http://") + path
         response = await post(app, path, params, signed_url=http_url)
+    elif case == "a staff token instead of a signature":
+        # Signing in is for people: only Twilio's signature lets a webhook through.
+        admin = await staff(database, public_settings)
+        response = await post(app, path, params, signature=None, headers=admin)
     else:
         # Signed for the address the Host header claims: the app must not believe it.
         response = await post(
