@@ -12,17 +12,21 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.stores.errors import Conflict, Invalid, NotFound
 from core.models import Resident, StaffAccount, Unit, Volunteer
 from core.security import Principal, hash_password, verify_password
+from core.settings import Settings
 from core.vocab import Role
 
 DUPLICATE_USERNAME = "DuplicateUsername"
 WEAK_PASSWORD = "WeakPassword"
 UNKNOWN_TOWNSHIP = "UnknownReference"
 MIN_PASSWORD = 12
+# Settings' DEFAULT_COUNTRY_CODE when a caller has no settings at hand (tests' tokens).
+DEFAULT_COUNTRY_CODE: str = Settings.model_fields["default_country_code"].default
 
 
 def resident_by_phone(session: Session, phone: str) -> Resident:
@@ -35,10 +39,18 @@ def resident_by_phone(session: Session, phone: str) -> Resident:
     return resident
 
 
-def resident_principal(session: Session, resident: Resident) -> Principal:
+def resident_principal(
+    session: Session, resident: Resident, *, country_code: str = DEFAULT_COUNTRY_CODE
+) -> Principal:
     """What a resident signs in as: their volunteer record and the units they lead, if any."""
     volunteer = session.scalar(
-        select(Volunteer).where(Volunteer.phone == resident.phone, Volunteer.active.is_(True))
+        select(Volunteer)
+        .where(
+            Volunteer.phone.in_(written_forms(resident.phone, country_code)),
+            Volunteer.active.is_(True),
+        )
+        .order_by(Volunteer.id)
+        .limit(1)
     )
     roles = {Role.RESIDENT}
     led: tuple[int, ...] = ()
@@ -62,6 +74,16 @@ def resident_principal(session: Session, resident: Resident) -> Principal:
     )
 
 
+def written_forms(phone: str, country_code: str) -> list[str]:
+    """The ways a registry may hold the E.164 ``phone``: volunteers' numbers are stored as
+    typed (``13700000001``, ``+8613700000001``, ``008613700000001``), each meaning it."""
+    forms = [phone, "00" + phone.removeprefix("+")]
+    national = phone.removeprefix(f"+{country_code}")
+    if national != phone:
+        forms += [national, "0" + national]
+    return forms
+
+
 def staff_principal(account: StaffAccount) -> Principal:
     return Principal(
         subject=f"staff:{account.id}",
@@ -71,7 +93,9 @@ def staff_principal(account: StaffAccount) -> Principal:
     )
 
 
-def principal_of(session: Session, subject: str) -> Principal | None:
+def principal_of(
+    session: Session, subject: str, *, country_code: str = DEFAULT_COUNTRY_CODE
+) -> Principal | None:
     """The principal a refresh token's subject names now (roles can change between tokens)."""
     kind, _, ident = subject.partition(":")
     if not ident.isdigit():
@@ -80,7 +104,7 @@ def principal_of(session: Session, subject: str) -> Principal | None:
         resident = session.get(Resident, int(ident))
         if resident is None or resident.erased_at is not None:
             return None
-        return resident_principal(session, resident)
+        return resident_principal(session, resident, country_code=country_code)
     if kind == "staff":
         account = session.get(StaffAccount, int(ident))
         if account is None or not account.active:
@@ -115,8 +139,11 @@ def create_staff(
         active=True,
         failed_logins=0,
     )
-    session.add(account)
-    session.flush()
+    try:
+        with session.begin_nested():  # the same name, taken meanwhile by another request
+            session.add(account)
+    except IntegrityError as exc:
+        raise Conflict(DUPLICATE_USERNAME, f"username {username!r} is taken") from exc
     return account
 
 
@@ -146,7 +173,10 @@ def verify_staff(
     Every failure counts; ``max_failures`` in a row lock the account for ``lockout``. The
     answer never says which part was wrong, and an unknown name costs a full hash check.
     """
-    account = session.scalar(select(StaffAccount).where(StaffAccount.username == username))
+    account = session.scalar(
+        # Locked, so that failures counted at once by concurrent attempts are all counted.
+        select(StaffAccount).where(StaffAccount.username == username).with_for_update()
+    )
     if account is None:
         verify_password(password, None)
         return None
