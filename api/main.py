@@ -12,11 +12,13 @@ from fastapi import FastAPI, Response
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api import errors, reconciler, schemas
+from api import errors, limits, reconciler, schemas
 from api.database import Database
 from api.deps import DatabaseDep, TemporalDep
+from api.limits import Limits
 from api.routes import (
     admin,
+    auth,
     call_center,
     complaints,
     pages,
@@ -42,9 +44,10 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         cfg = settings or get_settings()
         engine = make_engine(cfg.database_url, pool_size=cfg.database_pool_size)
-        client = await connect(cfg)
         app.state.settings = cfg
         app.state.database = Database(engine)
+        app.state.limits = Limits(cfg)
+        client = await connect(cfg)
         app.state.temporal = client
         reconciling = asyncio.create_task(
             reconciler.reconcile_forever(
@@ -66,6 +69,7 @@ def create_app(
         lifespan=lifespan,
     )
     errors.install(app)
+    limits.install(app)
     for router in (
         resident.router,
         volunteer.router,
@@ -77,6 +81,7 @@ def create_app(
         app.include_router(router)
     app.include_router(complaints.router)
     app.include_router(reports.router)
+    app.include_router(auth.router)
     app.include_router(pages.router)
     app.mount("/static", pages.static, name="static")
 

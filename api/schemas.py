@@ -691,3 +691,9 @@ class AuditOut(BaseModel):
     target: str
     ip: str | None
     detail: dict[str, Any]
+
+
+class SmsCodeSent(BaseModel):
+    """A sign-in code is on its way, if the number can receive SMS (the same for every number)."""
+
+    expires_in: int
