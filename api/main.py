@@ -25,6 +25,7 @@ from api.routes import (
     registry,
     reports,
     resident,
+    staff,
     twilio,
     volunteer,
 )
@@ -82,6 +83,7 @@ def create_app(
     app.include_router(complaints.router)
     app.include_router(reports.router)
     app.include_router(auth.router)
+    app.include_router(staff.router)
     app.include_router(pages.router)
     app.mount("/static", pages.static, name="static")
 
