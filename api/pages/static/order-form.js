@@ -1,0 +1,2 @@
+// Starts the order form (a file, not an inline script: the Content-Security-Policy forbids those).
+FourOrders.orderForm();

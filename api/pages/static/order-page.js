@@ -1,0 +1,2 @@
+// Starts the order page (a file, not an inline script: the Content-Security-Policy forbids those).
+FourOrders.orderPage();
