@@ -11,8 +11,9 @@ from datetime import timedelta
 from fastapi import FastAPI, Response
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+from starlette.types import ASGIApp
 
-from api import errors, limits, reconciler, schemas
+from api import docs, errors, limits, reconciler, schemas
 from api.database import Database
 from api.deps import DatabaseDep, TemporalDep
 from api.limits import Limits
@@ -29,11 +30,20 @@ from api.routes import (
     twilio,
     volunteer,
 )
+from api.security_headers import SecurityHeaders
 from core.db import make_engine
 from core.settings import Settings, get_settings
 from core.temporal import connect
 
 log = logging.getLogger(__name__)
+
+
+class App(FastAPI):
+    """FastAPI whose every response, a 500 from the outermost error handler included,
+    carries the security headers (``api/security_headers.py``)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 def create_app(
@@ -63,11 +73,16 @@ def create_app(
                 await reconciling
             engine.dispose()
 
-    app = FastAPI(
+    app = App(
         title="Four orders (四单) volunteer service",
         version="0.1.0",
         summary="Order, dispatch, accept, review and follow up on volunteer help, on Temporal.",
         lifespan=lifespan,
+        # Our own /docs and /openapi.json (api/docs.py): vendored Swagger UI, and off in
+        # production unless DOCS_ENABLED.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     errors.install(app)
     limits.install(app)
@@ -84,6 +99,7 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(auth.router)
     app.include_router(staff.router)
+    app.include_router(docs.router)
     app.include_router(pages.router)
     app.mount("/static", pages.static, name="static")
 
