@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.types import ASGIApp
 
 from api import docs, errors, limits, reconciler, schemas
+from api.bootstrap import bootstrap_admin
 from api.database import Database
 from api.deps import DatabaseDep, TemporalDep
 from api.limits import Limits
@@ -58,6 +59,7 @@ def create_app(
         app.state.settings = cfg
         app.state.database = Database(engine)
         app.state.limits = Limits(cfg)
+        await bootstrap_admin(app.state.database, cfg)
         client = await connect(cfg)
         app.state.temporal = client
         reconciling = asyncio.create_task(
