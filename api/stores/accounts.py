@@ -152,6 +152,10 @@ def check_password(password: str) -> None:
         raise Invalid(WEAK_PASSWORD, f"a password has {MIN_PASSWORD} characters or more")
 
 
+def staff_by_username(session: Session, username: str) -> StaffAccount | None:
+    return session.scalar(select(StaffAccount).where(StaffAccount.username == username))
+
+
 def staff_account(session: Session, staff_id: int) -> StaffAccount:
     account = session.get(StaffAccount, staff_id)
     if account is None:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from api import schemas
 from api.stores import accounts, audit
-from core.models import RefreshToken, SmsCode, StaffAccount
+from core.models import RefreshToken, SmsCode
 from core.security import (
     Principal,
     codes_match,
@@ -114,7 +114,7 @@ def password_login(
         lockout=settings.login_lockout,
     )
     if account is None:
-        known = session.scalar(select(StaffAccount).where(StaffAccount.username == username))
+        known = accounts.staff_by_username(session, username)
         if known is not None:
             locked = known.locked_until is not None and known.locked_until > now
             audit.record(
