@@ -12,6 +12,7 @@ import logging
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from api import schemas
 from api.database import Database
 from api.stores import staff
 from api.stores.errors import Conflict
@@ -35,15 +36,8 @@ def ensure_admin(session: Session, username: str, password: str) -> int | None:
     ):
         return None
     try:
-        account = staff.add_account(
-            session,
-            BOOTSTRAP,
-            username=username,
-            password=password,
-            role=Role.ADMIN,
-            townships=None,
-            ip=None,
-        )
+        body = schemas.StaffCreate(username=username, password=password, role=Role.ADMIN)
+        account = staff.add_account(session, BOOTSTRAP, body, ip=None)
     except Conflict:  # the name was taken meanwhile (SQLite) or belongs to an agent
         return None
     return account.id

@@ -12,8 +12,10 @@ import getpass
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from api import schemas
 from api.stores import staff
 from api.stores.errors import DomainError
 from core.db import make_engine, make_sessionmaker, transaction
@@ -23,13 +25,9 @@ from core.vocab import Role
 CLI = "cli"
 
 
-def create_account(
-    session: Session, *, username: str, password: str, role: Role, townships: Sequence[str] | None
-) -> str:
+def create_account(session: Session, body: schemas.StaffCreate) -> str:
     """Create the account and audit it; the line to print."""
-    account = staff.add_account(
-        session, CLI, username=username, password=password, role=role, townships=townships, ip=None
-    )
+    account = staff.add_account(session, CLI, body, ip=None)
     scope = ", ".join(account.townships) if account.townships else "the whole county"
     return f"created {account.role} {account.username!r} (staff:{account.id}) for {scope}"
 
@@ -61,14 +59,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     password = _password(args.password_stdin)
     engine = make_engine(get_settings().database_url, pool_size=1)
     try:
+        body = schemas.StaffCreate(
+            username=args.username, password=password, role=Role(args.role), townships=townships
+        )
         with transaction(make_sessionmaker(engine)) as session:
-            line = create_account(
-                session,
-                username=args.username,
-                password=password,
-                role=Role(args.role),
-                townships=townships,
-            )
+            line = create_account(session, body)
+    except ValidationError as exc:
+        # Which field and why, never the value typed (it may be the password).
+        reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        sys.stderr.write(f"error: {reasons}\n")
+        return 1
     except DomainError as exc:
         sys.stderr.write(f"error: {exc.message}\n")
         return 1

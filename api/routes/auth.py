@@ -8,7 +8,7 @@ codes and wrong passwords get 401 without saying what was wrong; asking for a co
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
@@ -17,6 +17,7 @@ from api import schemas
 from api.auth import Actor, client_ip
 from api.deps import DatabaseDep, SettingsDep
 from api.limits import LimitsDep
+from api.responses import refusals
 from api.sign_in_sms import send_code, unavailable
 from api.stores import sign_in
 from api.stores.errors import Invalid, Unauthorized
@@ -27,15 +28,31 @@ from core.settings import Settings
 
 INVALID_PHONE = "InvalidPhone"
 
-_ERROR = {"model": schemas.ErrorOut}
-SIGN_IN_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {**_ERROR, "description": "Wrong, expired or used code or password; or not signed in"},
-    422: {**_ERROR, "description": "A malformed body, or a number that cannot be a phone"},
-    429: {**_ERROR, "description": "Too many requests: try again after Retry-After seconds"},
-    503: {**_ERROR, "description": "SMS or the shared rate limits are unavailable"},
-}
+SIGN_IN_ERRORS = refusals(
+    {
+        401: "Wrong, expired or used code or password; or not signed in",
+        422: "A malformed body, or a number that cannot be a phone",
+        429: "Too many requests: try again after Retry-After seconds",
+        503: "SMS or the shared rate limits are unavailable",
+    }
+)
 
 router = APIRouter(prefix="/api", tags=["sign-in"], responses=SIGN_IN_ERRORS)
+
+
+class _Context:
+    """What every sign-in route needs besides its body."""
+
+    def __init__(
+        self, request: Request, db: DatabaseDep, settings: SettingsDep, limits: LimitsDep
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.limits = limits
+        self.ip = client_ip(request)
+
+
+Context = Annotated[_Context, Depends()]
 
 
 def _phone(settings: Settings, typed: str) -> str:
@@ -48,53 +65,35 @@ def _phone(settings: Settings, typed: str) -> str:
 @router.post(
     "/auth/sms-code", status_code=status.HTTP_202_ACCEPTED, response_model=schemas.SmsCodeSent
 )
-async def send_sms_code(
-    body: schemas.SmsCodeRequest,
-    request: Request,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    limits: LimitsDep,
-) -> schemas.SmsCodeSent:
+async def send_sms_code(body: schemas.SmsCodeRequest, at: Context) -> schemas.SmsCodeSent:
     """Text a 6-digit sign-in code to the phone (the same 202 for every number)."""
-    phone = _phone(settings, body.phone)
-    if not settings.twilio_configured:
+    phone = _phone(at.settings, body.phone)
+    if not at.settings.twilio_configured:
         raise unavailable("no SMS account is configured")
-    await limits.check_sms_code(phone, client_ip(request))
+    await at.limits.check_sms_code(phone, at.ip)
     code = new_sms_code()
-    await db.run(sign_in.store_code, phone, code, now=utcnow(), settings=settings)
-    await send_code(settings, phone, code)
-    return schemas.SmsCodeSent(expires_in=int(settings.sms_code_ttl.total_seconds()))
+    await at.db.run(sign_in.store_code, phone, code, now=utcnow(), settings=at.settings)
+    await send_code(at.settings, phone, code)
+    return schemas.SmsCodeSent(expires_in=int(at.settings.sms_code_ttl.total_seconds()))
 
 
 @router.post("/auth/sms-login", response_model=schemas.TokenOut)
-async def sms_login(
-    body: schemas.SmsLogin,
-    request: Request,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    limits: LimitsDep,
-) -> schemas.TokenOut:
+async def sms_login(body: schemas.SmsLogin, at: Context) -> schemas.TokenOut:
     """Sign in with the phone and its code: a resident, and a volunteer or leader if one."""
-    phone = _phone(settings, body.phone)
-    await limits.check_login(client_ip(request))
-    tokens = await db.run(sign_in.sms_login, phone, body.code, now=utcnow(), settings=settings)
+    phone = _phone(at.settings, body.phone)
+    await at.limits.check_login(at.ip)
+    tokens = await at.db.run(
+        sign_in.sms_login, phone, body.code, now=utcnow(), settings=at.settings
+    )
     if tokens is None:
         raise Unauthorized(sign_in.INVALID_CODE, "the code is wrong, expired or already used")
     return tokens
 
 
-async def _password_login(
-    username: str,
-    password: str,
-    request: Request,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    limits: LimitsDep,
-) -> schemas.TokenOut:
-    ip = client_ip(request)
-    await limits.check_login(ip)
-    tokens = await db.run(
-        sign_in.password_login, username, password, now=utcnow(), settings=settings, ip=ip
+async def _password_login(username: str, password: str, at: _Context) -> schemas.TokenOut:
+    await at.limits.check_login(at.ip)
+    tokens = await at.db.run(
+        sign_in.password_login, username, password, now=utcnow(), settings=at.settings, ip=at.ip
     )
     if tokens is None:
         raise Unauthorized(sign_in.INVALID_CREDENTIALS, "wrong username or password")
@@ -102,36 +101,24 @@ async def _password_login(
 
 
 @router.post("/auth/login", response_model=schemas.TokenOut)
-async def login(
-    body: schemas.PasswordLogin,
-    request: Request,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    limits: LimitsDep,
-) -> schemas.TokenOut:
+async def login(body: schemas.PasswordLogin, at: Context) -> schemas.TokenOut:
     """Staff sign in with username and password (locked for a while after repeated failures)."""
-    return await _password_login(body.username, body.password, request, db, settings, limits)
+    return await _password_login(body.username, body.password, at)
 
 
 @router.post("/auth/token", response_model=schemas.TokenOut)
 async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
-    request: Request,
-    db: DatabaseDep,
-    settings: SettingsDep,
-    limits: LimitsDep,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], at: Context
 ) -> schemas.TokenOut:
     """The same staff sign-in as an OAuth2 password grant (what /docs' Authorize uses)."""
-    return await _password_login(form.username, form.password, request, db, settings, limits)
+    return await _password_login(form.username, form.password, at)
 
 
 @router.post("/auth/refresh", response_model=schemas.TokenOut)
-async def refresh(
-    body: schemas.RefreshBody, request: Request, db: DatabaseDep, settings: SettingsDep
-) -> schemas.TokenOut:
+async def refresh(body: schemas.RefreshBody, at: Context) -> schemas.TokenOut:
     """A new pair for a refresh token, which is used up; reusing one signs its holders out."""
-    tokens = await db.run(
-        sign_in.refresh, body.refresh_token, now=utcnow(), settings=settings, ip=client_ip(request)
+    tokens = await at.db.run(
+        sign_in.refresh, body.refresh_token, now=utcnow(), settings=at.settings, ip=at.ip
     )
     if tokens is None:
         raise Unauthorized(sign_in.INVALID_REFRESH_TOKEN, "sign in again")

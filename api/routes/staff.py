@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request, status
+from pydantic import BaseModel, Field
 
 from api import schemas
 from api.auth import AdminActor, client_ip
 from api.deps import DatabaseDep, SettingsDep
 from api.params import Limit, Offset
+from api.responses import refusals
 from api.stores import audit, staff
 from api.stores.errors import Forbidden
 from core.db import utcnow
 
-_ERROR = {"model": schemas.ErrorOut}
-STAFF_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {**_ERROR, "description": "Not signed in"},
-    403: {**_ERROR, "description": "Not an admin, or beyond the admin's townships"},
-    404: {**_ERROR, "description": "No such account (or not within the admin's townships)"},
-    409: {**_ERROR, "description": "The username is taken, or the last county admin would go"},
-    422: {**_ERROR, "description": "A weak password, an unknown township or role"},
-}
+STAFF_ERRORS = refusals(
+    {
+        401: "Not signed in",
+        403: "Not an admin, or beyond the admin's townships",
+        404: "No such account (or not within the admin's townships)",
+        409: "The username is taken, or the last county admin would go",
+        422: "A weak password, an unknown township or role",
+    }
+)
 
 router = APIRouter(prefix="/api", tags=["staff"], responses=STAFF_ERRORS)
 
@@ -61,31 +64,30 @@ async def update_staff(
     )
 
 
+class AuditFilters(BaseModel):
+    """Which entries of the audit log, newest first."""
+
+    actor: str | None = Field(default=None, max_length=40, description="e.g. staff:3")
+    action: str | None = Field(default=None, max_length=40, description="e.g. staff.create")
+    target: str | None = Field(default=None, max_length=80, description="e.g. staff:5")
+    since: datetime | None = Field(
+        default=None, description="ISO 8601; without an offset, the county's time"
+    )
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0)
+
+
 @router.get("/audit", response_model=schemas.Page[schemas.AuditOut])
 async def list_audit(
     admin: AdminActor,
     db: DatabaseDep,
     settings: SettingsDep,
-    actor: Annotated[str | None, Query(max_length=40, description="e.g. staff:3")] = None,
-    action: Annotated[str | None, Query(max_length=40, description="e.g. staff.create")] = None,
-    target: Annotated[str | None, Query(max_length=80, description="e.g. staff:5")] = None,
-    since: Annotated[
-        datetime | None, Query(description="ISO 8601; without an offset, the county's time")
-    ] = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
+    filters: Annotated[AuditFilters, Query()],
 ) -> schemas.Page[schemas.AuditOut]:
-    """The audit log, newest first (county-wide admins only)."""
+    """The audit log, newest first (county-wide admins only). Nobody can change it."""
     if not admin.county_wide:
         raise Forbidden("the audit log is for county-wide admins")
-    if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=ZoneInfo(settings.county_timezone))
-    return await db.run(
-        audit.list_audit,
-        actor=actor,
-        action=action,
-        target=target,
-        since=since,
-        limit=limit,
-        offset=offset,
-    )
+    if filters.since is not None and filters.since.tzinfo is None:
+        county = ZoneInfo(settings.county_timezone)
+        filters = filters.model_copy(update={"since": filters.since.replace(tzinfo=county)})
+    return await db.run(audit.list_audit, **filters.model_dump())

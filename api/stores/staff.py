@@ -30,38 +30,21 @@ BEYOND_SCOPE = "an admin of some townships manages staff only within them"
 def create_staff(
     session: Session, actor: Principal, body: schemas.StaffCreate, *, ip: str | None, now: datetime
 ) -> schemas.StaffOut:
-    townships = _scope(body.townships)
-    if not _within(actor, townships):
+    if not _within(actor, _scope(body.townships)):
         raise Forbidden(BEYOND_SCOPE)
-    account = add_account(
-        session,
-        actor,
-        username=body.username,
-        password=body.password,
-        role=body.role,
-        townships=townships,
-        ip=ip,
-    )
-    return staff_out(account, now=now)
+    return staff_out(add_account(session, actor, body, ip=ip), now=now)
 
 
 def add_account(
-    session: Session,
-    actor: Principal | str,
-    *,
-    username: str,
-    password: str,
-    role: Role,
-    townships: Sequence[str] | None,
-    ip: str | None,
+    session: Session, actor: Principal | str, body: schemas.StaffCreate, *, ip: str | None
 ) -> StaffAccount:
     """Create the account and its audit entry (``actor``: an admin, or the CLI, the bootstrap)."""
     account = accounts.create_staff(
         session,
-        username=username,
-        password=password,
-        role=role,
-        townships=townships,
+        username=body.username,
+        password=body.password,
+        role=body.role,
+        townships=_scope(body.townships),
         known_townships=_known_townships(session),
     )
     audit.record(

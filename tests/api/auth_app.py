@@ -8,11 +8,13 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
+from api import schemas
 from api.database import Database
 from api.main import create_app
 from api.stores import staff
@@ -22,8 +24,11 @@ from core.vocab import Role
 from tests.signin import STAFF_PASSWORD
 
 
-def app_on(db: Database, settings: Settings) -> FastAPI:
-    """The app with ``settings`` on ``db``; its lifespan (Temporal, bootstrap) is not run."""
+def app_on(db: Database, settings: Settings, **update: Any) -> FastAPI:
+    """The app with ``settings`` (changed by ``update``) on ``db``; its lifespan (Temporal,
+    bootstrap) is not run."""
+    if update:
+        settings = settings.model_copy(update=update)
     app = create_app(settings)
     app.state.settings = settings
     app.state.database = db
@@ -52,6 +57,16 @@ def bearer(tokens: dict[str, object]) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
+async def login(
+    api: httpx.AsyncClient, username: str, password: str = STAFF_PASSWORD
+) -> httpx.Response:
+    return await api.post("/api/auth/login", json={"username": username, "password": password})
+
+
+async def refresh(api: httpx.AsyncClient, tokens: dict[str, Any]) -> httpx.Response:
+    return await api.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+
+
 async def add_staff(
     db: Database,
     *,
@@ -63,15 +78,9 @@ async def add_staff(
     username = f"{role.value}-{uuid.uuid4().hex[:8]}"
 
     def create(session: Session) -> int:
-        account = staff.add_account(
-            session,
-            "test",
-            username=username,
-            password=password,
-            role=role,
-            townships=townships,
-            ip=None,
+        body = schemas.StaffCreate(
+            username=username, password=password, role=role, townships=list(townships or ())
         )
-        return account.id
+        return staff.add_account(session, "test", body, ip=None).id
 
     return await db.run(create), username

@@ -17,7 +17,7 @@ import redis
 from api.database import Database
 from api.limits import Limits, LimitsUnavailable, RateLimited, storage_uri
 from core.settings import Settings
-from tests.api.auth_app import app_on, caller
+from tests.api.auth_app import app_on, caller, login
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -109,7 +109,7 @@ async def test_redis_out_of_reach_refuses_rather_than_lets_through(
     with pytest.raises(LimitsUnavailable):
         await Limits(limited(settings, closed)).check_login("198.51.100.4")
     async with caller(app_on(database, limited(settings, closed))) as api:
-        response = await api.post("/api/auth/login", json={"username": "nobody", "password": "y"})
+        response = await login(api, "nobody", "y")
     assert response.status_code == 503, response.text
     assert response.json()["code"] == "RateLimitUnavailable"
     assert int(response.headers["Retry-After"]) > 0
@@ -120,10 +120,7 @@ async def test_sign_in_attempts_are_limited_through_redis(
 ) -> None:
     app = app_on(database, limited(settings, redis_or_skip(), login_per_ip="2/minute"))
     async with caller(app) as api:
-        answers = [
-            await api.post("/api/auth/login", json={"username": "nobody", "password": "wrong"})
-            for _ in range(3)
-        ]
+        answers = [await login(api, "nobody", "wrong") for _ in range(3)]
     assert [a.status_code for a in answers] == [401, 401, 429]
     assert 0 < int(answers[-1].headers["Retry-After"]) <= 60
 

@@ -13,7 +13,7 @@ import re
 import socket
 import statistics
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -31,26 +31,29 @@ from core.db import utcnow
 from core.models import AuditEntry, RefreshToken, SmsCode, SmsMessage, Volunteer
 from core.settings import Settings
 from core.vocab import Role
-from tests.api.auth_app import add_staff, app_on, bearer, caller, new_ip, new_phone
+from tests.api.auth_app import (
+    add_staff,
+    app_on,
+    bearer,
+    caller,
+    login,
+    new_ip,
+    new_phone,
+    refresh,
+)
+from tests.api.test_call_center import body, refused
 from tests.helpers import Registry
-from tests.phones import simulator, with_twilio
+from tests.phones import with_twilio
 from tests.signin import STAFF_PASSWORD, order_link
+from tests.workflows import test_follow_up_calls as follow_up_calls
 from twilio_sim import SimControl, ThreadedServer
 
 CODE = re.compile(r"验证码是(\d{6})")
 
 
-@pytest.fixture(scope="module")
-def sim_server() -> Iterator[ThreadedServer]:
-    with simulator() as server:
-        yield server
-
-
-@pytest.fixture
-def sim(sim_server: ThreadedServer) -> Iterator[SimControl]:
-    control = SimControl(sim_server.base_url)
-    yield control
-    control.close()
+# The simulator and its control, as the follow-up call tests have them.
+sim_server = follow_up_calls.sim_server
+sim = follow_up_calls.sim
 
 
 @pytest.fixture
@@ -61,8 +64,18 @@ def sms_settings(settings: Settings, sim_server: ThreadedServer) -> Settings:
 
 
 @pytest.fixture
-def app(database: Database, sms_settings: Settings) -> FastAPI:
-    return app_on(database, sms_settings)
+def app_with(database: Database, sms_settings: Settings) -> Callable[..., FastAPI]:
+    """The app with some settings changed."""
+
+    def make(**update: Any) -> FastAPI:
+        return app_on(database, sms_settings, **update)
+
+    return make
+
+
+@pytest.fixture
+def app(app_with: Callable[..., FastAPI]) -> FastAPI:
+    return app_with()
 
 
 @pytest.fixture
@@ -97,15 +110,14 @@ async def ask_code(api: httpx.AsyncClient, sim: SimControl, typed: str, number: 
 
 async def sms_sign_in(api: httpx.AsyncClient, sim: SimControl, typed: str) -> dict[str, Any]:
     code = await ask_code(api, sim, typed, "+86" + typed)
-    response = await api.post("/api/auth/sms-login", json={"phone": typed, "code": code})
+    response = await code_login(api, typed, code)
     assert response.status_code == 200, response.text
     tokens: dict[str, Any] = response.json()
     return tokens
 
 
-def refused(response: httpx.Response, status: int, code: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.json()["code"] == code, response.text
+async def code_login(api: httpx.AsyncClient, phone: str, code: str) -> httpx.Response:
+    return await api.post("/api/auth/sms-login", json={"phone": phone, "code": code})
 
 
 def wrong(code: str) -> str:
@@ -132,7 +144,7 @@ async def test_a_resident_signs_in_with_the_code_the_sms_brought(
     assert sms == code_text(sms_settings, code)
     assert sms == f"【县新时代文明实践中心】您的登录验证码是{code}，5分钟内有效。请勿告诉他人。"
 
-    signed_in = await api.post("/api/auth/sms-login", json={"phone": typed, "code": code})
+    signed_in = await code_login(api, typed, code)
     assert signed_in.status_code == 200, signed_in.text
     tokens = signed_in.json()
     assert tokens["token_type"] == "bearer"
@@ -198,17 +210,15 @@ async def test_a_wrong_expired_or_used_code_gets_the_same_401(
 ) -> None:
     typed, number = new_phone()
     code = await ask_code(api, sim, typed, number)
-    answers = [await api.post("/api/auth/sms-login", json={"phone": typed, "code": wrong(code)})]
-    assert (await api.post("/api/auth/sms-login", json={"phone": typed, "code": code})).is_success
-    answers.append(await api.post("/api/auth/sms-login", json={"phone": typed, "code": code}))
+    answers = [await code_login(api, typed, wrong(code))]
+    assert (await code_login(api, typed, code)).is_success
+    answers.append(await code_login(api, typed, code))
 
     other, other_number = new_phone()
     stale = await ask_code(api, sim, other, other_number)
     await database.run(expire_codes, other_number)
-    answers.append(await api.post("/api/auth/sms-login", json={"phone": other, "code": stale}))
-    answers.append(
-        await api.post("/api/auth/sms-login", json={"phone": new_phone()[0], "code": "123456"})
-    )
+    answers.append(await code_login(api, other, stale))
+    answers.append(await code_login(api, new_phone()[0], "123456"))
 
     for answer in answers:
         refused(answer, 401, "InvalidCode")
@@ -221,7 +231,7 @@ async def test_five_wrong_guesses_kill_the_code(api: httpx.AsyncClient, sim: Sim
     code = await ask_code(api, sim, typed, number)
     for _ in range(4):
         refused(
-            await api.post("/api/auth/sms-login", json={"phone": typed, "code": wrong(code)}),
+            await code_login(api, typed, wrong(code)),
             401,
             "InvalidCode",
         )
@@ -229,33 +239,32 @@ async def test_five_wrong_guesses_kill_the_code(api: httpx.AsyncClient, sim: Sim
     other, other_number = new_phone()
     other_code = await ask_code(api, sim, other, other_number)
     for _ in range(4):
-        await api.post("/api/auth/sms-login", json={"phone": other, "code": wrong(other_code)})
-    fifth = await api.post("/api/auth/sms-login", json={"phone": other, "code": other_code})
+        await code_login(api, other, wrong(other_code))
+    fifth = await code_login(api, other, other_code)
     assert fifth.status_code == 200, fifth.text
     # ... but after five wrong ones the right code is dead too.
-    await api.post("/api/auth/sms-login", json={"phone": typed, "code": wrong(code)})
+    await code_login(api, typed, wrong(code))
     refused(
-        await api.post("/api/auth/sms-login", json={"phone": typed, "code": code}),
+        await code_login(api, typed, code),
         401,
         "InvalidCode",
     )
 
 
 async def test_a_new_code_ends_the_previous_one(
-    database: Database, sms_settings: Settings, sim: SimControl
+    app_with: Callable[..., FastAPI], sim: SimControl
 ) -> None:
-    app = app_on(database, sms_settings.model_copy(update={"sms_code_per_number": "5/minute"}))
-    async with caller(app) as api:
+    async with caller(app_with(sms_code_per_number="5/minute")) as api:
         typed, number = new_phone()
         first = await ask_code(api, sim, typed, number)
         second = await ask_code(api, sim, typed, number)
         if first != second:
             refused(
-                await api.post("/api/auth/sms-login", json={"phone": typed, "code": first}),
+                await code_login(api, typed, first),
                 401,
                 "InvalidCode",
             )
-        signed_in = await api.post("/api/auth/sms-login", json={"phone": typed, "code": second})
+        signed_in = await code_login(api, typed, second)
         assert signed_in.status_code == 200, signed_in.text
 
 
@@ -279,12 +288,10 @@ async def test_a_number_twilio_refuses_gets_the_same_202(
 
 
 async def test_twilio_out_of_reach_is_503(
-    database: Database, sms_settings: Settings, unused_port: int
+    app_with: Callable[..., FastAPI], unused_port: int
 ) -> None:
-    down = sms_settings.model_copy(
-        update={"twilio_api_base_url": f"http://127.0.0.1:{unused_port}"}
-    )
-    async with caller(app_on(database, down)) as api:
+    down = app_with(twilio_api_base_url=f"http://127.0.0.1:{unused_port}")
+    async with caller(down) as api:
         response = await api.post("/api/auth/sms-code", json={"phone": new_phone()[0]})
     refused(response, 503, "SmsUnavailable")
 
@@ -311,10 +318,9 @@ async def test_one_code_a_minute_per_number_then_429_with_retry_after(
 
 
 async def test_ten_codes_a_day_per_number(
-    database: Database, sms_settings: Settings, sim: SimControl
+    app_with: Callable[..., FastAPI], sim: SimControl
 ) -> None:
-    limited = sms_settings.model_copy(update={"sms_code_per_number": "100/minute;3/day"})
-    async with caller(app_on(database, limited)) as api:
+    async with caller(app_with(sms_code_per_number="100/minute;3/day")) as api:
         typed, number = new_phone()
         for _ in range(3):
             await ask_code(api, sim, typed, number)
@@ -324,10 +330,9 @@ async def test_ten_codes_a_day_per_number(
 
 
 async def test_codes_per_address_and_refused_requests_count_for_nothing(
-    database: Database, sms_settings: Settings, sim: SimControl
+    app_with: Callable[..., FastAPI],
 ) -> None:
-    limited = sms_settings.model_copy(update={"sms_code_per_ip": "2/minute"})
-    app = app_on(database, limited)
+    app = app_with(sms_code_per_ip="2/minute")
     ip = new_ip()
     async with caller(app, ip) as api, caller(app) as elsewhere:
         a, b, c = new_phone()[0], new_phone()[0], new_phone()[0]
@@ -341,22 +346,18 @@ async def test_codes_per_address_and_refused_requests_count_for_nothing(
         assert (await elsewhere.post("/api/auth/sms-code", json={"phone": c})).status_code == 202
 
 
-async def test_sign_in_attempts_per_address(database: Database, sms_settings: Settings) -> None:
-    limited = sms_settings.model_copy(update={"login_per_ip": "3/minute"})
-    app = app_on(database, limited)
+async def test_sign_in_attempts_per_address(app_with: Callable[..., FastAPI]) -> None:
+    app = app_with(login_per_ip="3/minute")
     async with caller(app) as api, caller(app) as elsewhere:
         tries = [
-            await api.post("/api/auth/login", json={"username": "nobody", "password": "x"}),
-            await api.post("/api/auth/sms-login", json={"phone": new_phone()[0], "code": "000000"}),
+            await login(api, "nobody", "x"),
+            await code_login(api, new_phone()[0], "000000"),
             await api.post("/api/auth/token", data={"username": "nobody", "password": "x"}),
-            await api.post("/api/auth/login", json={"username": "nobody", "password": "x"}),
+            await login(api, "nobody", "x"),
         ]
         assert [t.status_code for t in tries] == [401, 401, 401, 429]
         assert int(tries[-1].headers["Retry-After"]) > 0
-        other = await elsewhere.post(
-            "/api/auth/login", json={"username": "nobody", "password": "x"}
-        )
-        assert other.status_code == 401
+        assert (await login(elsewhere, "nobody", "x")).status_code == 401
 
 
 # --- volunteers and leaders -------------------------------------------------------------
@@ -401,7 +402,7 @@ async def test_a_refresh_after_a_volunteer_is_deactivated_drops_the_role(
         session.execute(update(Volunteer).where(Volunteer.id == volunteer_id).values(active=False))
 
     await database.run(deactivate)
-    renewed = await api.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    renewed = await refresh(api, tokens)
     assert renewed.status_code == 200, renewed.text
     assert renewed.json()["roles"] == ["resident"]
     me = (await api.get("/api/me", headers=bearer(renewed.json()))).json()
@@ -415,9 +416,7 @@ async def test_staff_sign_in_by_json_and_by_the_oauth2_form(
     api: httpx.AsyncClient, database: Database, township: str
 ) -> None:
     staff_id, username = await add_staff(database, role=Role.AGENT, townships=[township])
-    by_json = await api.post(
-        "/api/auth/login", json={"username": username, "password": STAFF_PASSWORD}
-    )
+    by_json = await login(api, username)
     assert by_json.status_code == 200, by_json.text
     assert by_json.json()["roles"] == ["agent"]
     by_form = await api.post(
@@ -444,18 +443,14 @@ async def test_staff_sign_in_by_json_and_by_the_oauth2_form(
 async def test_a_wrong_password_an_unknown_name_and_a_locked_account_look_alike(
     database: Database, sms_settings: Settings
 ) -> None:
-    locking = sms_settings.model_copy(
-        update={"login_max_failures": 3, "login_lockout": timedelta(seconds=2)}
+    locking = app_on(
+        database, sms_settings, login_max_failures=3, login_lockout=timedelta(seconds=2)
     )
-    async with caller(app_on(database, locking)) as api:
+    async with caller(locking) as api:
         staff_id, username = await add_staff(database)
-
-        async def login(name: str, password: str) -> httpx.Response:
-            return await api.post("/api/auth/login", json={"username": name, "password": password})
-
-        answers = [await login(username, "wrong password!") for _ in range(3)]
-        answers.append(await login(username, STAFF_PASSWORD))  # right, but locked now
-        answers.append(await login("nobody-" + username, STAFF_PASSWORD))
+        answers = [await login(api, username, "wrong password!") for _ in range(3)]
+        answers.append(await login(api, username))  # right, but locked now
+        answers.append(await login(api, "nobody-" + username))
         for answer in answers:
             refused(answer, 401, "InvalidCredentials")
         assert len({a.text for a in answers}) == 1
@@ -469,7 +464,7 @@ async def test_a_wrong_password_an_unknown_name_and_a_locked_account_look_alike(
         assert all(e.actor == "anonymous" and e.ip for e in entries[1:])
 
         await asyncio.sleep(2.1)  # the lockout runs out
-        assert (await login(username, STAFF_PASSWORD)).status_code == 200
+        assert (await login(api, username)).status_code == 200
 
 
 async def test_an_unknown_name_takes_as_long_as_a_wrong_password(
@@ -479,10 +474,7 @@ async def test_an_unknown_name_takes_as_long_as_a_wrong_password(
 
     async def timed(name: str) -> float:
         start = time.perf_counter()
-        response = await api.post(
-            "/api/auth/login", json={"username": name, "password": "not the password"}
-        )
-        assert response.status_code == 401
+        assert (await login(api, name, "not the password")).status_code == 401
         return time.perf_counter() - start
 
     # Interleaved, so that load on the machine weighs on both alike.
@@ -503,29 +495,22 @@ async def test_refresh_tokens_rotate_and_a_reused_one_revokes_its_family(
     staff_id, username = await add_staff(database)
 
     async def sign_in() -> dict[str, Any]:
-        response = await api.post(
-            "/api/auth/login", json={"username": username, "password": STAFF_PASSWORD}
-        )
-        assert response.status_code == 200, response.text
-        tokens: dict[str, Any] = response.json()
+        tokens: dict[str, Any] = body(await login(api, username))
         return tokens
 
-    async def refresh(tokens: dict[str, Any]) -> httpx.Response:
-        return await api.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
-
     first, elsewhere = await sign_in(), await sign_in()
-    second = await refresh(first)
+    second = await refresh(api, first)
     assert second.status_code == 200, second.text
     assert second.json()["refresh_token"] != first["refresh_token"]
     assert (await api.get("/api/me", headers=bearer(second.json()))).status_code == 200
-    third = await refresh(second.json())
+    third = await refresh(api, second.json())
     assert third.status_code == 200, third.text
 
     # The first token again: somebody kept a copy. Every token of that sign-in dies ...
-    refused(await refresh(first), 401, "InvalidRefreshToken")
-    refused(await refresh(third.json()), 401, "InvalidRefreshToken")
+    refused(await refresh(api, first), 401, "InvalidRefreshToken")
+    refused(await refresh(api, third.json()), 401, "InvalidRefreshToken")
     # ... and the person's other sign-in lives on.
-    assert (await refresh(elsewhere)).status_code == 200
+    assert (await refresh(api, elsewhere)).status_code == 200
     entries = await database.run(audit_of, f"staff:{staff_id}")
     assert [e.action for e in entries if e.action.startswith("auth.refresh")] == [
         "auth.refresh_reused"
@@ -549,34 +534,21 @@ async def test_only_hashes_of_refresh_tokens_are_stored(
     assert await database.run(find) == []
 
 
-async def test_an_expired_refresh_token_and_a_disabled_account_refresh_no_more(
-    database: Database, sms_settings: Settings
+async def test_an_expired_refresh_token_refreshes_no_more(
+    app_with: Callable[..., FastAPI], database: Database
 ) -> None:
-    short = sms_settings.model_copy(update={"refresh_token_ttl": timedelta(seconds=1)})
-    async with caller(app_on(database, short)) as api:
+    async with caller(app_with(refresh_token_ttl=timedelta(seconds=1))) as api:
         _, username = await add_staff(database)
-        tokens = (
-            await api.post(
-                "/api/auth/login", json={"username": username, "password": STAFF_PASSWORD}
-            )
-        ).json()
+        tokens = body(await login(api, username))
         await asyncio.sleep(1.1)
-        refused(
-            await api.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]}),
-            401,
-            "InvalidRefreshToken",
-        )
+        refused(await refresh(api, tokens), 401, "InvalidRefreshToken")
 
 
 async def test_logout_ends_the_sign_in(api: httpx.AsyncClient, sim: SimControl) -> None:
     tokens = await sms_sign_in(api, sim, new_phone()[0])
     out = await api.post("/api/auth/logout", json={"refresh_token": tokens["refresh_token"]})
     assert out.status_code == 204 and out.content == b""
-    refused(
-        await api.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]}),
-        401,
-        "InvalidRefreshToken",
-    )
+    refused(await refresh(api, tokens), 401, "InvalidRefreshToken")
     unknown = await api.post("/api/auth/logout", json={"refresh_token": "never-issued-token"})
     assert unknown.status_code == 204
 

@@ -19,7 +19,8 @@ from core.db import utcnow
 from core.models import AuditEntry
 from core.settings import Settings
 from core.vocab import Role
-from tests.api.auth_app import add_staff, app_on, bearer, caller
+from tests.api.auth_app import add_staff, app_on, bearer, caller, login, refresh
+from tests.api.test_call_center import body, refused
 from tests.helpers import Registry
 from tests.signin import STAFF_PASSWORD
 
@@ -37,12 +38,6 @@ async def api(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def login(
-    api: httpx.AsyncClient, username: str, password: str = STAFF_PASSWORD
-) -> httpx.Response:
-    return await api.post("/api/auth/login", json={"username": username, "password": password})
-
-
 async def signed_in(
     api: httpx.AsyncClient,
     db: Database,
@@ -54,16 +49,6 @@ async def signed_in(
     response = await login(api, username)
     assert response.status_code == 200, response.text
     return staff_id, bearer(response.json())
-
-
-def body(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def refused(response: httpx.Response, status: int, code: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.json()["code"] == code, response.text
 
 
 def account(username: str, role: str = "agent", **fields: Any) -> dict[str, Any]:
@@ -213,10 +198,8 @@ async def test_a_township_admin_manages_staff_only_within_their_townships(
 async def test_disabling_resetting_and_unlocking_an_account(
     database: Database, settings: Settings
 ) -> None:
-    strict = settings.model_copy(
-        update={"login_max_failures": 2, "login_lockout": timedelta(hours=1)}
-    )
-    async with caller(app_on(database, strict)) as api:
+    strict = app_on(database, settings, login_max_failures=2, login_lockout=timedelta(hours=1))
+    async with caller(strict) as api:
         _, admin = await signed_in(api, database)
         staff_id, username = await add_staff(database, role=Role.AGENT)
         tokens = body(await login(api, username))
@@ -224,21 +207,13 @@ async def test_disabling_resetting_and_unlocking_an_account(
 
         body(await api.patch(url, json={"active": False}, headers=admin))
         refused(await login(api, username), 401, "InvalidCredentials")
-        refused(
-            await api.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]}),
-            401,
-            "InvalidRefreshToken",
-        )
+        refused(await refresh(api, tokens), 401, "InvalidRefreshToken")
         body(await api.patch(url, json={"active": True}, headers=admin))
         tokens = body(await login(api, username))
 
         body(await api.patch(url, json={"password": NEW_PASSWORD}, headers=admin))
         refused(await login(api, username), 401, "InvalidCredentials")
-        refused(
-            await api.post("/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]}),
-            401,
-            "InvalidRefreshToken",
-        )
+        refused(await refresh(api, tokens), 401, "InvalidRefreshToken")
         refused(
             await api.patch(url, json={"password": "too short"}, headers=admin),
             422,
