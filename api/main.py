@@ -11,26 +11,40 @@ from datetime import timedelta
 from fastapi import FastAPI, Response
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+from starlette.types import ASGIApp
 
-from api import errors, reconciler, schemas
+from api import docs, errors, limits, reconciler, schemas
+from api.bootstrap import bootstrap_admin
 from api.database import Database
 from api.deps import DatabaseDep, TemporalDep
+from api.limits import Limits
 from api.routes import (
     admin,
+    auth,
     call_center,
     complaints,
     pages,
     registry,
     reports,
     resident,
+    staff,
     twilio,
     volunteer,
 )
+from api.security_headers import SecurityHeaders
 from core.db import make_engine
 from core.settings import Settings, get_settings
 from core.temporal import connect
 
 log = logging.getLogger(__name__)
+
+
+class App(FastAPI):
+    """FastAPI whose every response, a 500 from the outermost error handler included,
+    carries the security headers (``api/security_headers.py``)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
 
 
 def create_app(
@@ -42,9 +56,11 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         cfg = settings or get_settings()
         engine = make_engine(cfg.database_url, pool_size=cfg.database_pool_size)
-        client = await connect(cfg)
         app.state.settings = cfg
         app.state.database = Database(engine)
+        app.state.limits = Limits(cfg)
+        await bootstrap_admin(app.state.database, cfg)
+        client = await connect(cfg)
         app.state.temporal = client
         reconciling = asyncio.create_task(
             reconciler.reconcile_forever(
@@ -59,13 +75,19 @@ def create_app(
                 await reconciling
             engine.dispose()
 
-    app = FastAPI(
+    app = App(
         title="Four orders (四单) volunteer service",
         version="0.1.0",
         summary="Order, dispatch, accept, review and follow up on volunteer help, on Temporal.",
         lifespan=lifespan,
+        # Our own /docs and /openapi.json (api/docs.py): vendored Swagger UI, and off in
+        # production unless DOCS_ENABLED.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
     )
     errors.install(app)
+    limits.install(app)
     for router in (
         resident.router,
         volunteer.router,
@@ -77,6 +99,9 @@ def create_app(
         app.include_router(router)
     app.include_router(complaints.router)
     app.include_router(reports.router)
+    app.include_router(auth.router)
+    app.include_router(staff.router)
+    app.include_router(docs.router)
     app.include_router(pages.router)
     app.mount("/static", pages.static, name="static")
 

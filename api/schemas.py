@@ -722,3 +722,9 @@ class ErasureOut(BaseModel):
 
     orders: int
     erased_at: datetime
+
+
+class SmsCodeSent(BaseModel):
+    """A sign-in code is on its way, if the number can receive SMS (the same for every number)."""
+
+    expires_in: int

@@ -9,6 +9,9 @@ The app database is ``DATABASE_URL`` when set (PostgreSQL), else ``data/app.db``
 With no Twilio account configured (``TWILIO_ACCOUNT_SID`` etc.), it also starts the local
 Twilio simulator on :8091 (``TWILIO_SIM_PORT``) and points the worker and the API at it, so
 follow-up calls and SMS run on this machine; its page shows what each resident heard.
+
+While the county has no admin, it creates a development one, ``admin``, with a password
+generated once and kept in ``data/dev-admin-password``, and prints how to sign in.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -26,7 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from api.bootstrap import ensure_admin  # noqa: E402
+from api.stores.accounts import staff_by_username  # noqa: E402
+from core.db import make_engine, make_sessionmaker, transaction  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
+from core.security import verify_password  # noqa: E402
 from core.settings import SIMULATOR_ACCOUNT_SID, get_settings  # noqa: E402
 from core.temporal import connect, dev_server_command, ensure_search_attributes  # noqa: E402
 
@@ -99,6 +107,66 @@ def twilio_simulator(api_base: str) -> tuple[dict[str, str], list[str] | None]:
     return env, command
 
 
+DEV_ADMIN = "admin"
+
+
+def dev_admin(database_url: str, data: Path) -> tuple[str, str] | None:
+    """The development admin's username and password, created while the county has no admin.
+
+    ``None`` when an admin made otherwise exists (then the CLI adds more).
+    """
+    keep = data / "dev-admin-password"
+    if not keep.exists():
+        keep.touch(mode=0o600)
+        keep.write_text(secrets.token_urlsafe(12) + "\n")
+    password = keep.read_text().strip()
+    engine = make_engine(database_url, pool_size=1)
+    try:
+        with transaction(make_sessionmaker(engine)) as session:
+            ensure_admin(session, DEV_ADMIN, password)
+            account = staff_by_username(session, DEV_ADMIN)
+            usable = (
+                account is not None
+                and account.active
+                and verify_password(password, account.password_hash)
+            )
+    finally:
+        engine.dispose()
+    return (DEV_ADMIN, password) if usable else None
+
+
+def banner(
+    base: str, temporal_ui: str, simulator: str | None, admin: tuple[str, str] | None
+) -> str:
+    """What ``make run`` prints once everything is starting."""
+    phones = (
+        f"    Twilio sim     {simulator}/  (what residents heard; sign-in codes)\n"
+        if simulator
+        else ""
+    )
+    if admin is not None:
+        staff = (
+            f"    Staff sign-in  {base}/docs → Authorize, or POST {base}/api/auth/login\n"
+            f"                   username {admin[0]}  password {admin[1]}\n"
+        )
+    else:
+        staff = (
+            "    Staff sign-in  an admin exists already; add staff with\n"
+            "                   python -m api.cli create-admin --username NAME\n"
+        )
+    return (
+        "\n  Four orders is running:\n"
+        f"    Resident page  {base}/\n"
+        f"    API            {base}/api/catalog\n"
+        f"    API docs       {base}/docs\n"
+        f"{staff}"
+        f"    Health         {base}/healthz\n"
+        f"    Temporal UI    {temporal_ui}\n"
+        f"{phones}"
+        "  Ctrl-C stops everything.\n"
+    )
+
+
 def stop(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> int:
     worst = 0
     for name, proc in reversed(procs):
@@ -158,6 +226,7 @@ def main() -> int:
         asyncio.run(wait_for_temporal())
         log.info("applying migrations to %s", settings.database_url.split("@")[-1])
         upgrade(settings.database_url)
+        admin = None if settings.production else dev_admin(settings.database_url, DATA)
         api_host = os.environ.get("API_HOST", "127.0.0.1")
         api_port = os.environ.get("API_PORT", "8000")
         base = f"http://{api_host}:{api_port}"
@@ -185,20 +254,13 @@ def main() -> int:
                 ),
             )
         )
-        phones = (
-            f"    Twilio sim     {twilio_env['TWILIO_API_BASE_URL']}/  (what residents heard)\n"
-            if simulator is not None
-            else ""
-        )
         print(
-            "\n  Four orders is running:\n"
-            f"    Resident page  {base}/\n"
-            f"    API            {base}/api/catalog\n"
-            f"    API docs       {base}/docs\n"
-            f"    Health         {base}/healthz\n"
-            f"    Temporal UI    {settings.temporal_ui_url}\n"
-            f"{phones}"
-            "  Ctrl-C stops everything.\n",
+            banner(
+                base,
+                settings.temporal_ui_url,
+                twilio_env["TWILIO_API_BASE_URL"] if simulator is not None else None,
+                admin,
+            ),
             flush=True,
         )
         while not stopping:

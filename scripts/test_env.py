@@ -11,7 +11,10 @@
    started (``pg_ctlcluster``); if the URL still does not answer, an embedded server (the ``pg``
    extra's wheel, installed on first use) runs in ``.tools/pg/`` on a free port for this run,
    and pytest gets its URL. PostgreSQL refuses to run as root: as root it runs as ``nobody``.
-4. **pytest** with this script's arguments; the embedded server is stopped afterwards.
+4. **Redis** for the shared rate limits' tests, on 127.0.0.1:6379: started when installed and
+   down, installed first when missing and root with ``apt-get``; otherwise one line (and
+   under ``REDIS_TESTS_REQUIRED`` a stop).
+5. **pytest** with this script's arguments; the embedded server is stopped afterwards.
 """
 
 from __future__ import annotations
@@ -112,6 +115,43 @@ def ensure_prism() -> None:
             return
     # Failing here is the contract tests' to report (a skip, or a failure in CI).
     subprocess.run(["bash", str(ROOT / "tests" / "contract" / "install_prism.sh")], check=False)
+
+
+# --- Redis ------------------------------------------------------------------------------------
+
+REDIS = ("127.0.0.1", 6379)
+
+
+def redis_answers() -> bool:
+    try:
+        with socket.create_connection(REDIS, timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def ensure_redis() -> None:
+    if redis_answers():
+        return
+    if shutil.which("redis-server") is None and can_apt():
+        apt_install("redis-server")
+    if shutil.which("redis-server") is None:
+        line = "Redis is missing for the rate-limit tests: install redis-server"
+        if os.environ.get("REDIS_TESTS_REQUIRED", "") not in ("", "0"):
+            raise SetupError(line)
+        say(f"{line} (they skip)")
+        return
+    say("starting Redis on 127.0.0.1:6379")
+    subprocess.run(
+        ["redis-server", "--bind", "127.0.0.1", "--port", "6379", "--save", "",
+         "--appendonly", "no", "--daemonize", "yes"],
+        check=False, stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not redis_answers():
+        if time.monotonic() > deadline:
+            raise SetupError("Redis did not come up on 127.0.0.1:6379")
+        time.sleep(0.2)
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------
@@ -289,6 +329,7 @@ def main(pytest_args: list[str]) -> int:
     try:
         ensure_chromium()
         ensure_prism()
+        ensure_redis()
         admin_url = os.environ.get("TEST_DATABASE_ADMIN_URL", DEFAULT_ADMIN_URL)
         with postgres(admin_url) as url:
             env = {**os.environ, "TEST_DATABASE_ADMIN_URL": url}

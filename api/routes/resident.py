@@ -17,8 +17,10 @@ from api.auth import (
 )
 from api.commands import order_detail
 from api.deps import CommandsDep, DatabaseDep, SettingsDep
+from api.limits import LimitsDep
 from api.params import Limit, Offset
 from api.stores import access, catalog, orders, places
+from core.vocab import Role
 from workflows.order import CancelInput, OrderWorkflow, ReviewInput
 
 router = APIRouter(prefix="/api", tags=["resident"], responses=schemas.ERRORS)
@@ -51,6 +53,7 @@ async def submit_order(
     db: DatabaseDep,
     settings: SettingsDep,
     commands: CommandsDep,
+    limits: LimitsDep,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> schemas.OrderOut:
     """Ask for help (点单). It starts as ``pending``.
@@ -63,6 +66,10 @@ async def submit_order(
     requester = await db.run(
         orders.requester_for, actor, body, country_code=settings.default_country_code
     )
+    if actor.resident_id is not None and not actor.has(Role.ADMIN, Role.AGENT):
+        # Every order makes the center's number call and text someone: limited per resident
+        # and per address (staff, ordering for callers, are accountable by their account).
+        await limits.check_order_submit(actor.resident_id, client_ip(request))
     submitted = await db.run(
         orders.create_order,
         body,

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.stores.errors import Conflict, Invalid, NotFound
@@ -44,7 +45,10 @@ def resident_by_phone(session: Session, phone: str) -> Resident:
 
 
 def resident_principal(session: Session, resident: Resident) -> Principal:
-    """What a resident signs in as: their volunteer record and the units they lead, if any."""
+    """What a resident signs in as: their volunteer record and the units they lead, if any.
+
+    Both phones are E.164 (the registry stores volunteers' so since migration 0005).
+    """
     volunteer = session.scalar(
         select(Volunteer).where(Volunteer.phone == resident.phone, Volunteer.active.is_(True))
     )
@@ -123,14 +127,21 @@ def create_staff(
         active=True,
         failed_logins=0,
     )
-    session.add(account)
-    session.flush()
+    try:
+        with session.begin_nested():  # the same name, taken meanwhile by another request
+            session.add(account)
+    except IntegrityError as exc:
+        raise Conflict(DUPLICATE_USERNAME, f"username {username!r} is taken") from exc
     return account
 
 
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD:
         raise Invalid(WEAK_PASSWORD, f"a password has {MIN_PASSWORD} characters or more")
+
+
+def staff_by_username(session: Session, username: str) -> StaffAccount | None:
+    return session.scalar(select(StaffAccount).where(StaffAccount.username == username))
 
 
 def staff_account(session: Session, staff_id: int) -> StaffAccount:
@@ -154,7 +165,10 @@ def verify_staff(
     Every failure counts; ``max_failures`` in a row lock the account for ``lockout``. The
     answer never says which part was wrong, and an unknown name costs a full hash check.
     """
-    account = session.scalar(select(StaffAccount).where(StaffAccount.username == username))
+    account = session.scalar(
+        # Locked, so that failures counted at once by concurrent attempts are all counted.
+        select(StaffAccount).where(StaffAccount.username == username).with_for_update()
+    )
     if account is None:
         verify_password(password, None)
         return None
