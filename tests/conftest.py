@@ -105,6 +105,9 @@ def settings(database_url: str, task_queue: str) -> Settings:
         database_url=database_url,
         temporal_task_queue=task_queue,
         worker_max_concurrent_activities=20,
+        # One test resident places many orders; tests/api/test_limits.py tests the limits.
+        order_submit_per_resident="100000/day",
+        order_submit_per_ip="100000/minute",
     )
 
 

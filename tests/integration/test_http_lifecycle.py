@@ -568,3 +568,23 @@ async def test_a_deactivated_volunteer_gets_no_new_dispatch_and_no_more_orders(
     order = await ok(await back.post(f"/api/orders/{done}/accept"))
     assert (order["status"], order["volunteer_id"]) == ("accepted", volunteer_id)
     await ok(await admin.post(f"/api/orders/{fresh}/dispatch", json={"volunteer_id": volunteer_id}))
+
+
+async def test_a_resident_ordering_too_often_is_told_when_to_try_again(
+    people: People, township: str, live_settings: Settings, database: Database
+) -> None:
+    # Every order makes the center call and text someone: a resident's orders are limited.
+    limited = live_settings.model_copy(update={"order_submit_per_resident": "2/day"})
+    app = create_app(limited, reconcile_every=timedelta(hours=1))
+    headers = (await people.resident("13900007777")).headers
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
+        resident = Caller(client, headers)
+        answers = [await resident.post("/api/orders", json=submission(township)) for _ in range(3)]
+        assert [r.status_code for r in answers] == [201, 201, 429]
+        assert answers[2].json()["code"] == "RateLimited"
+        assert int(answers[2].headers["Retry-After"]) > 0
+        mine = await ok(await resident.get("/api/me/orders"))
+    assert mine["total"] == 2  # the refused one was never created

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,9 +16,17 @@ import httpx
 import pytest
 import uvicorn
 from playwright.async_api import Browser, Page, async_playwright, expect
+from sqlalchemy import Engine
+from temporalio.client import Client
 
+from api.database import Database
 from api.main import create_app
 from core.settings import Settings
+from tests import signin
+from tests.phones import simulator, with_twilio
+from tests.signin import Caller
+from twilio_sim import SimControl, ThreadedServer
+from worker import build_worker
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("SCREENSHOTS", "/tmp/fourorders-screens"))
@@ -30,21 +40,41 @@ def free_port() -> int:
 
 
 @pytest.fixture
-async def live_url(live_settings: Settings, worker: None) -> AsyncIterator[str]:
-    """The real app behind a real HTTP server, as a browser needs it."""
+def sim_server() -> Iterator[ThreadedServer]:
+    """The Twilio simulator: sign-in codes and our SMS go there, phones press 1."""
+    with simulator() as server:
+        yield server
+
+
+@pytest.fixture
+def sim(sim_server: ThreadedServer) -> Iterator[SimControl]:
+    control = SimControl(sim_server.base_url)
+    yield control
+    control.close()
+
+
+@pytest.fixture
+async def live(
+    live_settings: Settings, sim_server: ThreadedServer, temporal: Client, engine: Engine
+) -> AsyncIterator[tuple[str, Settings]]:
+    """The real app (and a worker with the same settings) behind a real HTTP server."""
     port = free_port()
-    app = create_app(live_settings, reconcile_every=timedelta(hours=1))
+    url = f"http://127.0.0.1:{port}"
+    settings = with_twilio(live_settings, api_base_url=sim_server.base_url, public_base_url=url)
+    app = create_app(settings, reconcile_every=timedelta(hours=1))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(30):
-        while not server.started:
-            if task.done():
-                task.result()  # it failed to start: say why
-                raise RuntimeError("the server stopped before it started")
-            await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    with ThreadPoolExecutor(max_workers=settings.worker_max_concurrent_activities) as pool:
+        async with build_worker(temporal, engine, settings, executor=pool):
+            async with asyncio.timeout(30):
+                while not server.started:
+                    if task.done():
+                        task.result()  # it failed to start: say why
+                        raise RuntimeError("the server stopped before it started")
+                    await asyncio.sleep(0.02)
+            yield url, settings
+            server.should_exit = True
+            await task
 
 
 @pytest.fixture(scope="session")
@@ -80,78 +110,109 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
     await context.close()
 
 
+async def sign_in(page: Page, sim: SimControl, typed: str) -> None:
+    """The resident signs in on the page with the code our SMS brought them."""
+    await page.fill("#phone", typed)
+    await page.click("#send-code")
+    await expect(page.locator("#code-sent")).to_be_visible()
+    texts = await asyncio.to_thread(sim.messages)
+    [body] = [m["body"] for m in texts if m["to"] == "+86" + typed.replace(" ", "")][-1:]
+    code = re.search(r"验证码是(\d{6})", body)
+    assert code is not None, body
+    await page.fill("#code", code.group(1))
+    await page.click("#sign-in-submit")
+    await expect(page.locator("#order-form")).to_be_visible()
+
+
 async def fill_order(page: Page, township: str) -> None:
     await page.select_option("#item_code", "care.errands")
     await page.fill("#reason", "老人腿脚不便，需要代买降压药")
     await page.select_option("#township", township)
     await page.fill("#address", "龙井社区3组12号")
     await page.fill("#resident_name", "龙秀英")
-    await page.fill("#resident_phone", "138 0013 8000")
 
 
-async def test_a_resident_orders_help_follows_it_and_rates_it(
-    page: Page, live_url: str, township: str
+async def test_a_resident_signs_in_orders_help_and_rates_it_from_the_sms_link(
+    page: Page,
+    browser: Browser,
+    live: tuple[str, Settings],
+    sim: SimControl,
+    database: Database,
+    township: str,
 ) -> None:
+    live_url, settings = live
     await page.goto(live_url + "/")
+    await expect(page.locator("#order-form")).to_be_hidden()  # sign in first
+    await sign_in(page, sim, "138 0013 8000")
     await expect(page.locator("#item_code option[value='care.errands']")).to_have_count(1)
     await fill_order(page, township)
     # A double click must still make one order.
     await page.click("#submit", click_count=2)
     await page.wait_for_url("**/orders/*")
-    order_id = int(page.url.rsplit("/", 1)[1])
+    order_id = page.url.rsplit("/", 1)[1]
+    assert len(order_id) == 16
     await expect(page.locator("#status")).to_have_attribute("data-status", "pending")
     await expect(page.locator("#timeline li[data-event=submitted]")).to_have_count(1)
     await page.screenshot(path=str(SHOTS / "order-pending.png"), full_page=True)
 
-    async with httpx.AsyncClient(base_url=live_url) as api:
-        listed = (await api.get("/api/orders", params={"township": township})).json()
+    async with httpx.AsyncClient(base_url=live_url) as http:
+        admin = Caller(http, await signin.staff(database, settings))
+        listed = (await admin.get("/api/orders", params={"township": township})).json()
         assert [o["id"] for o in listed["items"]] == [order_id]
-        phone = "13712345678"
-        v = (
-            await api.post(
-                "/api/volunteers",
-                json={"name": "吴", "phone": phone, "township": township, "skills": ["care"]},
-            )
-        ).json()["id"]
-        for step, body in (
-            ("dispatch", {"volunteer_id": v}),
-            ("accept", {"volunteer_id": v}),
-            ("complete", {"volunteer_id": v, "summary": "药已送到", "hours": 1}),
+        body = {"name": "吴", "phone": "13712345678", "township": township, "skills": ["care"]}
+        v = (await admin.post("/api/volunteers", json=body)).json()["id"]
+        volunteer = Caller(http, await signin.volunteer(database, settings, v))
+        for caller, step, payload in (
+            (admin, "dispatch", {"volunteer_id": v}),
+            (volunteer, "accept", None),
+            (volunteer, "complete", {"summary": "药已送到", "hours": 1}),
         ):
-            assert (await api.post(f"/api/orders/{order_id}/{step}", json=body)).status_code == 200
+            answer = await caller.post(f"/api/orders/{order_id}/{step}", json=payload)
+            assert answer.status_code == 200, answer.text
 
-    await page.reload()
-    await expect(page.locator("#review-form")).to_be_visible()
-    await page.click("#review-submit")  # nothing picked yet
-    await expect(page.locator("#error")).to_contain_text("请选择")
-    await page.check("input[name=rating][value=satisfied]")
-    await page.fill("#comment", "志愿者很耐心")
-    await page.click("#review-submit")
-    await expect(page.locator("#status")).to_have_attribute("data-status", "reviewed")
-    await expect(page.locator("#rating")).to_have_text("满意")
-    await expect(page.locator("#review-form")).to_be_hidden()
-    await page.screenshot(path=str(SHOTS / "order-reviewed.png"), full_page=True)
+    # The completion SMS brings the resident's own link: it opens their order with no sign-in.
+    texts = await asyncio.to_thread(sim.messages)
+    [done] = [m["body"] for m in texts if m["to"] == "+8613800138000" and "评价" in m["body"]]
+    link = re.search(r"(http://\S+/orders/\S+\?t=\S+?) ", done)
+    assert link is not None and order_id in link.group(1), done
+    fresh = await browser.new_context(locale="zh-CN", viewport={"width": 480, "height": 900})
+    from_sms = await fresh.new_page()
+    await from_sms.goto(link.group(1))
+    await expect(from_sms.locator("#review-form")).to_be_visible()
+    await from_sms.click("#review-submit")  # nothing picked yet
+    await expect(from_sms.locator("#error")).to_contain_text("请选择")
+    await from_sms.check("input[name=rating][value=satisfied]")
+    await from_sms.fill("#comment", "志愿者很耐心")
+    await from_sms.click("#review-submit")
+    await expect(from_sms.locator("#rating")).to_have_text("满意")
+    await expect(from_sms.locator("#review-form")).to_be_hidden()
+    assert "?t=" not in from_sms.url  # the code leaves the address bar
+    await from_sms.screenshot(path=str(SHOTS / "order-reviewed.png"), full_page=True)
+    await fresh.close()
 
-    async with httpx.AsyncClient(base_url=live_url) as api:
-        order = (await api.get(f"/api/orders/{order_id}")).json()
+    async with httpx.AsyncClient(base_url=live_url) as http:
+        admin = Caller(http, await signin.staff(database, settings))
+        order = (await admin.get(f"/api/orders/{order_id}")).json()
     assert order["review_rating"] == "satisfied"
     assert next(e for e in order["timeline"] if e["event"] == "reviewed")["note"] == "志愿者很耐心"
 
 
 async def test_the_form_explains_what_is_missing_and_submits_nothing(
-    page: Page, live_url: str, township: str
+    page: Page, live: tuple[str, Settings], sim: SimControl, database: Database, township: str
 ) -> None:
+    live_url, settings = live
     await page.goto(live_url + "/")
+    await page.fill("#phone", "12")
+    await page.click("#send-code")
+    await expect(page.locator("#error")).not_to_be_empty()
+    await sign_in(page, sim, "13800138001")
     await expect(page.locator("#township option")).not_to_have_count(1)
     await fill_order(page, township)
     await page.fill("#reason", "")
     await page.click("#submit")
     await expect(page.locator("#error")).to_contain_text("申请事由")
-    await page.fill("#reason", "需要帮助")
-    await page.fill("#resident_phone", "12")
-    await page.click("#submit")
-    await expect(page.locator("#error")).to_contain_text("resident_phone")
     assert "/orders/" not in page.url
-    async with httpx.AsyncClient(base_url=live_url) as api:
-        listed = (await api.get("/api/orders", params={"township": township})).json()
+    async with httpx.AsyncClient(base_url=live_url) as http:
+        admin = Caller(http, await signin.staff(database, settings))
+        listed = (await admin.get("/api/orders", params={"township": township})).json()
     assert listed["total"] == 0
