@@ -28,14 +28,17 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
+from api.database import Database
 from bench.run import (
     ADMIN_URL,
+    Callers,
     Stack,
     Timings,
     ok,
     project_lifecycle,
     wait_until_up,
 )
+from core.db import make_engine
 from core.dbadmin import temporary_database
 from core.matching import counter_drift
 
@@ -64,48 +67,6 @@ def drift(url: str, volunteer_ids: list[int]) -> list[str]:
         engine.dispose()
 
 
-async def register(http: httpx.AsyncClient, k: int) -> int:
-    body = {
-        "name": f"志愿者{k}",
-        "phone": f"1390000{k:04d}",
-        "township": TOWNSHIP,
-        "skills": ["care"],
-        "max_open_orders": 20,
-    }
-    return int(ok(await http.post("/api/volunteers", json=body))["id"])
-
-
-async def team_lifecycle(
-    http: httpx.AsyncClient, unit_id: int, leader: int, member: int, timings: Timings
-) -> None:
-    body = {
-        "item_code": "care.errands",
-        "reason": "需要代买药品",
-        "address": "蓼皋街道龙井社区3组12号",
-        "township": TOWNSHIP,
-        "resident_name": "龙秀英",
-        "resident_phone": "13800138000",
-    }
-    oid = ok(await timings.time("submit", http.post("/api/orders", json=body)))["id"]
-    base = f"/api/orders/{oid}"
-    ok(await timings.time("dispatch", http.post(f"{base}/dispatch", json={"unit_id": unit_id})))
-    assign = {"leader_id": leader, "volunteer_id": member}
-    ok(await timings.time("assign", http.post(f"{base}/assign", json=assign)))
-    v = {"volunteer_id": member}
-    ok(await timings.time("accept", http.post(f"{base}/accept", json=v)))
-    done = {**v, "summary": "已办好", "hours": 1}
-    ok(await timings.time("complete", http.post(f"{base}/complete", json=done)))
-    ok(await timings.time("review", http.post(f"{base}/review", json={"rating": "satisfied"})))
-    follow_up = None
-    while not follow_up:  # the follow-up task opens right after the review, asynchronously
-        follow_up = ok(await http.get(base))["follow_up"]
-        await asyncio.sleep(0.02)
-    result = {"method": "phone", "outcome": "confirmed"}
-    closed = ok(await http.post(f"/api/follow-ups/{follow_up['id']}/result", json=result))
-    if closed["status"] != "closed":
-        raise RuntimeError(f"order {oid} ended {closed['status']}")
-
-
 async def drive(args: argparse.Namespace, workdir: Path, url: str) -> dict[str, Any]:
     stack = Stack.with_temporal(workdir, url)
     try:
@@ -115,24 +76,47 @@ async def drive(args: argparse.Namespace, workdir: Path, url: str) -> dict[str, 
         async with httpx.AsyncClient(base_url=stack.api_url, timeout=120) as http:
             await wait_until_up(lambda: _healthy(http), "API", within=120)
             timings = Timings()
+            settings = stack.settings()
+            db = Database(make_engine(url))
+            callers = await Callers.sign_in(db, settings)
+
+            async def register(k: int) -> int:
+                body = {
+                    "name": f"志愿者{k}",
+                    "phone": f"1390000{k:04d}",
+                    "township": TOWNSHIP,
+                    "skills": ["care"],
+                    "max_open_orders": 20,
+                }
+                created = await http.post("/api/volunteers", json=body, headers=callers.admin)
+                volunteer = int(ok(created)["id"])
+                return volunteer
+
             if args.team:
-                leader = await register(http, 0)
-                members = [await register(http, k) for k in (1, 2)]
+                leader = await register(0)
+                members = [await register(k) for k in (1, 2)]
                 unit = {"kind": "team", "name": "忙碌队", "township": TOWNSHIP, "leader_id": leader}
-                unit_id = ok(await http.post("/api/units", json=unit))["id"]
+                admin = callers.admin
+                unit_id = ok(await http.post("/api/units", json=unit, headers=admin))["id"]
                 for m in members:
-                    ok(await http.post(f"/api/volunteers/{m}/transfer", json={"unit_id": unit_id}))
+                    moved = {"unit_id": unit_id}
+                    ok(await http.post(f"/api/volunteers/{m}/transfer", json=moved, headers=admin))
+                for v in (leader, *members):
+                    await callers.add_volunteer(db, settings, v)
                 watched = members
 
                 async def one(i: int) -> None:
                     member = members[i % len(members)]
-                    await team_lifecycle(http, unit_id, leader, member, timings)
+                    await project_lifecycle(
+                        http, timings, callers, member, TOWNSHIP, unit=(unit_id, leader)
+                    )
             else:
-                helper = await register(http, 0)
+                helper = await register(0)
+                await callers.add_volunteer(db, settings, helper)
                 watched = [helper]
 
                 async def one(i: int) -> None:
-                    await project_lifecycle(http, timings, helper, TOWNSHIP)
+                    await project_lifecycle(http, timings, callers, helper, TOWNSHIP)
 
             before = deadlocks(url)
             gate = asyncio.Semaphore(args.concurrency)

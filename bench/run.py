@@ -34,17 +34,22 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 from temporalio.client import Client
 
+from api.database import Database
 from bench.baseline import BareInput, BareLifecycle, BareStep, start_attributes
+from core.db import make_engine
 from core.dbadmin import temporary_database
-from core.settings import ROOT
+from core.settings import ROOT, Settings
 from core.temporal import dev_server_command
+from core.vocab import Role
+from tests import signin
 
 log = logging.getLogger("bench")
 RESULTS = ROOT / "bench" / "results"
@@ -211,6 +216,9 @@ class Stack:
     temporal_address: str
     api_url: str
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # A fresh secret per run (production refuses to start without one), shared by every
+    # process and by the driver, which signs its callers' tokens with it.
+    jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     def env(self, task_queue: str, **extra: str) -> dict[str, str]:
         return {
@@ -219,10 +227,22 @@ class Stack:
             "TEMPORAL_ADDRESS": self.temporal_address,
             "TEMPORAL_TASK_QUEUE": task_queue,
             "ENVIRONMENT": "production",
-            # A fresh secret per run: production refuses to start without one.
-            "JWT_SECRET": secrets.token_urlsafe(32),
+            "JWT_SECRET": self.jwt_secret,
+            # A run lasts longer than a sign-in, and one resident orders thousands of times.
+            "ACCESS_TOKEN_TTL": "24h",
+            "ORDER_SUBMIT_PER_RESIDENT": "1000000000/day",
+            "ORDER_SUBMIT_PER_IP": "1000000000/minute",
             **extra,
         }
+
+    def settings(self) -> Settings:
+        """The settings the API reads, as the driver needs them to sign tokens."""
+        return Settings(
+            environment="production",
+            database_url=self.database_url,
+            jwt_secret=SecretStr(self.jwt_secret),
+            access_token_ttl=timedelta(hours=24),
+        )
 
     def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> int:
         out = (self.workdir / f"{name}.log").open("wb")
@@ -305,8 +325,29 @@ def order_json(township: str) -> dict[str, str]:
         "address": "蓼皋街道龙井社区3组12号",
         "township": township,
         "resident_name": "龙秀英",
-        "resident_phone": "13800138000",
     }
+
+
+@dataclass
+class Callers:
+    """Who drives the lifecycles, each signed in: the resident, an admin, an agent, the
+    volunteers (tokens signed as sign-in signs them, so the bench sends no SMS)."""
+
+    admin: dict[str, str]
+    agent: dict[str, str]
+    resident: dict[str, str]
+    volunteers: dict[int, dict[str, str]] = field(default_factory=dict)
+
+    @classmethod
+    async def sign_in(cls, db: Database, settings: Settings) -> Callers:
+        return cls(
+            admin=await signin.staff(db, settings, Role.ADMIN),
+            agent=await signin.staff(db, settings, Role.AGENT),
+            resident=await signin.resident(db, settings),
+        )
+
+    async def add_volunteer(self, db: Database, settings: Settings, volunteer_id: int) -> None:
+        self.volunteers[volunteer_id] = await signin.volunteer(db, settings, volunteer_id)
 
 
 def ok(response: httpx.Response) -> Any:
@@ -316,28 +357,39 @@ def ok(response: httpx.Response) -> Any:
 
 
 async def project_lifecycle(
-    http: httpx.AsyncClient, timings: Timings, volunteer: int, township: str
+    http: httpx.AsyncClient,
+    timings: Timings,
+    callers: Callers,
+    volunteer: int,
+    township: str,
+    *,
+    unit: tuple[int, int] | None = None,
 ) -> None:
-    order = ok(await timings.time("submit", http.post("/api/orders", json=order_json(township))))
-    oid = order["id"]
+    """One order round the loop; with ``unit`` (its id, its leader) through the unit's leader."""
+    resident, admin, agent = callers.resident, callers.admin, callers.agent
+    helper = callers.volunteers[volunteer]
+    submitted = http.post("/api/orders", json=order_json(township), headers=resident)
+    oid = ok(await timings.time("submit", submitted))["id"]
     base = f"/api/orders/{oid}"
-    v = {"volunteer_id": volunteer}
-    ok(await timings.time("dispatch", http.post(f"{base}/dispatch", json=v)))
-    ok(await timings.time("accept", http.post(f"{base}/accept", json=v)))
-    done = {**v, "summary": "药已送到", "hours": 1}
-    ok(await timings.time("complete", http.post(f"{base}/complete", json=done)))
-    ok(await timings.time("review", http.post(f"{base}/review", json={"rating": "satisfied"})))
+    target = {"volunteer_id": volunteer} if unit is None else {"unit_id": unit[0]}
+    ok(await timings.time("dispatch", http.post(f"{base}/dispatch", json=target, headers=admin)))
+    if unit is not None:
+        leader = callers.volunteers[unit[1]]
+        assign = http.post(f"{base}/assign", json={"volunteer_id": volunteer}, headers=leader)
+        ok(await timings.time("assign", assign))
+    ok(await timings.time("accept", http.post(f"{base}/accept", headers=helper)))
+    done = {"summary": "药已送到", "hours": 1}
+    ok(await timings.time("complete", http.post(f"{base}/complete", json=done, headers=helper)))
+    rating = {"rating": "satisfied"}
+    ok(await timings.time("review", http.post(f"{base}/review", json=rating, headers=resident)))
     while True:  # the follow-up task opens right after the review, asynchronously
-        follow_up = ok(await timings.time("get_order", http.get(base)))["follow_up"]
+        follow_up = ok(await timings.time("get_order", http.get(base, headers=agent)))["follow_up"]
         if follow_up:
             break
         await asyncio.sleep(0.01)
     result = {"method": "phone", "outcome": "confirmed"}
-    closed = ok(
-        await timings.time(
-            "follow_up_result", http.post(f"/api/follow-ups/{follow_up['id']}/result", json=result)
-        )
-    )
+    recorded = http.post(f"/api/follow-ups/{follow_up['id']}/result", json=result, headers=agent)
+    closed = ok(await timings.time("follow_up_result", recorded))
     if closed["status"] != "closed":
         raise RuntimeError(f"order {oid} ended {closed['status']}")
 
@@ -375,11 +427,13 @@ class Bench:
     volunteers: list[int]
     project_queue: str
     baseline_queue: str
+    callers: Callers
 
     async def township(self, prefix: str) -> str:
         """A township of the phase's own, so its list queries see only its orders."""
         name = f"{prefix}-{uuid.uuid4().hex[:6]}"
-        ok(await self.http.post("/api/townships", json={"name": name, "name_en": name}))
+        body = {"name": name, "name_en": name}
+        ok(await self.http.post("/api/townships", json=body, headers=self.callers.admin))
         return name
 
     async def project(
@@ -391,7 +445,8 @@ class Bench:
         async def one(_i: int, slot: int) -> None:
             volunteer = self.volunteers[slot % len(self.volunteers)]
             await timings.time(
-                "lifecycle", project_lifecycle(self.http, timings, volunteer, township)
+                "lifecycle",
+                project_lifecycle(self.http, timings, self.callers, volunteer, township),
             )
 
         return await measured(n, concurrency, one, timings, tolerate_errors=tolerate_errors)
@@ -419,14 +474,15 @@ class Bench:
 
         async def one() -> None:
             start = time.perf_counter()
-            order = ok(
-                await timings.time(
-                    "submit", self.http.post("/api/orders", json=order_json(township))
-                )
+            submitted = self.http.post(
+                "/api/orders", json=order_json(township), headers=self.callers.resident
             )
+            order = ok(await timings.time("submit", submitted))
             params: dict[str, str | int] = {"status": "pending", "township": township, "limit": 200}
             while True:
-                listed = ok(await self.http.get("/api/orders", params=params))
+                listed = ok(
+                    await self.http.get("/api/orders", params=params, headers=self.callers.admin)
+                )
                 if any(o["id"] == order["id"] for o in listed["items"]):
                     visible.append(time.perf_counter() - start)
                     return
@@ -452,20 +508,21 @@ class Bench:
     async def hold_open_orders(self, count: int, concurrency: int) -> dict[str, Any]:
         township = await self.township("bench-open")
         timings = Timings()
-        ids: list[int] = []
+        ids: list[str] = []
 
         async def one(_i: int, _slot: int) -> None:
-            order = ok(
-                await timings.time(
-                    "submit", self.http.post("/api/orders", json=order_json(township))
-                )
+            submitted = self.http.post(
+                "/api/orders", json=order_json(township), headers=self.callers.resident
             )
-            ids.append(order["id"])
+            ids.append(ok(await timings.time("submit", submitted))["id"])
 
         seconds, errors = await run_many(count, concurrency, one)
         # Wait until the worker has run every sampled order's first task (its 72-hour
         # timer started): only then is the history what an open order holds.
-        sample = [f"order-{oid}" for oid in ids[:: max(1, len(ids) // 20)][:20] + ids[-10:]]
+        sample = [
+            ok(await self.http.get(f"/api/orders/{oid}", headers=self.callers.admin))["workflow_id"]
+            for oid in ids[:: max(1, len(ids) // 20)][:20] + ids[-10:]
+        ]
         settle_start = time.perf_counter()
         while True:
             histories = [
@@ -663,6 +720,8 @@ async def bench(args: argparse.Namespace, workdir: Path, database_url: str) -> d
         limits = httpx.Limits(max_connections=args.concurrency * 2 + 20)
         async with httpx.AsyncClient(base_url=stack.api_url, timeout=120, limits=limits) as http:
             await wait_until_up(lambda: _healthy(http), "API")
+            db, settings = Database(make_engine(database_url)), stack.settings()
+            callers = await Callers.sign_in(db, settings)
             volunteers = []
             for k in range(max(args.concurrency, *args.sweep)):
                 body = {
@@ -671,8 +730,10 @@ async def bench(args: argparse.Namespace, workdir: Path, database_url: str) -> d
                     "township": "蓼皋街道",
                     "skills": ["care"],
                 }
-                volunteers.append(ok(await http.post("/api/volunteers", json=body))["id"])
-            b = Bench(stack, http, client, volunteers, project_queue, baseline_queue)
+                created = await http.post("/api/volunteers", json=body, headers=callers.admin)
+                volunteers.append(ok(created)["id"])
+                await callers.add_volunteer(db, settings, volunteers[-1])
+            b = Bench(stack, http, client, volunteers, project_queue, baseline_queue, callers)
 
             log.info("warm-up")
             await b.project(min(20, args.n), min(5, args.concurrency))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import sys
@@ -62,19 +63,22 @@ async def test_run_starts_the_whole_system_and_stops_cleanly(tmp_path: Path) -> 
             assert sum(len(c["items"]) for c in catalog) == 36
             page = await http.get("/")
             assert page.status_code == 200 and "点单" in page.text
-            order = await http.post(
-                "/api/orders",
-                json={
-                    "item_code": "legal.consultation",
-                    "reason": "咨询土地承包合同",
-                    "address": "九江街道",
-                    "township": "九江街道",
-                    "resident_name": "杨",
-                    "resident_phone": "13800000009",
-                },
-            )
-            assert order.status_code == 201, order.text
-            await whole_loop_on_the_simulator(http, order.json()["id"], sim_port)
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sim_port}") as sim:
+                resident = await sms_sign_in(http, sim, "13800000009")
+                order = await http.post(
+                    "/api/orders",
+                    headers=resident,
+                    json={
+                        "item_code": "legal.consultation",
+                        "reason": "咨询土地承包合同",
+                        "address": "九江街道",
+                        "township": "九江街道",
+                        "resident_name": "杨",
+                    },
+                )
+                assert order.status_code == 201, order.text
+                admin = await dev_admin_sign_in(http, tmp_path)
+                await whole_loop_on_the_simulator(http, sim, order.json()["id"], resident, admin)
     finally:
         proc.send_signal(signal.SIGINT)
         await asyncio.wait_for(proc.wait(), timeout=60)
@@ -84,40 +88,75 @@ async def test_run_starts_the_whole_system_and_stops_cleanly(tmp_path: Path) -> 
     assert (tmp_path / "temporal.db").exists()  # workflows persist across restarts
 
 
+Headers = dict[str, str]
+
+
+async def sms_sign_in(http: httpx.AsyncClient, sim: httpx.AsyncClient, phone: str) -> Headers:
+    """Sign in as a resident does: ask for a code, read it from the SMS, sign in with it."""
+    asked = await http.post("/api/auth/sms-code", json={"phone": phone})
+    assert asked.status_code == 202, asked.text
+    for _ in range(100):
+        messages = (await sim.get("/sim/messages")).json()["messages"]
+        codes = [
+            found.group(1)
+            for m in messages
+            if m["to"] == "+86" + phone and (found := re.search(r"验证码是(\d{6})", m["body"]))
+        ]
+        if codes:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("no sign-in code reached the phone")
+    signed = await http.post("/api/auth/sms-login", json={"phone": phone, "code": codes[-1]})
+    assert signed.status_code == 200, signed.text
+    return {"Authorization": f"Bearer {signed.json()['access_token']}"}
+
+
+async def dev_admin_sign_in(http: httpx.AsyncClient, data: Path) -> Headers:
+    """The development admin ``make run`` made, with the password it kept for us."""
+    password = (data / "dev-admin-password").read_text().strip()
+    signed = await http.post("/api/auth/login", json={"username": "admin", "password": password})
+    assert signed.status_code == 200, signed.text
+    return {"Authorization": f"Bearer {signed.json()['access_token']}"}
+
+
 async def whole_loop_on_the_simulator(
-    http: httpx.AsyncClient, order_id: int, sim_port: int
+    http: httpx.AsyncClient,
+    sim: httpx.AsyncClient,
+    order_id: str,
+    resident: Headers,
+    admin: Headers,
 ) -> None:
-    """Dispatch, accept, complete, review; the simulated phone answers the follow-up call."""
+    """Dispatch, accept, complete, review, each by its own person; the simulated phone
+    answers the follow-up call."""
     volunteer = await http.post(
         "/api/volunteers",
+        headers=admin,
         json={"name": "吴", "phone": "13900000001", "township": "九江街道"},
     )
     assert volunteer.status_code == 201, volunteer.text
     vid = volunteer.json()["id"]
+    helper = await sms_sign_in(http, sim, "13900000001")
     steps = [
-        ("dispatch", {"volunteer_id": vid}),
-        ("accept", {"volunteer_id": vid}),
-        ("complete", {"volunteer_id": vid, "summary": "已解答", "hours": 1}),
-        ("review", {"rating": "satisfied"}),
+        (admin, "dispatch", {"volunteer_id": vid}),
+        (helper, "accept", None),
+        (helper, "complete", {"summary": "已解答", "hours": 1}),
+        (resident, "review", {"rating": "satisfied"}),
     ]
-    for step, body in steps:
-        answer = await http.post(f"/api/orders/{order_id}/{step}", json=body)
+    for who, step, body in steps:
+        answer = await http.post(f"/api/orders/{order_id}/{step}", json=body, headers=who)
         assert answer.status_code == 200, (step, answer.text)
     for _ in range(300):
-        order = (await http.get(f"/api/orders/{order_id}")).json()
+        order = (await http.get(f"/api/orders/{order_id}", headers=resident)).json()
         if order["status"] == "closed":
             break
         await asyncio.sleep(0.2)
     else:
         raise AssertionError(f"the follow-up call never closed the order: {order}")
     assert order["rating"] == "very_satisfied"  # the simulator's phones press 1
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sim_port}") as sim:
-        calls = (await sim.get("/sim/calls")).json()["calls"]
-        messages = (await sim.get("/sim/messages")).json()["messages"]
+    calls = (await sim.get("/sim/calls")).json()["calls"]
+    messages = (await sim.get("/sim/messages")).json()["messages"]
     assert [c["to"] for c in calls] == ["+8613800000009"]
-    # Dispatched (volunteer), accepted and completed (resident).
-    assert sorted(m["to"] for m in messages) == [
-        "+8613800000009",
-        "+8613800000009",
-        "+8613900000001",
-    ]
+    # Two sign-in codes; dispatched (volunteer), accepted and completed (resident).
+    notices = [m["to"] for m in messages if "验证码" not in m["body"]]
+    assert sorted(notices) == ["+8613800000009", "+8613800000009", "+8613900000001"]
