@@ -17,8 +17,10 @@ from tests.signin import STAFF_PASSWORD
 # The live server and the browser of the resident-page tests.
 browser = resident_pages.browser
 chromium = resident_pages.chromium
+live = resident_pages.live
 live_url = resident_pages.live_url
 page = resident_pages.page
+sim_server = resident_pages.sim_server
 
 
 async def only_our_server(page: Page, origin: str) -> tuple[list[str], list[str]]:
@@ -86,7 +88,7 @@ async def test_the_resident_pages_break_no_csp_rule(page: Page, live_url: str) -
     )
     # The form's script ran: it filled the service menu from the API.
     await expect(page.locator("#item_code option[value='care.errands']")).to_have_count(1)
-    await page.goto(live_url + "/orders/999999")
+    await page.goto(live_url + "/orders/AAAAAAAAAAAAAAAA")
     await expect(page.locator("main")).to_be_visible()
     assert elsewhere == []
     assert [c for c in complaints if "Content Security Policy" in c] == []

@@ -77,6 +77,11 @@ async def live(
             await task
 
 
+@pytest.fixture
+def live_url(live: tuple[str, Settings]) -> str:
+    return live[0]
+
+
 @pytest.fixture(scope="session")
 def chromium() -> str:
     assert Path(CHROMIUM).exists(), f"Chromium is needed at {CHROMIUM} (apt-get install chromium)"
