@@ -20,6 +20,8 @@ from core.models import Township
 from core.settings import Settings
 from core.temporal import ensure_search_attributes
 from tests.helpers import Registry
+from tests.phones import simulator
+from twilio_sim import SimControl, ThreadedServer
 
 BIN = Path(sys.executable).parent
 TEMPORAL_CLI = str(BIN / "temporal")
@@ -115,3 +117,17 @@ def settings(database_url: str, task_queue: str) -> Settings:
 def _no_env_file(monkeypatch: pytest.MonkeyPatch) -> None:
     # A developer's .env must not leak into tests.
     monkeypatch.chdir(Path(__file__).parent)
+
+
+@pytest.fixture
+def sim_server() -> Iterator[ThreadedServer]:
+    """The Twilio simulator for the test account (``tests/phones.py``); phones press 1."""
+    with simulator() as server:
+        yield server
+
+
+@pytest.fixture
+def sim(sim_server: ThreadedServer) -> Iterator[SimControl]:
+    control = SimControl(sim_server.base_url)
+    yield control
+    control.close()

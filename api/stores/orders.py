@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.orm import Session
 
 from api import schemas
@@ -433,13 +433,7 @@ def residents_orders(
 ) -> schemas.Page[schemas.OrderSummary]:
     """A resident's own orders, newest first."""
     query = select(Order).where(Order.resident_id == resident.resident_id)
-    total = total_rows(session, query)
-    rows = session.scalars(
-        query.order_by(Order.submitted_at.desc(), Order.id.desc()).limit(limit).offset(offset)
-    ).all()
-    return schemas.Page[schemas.OrderSummary](
-        items=[summary(o) for o in rows], total=total, limit=limit, offset=offset
-    )
+    return _newest_first(session, query, limit=limit, offset=offset)
 
 
 # What a timeline entry may tell anyone but staff (no scores, policies, other volunteers).
@@ -508,6 +502,13 @@ def list_orders(
         query = query.where(
             Order.workflow_lost_at.is_not(None) if flt.lost else Order.workflow_lost_at.is_(None)
         )
+    return _newest_first(session, query, limit=limit, offset=offset)
+
+
+def _newest_first(
+    session: Session, query: Select[Order], *, limit: int, offset: int
+) -> schemas.Page[schemas.OrderSummary]:
+    """One page of orders, newest first, with the count of them all."""
     total = total_rows(session, query)
     rows = session.scalars(
         query.order_by(Order.submitted_at.desc(), Order.id.desc()).limit(limit).offset(offset)

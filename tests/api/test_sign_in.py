@@ -45,15 +45,12 @@ from tests.api.test_call_center import body, refused
 from tests.helpers import Registry
 from tests.phones import with_twilio
 from tests.signin import STAFF_PASSWORD, order_link
-from tests.workflows import test_follow_up_calls as follow_up_calls
 from twilio_sim import SimControl, ThreadedServer
 
 CODE = re.compile(r"验证码是(\d{6})")
 
 
 # The simulator and its control, as the follow-up call tests have them.
-sim_server = follow_up_calls.sim_server
-sim = follow_up_calls.sim
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,6 @@ chromium = resident_pages.chromium
 live = resident_pages.live
 live_url = resident_pages.live_url
 page = resident_pages.page
-sim_server = resident_pages.sim_server
 
 
 async def only_our_server(page: Page, origin: str) -> tuple[list[str], list[str]]:

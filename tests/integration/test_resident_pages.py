@@ -7,7 +7,7 @@ import os
 import re
 import shutil
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -23,7 +23,7 @@ from api.database import Database
 from api.main import create_app
 from core.settings import Settings
 from tests import signin
-from tests.phones import simulator, with_twilio
+from tests.phones import with_twilio
 from tests.signin import Caller
 from twilio_sim import SimControl, ThreadedServer
 from worker import build_worker
@@ -37,20 +37,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-@pytest.fixture
-def sim_server() -> Iterator[ThreadedServer]:
-    """The Twilio simulator: sign-in codes and our SMS go there, phones press 1."""
-    with simulator() as server:
-        yield server
-
-
-@pytest.fixture
-def sim(sim_server: ThreadedServer) -> Iterator[SimControl]:
-    control = SimControl(sim_server.base_url)
-    yield control
-    control.close()
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ from core.vocab import (
 )
 from tests import signin
 from tests.helpers import Harness, order_id_of
-from tests.phones import LateApp, simulator, with_twilio
+from tests.phones import LateApp, with_twilio
 from tests.polling import eventually
 from twilio_sim import SimControl, ThreadedServer
 from worker import build_worker
@@ -59,19 +59,6 @@ from workflows.order import (
 
 Handle = WorkflowHandle[OrderWorkflow, OrderView]
 RESIDENT = "+8613800138000"  # tests.helpers.order_body's 13800138000, in E.164
-
-
-@pytest.fixture
-def sim_server() -> Iterator[ThreadedServer]:
-    with simulator() as server:
-        yield server
-
-
-@pytest.fixture
-def sim(sim_server: ThreadedServer) -> Iterator[SimControl]:
-    control = SimControl(sim_server.base_url)
-    yield control
-    control.close()
 
 
 @pytest.fixture
