@@ -7,16 +7,21 @@ time) raises ``ApiError``. Responses look like ``{"detail": "...", "code": "..."
 
 from __future__ import annotations
 
+import logging
 from typing import NoReturn
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.stores.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthorized
 from workflows import errors as wf
+
+log = logging.getLogger(__name__)
 
 STATUS_BY_ERROR: dict[type[DomainError], int] = {
     Unauthorized: 401,
@@ -68,7 +73,17 @@ def raise_for_update_failure(exc: BaseException) -> NoReturn:
         raise ApiError(409, wf.ORDER_FINISHED, "the order's workflow has finished") from exc
     if isinstance(exc, RPCError) and exc.status == RPCStatusCode.UNAVAILABLE:
         raise ApiError(503, UNAVAILABLE, "the workflow service is unavailable; retry") from exc
-    if isinstance(exc, WorkflowUpdateRPCTimeoutOrCancelledError | TimeoutError):
+    if isinstance(exc, RPCError) and exc.status in (RPCStatusCode.UNKNOWN, RPCStatusCode.CANCELLED):
+        # The connection broke mid-call (Temporal restarting): it may or may not have applied.
+        raise ApiError(
+            503,
+            UNAVAILABLE,
+            "the workflow service went away mid-request; the command may still apply, "
+            "so check the order before sending it again",
+        ) from exc
+    if isinstance(exc, WorkflowUpdateRPCTimeoutOrCancelledError | TimeoutError) or (
+        isinstance(exc, RPCError) and exc.status == RPCStatusCode.DEADLINE_EXCEEDED
+    ):
         raise ApiError(
             504,
             PENDING,
@@ -78,10 +93,42 @@ def raise_for_update_failure(exc: BaseException) -> NoReturn:
     raise exc
 
 
+RETRY_AFTER = "5"
+DATABASE_UNAVAILABLE = "DatabaseUnavailable"
+INVALID_REQUEST = "InvalidRequest"
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        return _response(exc.status, exc.code, exc.detail)
+        headers = {"Retry-After": RETRY_AFTER} if exc.status == 503 else None
+        return _response(exc.status, exc.code, exc.detail, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own answer echoes what was sent: a 100 MB body came back whole, and a
+        # lone surrogate could not be encoded at all (a 500). Say where and which rule only.
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()[:20]
+        ]
+        return JSONResponse({"detail": errors, "code": INVALID_REQUEST}, status_code=422)
+
+    @app.exception_handler(RPCError)
+    async def _temporal(_request: Request, exc: RPCError) -> JSONResponse:
+        try:
+            raise_for_update_failure(exc)
+        except ApiError as mapped:
+            return await _api_error(_request, mapped)
+        except RPCError:
+            pass
+        return _response(503, UNAVAILABLE, "the workflow service failed; retry", _retry())
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    async def _database_down(_request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return _response(503, DATABASE_UNAVAILABLE, "the database is unavailable; retry", _retry())
 
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
@@ -89,6 +136,10 @@ def install(app: FastAPI) -> None:
         # RFC 6750: a 401 says how to authenticate.
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return _response(status, exc.code, exc.message, headers)
+
+
+def _retry() -> dict[str, str]:
+    return {"Retry-After": RETRY_AFTER}
 
 
 def _response(

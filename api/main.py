@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from starlette.types import ASGIApp
 
 from api import docs, errors, limits, reconciler, schemas
+from api.body_limit import BodyLimit
 from api.bootstrap import bootstrap_admin
 from api.database import Database
 from api.deps import DatabaseDep, TemporalDep
@@ -41,10 +42,11 @@ log = logging.getLogger(__name__)
 
 class App(FastAPI):
     """FastAPI whose every response, a 500 from the outermost error handler included,
-    carries the security headers (``api/security_headers.py``)."""
+    carries the security headers (``api/security_headers.py``), and which refuses oversized
+    bodies before reading them (``api/body_limit.py``)."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(super().build_middleware_stack())
+        return SecurityHeaders(BodyLimit(super().build_middleware_stack()))
 
 
 def create_app(

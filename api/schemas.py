@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -53,8 +54,26 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+# Ids are PostgreSQL integers: anything larger names nothing (and must not overflow a query).
+MAX_ID = 2**31 - 1
+# Characters no person types into a form: C0 controls but tab and newlines, DEL, the
+# bidirectional overrides that make text read differently than it is stored, and lone
+# surrogates (no character at all; PostgreSQL and UTF-8 refuse them).
+_UNTYPEABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
 class Strict(BaseModel):
+    """A request body: no unknown fields, and no text a person could not have typed."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _typeable(cls, value: object) -> object:
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(t, str) and _UNTYPEABLE.search(t) for t in texts):
+            raise ValueError("contains control or direction-override characters")
+        return value
 
 
 # --- catalog ---------------------------------------------------------------------------
@@ -88,7 +107,7 @@ class OrderCreate(Strict):
     # the one they signed in with, never a body's.
     resident_phone: Phone | None = None
     # The village or community (村/社区) within the township, when the resident knows it.
-    village_id: int | None = Field(default=None, gt=0)
+    village_id: int | None = Field(default=None, gt=0, le=MAX_ID)
     # How the order reached the center: ``web`` for residents; staff say hotline or walk_in.
     channel: Channel | None = None
 
@@ -105,8 +124,8 @@ class DispatchBody(Strict):
     volunteer is told in the timeline and the 72-hour deadline stays.
     """
 
-    volunteer_id: int | None = Field(default=None, gt=0)
-    unit_id: int | None = Field(default=None, gt=0)
+    volunteer_id: int | None = Field(default=None, gt=0, le=MAX_ID)
+    unit_id: int | None = Field(default=None, gt=0, le=MAX_ID)
     reason: Reason | None = None
 
     @model_validator(mode="after")
@@ -119,7 +138,7 @@ class DispatchBody(Strict):
 class OpenCallBody(Strict):
     """Offer to these volunteers, or (without ``volunteer_ids``) to the top ``size``."""
 
-    volunteer_ids: list[Annotated[int, Field(gt=0)]] | None = Field(
+    volunteer_ids: list[Annotated[int, Field(gt=0, le=MAX_ID)]] | None = Field(
         default=None, min_length=2, max_length=50
     )
     size: int | None = Field(default=None, ge=2, le=50)
@@ -136,7 +155,7 @@ class OpenCallBody(Strict):
 class AssignBody(Strict):
     """The member the signed-in leader hands the order to."""
 
-    volunteer_id: int = Field(gt=0)
+    volunteer_id: int = Field(gt=0, le=MAX_ID)
 
 
 class DeclineBody(Strict):
@@ -295,11 +314,11 @@ class VolunteerCreate(Coordinates):
     name: Name
     phone: Phone
     township: TownshipName
-    village_id: int | None = Field(default=None, gt=0)
+    village_id: int | None = Field(default=None, gt=0, le=MAX_ID)
     skills: list[str] = Field(default_factory=list, max_length=60)
     trade: str | None = Field(default=None, max_length=30)
     platform: Platform | None = None
-    unit_id: int | None = Field(default=None, gt=0)
+    unit_id: int | None = Field(default=None, gt=0, le=MAX_ID)
     max_open_orders: int = Field(default=3, ge=1, le=20)
     availability: list[Window] = Field(default_factory=list, max_length=28)
 
@@ -311,7 +330,7 @@ class VolunteerApply(Coordinates):
 
     name: Name
     township: TownshipName
-    village_id: int | None = Field(default=None, gt=0)
+    village_id: int | None = Field(default=None, gt=0, le=MAX_ID)
     skills: list[str] = Field(default_factory=list, max_length=60)
     trade: str | None = Field(default=None, max_length=30)
     platform: Platform | None = None
@@ -338,7 +357,7 @@ class VolunteerPatch(Strict):
 class TransferBody(Strict):
     """Move to another team or station (关系转接); ``unit_id`` null leaves every unit."""
 
-    unit_id: int | None = Field(gt=0)
+    unit_id: int | None = Field(gt=0, le=MAX_ID)
     note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
 
 
@@ -409,13 +428,13 @@ class UnitCreate(Strict):
     kind: UnitKind
     name: Name
     township: TownshipName
-    village_id: int | None = Field(default=None, gt=0)
+    village_id: int | None = Field(default=None, gt=0, le=MAX_ID)
     platform: Platform | None = None
-    leader_id: int | None = Field(default=None, gt=0)
+    leader_id: int | None = Field(default=None, gt=0, le=MAX_ID)
 
 
 class UnitPatch(Strict):
-    leader_id: int | None = Field(default=None, gt=0)
+    leader_id: int | None = Field(default=None, gt=0, le=MAX_ID)
     active: bool | None = None
 
     @model_validator(mode="after")

@@ -7,6 +7,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
+from pydantic import AfterValidator
 
 from api import schemas
 from api.auth import AdminActor
@@ -20,7 +21,15 @@ router = APIRouter(prefix="/api/reports", tags=["reports"], responses=schemas.ER
 Instant = Annotated[
     datetime | None,
     Query(description="ISO 8601; without an offset it is the county's local time."),
+    AfterValidator(lambda when: _plausible(when)),
 ]
+
+
+def _plausible(when: datetime | None) -> datetime | None:
+    # Years far away overflow the time-zone arithmetic and name no order anyway.
+    if when is not None and not 2000 <= when.year <= 2200:
+        raise ValueError("a time between the years 2000 and 2200")
+    return when
 
 
 @router.get("/follow-up", response_model=schemas.FollowUpReport)
