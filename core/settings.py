@@ -139,6 +139,8 @@ class Settings(BaseSettings):
     temporal_tls_cert_path: Path | None = None
     temporal_tls_key_path: Path | None = None
     temporal_api_key: SecretStr | None = None
+    # How long a worker or the API waits for Temporal at start-up before giving up.
+    temporal_connect_timeout: Duration = timedelta(minutes=2)
 
     worker_max_concurrent_activities: int = 50
     worker_max_cached_workflows: int = 1000

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.api.enums.v1 import IndexedValueType
@@ -15,14 +18,39 @@ from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 from core.search_attributes import SEARCH_ATTRIBUTES
 from core.settings import Settings
 
+log = logging.getLogger(__name__)
 
-async def connect(settings: Settings) -> Client:
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        tls=tls_config(settings),
-        api_key=settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None,
+
+async def connect(settings: Settings, *, within: timedelta | None = None) -> Client:
+    """A client for the configured server, waiting up to ``within`` for it to answer.
+
+    A worker or an API started while Temporal is down (a restart of the whole host, a
+    rolling upgrade) waits for it rather than exiting at once; ``within`` defaults to
+    ``TEMPORAL_CONNECT_TIMEOUT``.
+    """
+    deadline = (
+        asyncio.get_running_loop().time()
+        + (within or settings.temporal_connect_timeout).total_seconds()
     )
+    pause = 0.2
+    while True:
+        try:
+            return await Client.connect(
+                settings.temporal_address,
+                namespace=settings.temporal_namespace,
+                tls=tls_config(settings),
+                api_key=settings.temporal_api_key.get_secret_value()
+                if settings.temporal_api_key
+                else None,
+            )
+        except RuntimeError as exc:  # the SDK's "Failed client connect"
+            if asyncio.get_running_loop().time() + pause > deadline:
+                raise
+            log.warning(
+                "Temporal at %s does not answer yet (%s); retrying", settings.temporal_address, exc
+            )
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:

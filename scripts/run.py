@@ -25,6 +25,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +63,7 @@ async def wait_for_temporal(deadline_s: float = 60) -> None:
     until = loop.time() + deadline_s
     while True:
         try:
-            client = await connect(settings)
+            client = await connect(settings, within=timedelta(seconds=1))
             await ensure_search_attributes(client)
             return
         except Exception:
