@@ -111,6 +111,9 @@ class Snapshot:
 
 
 def _snapshot(session: Session, order_id: int) -> Snapshot:
+    # One snapshot for the three reads: under READ COMMITTED a transition committing between
+    # them showed its event without its call's outcome.
+    session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     follow_up = session.scalar(select(FollowUp).where(FollowUp.order_id == order_id))
     calls = list(
         session.scalars(
