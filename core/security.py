@@ -17,7 +17,7 @@ import base64
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -56,7 +56,6 @@ class Principal:
     townships: tuple[str, ...] | None = None
     # An order-link token grants exactly this order (its public id), and nothing else.
     order: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def has(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))

@@ -85,8 +85,7 @@ async def release_follow_up(
     follow_up_id: FollowUpId, actor: AgentActor, db: DatabaseDep
 ) -> schemas.FollowUpTask:
     """Give a task you claimed back to the queue (409 ``NotClaimHolder`` if you do not hold it)."""
-    await db.run(follow_ups.in_reach, follow_up_id, actor)
-    return await db.run(follow_ups.release_follow_up, follow_up_id, agents.me(actor))
+    return await db.run(follow_ups.release_follow_up, follow_up_id, agents.me(actor), viewer=actor)
 
 
 @router.post("/follow-ups/{follow_up_id}/result", response_model=schemas.OrderOut)
@@ -105,9 +104,12 @@ async def record_follow_up(
     is being recorded.
     """
     agent = agents.me(actor)
-    await db.run(follow_ups.in_reach, follow_up_id, actor)
     public_id = await db.run(
-        follow_ups.hold_for_result, follow_up_id, agent_id=agent, lease=settings.claim_lease
+        follow_ups.hold_for_result,
+        follow_up_id,
+        agent_id=agent,
+        lease=settings.claim_lease,
+        viewer=actor,
     )
     order = await db.run(resolve, actor, public_id)
     return await commands.run(

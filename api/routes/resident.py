@@ -133,7 +133,7 @@ async def cancel_order(
 ) -> schemas.OrderOut:
     """Cancel an order that is not completed yet: its resident, or an admin."""
     owner_or_admin(order, actor)
-    by = orders.canceller(order, actor)
+    by = orders.canceller(order)
     return await commands.run(
         order,
         OrderWorkflow.cancel,

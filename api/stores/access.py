@@ -81,6 +81,8 @@ class OrderRef:
     resident_id: int | None
     volunteer_id: int | None
     viewer: Viewer
+    # Set when the workflow ended outside the API (see the reconciler): its status.
+    workflow_lost: str | None = None
 
 
 def resolve(session: Session, principal: Principal, public_id: str) -> OrderRef:
@@ -108,6 +110,7 @@ def _ref(
             Order.status,
             Order.resident_id,
             Order.volunteer_id,
+            Order.workflow_lost_status,
         ).where(which, allowed)
     ).first()
     if row is None:
@@ -121,6 +124,7 @@ def _ref(
         resident_id=row.resident_id,
         volunteer_id=row.volunteer_id,
         viewer=_viewer(principal, row.resident_id, row.volunteer_id, row.public_id, status),
+        workflow_lost=row.workflow_lost_status,
     )
 
 

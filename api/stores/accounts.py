@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api.stores.errors import Conflict, Invalid, NotFound
+from api.stores.errors import Conflict, Invalid
 from core.db import insert_ignore, utcnow
 from core.models import Resident, StaffAccount, Unit, Volunteer
 from core.security import Principal, hash_password, verify_password
@@ -142,13 +142,6 @@ def check_password(password: str) -> None:
 
 def staff_by_username(session: Session, username: str) -> StaffAccount | None:
     return session.scalar(select(StaffAccount).where(StaffAccount.username == username))
-
-
-def staff_account(session: Session, staff_id: int) -> StaffAccount:
-    account = session.get(StaffAccount, staff_id)
-    if account is None:
-        raise NotFound("staff account", staff_id)
-    return account
 
 
 def verify_staff(

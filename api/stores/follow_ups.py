@@ -267,12 +267,18 @@ def claim_follow_up(
 
 
 def release_follow_up(
-    session: Session, follow_up_id: int, agent_id: int, *, now: datetime | None = None
+    session: Session,
+    follow_up_id: int,
+    agent_id: int,
+    *,
+    viewer: Principal,
+    now: datetime | None = None,
 ) -> schemas.FollowUpTask:
     """Give a claimed task back to the queue; only the agent holding it may (``NotClaimHolder``).
 
     A holder whose lease lapsed may still release it, as long as nobody claimed it since.
     """
+    in_reach(session, follow_up_id, viewer)
     released = session.scalar(
         update(FollowUp)
         .where(FollowUp.id == follow_up_id, FollowUp.claimed_by == agent_id)
@@ -300,6 +306,7 @@ def hold_for_result(
     *,
     agent_id: int,
     lease: timedelta,
+    viewer: Principal,
     now: datetime | None = None,
 ) -> str:
     """Checks before a follow-up result goes to the workflow; returns the order's public id.
@@ -311,6 +318,7 @@ def hold_for_result(
     workflow's to judge.
     """
     now = now or utcnow()
+    in_reach(session, follow_up_id, viewer)
     f = found(session.get(FollowUp, follow_up_id), "follow-up", follow_up_id)
     public_id = session.scalar(select(Order.public_id).where(Order.id == f.order_id))
     assert public_id is not None

@@ -133,7 +133,7 @@ def actor_label(principal: Principal) -> str:
     return actor(ActorKind.RESIDENT)
 
 
-def canceller(order: OrderRef, principal: Principal) -> ActorKind:
+def canceller(order: OrderRef) -> ActorKind:
     return ActorKind.RESIDENT if order.viewer is Viewer.OWNER else ActorKind.ADMIN
 
 
@@ -321,10 +321,10 @@ def prepare_command(
     """
     if order.status in FINAL_STATUSES:
         raise Conflict(ORDER_FINISHED, f"the order is {order.status}")
-    lost = session.scalar(select(Order.workflow_lost_status).where(Order.id == order.id))
-    if lost is not None:
+    if order.workflow_lost is not None:
         raise Conflict(
-            WORKFLOW_LOST, f"the order's workflow was {lost} outside the API; an admin must act"
+            WORKFLOW_LOST,
+            f"the order's workflow was {order.workflow_lost} outside the API; an admin must act",
         )
     if volunteer_id is not None:
         require_volunteer(session, volunteer_id, active=volunteer_must_be_active)

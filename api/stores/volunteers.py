@@ -19,7 +19,6 @@ from api.stores.errors import (
     Forbidden,
     Invalid,
     NotFound,
-    found,
     unknown,
 )
 from api.stores.references import require_township, require_unit, require_village
@@ -199,10 +198,6 @@ def list_volunteers(
     return schemas.Page[schemas.VolunteerOut](
         items=[_volunteer(v, masked=True) for v in rows], total=total, limit=limit, offset=offset
     )
-
-
-def _get(session: Session, volunteer_id: int) -> Volunteer:
-    return found(session.get(Volunteer, volunteer_id), "volunteer", volunteer_id)
 
 
 def get_volunteer(session: Session, volunteer_id: int, viewer: Principal) -> schemas.VolunteerOut:
