@@ -14,7 +14,6 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 
 from sqlalchemy import Engine
 from temporalio.client import Client
@@ -75,7 +74,7 @@ def build_worker(
         activity_executor=executor,
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_cached_workflows=settings.worker_max_cached_workflows,
-        graceful_shutdown_timeout=timedelta(seconds=10),
+        graceful_shutdown_timeout=settings.worker_shutdown_grace,
     )
 
 

@@ -25,6 +25,7 @@ from core.db import psycopg2_url
 from core.durations import format_duration, parse_duration
 from core.match_settings import Matching, Weights
 from core.phones import e164
+from core.timeouts import MIN_COMMAND_TIMEOUT
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -101,7 +102,8 @@ class Settings(BaseSettings):
     sms_enabled: bool = True
     escalation_sms_to: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
-    # How long the API waits for a workflow to apply a command before answering 504.
+    # How long the API waits for a workflow to apply a command before answering 504: at
+    # least two lost projection attempts and their retries (see core/timeouts.py).
     command_timeout: Duration = timedelta(seconds=30)
 
     # Sign-in (issue 11). Access tokens are short; refresh tokens rotate on every use; the
@@ -143,6 +145,8 @@ class Settings(BaseSettings):
     temporal_connect_timeout: Duration = timedelta(minutes=2)
 
     worker_max_concurrent_activities: int = 50
+    # On SIGTERM the worker stops polling and gives in-flight activities this long to finish.
+    worker_shutdown_grace: Duration = timedelta(seconds=30)
     worker_max_cached_workflows: int = 1000
 
     page_size_max: int = 200
@@ -256,6 +260,11 @@ class Settings(BaseSettings):
                     "with a Twilio account, PUBLIC_BASE_URL must be the https address Twilio "
                     f"reaches the API at, not {self.public_base_url!r}"
                 )
+        if self.command_timeout < MIN_COMMAND_TIMEOUT:
+            raise ValueError(
+                f"COMMAND_TIMEOUT must be {format_duration(MIN_COMMAND_TIMEOUT)} or more: a "
+                "worker lost mid-command costs a database attempt and a retry, twice over"
+            )
         if (self.temporal_tls_cert_path is None) != (self.temporal_tls_key_path is None):
             raise ValueError("set TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH together")
         if self.environment == "production":

@@ -9,6 +9,7 @@ from core.db import make_engine
 from core.dbadmin import temporary_database
 from core.durations import format_duration, parse_duration
 from core.settings import DEVELOPMENT_JWT_SECRET, SIMULATOR_ACCOUNT_SID, Settings
+from core.timeouts import DATABASE_ATTEMPT, DATABASE_FIRST_RETRY
 from tests.conftest import ADMIN_URL
 
 
@@ -192,3 +193,22 @@ def test_development_signs_with_a_fixed_secret_and_shows_the_docs() -> None:
         database_url="postgresql+psycopg2://u@db/app",
         jwt_secret=SecretStr("k" * 40),
     ).docs_on
+
+
+def test_command_timeout_outlasts_lost_projection_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COMMAND_TIMEOUT", raising=False)
+    # A worker killed mid-projection costs one attempt's timeout and the first retry's wait;
+    # the API must still answer from the applied command, even if that happens twice.
+    assert Settings().command_timeout >= 2 * (DATABASE_ATTEMPT + DATABASE_FIRST_RETRY)
+    assert Settings(command_timeout="12s").command_timeout == timedelta(seconds=12)
+    with pytest.raises(ValidationError, match="COMMAND_TIMEOUT must be 12s or more"):
+        Settings(command_timeout="10s")
+
+
+def test_worker_shutdown_grace_comes_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("WORKER_SHUTDOWN_GRACE", raising=False)
+    assert Settings().worker_shutdown_grace == timedelta(seconds=30)
+    monkeypatch.setenv("WORKER_SHUTDOWN_GRACE", "2m")
+    assert Settings().worker_shutdown_grace == timedelta(minutes=2)

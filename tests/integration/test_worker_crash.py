@@ -1,4 +1,5 @@
-"""A worker SIGKILLed mid-lifecycle: the order still completes and nothing doubles."""
+"""A worker SIGKILLed mid-lifecycle: the order still completes and nothing doubles; a worker
+SIGTERMed mid-activity finishes the activity before it exits."""
 
 from __future__ import annotations
 
@@ -10,9 +11,14 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+from sqlalchemy import Engine, select, text
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
 
 from api.database import Database
+from core.models import Order
 from core.settings import ROOT, Settings
+from tests.polling import eventually
 from tests.helpers import WHOLE_LOOP, events
 from tests.integration.test_http_lifecycle import (
     ok,
@@ -36,6 +42,7 @@ async def spawn_worker(
         "DATABASE_URL": live_settings.database_url,
         "TEMPORAL_ADDRESS": live_settings.temporal_address,
         "TEMPORAL_TASK_QUEUE": live_settings.temporal_task_queue,
+        "WORKER_SHUTDOWN_GRACE": "60s",
     }
 
     async def spawn() -> WorkerProcess:
@@ -111,3 +118,61 @@ async def test_sigkilled_worker_resumes_and_each_transition_lands_once(
     rest = await second.stderr.read()
     assert await second.wait() == 0, rest.decode()
     assert b"PyGILState_Release" not in rest and b"Fatal Python error" not in rest
+
+
+async def test_sigterm_lets_the_activity_in_flight_finish_before_the_worker_exits(
+    people: People,
+    township: str,
+    engine: Engine,
+    temporal: Client,
+    spawn_worker: Callable[[], Awaitable[WorkerProcess]],
+) -> None:
+    admin = await people.admin()
+    first = await spawn_worker()
+    volunteer_id = await register(admin, township)
+    order_id = await order_placed(people, township)
+    with engine.connect() as conn, conn.begin():
+        # Hold the order's row: the dispatch's projection waits for it inside the worker.
+        conn.execute(select(Order.id).where(Order.public_id == order_id).with_for_update())
+        dispatch = asyncio.create_task(
+            admin.post(f"/api/orders/{order_id}/dispatch", json={"volunteer_id": volunteer_id})
+        )
+        await eventually(
+            lambda: asyncio.to_thread(_lock_waits, engine),
+            lambda waiting: waiting > 0,
+            what="the projection waiting for the order's row",
+        )
+        first.send_signal(signal.SIGTERM)
+        assert first.stderr is not None
+        async with asyncio.timeout(30):
+            while b"shutting down" not in await first.stderr.readline():
+                pass
+        # Told to stop, it still holds the attempt: it must not exit before the row is free.
+        assert first.returncode is None
+    # The row is free: the attempt finishes in this worker, which then exits cleanly.
+    rest = await first.stderr.read()
+    assert await first.wait() == 0, rest.decode()
+    # The workflow task that answers the command goes to the next worker.
+    await spawn_worker()
+    assert (await ok(await dispatch))["status"] == "dispatched"
+    order = await ok(await admin.get(f"/api/orders/{order_id}"))
+    history = await temporal.get_workflow_handle(order["workflow_id"]).fetch_history()
+    attempts = [
+        e.activity_task_started_event_attributes.attempt
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+    ]
+    assert attempts == [1], "the projection ran once, in the worker that was stopping"
+
+
+def _lock_waits(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+            or 0
+        )

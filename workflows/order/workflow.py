@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         send_sms,
     )
     from core.calling_hours import CallingHours
+    from core.timeouts import DATABASE_ATTEMPT, DATABASE_FIRST_RETRY
     from core.search_attributes import (
         SA_CATEGORY,
         SA_ESCALATION,
@@ -52,8 +53,12 @@ with workflow.unsafe.imports_passed_through():
     from workflows.order import state as machine
     from workflows.order.state import Effects, OrderState
 
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
-ACTIVITY_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+# The projection and the candidate pick: short attempts (see core/timeouts.py).
+DATABASE_RETRY = RetryPolicy(
+    initial_interval=DATABASE_FIRST_RETRY, maximum_interval=timedelta(seconds=30)
+)
+# One attempt of a Twilio request (the client's own HTTP timeout is shorter).
+TWILIO_ATTEMPT = timedelta(seconds=30)
 # Twilio's side: a placing attempt retries for up to CALL_PLACING_WINDOW, then the call counts
 # as failed and the next one is planned. SMS retry for a day and never hold the order up.
 CALL_PLACING_WINDOW = timedelta(minutes=30)
@@ -239,8 +244,8 @@ class OrderWorkflow:
         result = await workflow.execute_activity(
             record_transition,
             fx.record(self._s),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
+            start_to_close_timeout=DATABASE_ATTEMPT,
+            retry_policy=DATABASE_RETRY,
             summary=", ".join(e.event for e in fx.events),
         )
         if self._inp.notify:
@@ -253,7 +258,7 @@ class OrderWorkflow:
             await workflow.execute_activity(
                 send_sms,
                 sms,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                start_to_close_timeout=TWILIO_ATTEMPT,
                 schedule_to_close_timeout=SMS_WINDOW,
                 retry_policy=SMS_RETRY,
                 summary=f"sms {sms.notice.value}",
@@ -305,8 +310,8 @@ class OrderWorkflow:
         pick = await workflow.execute_activity(
             pick_candidate,
             PickInput(order_id=s.order_id, exclude=s.excluded),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
+            start_to_close_timeout=DATABASE_ATTEMPT,
+            retry_policy=DATABASE_RETRY,
             summary="pick candidate",
         )
         if s.generation != generation or s.status != OrderStatus.PENDING:
@@ -413,7 +418,7 @@ class OrderWorkflow:
             result = await workflow.execute_activity(
                 place_follow_up_call,
                 PlaceCallInput(order_id=s.order_id, follow_up_id=s.follow_up_id, attempt=attempt),
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                start_to_close_timeout=TWILIO_ATTEMPT,
                 schedule_to_close_timeout=CALL_PLACING_WINDOW,
                 retry_policy=CALL_RETRY,
                 summary=f"follow-up call {attempt}",
