@@ -115,7 +115,7 @@ class OrderStore:
         follow_up_id: int | None = None
         with self._engine.begin() as conn:
             applied = _insert_events(conn, record)
-            _project_order(conn, record.order_id, record.snapshot)
+            project_order(conn, record.order_id, record.snapshot)
             if record.escalation_level is not None and record.escalation_at is not None:
                 conn.execute(
                     insert_ignore(conn, escalations, ("order_id", "level")).values(
@@ -164,8 +164,13 @@ def _insert_events(conn: Connection, record: TransitionRecord) -> int:
     return result.rowcount or 0
 
 
-def _project_order(conn: Connection, order_id: int, snap: OrderSnapshot) -> None:
+def project_order(
+    conn: Connection, order_id: int, snap: OrderSnapshot, *, repair: bool = False
+) -> bool:
     """Move the order row forward to ``snap`` (never back), with the volunteers' counters.
+
+    ``repair`` (the operators' ``verify --repair``) also rewrites a row already at
+    ``snap.seq`` whose columns drifted from it. Whether the row was written.
 
     Locks are taken up front and always in the same order: the order row, then the
     volunteers whose counters this transition changes (see ``lock_volunteers``), and only
@@ -184,8 +189,8 @@ def _project_order(conn: Connection, order_id: int, snap: OrderSnapshot) -> None
         .where(orders.c.id == order_id)
         .with_for_update(key_share=True)
     ).one_or_none()
-    if before is None or before.last_seq >= snap.seq:
-        return  # a retry, or a later snapshot got here first: its transaction did all this
+    if before is None or before.last_seq > snap.seq or (before.last_seq == snap.seq and not repair):
+        return False  # a retry, or a later snapshot got here first: its transaction did all this
     after = (snap.volunteer_id, snap.status, snap.completed_at is not None, snap.rating)
     # Only a change to one of their inputs moves the counters: the volunteer, whether the
     # order is assigned to them, its completion, its rating (accepting, an escalation, a
@@ -221,6 +226,7 @@ def _project_order(conn: Connection, order_id: int, snap: OrderSnapshot) -> None
             [{"order_id": order_id, "volunteer_id": v} for v in snap.offered_to],
         )
     refresh_volunteer_stats(conn, recount)
+    return True
 
 
 def _open_follow_up(conn: Connection, order_id: int, at: datetime, status: FollowUpStatus) -> int:

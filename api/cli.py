@@ -1,4 +1,10 @@
-"""Operators' commands: ``python -m api.cli create-admin --username X [--password-stdin]``.
+"""Operators' commands: ``python -m api.cli create-admin --username X [--password-stdin]``,
+``python -m api.cli verify [--repair] [--township T] [--all]``.
+
+``verify`` compares every open order's read model (``--all``: every order) with its
+workflow's state, prints each drift and a summary line, and with ``--repair`` writes the
+workflow's state into the drifted rows. It exits 1 when drift is left unrepaired or a
+workflow did not answer, so scripts (the fault suite) can rely on it.
 
 ``create-admin`` adds a staff account (a county admin unless ``--townships``/``--role``) to
 the database of ``DATABASE_URL``. The password is read from stdin (``--password-stdin``,
@@ -8,6 +14,7 @@ for scripts) or asked twice without echo; it is never printed. One line tells wh
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import sys
 from collections.abc import Sequence
@@ -16,10 +23,12 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from api import schemas
+from api.database import Database
 from api.stores import staff
 from api.stores.errors import DomainError
 from core.db import make_engine, make_sessionmaker, transaction
-from core.settings import get_settings
+from core.settings import Settings, get_settings
+from core.temporal import connect
 from core.vocab import Role
 
 CLI = "cli"
@@ -53,7 +62,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--townships", default="", help="comma-separated townships (default: the whole county)"
     )
     create.add_argument("--role", choices=[Role.ADMIN.value, Role.AGENT.value], default="admin")
+    check = commands.add_parser("verify", help="compare the read model with the workflows")
+    check.add_argument("--repair", action="store_true", help="rewrite the drifted rows")
+    check.add_argument("--township", help="only this township's orders")
+    check.add_argument("--all", action="store_true", help="closed orders too")
     args = parser.parse_args(argv)
+    if args.command == "verify":
+        return asyncio.run(_verify(get_settings(), args))
 
     townships = [t.strip() for t in args.townships.split(",") if t.strip()] or None
     password = _password(args.password_stdin)
@@ -76,6 +91,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         engine.dispose()
     sys.stdout.write(line + "\n")
     return 0
+
+
+async def _verify(settings: Settings, args: argparse.Namespace) -> int:
+    from api.verify import verify  # the Temporal client only for this command
+
+    engine = make_engine(settings.database_url, pool_size=2)
+    try:
+        client = await connect(settings)
+        report = await verify(
+            client,
+            Database(engine),
+            repair=args.repair,
+            township=args.township,
+            closed_too=args.all,
+        )
+    finally:
+        engine.dispose()
+    sys.stdout.write("\n".join(report.lines()) + "\n")
+    left = len(report.drifted) - report.repaired + len(report.unanswered)
+    return 1 if left else 0
 
 
 if __name__ == "__main__":

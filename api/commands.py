@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from temporalio.client import (
     Client,
+    WorkflowHandle,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -44,6 +45,7 @@ from workflows.order import (
 from workflows.order.messages import FollowUpPlan, OrderTimers
 
 A = TypeVar("A")
+PROJECTION_POLL_S = 0.05
 
 Note = tuple[str, str | None]
 """Free text a command carries: its kind and what the person typed (or nothing)."""
@@ -162,26 +164,56 @@ class OrderCommands:
         *,
         note_id: str | None,
     ) -> OrderView:
-        """Send the Update; a rejection becomes an ApiError, and the note goes with it."""
+        """Send the Update; a rejection becomes an ApiError, and the note goes with it.
+
+        The note's id is the Update's id, so the reconciler can ask Temporal whether a
+        command whose answer never came reached the workflow (``drop_orphan_notes``).
+        """
         handle = self.client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
         try:
             async with asyncio.timeout(self.settings.command_timeout.total_seconds()):
                 try:
-                    return await handle.execute_update(update, arg)
-                except RPCError as exc:
-                    if exc.status != RPCStatusCode.NOT_FOUND:
-                        raise
-                    # Not started yet (the submit's start did not get through): start it now.
-                    order = await self.db.run(orders.submitted_order, order_id)
-                    if order is None:
-                        raise
-                    await self.ensure_workflow(order)
-                    return await handle.execute_update(update, arg)
-        except WorkflowUpdateFailedError as exc:
-            # Rejected: nothing was applied, so the text goes too. On any other failure the
-            # command may still apply, and its note must stay for it.
-            if note_id is not None:
-                await self.db.run(orders.drop_note, note_id)
-            raise_for_update_failure(exc)
+                    return await self._execute(handle, order_id, update, arg, note_id)
+                except WorkflowUpdateFailedError as exc:
+                    rejected = exc
+                # Rejected: nothing was applied, so the text goes too. On any other failure
+                # the command may still apply, and its note must stay for it.
+                if note_id is not None:
+                    await self.db.run(orders.drop_note, note_id)
+                # A retried command is refused as "already so" while the projection of the
+                # first may still be running: answer once the read model says so too.
+                await self._projection_caught_up(handle, order_id)
         except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError) as exc:
             raise_for_update_failure(exc)
+        raise_for_update_failure(rejected)
+
+    async def _execute(
+        self,
+        handle: WorkflowHandle[OrderWorkflow, OrderView],
+        order_id: int,
+        update: UpdateMethodMultiParam[[OrderWorkflow, A], OrderView],
+        arg: A,
+        note_id: str | None,
+    ) -> OrderView:
+        try:
+            return await handle.execute_update(update, arg, id=note_id)
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            # Not started yet (the submit's start did not get through): start it now.
+            order = await self.db.run(orders.submitted_order, order_id)
+            if order is None:
+                raise
+            await self.ensure_workflow(order)
+            return await handle.execute_update(update, arg, id=note_id)
+
+    async def _projection_caught_up(
+        self, handle: WorkflowHandle[OrderWorkflow, OrderView], order_id: int
+    ) -> None:
+        """Wait until the read model holds every transition the workflow has made."""
+        seq = (await handle.query(OrderWorkflow.state)).seq
+        # Polled: the projection runs in the worker, which has no way to tell this process.
+        while True:
+            if await self.db.run(orders.projected_seq, order_id) >= seq:
+                return
+            await asyncio.sleep(PROJECTION_POLL_S)

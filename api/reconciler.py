@@ -1,6 +1,7 @@
-"""The API's reconciler: it starts the workflows whose start never got through, and flags the
+"""The API's reconciler: it starts the workflows whose start never got through, flags the
 orders whose workflow ended outside the API (terminated or reset in the Temporal UI, failed,
-timed out), which would otherwise sit open while every command is refused."""
+timed out), which would otherwise sit open while every command is refused, and removes the
+notes of commands that never reached their workflow."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.commands import OrderCommands
 from api.database import Database
@@ -16,7 +18,7 @@ from api.stores import orders
 from core.db import utcnow
 from core.security import SYSTEM
 from core.settings import Settings
-from workflows.order.workflow import order_id_of
+from workflows.order.workflow import order_id_of, workflow_id
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,8 @@ async def reconcile_forever(
         try:
             await reconcile_once(client, db, settings, older_than=every)
             await flag_lost_once(client, db, within=LOST_LOOKBACK)
+            # Past the API's own wait, an Update that has not reached the workflow never will.
+            await drop_orphan_notes(client, db, older_than=max(every, 2 * settings.command_timeout))
         except Exception:  # keep the loop alive; the next round retries
             log.exception("reconciling order workflows failed")
 
@@ -65,3 +69,38 @@ async def flag_lost_once(client: Client, db: Database, *, within: timedelta) -> 
     if flagged:
         log.warning("%d order(s) lost their workflow outside the API; flagged for admins", flagged)
     return flagged
+
+
+async def drop_orphan_notes(client: Client, db: Database, *, older_than: timedelta) -> int:
+    """Remove the notes of commands that never applied; how many were removed.
+
+    A note's id is its command's Update id (``OrderCommands.send_update``): Temporal knows
+    the Update if it reached the workflow, and then the note stays for its projection.
+    """
+    dropped = 0
+    for note_id, order_id in await db.run(
+        orders.unattached_notes, older_than=older_than, within=LOST_LOOKBACK
+    ):
+        if await _never_applied(client, order_id, note_id):
+            await db.run(orders.drop_note, note_id)
+            dropped += 1
+    if dropped:
+        log.warning("removed %d note(s) of commands that never reached their workflow", dropped)
+    return dropped
+
+
+async def _never_applied(client: Client, order_id: int, update_id: str) -> bool:
+    update = client.get_workflow_handle(workflow_id(order_id)).get_update_handle(update_id)
+    try:
+        async with asyncio.timeout(UPDATE_POLL.total_seconds()):
+            await update.result(rpc_timeout=UPDATE_POLL)
+    except WorkflowUpdateFailedError:
+        return True  # refused, and the API died before removing the note
+    except RPCError as exc:
+        return exc.status == RPCStatusCode.NOT_FOUND
+    except TimeoutError:
+        return False  # admitted and waiting for a worker: it will still apply
+    return False
+
+
+UPDATE_POLL = timedelta(seconds=5)

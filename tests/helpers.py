@@ -6,7 +6,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 from temporalio.client import Client, WorkflowHandle
 
@@ -258,3 +258,15 @@ class Registry:
             await self.patch(volunteer_id, active=False)
         for scope in self.policies:
             await self.db.run(policies.set_policy, scope, DispatchPolicy.MANUAL)
+
+
+def lock_waits(engine: Engine) -> int:
+    """How many sessions of this database wait for a lock (PostgreSQL)."""
+    with engine.connect() as conn:
+        waiting = conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    return int(waiting or 0)

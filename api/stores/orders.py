@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from api import schemas
@@ -40,6 +40,7 @@ from api.stores.rows import from_row, total_rows
 from core.db import insert_ignore, new_public_id, utcnow
 from core.models import (
     CatalogItem,
+    Complaint,
     FollowUp,
     Order,
     OrderEvent,
@@ -345,6 +346,39 @@ def add_note(session: Session, order_id: int, kind: str, body: str) -> str:
 
 def drop_note(session: Session, note_id: str) -> None:
     session.execute(delete(OrderNote).where(OrderNote.id == note_id))
+
+
+def projected_seq(session: Session, order_id: int) -> int:
+    """The last transition of the order the read model holds."""
+    return session.scalar(select(Order.last_seq).where(Order.id == order_id)) or 0
+
+
+def unattached_notes(
+    session: Session, *, older_than: timedelta, within: timedelta
+) -> list[tuple[str, int]]:
+    """Notes (id, order id) written for a command that no record refers to (yet).
+
+    Either the command never reached the workflow (the API or Temporal failed between the
+    note and the Update), or it was refused and the API died before removing the note.
+    """
+    now = utcnow()
+    referenced = [
+        exists().where(OrderEvent.note_id == OrderNote.id),
+        exists().where(FollowUp.note_id == OrderNote.id),
+        exists().where(Complaint.note_id == OrderNote.id),
+        exists().where(Complaint.resolution_note_id == OrderNote.id),
+    ]
+    rows = session.execute(
+        select(OrderNote.id, OrderNote.order_id)
+        .where(
+            OrderNote.created_at < now - older_than,
+            OrderNote.created_at >= now - within,
+            *(~r for r in referenced),
+        )
+        .order_by(OrderNote.created_at)
+        .limit(500)
+    ).all()
+    return [(note_id, order_id) for note_id, order_id in rows]
 
 
 def order_detail(session: Session, order: OrderRef, *, workflows_url: str) -> schemas.OrderOut:

@@ -11,21 +11,21 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from api.database import Database
 from core.models import Order
 from core.settings import ROOT, Settings
-from tests.polling import eventually
-from tests.helpers import WHOLE_LOOP, events
+from tests.helpers import WHOLE_LOOP, events, lock_waits
 from tests.integration.test_http_lifecycle import (
     ok,
     order_placed,
     register,
     wait_for_follow_up,
 )
+from tests.polling import eventually
 from tests.signin import People
 
 WorkerProcess = asyncio.subprocess.Process
@@ -138,7 +138,7 @@ async def test_sigterm_lets_the_activity_in_flight_finish_before_the_worker_exit
             admin.post(f"/api/orders/{order_id}/dispatch", json={"volunteer_id": volunteer_id})
         )
         await eventually(
-            lambda: asyncio.to_thread(_lock_waits, engine),
+            lambda: asyncio.to_thread(lock_waits, engine),
             lambda waiting: waiting > 0,
             what="the projection waiting for the order's row",
         )
@@ -163,16 +163,3 @@ async def test_sigterm_lets_the_activity_in_flight_finish_before_the_worker_exit
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
     ]
     assert attempts == [1], "the projection ran once, in the worker that was stopping"
-
-
-def _lock_waits(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(
-            conn.scalar(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                )
-            )
-            or 0
-        )

@@ -209,8 +209,11 @@ _SNAPSHOT_FIELDS = tuple(f.name for f in fields(OrderSnapshot))
 
 
 def snapshot(s: OrderState) -> OrderSnapshot:
+    return snapshot_of(view(s))
+
+
+def snapshot_of(shown: OrderView) -> OrderSnapshot:
     """The read model's columns: the view's fields of the same names, the status as text."""
-    shown = view(s)
     columns = {name: getattr(shown, name) for name in _SNAPSHOT_FIELDS}
     columns["status"] = shown.status.value
     return OrderSnapshot(**columns)

@@ -38,7 +38,6 @@ with workflow.unsafe.imports_passed_through():
         send_sms,
     )
     from core.calling_hours import CallingHours
-    from core.timeouts import DATABASE_ATTEMPT, DATABASE_FIRST_RETRY
     from core.search_attributes import (
         SA_CATEGORY,
         SA_ESCALATION,
@@ -47,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         SA_TOWNSHIP,
         SEARCH_ATTRIBUTES,
     )
+    from core.timeouts import DATABASE_ATTEMPT, DATABASE_FIRST_RETRY
     from core.vocab import OPEN_STATUSES, CallOutcome, OrderStatus
     from workflows.order import follow_up
     from workflows.order import messages as msg
