@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI, Response
 from sqlalchemy import text
@@ -19,6 +20,7 @@ from api.bootstrap import bootstrap_admin
 from api.database import Database
 from api.deps import DatabaseDep, TemporalDep
 from api.limits import Limits
+from api.responses import document_422s
 from api.routes import (
     admin,
     auth,
@@ -47,6 +49,11 @@ class App(FastAPI):
 
     def build_middleware_stack(self) -> ASGIApp:
         return SecurityHeaders(BodyLimit(super().build_middleware_stack()))
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            self.openapi_schema = document_422s(super().openapi())
+        return self.openapi_schema
 
 
 def create_app(

@@ -111,7 +111,11 @@ class OrderCreate(Strict):
     # How the order reached the center: ``web`` for residents; staff say hotline or walk_in.
     channel: Channel | None = None
 
-    _phone = field_validator("resident_phone")(phones.normalise)
+    @field_validator("resident_phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        # An explicit null is no phone, as leaving it out is.
+        return None if value is None else phones.normalise(value)
 
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]

@@ -11,10 +11,11 @@ import binascii
 import hmac
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -80,6 +81,32 @@ class ScriptBody(BaseModel):
     append: bool = False
 
 
+OUTAGE_ERROR = "error"
+OUTAGE_HANG = "hang"
+
+
+class OutageBody(BaseModel):
+    """``PUT /sim/outage``: how the REST API fails, and for how long."""
+
+    mode: Literal["error", "hang"]
+    seconds: float = Field(ge=0, le=3600)
+
+
+class Outage:
+    """A simulated failure of Twilio's REST API (for fault tests): until when, and how."""
+
+    def __init__(self) -> None:
+        self.mode: str | None = None
+        self.until = 0.0
+
+    def begin(self, mode: str, seconds: float) -> None:
+        self.mode, self.until = mode, time.monotonic() + seconds
+
+    def now(self) -> str | None:
+        """The outage's mode while it lasts, else ``None``."""
+        return self.mode if time.monotonic() < self.until else None
+
+
 class Simulator:
     """The state and background work of one simulated Twilio account.
 
@@ -96,6 +123,7 @@ class Simulator:
         self.state = SimState()
         self.transport = transport
         self.tasks: set[asyncio.Task[None]] = set()
+        self.outage = Outage()
         self._http: httpx.AsyncClient | None = None
         self._sender: WebhookSender | None = None
 
@@ -481,6 +509,13 @@ def create_app(
         path = request.url.path
         if not path.startswith(f"/{API_VERSION}/"):
             return await call_next(request)
+        failing = sim.outage.now()
+        if failing == OUTAGE_ERROR:
+            return TwilioApiError(500, errors.INTERNAL, "Simulated outage").response()
+        if failing == OUTAGE_HANG:
+            while sim.outage.now() == OUTAGE_HANG:  # the client's timeout comes first
+                await asyncio.sleep(0.1)
+            return TwilioApiError(503, errors.INTERNAL, "Simulated outage").response()
         if not _credentials_ok(request.headers.get("authorization"), config):
             logger.info("401 for %s %s", request.method, path)
             return unauthorized().response()
@@ -597,6 +632,13 @@ def create_app(
             await asyncio.gather(*sim.tasks, return_exceptions=True)
         sim.state.reset()
         return {"reset": True}
+
+    @app.put("/sim/outage")
+    async def sim_outage(body: OutageBody) -> dict[str, Any]:
+        """From now on for ``seconds``, the REST API fails: 500s (``error``) or no answer
+        until the outage ends (``hang``, longer than any client waits); ``seconds`` 0 ends it."""
+        sim.outage.begin(body.mode, body.seconds)
+        return {"mode": body.mode, "seconds": body.seconds}
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:

@@ -127,5 +127,9 @@ class SimControl:
         message: dict[str, Any] = response.json()
         return message
 
+    def outage(self, mode: str, seconds: float) -> None:
+        """The REST API fails for ``seconds``: 500s (``"error"``) or no answer (``"hang"``)."""
+        self.http.put("/sim/outage", json={"mode": mode, "seconds": seconds}).raise_for_status()
+
     def reset(self) -> None:
         self.http.delete("/sim/state").raise_for_status()

@@ -23,6 +23,7 @@ MESSAGE_NO_BODY = 21602  # "Message body is required."
 MESSAGE_NO_FROM = 21603  # "A 'From' phone number is required."
 MESSAGE_NO_TO = 21604  # "A 'To' phone number is required."
 MESSAGE_BAD_STATUS_CALLBACK = 21609  # "Invalid 'StatusCallback'"
+INTERNAL = 20500  # "Internal Server Error" (HTTP 500): Twilio's side failed
 
 
 class TwilioApiError(Exception):

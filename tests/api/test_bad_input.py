@@ -15,6 +15,7 @@ import pytest
 from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
+from api import schemas
 from api.database import Database
 from core.db import make_engine
 from core.settings import Settings
@@ -152,3 +153,12 @@ async def test_temporal_down_is_503_with_retry_after(
     assert answer.status_code == 503, answer.text
     assert answer.json()["code"] == "TemporalUnavailable"
     assert answer.headers["Retry-After"] == "5"
+
+
+def test_an_explicit_null_phone_is_no_phone_not_a_500() -> None:
+    # Found by the fuzz (tests/integration/test_fuzz.py): the normaliser got None.
+    fields = {"item_code": "x", "reason": "r", "address": "a", "township": "t"}
+    body = schemas.OrderCreate.model_validate(
+        {**fields, "resident_name": "n", "resident_phone": None}
+    )
+    assert body.resident_phone is None

@@ -6,7 +6,6 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -14,7 +13,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from playwright.async_api import Browser, Page, async_playwright, expect
 from sqlalchemy import Engine
 from temporalio.client import Client
@@ -23,6 +21,7 @@ from api.database import Database
 from api.main import create_app
 from core.settings import Settings
 from tests import signin
+from tests.integration.conftest import free_port, served
 from tests.phones import with_twilio
 from tests.signin import Caller
 from twilio_sim import SimControl, ThreadedServer
@@ -30,13 +29,6 @@ from worker import build_worker
 
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("SCREENSHOTS", "/tmp/fourorders-screens"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @pytest.fixture
@@ -48,19 +40,12 @@ async def live(
     url = f"http://127.0.0.1:{port}"
     settings = with_twilio(live_settings, api_base_url=sim_server.base_url, public_base_url=url)
     app = create_app(settings, reconcile_every=timedelta(hours=1))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
     with ThreadPoolExecutor(max_workers=settings.worker_max_concurrent_activities) as pool:
-        async with build_worker(temporal, engine, settings, executor=pool):
-            async with asyncio.timeout(30):
-                while not server.started:
-                    if task.done():
-                        task.result()  # it failed to start: say why
-                        raise RuntimeError("the server stopped before it started")
-                    await asyncio.sleep(0.02)
-            yield url, settings
-            server.should_exit = True
-            await task
+        async with (
+            build_worker(temporal, engine, settings, executor=pool),
+            served(app, port=port) as served_url,
+        ):
+            yield served_url, settings
 
 
 @pytest.fixture

@@ -6,7 +6,9 @@ from typing import Any
 
 import httpx
 import pytest
+import requests
 from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from tests.twilio_sim.conftest import ACCOUNT_SID, AUTH_TOKEN
@@ -121,3 +123,21 @@ def test_unknown_api_paths_answer_in_twilios_shape(
         auth=(ACCOUNT_SID, AUTH_TOKEN),
     )
     assert (response.status_code, response.json()["code"]) == (status, code)
+
+
+def test_an_outage_fails_with_500s_then_hangs_then_ends(
+    sim: SimControl, sim_server: ThreadedServer
+) -> None:
+    quick = twilio_client_for(
+        sim_server.base_url, ACCOUNT_SID, AUTH_TOKEN, http_client=TwilioHttpClient(timeout=0.5)
+    )
+    sim.outage("error", 30)
+    with pytest.raises(TwilioRestException) as info:
+        quick.calls.create(to=RESIDENT, from_=CENTER, url=URL)
+    assert (info.value.status, info.value.code) == (500, 20500)
+    sim.outage("hang", 30)
+    with pytest.raises(requests.exceptions.Timeout):
+        quick.calls.create(to=RESIDENT, from_=CENTER, url=URL)
+    sim.outage("hang", 0)
+    assert quick.calls.create(to=RESIDENT, from_=CENTER, url=URL).sid.startswith("CA")
+    assert len(sim.calls()) == 1
