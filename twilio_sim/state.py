@@ -273,6 +273,7 @@ class SimMessage:
             "status": self.status,
             "outcome": self.behaviour.source,
             "error_code": self.error_code,
+            "status_callback": self.status_callback,
             "events": list(self.events),
             "webhooks": [w.to_json() for w in self.webhooks],
             "resource": self.resource(),
