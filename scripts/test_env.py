@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -273,9 +274,17 @@ class EmbeddedPostgres:
         if not (self.data / "PG_VERSION").exists():
             say(f"creating an embedded PostgreSQL in {self.data}")
             shutil.rmtree(self.data, ignore_errors=True)
+            version = self._run(bin_dir / "postgres", "--version").stdout
+            major = int(re.findall(r"(\d+)\.", version)[0]) if version else 17
+            # The builtin provider (17+) needs no OS locale; before it, C.UTF-8 is the OS's.
+            locale = (
+                ["--locale-provider=builtin", "--builtin-locale=C.UTF-8"]
+                if major >= 17
+                else ["--locale=C.UTF-8"]
+            )
             initdb = self._run(
                 bin_dir / "initdb", "-D", self.data, "-U", "postgres", "--auth=trust",
-                "--encoding=UTF8", "--locale-provider=builtin", "--builtin-locale=C.UTF-8",
+                "--encoding=UTF8", *locale,
             )  # fmt: skip
             self._check(initdb, "initdb")
             with (self.data / "postgresql.conf").open("a") as conf:
