@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test test-unit lint format histories install bench bench-matching bench-hotspot prism twilio-sim clean
+.PHONY: run test test-unit lint format histories install bench bench-matching bench-hotspot chaos prism twilio-sim clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -64,6 +64,11 @@ bench-matching: install
 ## Twenty lifecycles for one busy volunteer at concurrency 10: time, deadlocks, counters.
 bench-hotspot: install
 	$(PY) -m bench.hotspot $(BENCH_ARGS)
+
+## The fault suite: 300 lifecycles while every process is killed, PostgreSQL stopped and
+## Twilio failing; nothing lost or doubled (bench/chaos.py). CHAOS_ARGS="--n 100" for less.
+chaos: install
+	$(PY) -m bench.chaos $(CHAOS_ARGS)
 
 clean:
 	rm -rf $(VENV) data .tools .pytest_cache .mypy_cache .ruff_cache

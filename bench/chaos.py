@@ -187,7 +187,7 @@ class World:
 
         def reached(status: str) -> Callable[[], Awaitable[Json | None]]:
             async def check() -> Json | None:
-                now = await d.call("GET", base, c.agent)
+                now = await d.call("GET", base, c.admin)
                 return now if STATUS_RANK.get(now["status"], -1) >= STATUS_RANK[status] else None
 
             return check
@@ -207,7 +207,7 @@ class World:
         # The automated call settles the follow-up, or hands it to the call center's queue.
         deadline = time.time() + 900
         while time.time() < deadline:
-            now = await d.call("GET", base, c.agent)
+            now = await d.call("GET", base, c.admin)
             follow_up = now["follow_up"]
             if now["status"] == "closed":
                 return str(oid)
