@@ -18,7 +18,8 @@ def temporary_database(admin_url: str, *, prefix: str, migrate: bool = True) -> 
     """Create a database on ``admin_url``'s server, migrate it, yield its URL, drop it."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin_url = psycopg2_url(admin_url)
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    # Pre-pinged: the server may have restarted meanwhile (the fault suite stops it).
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
