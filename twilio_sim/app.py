@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hmac
 import logging
 import re
@@ -98,9 +99,19 @@ class Outage:
     def __init__(self) -> None:
         self.mode: str | None = None
         self.until = 0.0
+        self._changed = asyncio.Event()
 
     def begin(self, mode: str, seconds: float) -> None:
         self.mode, self.until = mode, time.monotonic() + seconds
+        self._changed.set()  # whoever hangs in the previous outage is let go
+        self._changed = asyncio.Event()
+
+    async def hang(self) -> None:
+        """Until the outage ends, or another begins."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                self._changed.wait(), timeout=max(0.0, self.until - time.monotonic())
+            )
 
     def now(self) -> str | None:
         """The outage's mode while it lasts, else ``None``."""
@@ -513,8 +524,7 @@ def create_app(
         if failing == OUTAGE_ERROR:
             return TwilioApiError(500, errors.INTERNAL, "Simulated outage").response()
         if failing == OUTAGE_HANG:
-            while sim.outage.now() == OUTAGE_HANG:  # the client's timeout comes first
-                await asyncio.sleep(0.1)
+            await sim.outage.hang()  # the client's timeout comes first
             return TwilioApiError(503, errors.INTERNAL, "Simulated outage").response()
         if not _credentials_ok(request.headers.get("authorization"), config):
             logger.info("401 for %s %s", request.method, path)
