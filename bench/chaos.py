@@ -611,7 +611,9 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--n", type=int, default=300, help="lifecycles (default 300)")
-    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument(
+        "--concurrency", type=int, default=100, help="lifecycles in flight at most (and volunteers)"
+    )
     parser.add_argument("--seed", type=int, default=17, help="the worker kills' timing")
     parser.add_argument("--quick", action="store_true", help="the small version make test runs")
     parser.add_argument("--out", type=Path, default=RESULTS)
