@@ -1,54 +1,30 @@
-// The resident's pages: plain JavaScript over the JSON API, no build step.
+// The resident's pages: plain JavaScript over the JSON API, no build step (see common.js).
 "use strict";
-const FourOrders = (() => {
+const Resident = (() => {
+  const { _, $, api, showError, time, tokens } = App;
   const STATUS = {
-    pending: "待派单 Waiting for a volunteer", dispatched: "已派单 Dispatched",
-    accepted: "志愿者已接单 Accepted", completed: "已办结，请评价 Done: please rate",
-    reviewed: "已评价，待回访 Rated: follow-up pending", closed: "已回访，办结 Closed",
-    cancelled: "已取消 Cancelled",
+    pending: _("待派单"), dispatched: _("已派单"), accepted: _("志愿者已接单"),
+    completed: _("已办结，请评价"), reviewed: _("已评价，待回访"), closed: _("已回访，办结"),
+    cancelled: _("已取消"),
   };
   const EVENTS = {
-    submitted: "已提交求助", dispatched: "中心已派单", accepted: "志愿者已接单",
-    declined: "志愿者无法接单，重新派单中", accept_timeout: "未及时接单，重新派单中",
-    completed: "服务已完成", reviewed: "您已评价", review_window_expired: "评价期已过",
-    escalated: "已超时，中心督办中", follow_up_created: "等待中心回访",
-    followed_up: "中心已回访", closed: "已办结", cancelled: "已取消",
-    redispatched: "中心已改派", open_call: "中心已发布抢单", assigned: "队长已指派志愿者",
-    undispatchable: "暂无合适志愿者，中心协调中", call_placed: "回访电话已拨出",
-    call_ended: "回访电话已结束", follow_up_queued: "转人工回访",
+    submitted: _("已提交求助"), dispatched: _("中心已派单"), accepted: _("志愿者已接单"),
+    declined: _("志愿者无法接单，重新派单中"), accept_timeout: _("未及时接单，重新派单中"),
+    completed: _("服务已完成"), reviewed: _("您已评价"), review_window_expired: _("评价期已过"),
+    escalated: _("已超时，中心督办中"), follow_up_created: _("等待中心回访"),
+    followed_up: _("中心已回访"), closed: _("已办结"), cancelled: _("已取消"),
+    redispatched: _("中心已改派"), open_call: _("中心已发布抢单"), assigned: _("队长已指派志愿者"),
+    undispatchable: _("暂无合适志愿者，中心协调中"), call_placed: _("回访电话已拨出"),
+    call_ended: _("回访电话已结束"), follow_up_queued: _("转人工回访"),
   };
-  const RATINGS = { very_satisfied: "非常满意", satisfied: "满意", average: "一般", dissatisfied: "不满意" };
-  const $ = (id) => document.getElementById(id);
-  const fmt = (iso) => new Date(iso).toLocaleString("zh-CN", { hour12: false });
-  // The sign-in lasts for this tab; an order link from our SMS opens just that order.
-  const TOKEN = "fourorders.token";
-  const token = () => sessionStorage.getItem(TOKEN);
-
-  async function api(method, path, body, headers = {}) {
-    const auth = token() ? { authorization: `Bearer ${token()}` } : {};
-    const res = await fetch(path, {
-      method, headers: { "content-type": "application/json", ...auth, ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const data = await res.json().catch(() => ({}));
-    if (!res.ok) {
-      const detail = Array.isArray(data.detail)
-        ? data.detail.map((d) => `${d.loc.slice(-1)[0]}: ${d.msg}`).join("; ")
-        : data.detail || res.statusText;
-      throw new Error(detail);
-    }
-    return data;
-  }
-
-  function showError(err) { const el = $("error"); el.textContent = err ? String(err.message || err) : ""; el.hidden = !err; }
-
+  const RATINGS = { very_satisfied: _("非常满意"), satisfied: _("满意"), average: _("一般"), dissatisfied: _("不满意") };
   function signIn(onSignedIn) {
-    const show = () => { const inside = Boolean(token()); $("sign-in").hidden = inside; $("order-form").hidden = !inside; };
+    const show = () => { const inside = Boolean(tokens.get()); $("sign-in").hidden = inside; $("order-form").hidden = !inside; };
     show();
     $("send-code").addEventListener("click", async () => {
       showError(null);
       const phone = $("phone").value.trim();
-      if (!phone) { showError(new Error("请填写手机号")); $("phone").focus(); return; }
+      if (!phone) { showError(new Error(_("请填写手机号"))); $("phone").focus(); return; }
       $("send-code").disabled = true;
       try { await api("POST", "/api/auth/sms-code", { phone }); $("code-sent").hidden = false; $("code").focus(); }
       catch (err) { showError(err); }
@@ -59,7 +35,7 @@ const FourOrders = (() => {
       showError(null);
       try {
         const signed = await api("POST", "/api/auth/sms-login", { phone: $("phone").value.trim(), code: $("code").value.trim() });
-        sessionStorage.setItem(TOKEN, signed.access_token);
+        tokens.set(signed.access_token);
         show();
         onSignedIn();
       } catch (err) { showError(err); }
@@ -81,17 +57,16 @@ const FourOrders = (() => {
     for (const t of townships) $("township").append(new Option(t.name, t.name));
     // One key per filled-in form: a double click or a retry never makes two orders,
     // while an edited form (or one restored by Back) is a new request with a new key.
-    const newKey = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
-    let key = newKey();
-    $("order-form").addEventListener("input", () => { key = newKey(); $("submit").disabled = false; });
-    window.addEventListener("pageshow", (ev) => { if (ev.persisted) { key = newKey(); $("submit").disabled = false; } });
+        let key = App.newKey();
+    $("order-form").addEventListener("input", () => { key = App.newKey(); $("submit").disabled = false; });
+    window.addEventListener("pageshow", (ev) => { if (ev.persisted) { key = App.newKey(); $("submit").disabled = false; } });
     $("order-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       showError(null);
       const body = {};
       for (const name of ["item_code", "reason", "township", "address", "resident_name"]) {
         body[name] = $(name).value.trim();
-        if (!body[name]) { showError(new Error(`请填写 ${$(name).closest("label").firstChild.textContent.trim()}`)); $(name).focus(); return; }
+        if (!body[name]) { showError(new Error(_("请填写{field}").replace("{field}", document.querySelector(`label[for=${name}]`).textContent.trim()))); $(name).focus(); return; }
       }
       $("submit").disabled = true;
       try {
@@ -105,7 +80,7 @@ const FourOrders = (() => {
     const id = location.pathname.split("/").filter(Boolean).pop();
     const link = new URLSearchParams(location.search).get("t");
     // Our SMS link carries a code for this one order: the bearer token is made from both.
-    if (link) { sessionStorage.setItem(TOKEN, `ol1.${id}.${link}`); history.replaceState(null, "", location.pathname); }
+    if (link) { tokens.set(`ol1.${id}.${link}`); history.replaceState(null, "", location.pathname); }
     let timer = null;
     let loadFailed = false;
     async function refresh() {
@@ -116,14 +91,14 @@ const FourOrders = (() => {
         $("status").textContent = STATUS[order.status] || order.status;
         $("status").dataset.status = order.status;
         $("item").textContent = order.item_name;
-        $("deadline").textContent = fmt(order.deadline_at) + (order.overdue ? "（已超时，中心督办中）" : "");
+        $("deadline").textContent = time(order.deadline_at) + (order.overdue ? _("（已超时，中心督办中）") : "");
         $("rating").textContent = order.rating ? RATINGS[order.rating] : "—";
         $("review-form").hidden = order.status !== "completed";
         $("timeline").replaceChildren(...order.timeline.map((e) => {
           const li = document.createElement("li");
-          const time = document.createElement("time");
-          time.textContent = fmt(e.at);
-          li.append(time, EVENTS[e.event] || e.event);
+          const when = document.createElement("time");
+          when.textContent = time(e.at);
+          li.append(when, EVENTS[e.event] || e.event);
           li.dataset.event = e.event;
           return li;
         }));
@@ -132,7 +107,7 @@ const FourOrders = (() => {
     $("review-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const picked = document.querySelector("input[name=rating]:checked");
-      if (!picked) { showError(new Error("请选择满意程度")); return; }
+      if (!picked) { showError(new Error(_("请选择满意程度"))); return; }
       $("review-submit").disabled = true;
       try {
         await api("POST", `/api/orders/${id}/review`, { rating: picked.value, comment: $("comment").value.trim() || null });
@@ -148,4 +123,4 @@ const FourOrders = (() => {
   return { orderForm, orderPage };
 })();
 // Each page names what it is (data-page); scripts stay in files, as the CSP demands.
-if (document.body.dataset.page === "order") FourOrders.orderPage(); else FourOrders.orderForm();
+if (document.body.dataset.page === "order") Resident.orderPage(); else Resident.orderForm();
