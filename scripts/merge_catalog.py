@@ -30,7 +30,8 @@ def merge(ours_path: Path, theirs_path: Path) -> list[str]:
         mine = ours.get(message.id, message.context)
         if mine is None:
             ours[message.id] = message
-        elif message.string and mine.string != message.string:
+            continue
+        if message.string and mine.string != message.string:
             if mine.string:
                 disagreements.append(str(message.id))
             mine.string = message.string
