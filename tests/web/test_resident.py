@@ -11,6 +11,7 @@ from playwright.async_api import Browser, Page, expect
 from api.database import Database
 from core.settings import Settings
 from tests import signin
+from tests.polling import eventually
 from tests.signin import Caller
 from tests.web.conftest import inspect, new_context
 from twilio_sim import SimControl
@@ -78,8 +79,12 @@ async def test_a_resident_signs_in_orders_help_and_rates_it_from_the_sms_link(
             assert answer.status_code == 200, answer.text
 
     # The completion SMS brings the resident's own link: it opens their order with no sign-in.
-    texts = await asyncio.to_thread(sim.messages)
-    [done] = [m["body"] for m in texts if m["to"] == "+8613800138000" and "评价" in m["body"]]
+    # (It is sent in the background after the command answers.)
+    async def completion_texts() -> list[str]:
+        texts = await asyncio.to_thread(sim.messages)
+        return [m["body"] for m in texts if m["to"] == "+8613800138000" and "评价" in m["body"]]
+
+    [done] = await eventually(completion_texts, bool, what="the completion SMS")
     link = re.search(r"(http://\S+/orders/\S+\?t=\S+?) ", done)
     assert link is not None and order_id in link.group(1), done
     fresh = await new_context(browser)

@@ -17,15 +17,36 @@ window.App = (() => {
     }
   }
 
-  // Each app keeps its own sign-in for the life of the tab.
+  // Each app keeps its own sign-in for the life of the tab (access and refresh token).
   const tokens = {
-    key: () => `fourorders.${data.app}.token`,
+    key: (kind = "token") => `fourorders.${data.app}.${kind}`,
     get: () => sessionStorage.getItem(tokens.key()),
-    set: (value) => sessionStorage.setItem(tokens.key(), value),
-    clear: () => sessionStorage.removeItem(tokens.key()),
+    refresh: () => sessionStorage.getItem(tokens.key("refresh")),
+    set: (access, refresh) => {
+      sessionStorage.setItem(tokens.key(), access);
+      if (refresh) sessionStorage.setItem(tokens.key("refresh"), refresh);
+    },
+    clear: () => { sessionStorage.removeItem(tokens.key()); sessionStorage.removeItem(tokens.key("refresh")); },
   };
 
-  async function api(method, path, body, headers = {}) {
+  // An access token lasts minutes; a desk stays open all day. On a 401, trade the refresh token
+  // for a new pair once and retry; if that fails too, the sign-in is over.
+  let refreshing = null;
+  async function renew() {
+    const refresh_token = tokens.refresh();
+    if (!refresh_token) return false;
+    refreshing = refreshing || fetch("/api/auth/refresh", {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ refresh_token }),
+    }).then(async (res) => {
+      if (!res.ok) { tokens.clear(); return false; }
+      const pair = await res.json();
+      tokens.set(pair.access_token, pair.refresh_token);
+      return true;
+    }).catch(() => false).finally(() => { refreshing = null; });
+    return refreshing;
+  }
+
+  async function api(method, path, body, headers = {}, retried = false) {
     const auth = tokens.get() ? { authorization: `Bearer ${tokens.get()}` } : {};
     const isForm = body instanceof FormData;
     let res;
@@ -37,6 +58,9 @@ window.App = (() => {
       });
     } catch (err) {
       throw new Failure(0, "Network");
+    }
+    if (res.status === 401 && !retried && tokens.refresh() && await renew()) {
+      return api(method, path, body, headers, true);
     }
     const answer = await res.json().catch(() => ({}));
     if (!res.ok) {
@@ -52,6 +76,40 @@ window.App = (() => {
     el.textContent = err ? (err instanceof Failure ? err.message : String(err.message || err)) : "";
     el.hidden = !err;
     if (err) el.scrollIntoView({ block: "nearest" });
+  }
+
+  // The sign-in form of partials/sms_sign_in.html or partials/staff_sign_in.html: shown until
+  // the reader is signed in, then onSignedIn runs (at once when they already are).
+  function signIn(onSignedIn) {
+    const form = $("sign-in");
+    const sms = Boolean($("send-code"));
+    const done = async () => { form.hidden = true; await onSignedIn(); };
+    if (tokens.get()) return done();
+    form.hidden = false;
+    if (sms) {
+      $("send-code").addEventListener("click", async () => {
+        showError(null);
+        const phone = $("phone").value.trim();
+        if (!phone) { showError(new Error(_("请填写手机号"))); $("phone").focus(); return; }
+        $("send-code").disabled = true;
+        try { await api("POST", "/api/auth/sms-code", { phone }); $("code-sent").hidden = false; $("code").focus(); }
+        catch (err) { showError(err); }
+        $("send-code").disabled = false;
+      });
+    }
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      showError(null);
+      const [path, body] = sms
+        ? ["/api/auth/sms-login", { phone: $("phone").value.trim(), code: $("code").value.trim() }]
+        : ["/api/auth/login", { username: $("username").value.trim(), password: $("password").value }];
+      try {
+        const signed = await api("POST", path, body);
+        tokens.set(signed.access_token, signed.refresh_token);
+        await done();
+      } catch (err) { showError(err); }
+    });
+    return undefined;
   }
 
   // Times in the county's zone, to the minute, labelled ("12月1日 14:05 北京时间").
@@ -81,5 +139,5 @@ window.App = (() => {
   // One key per filled-in form, so a double click or a retry never makes two of anything.
   const newKey = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
 
-  return { data, _, $, api, Failure, showError, time, countdown, every, tokens, newKey };
+  return { data, _, $, api, Failure, showError, signIn, time, countdown, every, tokens, newKey };
 })();

@@ -18,32 +18,8 @@ const Resident = (() => {
     call_ended: _("回访电话已结束"), follow_up_queued: _("转人工回访"),
   };
   const RATINGS = { very_satisfied: _("非常满意"), satisfied: _("满意"), average: _("一般"), dissatisfied: _("不满意") };
-  function signIn(onSignedIn) {
-    const show = () => { const inside = Boolean(tokens.get()); $("sign-in").hidden = inside; $("order-form").hidden = !inside; };
-    show();
-    $("send-code").addEventListener("click", async () => {
-      showError(null);
-      const phone = $("phone").value.trim();
-      if (!phone) { showError(new Error(_("请填写手机号"))); $("phone").focus(); return; }
-      $("send-code").disabled = true;
-      try { await api("POST", "/api/auth/sms-code", { phone }); $("code-sent").hidden = false; $("code").focus(); }
-      catch (err) { showError(err); }
-      $("send-code").disabled = false;
-    });
-    $("sign-in").addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      showError(null);
-      try {
-        const signed = await api("POST", "/api/auth/sms-login", { phone: $("phone").value.trim(), code: $("code").value.trim() });
-        tokens.set(signed.access_token);
-        show();
-        onSignedIn();
-      } catch (err) { showError(err); }
-    });
-  }
-
   async function orderForm() {
-    signIn(() => {});
+    App.signIn(() => { $("order-form").hidden = false; });
     let catalog, townships;
     try {
       [catalog, townships] = await Promise.all([api("GET", "/api/catalog"), api("GET", "/api/townships")]);
@@ -57,7 +33,7 @@ const Resident = (() => {
     for (const t of townships) $("township").append(new Option(t.name, t.name));
     // One key per filled-in form: a double click or a retry never makes two orders,
     // while an edited form (or one restored by Back) is a new request with a new key.
-        let key = App.newKey();
+    let key = App.newKey();
     $("order-form").addEventListener("input", () => { key = App.newKey(); $("submit").disabled = false; });
     window.addEventListener("pageshow", (ev) => { if (ev.persisted) { key = App.newKey(); $("submit").disabled = false; } });
     $("order-form").addEventListener("submit", async (ev) => {
