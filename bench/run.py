@@ -24,7 +24,6 @@ import logging
 import os
 import platform
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -50,6 +49,7 @@ from core.settings import ROOT, Settings
 from core.temporal import dev_server_command
 from core.vocab import Role
 from tests import signin
+from tests.helpers import free_port
 
 log = logging.getLogger("bench")
 RESULTS = ROOT / "bench" / "results"
@@ -200,13 +200,6 @@ async def measured(
 
 
 # --- the stack ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass

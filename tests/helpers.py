@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 from pathlib import Path
 from typing import Any
@@ -270,3 +271,11 @@ def lock_waits(engine: Engine) -> int:
             )
         )
     return int(waiting or 0)
+
+
+def free_port() -> int:
+    """A port nothing listens on now (for a server a test or the benchmark starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port

@@ -30,8 +30,7 @@ from api.main import create_app
 from core.db import make_engine
 from core.dbadmin import temporary_database
 from core.settings import Settings
-from tests.conftest import ADMIN_URL
-from tests.integration.conftest import served
+from tests.conftest import ADMIN_URL, served
 from tests.integration.test_dispatch_http import new_team
 from tests.integration.test_http_lifecycle import order_placed, register
 from tests.signin import Headers, People
