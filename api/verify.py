@@ -2,7 +2,7 @@
 
 Each order's row is compared with its workflow's state (the ``state`` query). A row behind
 the workflow by a transition whose projection is still running is not drift yet: it is
-read again once before it is reported. ``--repair`` writes the workflow's state into the
+read again for a while before it is reported. ``--repair`` writes the workflow's state into the
 row, which the projection would have written; a second repair finds nothing to do.
 """
 
@@ -22,7 +22,9 @@ from workflows.order.state import snapshot_of
 
 # A workflow whose worker is away does not answer a query: reported, never waited for.
 QUERY_TIMEOUT = timedelta(seconds=10)
-SETTLE_S = 2.0
+# A row behind its workflow is read again this often, this many times, before it counts.
+SETTLE_PAUSE_S = 0.5
+SETTLE_TRIES = 60
 
 
 @dataclass
@@ -77,9 +79,12 @@ async def verify(
             continue
         row = await db.run(projection.row_snapshot, order_id)
         columns = projection.drift(row, state)
-        if columns and state.seq > row.seq:
-            await asyncio.sleep(SETTLE_S)  # a projection may be on its way
-            columns = projection.drift(await db.run(projection.row_snapshot, order_id), state)
+        for _ in range(SETTLE_TRIES):
+            if not columns or row.seq >= state.seq:
+                break
+            await asyncio.sleep(SETTLE_PAUSE_S)  # its projection may be on its way
+            row = await db.run(projection.row_snapshot, order_id)
+            columns = projection.drift(row, state)
         if not columns:
             continue
         found = Drift(public_id, columns)

@@ -418,10 +418,15 @@ def postgres_binaries() -> Path | None:
 
 
 async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    schedule = Schedule().scaled(0.3) if args.quick else Schedule()
+    schedule = Schedule(worker_kill_every=args.worker_kill_every)
     if args.quick:
         schedule = Schedule(
-            **{**asdict(schedule), "postgres_down": 5.0, "sim_errors": 3.0, "sim_silence": 5.0}
+            **{
+                **asdict(schedule.scaled(0.3)),
+                "postgres_down": 5.0,
+                "sim_errors": 3.0,
+                "sim_silence": 5.0,
+            }
         )
     cluster = EmbeddedPostgres(workdir / "pg", port=free_port(), bin_dir=postgres_binaries())
     admin_url = await asyncio.to_thread(cluster.start)
@@ -615,6 +620,12 @@ def main(argv: list[str] | None = None) -> int:
         "--concurrency", type=int, default=100, help="lifecycles in flight at most (and volunteers)"
     )
     parser.add_argument("--seed", type=int, default=17, help="the worker kills' timing")
+    parser.add_argument(
+        "--worker-kill-every",
+        type=lambda text: tuple(float(x) for x in text.split(",")),
+        default=(2.0, 5.0),
+        help="seconds of polling before each worker kill, drawn from LOW,HIGH (default 2,5)",
+    )
     parser.add_argument("--quick", action="store_true", help="the small version make test runs")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)

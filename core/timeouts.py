@@ -11,6 +11,6 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Final
 
-DATABASE_ATTEMPT: Final = timedelta(seconds=5)
+DATABASE_ATTEMPT: Final = timedelta(seconds=10)
 DATABASE_FIRST_RETRY: Final = timedelta(seconds=1)
 MIN_COMMAND_TIMEOUT: Final = 2 * (DATABASE_ATTEMPT + DATABASE_FIRST_RETRY)

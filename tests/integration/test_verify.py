@@ -56,7 +56,8 @@ async def test_verify_finds_a_drifted_row_and_repair_fixes_it_once(
     worker: None, people: People, township: str, engine: Engine, live_settings: Settings
 ) -> None:
     order_id = await two_orders(people, township)
-    assert (await cli(live_settings, "verify", "--township", township))[0] == 0
+    status, out = await cli(live_settings, "verify", "--township", township)
+    assert status == 0, out
     with engine.begin() as conn:
         # As if a projection had been lost or a row edited by hand.
         conn.execute(
