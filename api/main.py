@@ -44,11 +44,18 @@ log = logging.getLogger(__name__)
 
 class App(FastAPI):
     """FastAPI whose every response, a 500 from the outermost error handler included,
-    carries the security headers (``api/security_headers.py``), and which refuses oversized
-    bodies before reading them (``api/body_limit.py``)."""
+    carries the security headers (``api/security_headers.py``), which refuses oversized
+    bodies before reading them (``api/body_limit.py``), whose log lines name the order a
+    request addressed (``core/logs.py``), and, with tracing on, whose every request but
+    the probes starts a trace (``core/tracing.py``)."""
+
+    tracing: Tracing | None = None
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(BodyLimit(RequestLogContext(super().build_middleware_stack())))
+        app: ASGIApp = BodyLimit(RequestLogContext(super().build_middleware_stack()))
+        if self.tracing is not None:
+            app = self.tracing.middleware(app)
+        return SecurityHeaders(app)
 
 
 def create_app(
@@ -105,8 +112,7 @@ def create_app(
     errors.install(app)
     limits.install(app)
     metric_registry = metrics.install(app, cfg)
-    if tracing is not None:
-        tracing.instrument_app(app)
+    app.tracing = tracing
     for router in (
         resident.router,
         volunteer.router,

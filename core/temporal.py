@@ -76,7 +76,9 @@ def metrics_runtime(settings: Settings) -> Runtime | None:
     bind = f"{settings.metrics_host}:{settings.worker_metrics_port}"
     return Runtime(
         telemetry=TelemetryConfig(
-            metrics=PrometheusConfig(bind_address=bind, durations_as_seconds=True)
+            metrics=PrometheusConfig(
+                bind_address=bind, durations_as_seconds=True, counters_total_suffix=True
+            )
         )
     )
 

@@ -12,9 +12,10 @@ without their parameters.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from fastapi import FastAPI
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry import context as otel_context
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.resources import Resource
@@ -25,9 +26,16 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
     SpanExportResult,
 )
-from opentelemetry.trace import Status
+from opentelemetry.trace import SpanKind, Status
+from prometheus_fastapi_instrumentator.routing import get_route_name
 from sqlalchemy import Engine
-from temporalio.contrib.opentelemetry import TracingInterceptor
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Scope
+from temporalio.contrib.opentelemetry import (
+    TracingInterceptor,
+    TracingWorkflowInboundInterceptor,
+)
+from temporalio.worker import HandleUpdateInput, WorkflowInterceptorClassInput
 
 from core.settings import Settings
 
@@ -99,6 +107,51 @@ def _redacted(span: ReadableSpan) -> ReadableSpan:
     )
 
 
+class CommandTracing(TracingInterceptor):
+    """Temporal's tracing interceptor, with an update's work in the caller's trace.
+
+    Temporal's interceptor puts every span a workflow makes in the trace of the request
+    that started it (here, the resident's submission) and only links an update's span to
+    the caller. ``CommandWorkflowTracing`` runs the update handler in the caller's
+    context instead, so the activities a command starts (the projection, its SMS) and
+    their statements are children of the command's HTTP request: one trace per command.
+    """
+
+    def workflow_interceptor_class(
+        self, input: WorkflowInterceptorClassInput
+    ) -> type[TracingWorkflowInboundInterceptor]:
+        super().workflow_interceptor_class(input)  # registers the span-making extern function
+        return CommandWorkflowTracing
+
+
+class CommandWorkflowTracing(TracingWorkflowInboundInterceptor):
+    async def handle_update_handler(self, input: HandleUpdateInput) -> Any:
+        header = input.headers.get(self.header_key)
+        if header is None:
+            return await super().handle_update_handler(input)
+        carrier = self.payload_converter.from_payloads([header])[0]
+        caller = self._set_on_context(self.text_map_propagator.extract(carrier))
+        token = otel_context.attach(caller)
+        try:
+            self._completed_span(
+                f"HandleUpdate:{input.update}",
+                link_context_carrier=self._load_workflow_context_carrier(),
+                kind=SpanKind.SERVER,
+            )
+            # Past Temporal's own handling (which would run it in the workflow's context).
+            return await self.next.handle_update_handler(input)
+        finally:
+            otel_context.detach(token)
+
+
+def _span_details(scope: Scope) -> tuple[str, dict[str, str]]:
+    """``POST /api/orders/{order_id}/accept``: the template, never the order's id."""
+    method = str(scope.get("method", "HTTP"))
+    # The same resolution as the request metrics' ``handler`` label (api/metrics.py).
+    route = get_route_name(HTTPConnection(scope), should_include_root_path=False)
+    return (f"{method} {route}", {"http.route": route}) if route else (method, {})
+
+
 class Tracing:
     """A tracer provider and the instrumentation of one process (the API or a worker)."""
 
@@ -117,12 +170,14 @@ class Tracing:
 
         return cls(OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces"), service=service)
 
-    def instrument_app(self, app: FastAPI) -> None:
-        FastAPIInstrumentor.instrument_app(
+    def middleware(self, app: ASGIApp) -> ASGIApp:
+        """A server span around each request, named by its route template."""
+        return OpenTelemetryMiddleware(
             app,
+            excluded_urls=UNTRACED,
+            default_span_details=_span_details,
             tracer_provider=self.provider,
             meter_provider=NoOpMeterProvider(),
-            excluded_urls=UNTRACED,
             # One span per request: not one more for each body chunk received and sent.
             exclude_spans=["receive", "send"],
         )
@@ -132,9 +187,9 @@ class Tracing:
         usage = NoOpMeterProvider().get_meter(__name__).create_up_down_counter("db.connections")
         EngineTracer(self.provider.get_tracer("sqlalchemy"), engine, usage)
 
-    def interceptors(self) -> list[TracingInterceptor]:
+    def interceptors(self) -> list[CommandTracing]:
         """For the Temporal client (and so its workers): spans that carry the trace across."""
-        return [TracingInterceptor(self.provider.get_tracer("temporalio"))]
+        return [CommandTracing(self.provider.get_tracer("temporalio"))]
 
     def shutdown(self) -> None:
         self.provider.shutdown()
