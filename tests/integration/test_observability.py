@@ -28,6 +28,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from api.database import Database
+from api.main import create_app
 from core.db import make_engine
 from core.logs import configure_logging
 from core.settings import Settings
@@ -371,3 +372,35 @@ async def test_log_lines_are_json_and_name_nobody(
     assert len(applied) == 1
     assert (applied[0]["order_id"], applied[0]["workflow_id"]) == (internal, workflow_id(internal))
     assert any(e.get("order_id") == internal and "refused" in e["message"] for e in events)
+
+
+async def test_metrics_port_serves_them_instead_of_the_api(live_settings: Settings) -> None:
+    port = free_port()
+    async with (
+        app_client(live_settings.model_copy(update={"metrics_port": port})) as api,
+        httpx.AsyncClient() as plain,
+    ):
+        assert (await api.get("/metrics")).status_code == 404
+        await api.get("/api/catalog")
+        text = await scrape(plain, f"http://127.0.0.1:{port}/metrics")
+    assert value(text, "http_requests_total", handler="/api/catalog") == 1
+    assert value(text, "fourorders_read_model_up") == 1
+    with pytest.raises(httpx.ConnectError):  # closed with the app
+        await httpx.AsyncClient().get(f"http://127.0.0.1:{port}/metrics")
+
+
+async def test_production_serves_metrics_only_on_their_port() -> None:
+    production = Settings(
+        environment="production",
+        database_url="postgresql://u:p@db/fourorders",
+        jwt_secret="s" * 40,
+    )
+    assert not production.metrics_on_api_port
+
+    async def metrics_of(settings: Settings) -> int:
+        transport = httpx.ASGITransport(app=create_app(settings))  # no lifespan: no database
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            return (await client.get("/metrics")).status_code
+
+    assert await metrics_of(production) == 404
+    assert await metrics_of(Settings(environment="development")) == 200
