@@ -23,6 +23,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 from sqlalchemy import Engine
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
@@ -393,7 +394,7 @@ async def test_production_serves_metrics_only_on_their_port() -> None:
     production = Settings(
         environment="production",
         database_url="postgresql://u:p@db/fourorders",
-        jwt_secret="s" * 40,
+        jwt_secret=SecretStr("s" * 40),
     )
     assert not production.metrics_on_api_port
 
