@@ -35,6 +35,7 @@ from core.logs import configure_logging
 from core.settings import Settings
 from core.temporal import connect, metrics_runtime
 from core.tracing import Tracing
+from scripts.test_env import free_port
 from tests.integration.conftest import app_client
 from tests.integration.test_http_lifecycle import (
     finish,
@@ -45,7 +46,6 @@ from tests.integration.test_http_lifecycle import (
     wait_for_follow_up,
 )
 from tests.integration.test_privacy import leaks
-from tests.integration.test_resident_pages import free_port
 from tests.polling import eventually
 from tests.signin import People
 from worker import build_worker
