@@ -90,7 +90,7 @@ def _context(record: logging.LogRecord) -> dict[str, Any]:
     return found
 
 
-class _Ours(logging.StreamHandler):  # type: ignore[type-arg,unused-ignore]
+class _Ours(logging.StreamHandler[IO[str]]):
     """The one handler ``configure_logging`` owns on the root logger."""
 
 

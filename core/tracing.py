@@ -166,6 +166,7 @@ class Tracing:
         endpoint = settings.otel_exporter_otlp_endpoint
         if endpoint is None:
             return None
+        # Imported only when on: the exporter and its protobuf messages cost nothing off.
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         return cls(OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces"), service=service)
