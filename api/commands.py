@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
@@ -32,6 +34,7 @@ from api.errors import raise_for_update_failure
 from api.stores import orders
 from api.stores.access import OrderRef, Viewer, resolve
 from api.stores.errors import NotFound
+from core.logs import bind_order
 from core.security import Principal
 from core.settings import Settings
 from workflows.order import (
@@ -46,6 +49,7 @@ from workflows.order.messages import FollowUpPlan, OrderTimers
 
 A = TypeVar("A")
 PROJECTION_POLL_S = 0.05
+log = logging.getLogger(__name__)
 
 Note = tuple[str, str | None]
 """Free text a command carries: its kind and what the person typed (or nothing)."""
@@ -169,21 +173,28 @@ class OrderCommands:
         The note's id is the Update's id, so the reconciler can ask Temporal whether a
         command whose answer never came reached the workflow (``drop_orphan_notes``).
         """
+        bind_order(order_id)
         handle = self.client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
+        command = getattr(update, "__name__", "update")
+        started = time.monotonic()
         try:
             async with asyncio.timeout(self.settings.command_timeout.total_seconds()):
                 try:
-                    return await self._execute(handle, order_id, update, arg, note_id)
+                    view = await self._execute(handle, order_id, update, arg, note_id)
+                    log.info("%s applied in %.0f ms", command, (time.monotonic() - started) * 1e3)
+                    return view
                 except WorkflowUpdateFailedError as exc:
                     rejected = exc
                 # Rejected: nothing was applied, so the text goes too. On any other failure
                 # the command may still apply, and its note must stay for it.
                 if note_id is not None:
                     await self.db.run(orders.drop_note, note_id)
+                log.info("%s refused by the workflow", command)
                 # A retried command is refused as "already so" while the projection of the
                 # first may still be running: answer once the read model says so too.
                 await self._projection_caught_up(handle, order_id)
         except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError) as exc:
+            log.warning("%s not confirmed: %s", command, type(exc).__name__)
             raise_for_update_failure(exc)
         raise_for_update_failure(rejected)
 
