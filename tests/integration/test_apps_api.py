@@ -56,6 +56,14 @@ async def accepted_order(people: People, township: str) -> tuple[str, int, Calle
     return order_id, helper, as_helper
 
 
+async def completed_order(people: People, township: str) -> tuple[str, Caller]:
+    """An accepted order its volunteer reported done: its id, and the volunteer."""
+    order_id, _, as_helper = await accepted_order(people, township)
+    done = {"summary": "好", "hours": 1}
+    await ok(await as_helper.post(f"/api/orders/{order_id}/complete", json=done))
+    return order_id, as_helper
+
+
 def refused(response: Any, status: int, code: str) -> None:
     assert response.status_code == status, response.text
     assert response.json()["code"] == code, response.text
@@ -126,10 +134,7 @@ async def test_the_resident_hurries_at_most_once_an_hour_and_admins_see_it(
 async def test_a_completed_order_cannot_be_hurried(
     worker: None, people: People, township: str
 ) -> None:
-    order_id, _, as_helper = await accepted_order(people, township)
-    await ok(
-        await as_helper.post(f"/api/orders/{order_id}/complete", json={"summary": "好", "hours": 1})
-    )
+    order_id, _ = await completed_order(people, township)
     resident = await people.resident()
     refused(await resident.post(f"/api/orders/{order_id}/hurry"), 409, "InvalidTransition")
 
@@ -345,10 +350,7 @@ async def test_the_order_view_says_who_acted_and_shows_a_corrected_rating(
 async def test_an_online_review_stays_online_and_strangers_may_not_review(
     worker: None, people: People, township: str
 ) -> None:
-    order_id, _, as_helper = await accepted_order(people, township)
-    await ok(
-        await as_helper.post(f"/api/orders/{order_id}/complete", json={"summary": "好", "hours": 1})
-    )
+    order_id, as_helper = await completed_order(people, township)
     admin = await people.admin()
     refused(
         await admin.post(f"/api/orders/{order_id}/review", json={"rating": "average"}),
