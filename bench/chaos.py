@@ -457,6 +457,7 @@ async def _drive(
         "FOLLOW_UP_MAX_CALLS": "2",
         "FOLLOW_UP_RETRY_DELAY": "5s",
         "FOLLOW_UP_CALL_TIMEOUT": "20s" if args.quick else "60s",
+        "FOLLOW_UP_AFTER_REVIEW": "1s",
         "DATABASE_POOL_SIZE": "20",
     }
     stack.extra_env.update(extra)
