@@ -13,6 +13,7 @@ from core.models import Order, OrderOffer
 from core.vocab import OPEN_STATUSES, Rating
 
 _COMPARED = tuple(f.name for f in fields(OrderSnapshot))
+_SPECIAL = frozenset({"seq", "review_rating", "rating", "offered_to"})
 
 
 def orders_to_verify(
@@ -30,26 +31,22 @@ def orders_to_verify(
 
 
 def row_snapshot(session: Session, order_id: int) -> OrderSnapshot:
-    """The order's read-model columns, as a projection would have written them."""
+    """The order's read-model columns, as a projection would have written them.
+
+    Every snapshot field is the order's column of the same name, but ``seq`` (``last_seq``),
+    the ratings (codes in the row) and ``offered_to`` (the ``order_offers`` rows).
+    """
     o = session.get_one(Order, order_id)
     offered = session.scalars(
         select(OrderOffer.volunteer_id).where(OrderOffer.order_id == order_id)
     )
+    columns = {name: getattr(o, name) for name in _COMPARED if name not in _SPECIAL}
     return OrderSnapshot(
+        **columns,
         seq=o.last_seq,
-        status=o.status,
-        volunteer_id=o.volunteer_id,
-        overdue=o.overdue,
-        escalation_level=o.escalation_level,
         review_rating=Rating(o.review_rating) if o.review_rating else None,
         rating=Rating(o.rating) if o.rating else None,
-        hours=o.hours,
-        completed_at=o.completed_at,
-        closed_at=o.closed_at,
-        unit_id=o.unit_id,
         offered_to=sorted(offered),
-        dispatch_attempts=o.dispatch_attempts,
-        undispatchable=o.undispatchable,
     )
 
 
