@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from api import schemas
 from api.auth import Actor, LeaderActor, VisibleOrder, VolunteerActor
 from api.deps import CommandsDep, DatabaseDep, SettingsDep
-from api.params import VolunteerId
+from api.params import UnitId, VolunteerId
 from api.stores import inbox, orders, photos, units, volunteers
 from api.stores.errors import Forbidden
 from workflows.order import (
@@ -119,6 +119,14 @@ async def my_offers(
     """
     await db.run(volunteers.in_reach, volunteer_id, actor)
     return await db.run(orders.offers_for, volunteer_id)
+
+
+@router.get("/units/{unit_id}/members", response_model=list[schemas.UnitMember])
+async def unit_members(
+    unit_id: UnitId, actor: LeaderActor, db: DatabaseDep
+) -> list[schemas.UnitMember]:
+    """The members of the unit you lead, to assign its orders to (any other unit: 404)."""
+    return await db.run(units.members, unit_id, actor)
 
 
 @router.post("/orders/{order_id}/assign", response_model=schemas.OrderOut)
