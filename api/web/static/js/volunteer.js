@@ -116,13 +116,20 @@ const Volunteer = (() => {
     });
   }
 
-  // An <img> cannot send the bearer header: photos come as blobs, once each.
-  const blobs = new Map();
+  // An <img> cannot send the bearer header: photos are fetched with it, once each, and shown
+  // as data: URLs (the CSP allows those for images, not blob: ones).
+  const pictures = new Map();
+  const dataUrl = (blob) => new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result);
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(blob);
+  });
   async function thumbnail(photo, auth) {
-    if (!blobs.has(photo.photo_id)) {
-      blobs.set(photo.photo_id, fetch(photo.thumbnail_url, { headers: auth })
+    if (!pictures.has(photo.photo_id)) {
+      pictures.set(photo.photo_id, fetch(photo.thumbnail_url, { headers: auth })
         .then((res) => (res.ok ? res.blob() : Promise.reject(new Error(String(res.status)))))
-        .then((blob) => URL.createObjectURL(blob)));
+        .then(dataUrl));
     }
     const li = el("li");
     const img = el("img");
@@ -130,7 +137,7 @@ const Volunteer = (() => {
     img.width = 96;
     img.height = 96;
     li.append(img);
-    blobs.get(photo.photo_id).then((url) => { img.src = url; }).catch(() => { img.alt = _("照片暂时打不开"); });
+    pictures.get(photo.photo_id).then((url) => { img.src = url; }).catch(() => { img.alt = _("照片暂时打不开"); });
     return li;
   }
 
@@ -170,9 +177,13 @@ const Volunteer = (() => {
       announce(`${_("状态")}：${STATUS[order.status] || ""}`);
       $("item").textContent = order.item_name;
       $("place").textContent = order.township;
-      $("due").textContent = order.due_at ? time(order.due_at) : "—";
-      $("countdown").textContent = order.due_at ? countdown(order.due_at) : "";
-      $("countdown").hidden = !order.due_at;
+      // The deadline matters until the work is reported (due_at is null from then on).
+      show("due-label", Boolean(order.due_at));
+      show("due-value", Boolean(order.due_at));
+      if (order.due_at) {
+        $("due").textContent = time(order.due_at);
+        $("countdown").textContent = countdown(order.due_at);
+      }
       $("reason").textContent = order.reason || "";
       show("reason", Boolean(order.reason));
       show("reason-label", Boolean(order.reason));
@@ -213,7 +224,9 @@ const Volunteer = (() => {
         li.dataset.event = e.type;
         li.append(el("time", time(e.at)));
         const who = e.actor && e.actor.name ? `（${e.actor.name}）` : "";
-        li.append(`${EVENTS[e.type] || _("进度更新")}${who}`);
+        const rated = e.type === "reviewed" && e.rating
+          ? `：${RATINGS[e.rating]}（${REVIEW_CHANNELS[e.channel] || ""}）` : "";
+        li.append(`${EVENTS[e.type] || _("进度更新")}${who}${rated}`);
         return li;
       }));
     }
