@@ -22,7 +22,7 @@ from api.database import Database
 from core.settings import Settings
 from core.vocab import Role
 from tests import signin
-from tests.integration.test_dispatch_http import new_team
+from tests.integration.test_dispatch_http import new_team, phone
 from tests.integration.test_http_lifecycle import ok, wait_for_follow_up
 from tests.polling import eventually
 from tests.signin import Caller
@@ -30,7 +30,6 @@ from tests.web.conftest import inspect, new_context
 from twilio_sim import SimControl
 
 RESIDENT_PHONE = "13800138000"
-VOLUNTEER_PHONE = "13712345678"
 
 
 async def texts_to(sim: SimControl, phone: str, containing: str) -> list[str]:
@@ -91,34 +90,34 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     tmp_path: Path,
 ) -> None:
     live_url, settings = live
+    mobile = phone()
     order_id = await resident_orders(page, live_url, sim, township)
 
     async with httpx.AsyncClient(base_url=live_url) as http:
         admin = Caller(http, await signin.staff(database, settings))
-        body = {"name": "吴", "phone": VOLUNTEER_PHONE, "township": township, "skills": ["care"]}
+        body = {"name": "吴", "phone": mobile, "township": township, "skills": ["care"]}
         v = (await ok(await admin.post("/api/volunteers", json=body), 201))["id"]
         await ok(await admin.post(f"/api/orders/{order_id}/dispatch", json={"volunteer_id": v}))
 
     [sms] = await eventually(
-        lambda: texts_to(sim, VOLUNTEER_PHONE, order_id), bool, what="the dispatch SMS"
+        lambda: texts_to(sim, mobile, order_id), bool, what="the dispatch SMS"
     )
     link = re.search(r"(http://\S+/volunteer/orders/\S+\?t=[^\s，。]+)", sms)
     assert link is not None and order_id in link.group(1), sms
 
-    # The volunteer's own phone: the SMS link shows the order (no personal data yet) and asks
-    # them to sign in before they may accept it.
-    phone = await new_context(browser)
-    vp = await phone.new_page()
+    # The volunteer's own phone: the SMS link opens the order as theirs to answer, with no
+    # personal data until they accept it.
+    handset = await new_context(browser)
+    vp = await handset.new_page()
     await vp.goto(link.group(1))
     await expect(vp.locator("#status")).to_have_attribute("data-status", "dispatched")
     await expect(vp.locator("#link-hint")).to_be_visible()
-    await expect(vp.locator("#respond")).to_be_hidden()
+    await expect(vp.locator("#respond")).to_be_visible()
+    await expect(vp.locator("#sign-in")).to_be_hidden()
+    await expect(vp.locator("#contact")).to_be_hidden()
+    await expect(vp.locator("#reason")).to_be_hidden()
     assert "?t=" not in vp.url  # the code leaves the address bar
     await inspect(vp, "volunteer-order-from-sms")
-    await sign_in(vp, sim, VOLUNTEER_PHONE)
-    await expect(vp.locator("#respond")).to_be_visible()
-    await expect(vp.locator("#contact")).to_be_hidden()
-    await inspect(vp, "volunteer-order-offered")
 
     await vp.click("#accept")
     await expect(vp.locator("#status")).to_have_attribute("data-status", "accepted")
@@ -128,14 +127,16 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     await expect(vp.locator("#reason")).to_have_text("老人腿脚不便，需要代买降压药")
     await inspect(vp, "volunteer-order-accepted")
 
-    # The inbox lists what they hold; its card leads back to the order.
+    # The inbox needs their own sign-in; it lists what they hold, and its card leads back.
     await vp.goto(live_url + "/volunteer/")
+    await sign_in(vp, sim, mobile)
     card = vp.locator(f"#assigned a[data-order='{order_id}']")
     await expect(card).to_contain_text("代购代办")
     await expect(vp.locator("#offered-empty")).to_be_visible()
     await inspect(vp, "volunteer-inbox")
     await card.click()
     await vp.wait_for_url(f"**/volunteer/orders/{order_id}")
+    await expect(vp.locator("#link-hint")).to_be_hidden()
 
     await vp.click("#check-in")
     await expect(vp.locator("#check-out")).to_be_visible()
@@ -195,13 +196,14 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     await vp.goto(live_url + "/volunteer/record")
     await expect(vp.locator("#record")).to_be_visible()
     await inspect(vp, "volunteer-record")
-    await phone.close()
+    await handset.close()
 
 
 async def test_the_app_installs_and_its_worker_keeps_no_personal_data(
     page: Page, live: tuple[str, Settings], sim: SimControl, database: Database, township: str
 ) -> None:
     live_url, settings = live
+    mobile = phone()
     async with httpx.AsyncClient(base_url=live_url) as http:
         manifest = await http.get("/volunteer/manifest.webmanifest")
         assert manifest.headers["content-type"].startswith("application/manifest+json")
@@ -213,7 +215,7 @@ async def test_the_app_installs_and_its_worker_keeps_no_personal_data(
         assert worker.headers["content-type"].startswith("text/javascript")
         assert "script-src 'self'" in worker.headers["content-security-policy"]
         admin = Caller(http, await signin.staff(database, settings))
-        body = {"name": "吴", "phone": VOLUNTEER_PHONE, "township": township}
+        body = {"name": "吴", "phone": mobile, "township": township}
         await ok(await admin.post("/api/volunteers", json=body), 201)
 
     await page.goto(live_url + "/volunteer/")
@@ -221,7 +223,7 @@ async def test_the_app_installs_and_its_worker_keeps_no_personal_data(
     await inspect(page, "volunteer-sign-in")
     scope = await page.evaluate("navigator.serviceWorker.ready.then((r) => r.scope)")
     assert scope == live_url + "/volunteer/"
-    await sign_in(page, sim, VOLUNTEER_PHONE)
+    await sign_in(page, sim, mobile)
     await expect(page.locator("#inbox")).to_be_visible()
     await expect(page.locator("#open_calls-empty")).to_be_visible()
     await inspect(page, "volunteer-inbox-empty")
@@ -247,6 +249,7 @@ async def test_a_leader_assigns_an_order_of_their_team_to_a_member(
     page: Page, live: tuple[str, Settings], sim: SimControl, database: Database, township: str
 ) -> None:
     live_url, settings = live
+    mobile = phone()
     async with httpx.AsyncClient(base_url=live_url) as http:
         admin = Caller(http, await signin.staff(database, settings))
         resident = Caller(http, await signin.resident(database, settings, RESIDENT_PHONE))
@@ -255,8 +258,8 @@ async def test_a_leader_assigns_an_order_of_their_team_to_a_member(
             body = {"name": name, "phone": phone, "township": township, "skills": ["care"]}
             return int((await ok(await admin.post("/api/volunteers", json=body), 201))["id"])
 
-        leader = await register("杨队长", VOLUNTEER_PHONE)
-        member = await register("石小梅", "13712345679")
+        leader = await register("杨队长", mobile)
+        member = await register("石小梅", phone())
         team = await new_team(admin, township, leader, "松桃")
         move = {"unit_id": team["id"]}
         await ok(await admin.post(f"/api/volunteers/{member}/transfer", json=move))
@@ -273,7 +276,7 @@ async def test_a_leader_assigns_an_order_of_their_team_to_a_member(
         )
 
     await page.goto(f"{live_url}/volunteer/orders/{order_id}")
-    await sign_in(page, sim, VOLUNTEER_PHONE)
+    await sign_in(page, sim, mobile)
     await expect(page.locator("#assign")).to_be_visible()
     await expect(page.locator("#respond")).to_be_hidden()
     await expect(page.locator(f"#member option[value='{member}']")).to_have_text("石小梅")

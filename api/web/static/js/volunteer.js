@@ -145,10 +145,13 @@ const Volunteer = (() => {
     const id = location.pathname.split("/").filter(Boolean).pop();
     const linkKey = `fourorders.volunteer.link.${id}`;
     const t = new URLSearchParams(location.search).get("t");
-    // Our SMS link carries a code for this one order: enough to read it, not to accept it.
-    if (t) { sessionStorage.setItem(linkKey, `ol1.${id}.${t}`); history.replaceState(null, "", location.pathname); }
+    // The dispatch SMS's link acts as that volunteer on this one order (vl1.<order>.<volunteer
+    // id in base 36>.<expiry>.<mac>): they answer it without signing in. The inbox and other
+    // orders need their own sign-in.
+    if (t) { sessionStorage.setItem(linkKey, `vl1.${id}.${t}`); history.replaceState(null, "", location.pathname); }
     const link = sessionStorage.getItem(linkKey);
-    const auth = () => (tokens.get() ? { authorization: `Bearer ${tokens.get()}` } : { authorization: `Bearer ${link}` });
+    const auth = () => ({ authorization: `Bearer ${tokens.get() || link}` });
+    const linked = () => ({ volunteer_id: parseInt(link.split(".")[2], 36), led_units: [] });
     let me = null;
     let order = null;
     let contact = null;
@@ -158,7 +161,7 @@ const Volunteer = (() => {
     const show = (section, on) => { $(section).hidden = !on; };
     async function loadContact() {
       if (contact) return;
-      contact = await api("GET", `/api/orders/${id}/contact`);
+      contact = await api("GET", `/api/orders/${id}/contact`, undefined, auth());
       $("contact-name").textContent = contact.resident_name;
       $("contact-phone").href = `tel:${contact.resident_phone}`;
       $("contact-phone").textContent = `${_("打电话")} ${contact.resident_phone}`;
@@ -246,7 +249,7 @@ const Volunteer = (() => {
       showError(null);
       button.disabled = true;
       try {
-        order = await api("POST", `/api/orders/${id}/${path}`, body);
+        order = await api("POST", `/api/orders/${id}/${path}`, body, auth());
         render();
         return true;
       } catch (err) { showError(err); return false; } finally { button.disabled = false; }
@@ -276,7 +279,7 @@ const Volunteer = (() => {
         const form = new FormData();
         form.append("file", file);
         try {
-          const photo = await api("POST", `/api/orders/${id}/photos`, form);
+          const photo = await api("POST", `/api/orders/${id}/photos`, form, auth());
           photoIds.push(photo.photo_id);
           $("photos").append(await thumbnail(photo, auth()));
           announce(_("照片已上传 {n} 张").replace("{n}", photoIds.length));
@@ -320,11 +323,14 @@ const Volunteer = (() => {
     });
     $("review-back").addEventListener("click", () => { $("review-thanks").hidden = true; $("work").hidden = false; refresh(); });
 
-    $("link-hint").hidden = Boolean(tokens.get()) || !link;
-    await refresh();
     App.every(POLL_MS, refresh);
+    if (link && !tokens.get()) {
+      $("link-hint").hidden = false;
+      me = linked();
+      await refresh();
+      return;
+    }
     App.signIn(async () => {
-      $("link-hint").hidden = true;
       try { me = await volunteer(); } catch (err) { showError(err); return; }
       await refresh();
       if (me && me.led_units.length) loadMembers(me).catch(showError);
