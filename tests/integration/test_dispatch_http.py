@@ -189,6 +189,14 @@ async def test_team_dispatch_leader_assigns_a_member(
     offers = await ok(await as_leader.get(f"/api/volunteers/{leader}/offers"))
     assert oid in [o["id"] for o in offers]
 
+    # The assign screen lists the team (its leader too), available or paused; not other teams.
+    await ok(await as_member.patch(f"/api/volunteers/{member}", json={"paused": True}))
+    members = await ok(await as_leader.get(f"/api/units/{unit['id']}/members"))
+    assert [(m["id"], m["available"]) for m in members] == [(leader, True), (member, False)]
+    elsewhere = await as_leader.get(f"/api/units/{unit['id'] + 1000}/members")
+    assert (elsewhere.status_code, elsewhere.json()["code"]) == (404, "NotFound")
+    await ok(await as_member.patch(f"/api/volunteers/{member}", json={"paused": False}))
+
     outsider = await as_leader.post(f"/api/orders/{oid}/assign", json={"volunteer_id": stranger})
     assert (outsider.status_code, outsider.json()["code"]) == (422, "NotUnitMember")
     # A member is no leader: the role is missing (and the order is not theirs to see yet).

@@ -22,7 +22,7 @@ from api.database import Database
 from core.settings import Settings
 from core.vocab import Role
 from tests import signin
-from tests.integration.test_dispatch_http import new_team, phone
+from tests.integration.test_dispatch_http import new_team, phone, retire
 from tests.integration.test_http_lifecycle import ok, wait_for_follow_up
 from tests.polling import eventually
 from tests.signin import Caller
@@ -99,9 +99,7 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
         v = (await ok(await admin.post("/api/volunteers", json=body), 201))["id"]
         await ok(await admin.post(f"/api/orders/{order_id}/dispatch", json={"volunteer_id": v}))
 
-    [sms] = await eventually(
-        lambda: texts_to(sim, mobile, order_id), bool, what="the dispatch SMS"
-    )
+    [sms] = await eventually(lambda: texts_to(sim, mobile, order_id), bool, what="the dispatch SMS")
     link = re.search(r"(http://\S+/volunteer/orders/\S+\?t=[^\s，。]+)", sms)
     assert link is not None and order_id in link.group(1), sms
 
@@ -182,6 +180,7 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
         done = {"method": "phone", "outcome": "confirmed"}
         await ok(await agent.post(f"/api/follow-ups/{task['id']}/claim"))
         closed = await ok(await agent.post(f"/api/follow-ups/{task['id']}/result", json=done))
+        await retire(Caller(http, admin.headers), v)
     assert closed["status"] == "closed"
     assert closed["review_channel"] == "on_site"
     assert [p["photo_id"] for p in closed["photos"]]  # the photo went with the completion
@@ -216,7 +215,7 @@ async def test_the_app_installs_and_its_worker_keeps_no_personal_data(
         assert "script-src 'self'" in worker.headers["content-security-policy"]
         admin = Caller(http, await signin.staff(database, settings))
         body = {"name": "吴", "phone": mobile, "township": township}
-        await ok(await admin.post("/api/volunteers", json=body), 201)
+        v = (await ok(await admin.post("/api/volunteers", json=body), 201))["id"]
 
     await page.goto(live_url + "/volunteer/")
     await expect(page.locator("#sign-in")).to_be_visible()
@@ -243,6 +242,8 @@ async def test_the_app_installs_and_its_worker_keeps_no_personal_data(
     )
     assert live_url + "/static/js/volunteer.js" in cached
     assert not [u for u in cached if "/api/" in u], cached
+    async with httpx.AsyncClient(base_url=live_url) as http:
+        await retire(Caller(http, admin.headers), v)
 
 
 async def test_a_leader_assigns_an_order_of_their_team_to_a_member(
@@ -271,9 +272,7 @@ async def test_a_leader_assigns_an_order_of_their_team_to_a_member(
             "resident_name": "龙秀英",
         }
         order_id = (await ok(await resident.post("/api/orders", json=order), 201))["id"]
-        await ok(
-            await admin.post(f"/api/orders/{order_id}/dispatch", json={"unit_id": team["id"]})
-        )
+        await ok(await admin.post(f"/api/orders/{order_id}/dispatch", json={"unit_id": team["id"]}))
 
     await page.goto(f"{live_url}/volunteer/orders/{order_id}")
     await sign_in(page, sim, mobile)
@@ -292,4 +291,5 @@ async def test_a_leader_assigns_an_order_of_their_team_to_a_member(
     async with httpx.AsyncClient(base_url=live_url) as http:
         as_member = Caller(http, await signin.volunteer(database, settings, member))
         inbox = await ok(await as_member.get("/api/me/inbox"))
-    assert [o["order_id"] for o in inbox["offered"]] == [order_id]
+        assert [o["order_id"] for o in inbox["offered"]] == [order_id]
+        await retire(Caller(http, admin.headers), leader, member)
