@@ -123,6 +123,8 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     await expect(vp.locator("#contact-address")).to_contain_text("龙井社区3组12号")
     await expect(vp.locator("#map-link")).to_have_attribute("href", re.compile(r"^https://"))
     await expect(vp.locator("#reason")).to_have_text("老人腿脚不便，需要代买降压药")
+    # Nothing wider than a 360-px phone (a long number or address must wrap, not scroll).
+    assert await vp.evaluate("document.documentElement.scrollWidth") <= 360
     await inspect(vp, "volunteer-order-accepted")
 
     # The inbox needs their own sign-in; it lists what they hold, and its card leads back.
@@ -193,7 +195,11 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     await inspect(page, "resident-order-closed-by-volunteer")
 
     await vp.goto(live_url + "/volunteer/record")
-    await expect(vp.locator("#record")).to_be_visible()
+    await expect(vp.locator("#orders-completed")).to_have_text("1")
+    await expect(vp.locator("#orders-on-time")).to_have_text("1")
+    await expect(vp.locator("#held-empty")).to_be_visible()  # closed: no longer in hand
+    # Hours and stars come from the service record (issue 14) where the server has it.
+    await expect(vp.locator("#hours-card:visible, #hours-unavailable:visible")).to_have_count(1)
     await inspect(vp, "volunteer-record")
     await handset.close()
 
@@ -217,7 +223,11 @@ async def test_the_app_installs_and_its_worker_keeps_no_personal_data(
         body = {"name": "吴", "phone": mobile, "township": township}
         v = (await ok(await admin.post("/api/volunteers", json=body), 201))["id"]
 
-    await page.goto(live_url + "/volunteer/")
+    await page.goto(live_url + "/volunteer/?lang=en")
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await expect(page.locator("h1")).to_have_text("Volunteer orders")
+    await inspect(page, "volunteer-sign-in-en")
+    await page.goto(live_url + "/volunteer/?lang=zh-CN")
     await expect(page.locator("#sign-in")).to_be_visible()
     await inspect(page, "volunteer-sign-in")
     scope = await page.evaluate("navigator.serviceWorker.ready.then((r) => r.scope)")

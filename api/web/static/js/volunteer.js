@@ -91,28 +91,39 @@ const Volunteer = (() => {
     });
   }
 
+  // My record: the orders from my own profile; hours and stars from the service record
+  // (志愿服务记录), counted once the center's follow-up verified them.
   async function recordPage() {
     App.signIn(async () => {
       let me;
       try { me = await volunteer(); } catch (err) { showError(err); return; }
       if (!me) return;
       $("record").hidden = false;
-      try {
-        const record = await api("GET", `/api/volunteers/${me.volunteer_id}/record`);
-        $("verified-hours").textContent = hours(record.verified_hours);
-        $("unverified-hours").textContent = hours(record.unverified_hours);
-        $("stars").textContent = record.star_level ? _("{n}星级志愿者").replace("{n}", record.star_level) : _("还没有星级");
-        $("next-star").textContent = record.hours_to_next_star == null ? "—"
-          : _("再服务{h}小时").replace("{h}", record.hours_to_next_star);
-        $("orders-completed").textContent = String(record.orders_completed);
+      const [profile, record, inbox] = await Promise.allSettled([
+        api("GET", `/api/volunteers/${me.volunteer_id}`),
+        api("GET", `/api/volunteers/${me.volunteer_id}/record`),
+        api("GET", "/api/me/inbox"),
+      ]);
+      if (profile.status === "fulfilled") {
+        const p = profile.value;
+        $("orders-completed").textContent = String(p.completed_orders);
+        $("orders-on-time").textContent = String(p.on_time_orders);
+        $("orders-rated").textContent = String(p.rated_orders);
+        $("orders-open").textContent = String(p.open_orders);
+      } else showError(profile.reason);
+      if (record.status === "fulfilled") {
+        const r = record.value;
+        $("verified-hours").textContent = hours(r.verified_hours);
+        $("unverified-hours").textContent = hours(r.unverified_hours);
+        $("stars").textContent = r.star_level ? _("{n}星级志愿者").replace("{n}", r.star_level) : _("还没有星级");
+        $("next-star").textContent = r.hours_to_next_star == null ? "—"
+          : _("再服务{h}小时").replace("{h}", r.hours_to_next_star);
         $("ratings").replaceChildren(...Object.entries(RATINGS).map(([code, label]) =>
-          el("li", `${label}：${(record.ratings.reviewed || {})[code] || 0}`)));
-        $("standing").hidden = false;
-      } catch (err) { $("record-unavailable").hidden = false; }
-      try {
-        const inbox = await api("GET", "/api/me/inbox");
-        fillList("held", inbox.assigned, "assigned");
-      } catch (err) { showError(err); }
+          el("li", `${label}：${(r.ratings.reviewed || {})[code] || 0}`)));
+        $("hours-card").hidden = false;
+      } else $("hours-unavailable").hidden = false;
+      if (inbox.status === "fulfilled") fillList("held", inbox.value.assigned, "assigned");
+      else showError(inbox.reason);
     });
   }
 
@@ -163,8 +174,8 @@ const Volunteer = (() => {
       if (contact) return;
       contact = await api("GET", `/api/orders/${id}/contact`, undefined, auth());
       $("contact-name").textContent = contact.resident_name;
+      $("contact-number").textContent = contact.resident_phone;
       $("contact-phone").href = `tel:${contact.resident_phone}`;
-      $("contact-phone").textContent = `${_("打电话")} ${contact.resident_phone}`;
       $("contact-address").textContent = `${contact.township} ${contact.address}`;
       // A plain link, followed only when tapped: nothing about the resident leaves before that.
       $("map-link").href = `https://uri.amap.com/search?keyword=${encodeURIComponent(`${contact.township}${contact.address}`)}`;
