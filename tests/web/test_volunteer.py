@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -22,7 +23,7 @@ from api.database import Database
 from core.settings import Settings
 from core.vocab import Role
 from tests import signin
-from tests.integration.test_dispatch_http import new_team, phone, retire
+from tests.integration.test_dispatch_http import new_team, phone, retire, volunteer
 from tests.integration.test_http_lifecycle import ok, wait_for_follow_up
 from tests.polling import eventually
 from tests.signin import Caller
@@ -64,10 +65,48 @@ async def resident_orders(page: Page, live_url: str, sim: SimControl, township: 
     return page.url.rsplit("/", 1)[1]
 
 
+async def ordered_by_api(resident: Caller, township: str) -> str:
+    """An order the resident placed through the API: its public id."""
+    order = {
+        "item_code": "care.errands",
+        "reason": "帮忙买米",
+        "township": township,
+        "address": "龙井社区1组",
+        "resident_name": "龙秀英",
+    }
+    return str((await ok(await resident.post("/api/orders", json=order), 201))["id"])
+
+
+async def dispatch_link(sim: SimControl, mobile: str, order_id: str) -> str:
+    """The link in the dispatch SMS to the volunteer's phone."""
+    [sms] = await eventually(lambda: texts_to(sim, mobile, order_id), bool, what="the SMS")
+    link = re.search(r"(http://\S+/volunteer/orders/\S+\?t=[^\s，。]+)", sms)
+    assert link is not None and order_id in link.group(1), sms
+    return link.group(1)
+
+
 @pytest.fixture
 def live_settings(live_settings: Settings) -> Settings:
     # No robot call: the follow-up waits for a call-center agent, whom the test plays.
     return live_settings.model_copy(update={"follow_up_max_calls": 0})
+
+
+@pytest.fixture
+async def http(live_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=live_url) as client:
+        yield client
+
+
+@pytest.fixture
+async def admin(http: httpx.AsyncClient, live: tuple[str, Settings], database: Database) -> Caller:
+    return Caller(http, await signin.staff(database, live[1]))
+
+
+@pytest.fixture
+async def resident(
+    http: httpx.AsyncClient, live: tuple[str, Settings], database: Database
+) -> Caller:
+    return Caller(http, await signin.resident(database, live[1], RESIDENT_PHONE))
 
 
 def small_jpeg(folder: Path) -> Path:
@@ -88,26 +127,20 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     database: Database,
     township: str,
     tmp_path: Path,
+    admin: Caller,
 ) -> None:
     live_url, settings = live
     mobile = phone()
     order_id = await resident_orders(page, live_url, sim, township)
-
-    async with httpx.AsyncClient(base_url=live_url) as http:
-        admin = Caller(http, await signin.staff(database, settings))
-        body = {"name": "吴", "phone": mobile, "township": township, "skills": ["care"]}
-        v = (await ok(await admin.post("/api/volunteers", json=body), 201))["id"]
-        await ok(await admin.post(f"/api/orders/{order_id}/dispatch", json={"volunteer_id": v}))
-
-    [sms] = await eventually(lambda: texts_to(sim, mobile, order_id), bool, what="the dispatch SMS")
-    link = re.search(r"(http://\S+/volunteer/orders/\S+\?t=[^\s，。]+)", sms)
-    assert link is not None and order_id in link.group(1), sms
+    v = await volunteer(admin, township, name="吴", phone=mobile, skills=["care"])
+    await ok(await admin.post(f"/api/orders/{order_id}/dispatch", json={"volunteer_id": v}))
+    link = await dispatch_link(sim, mobile, order_id)
 
     # The volunteer's own phone: the SMS link opens the order as theirs to answer, with no
     # personal data until they accept it.
     handset = await new_context(browser)
     vp = await handset.new_page()
-    await vp.goto(link.group(1))
+    await vp.goto(link)
     await expect(vp.locator("#status")).to_have_attribute("data-status", "dispatched")
     await expect(vp.locator("#link-hint")).to_be_visible()
     await expect(vp.locator("#respond")).to_be_visible()
@@ -176,13 +209,12 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     await vp.click("#review-back")
     await expect(vp.locator("#result-rating")).to_contain_text("非常满意（现场填写）")
 
-    async with httpx.AsyncClient(base_url=live_url) as http:
-        agent = Caller(http, await signin.staff(database, settings, Role.AGENT))
-        task = await wait_for_follow_up(agent, order_id)
-        done = {"method": "phone", "outcome": "confirmed"}
-        await ok(await agent.post(f"/api/follow-ups/{task['id']}/claim"))
-        closed = await ok(await agent.post(f"/api/follow-ups/{task['id']}/result", json=done))
-        await retire(Caller(http, admin.headers), v)
+    agent = Caller(admin.client, await signin.staff(database, settings, Role.AGENT))
+    task = await wait_for_follow_up(agent, order_id)
+    done = {"method": "phone", "outcome": "confirmed"}
+    await ok(await agent.post(f"/api/follow-ups/{task['id']}/claim"))
+    closed = await ok(await agent.post(f"/api/follow-ups/{task['id']}/result", json=done))
+    await retire(admin, v)
     assert closed["status"] == "closed"
     assert closed["review_channel"] == "on_site"
     assert [p["photo_id"] for p in closed["photos"]]  # the photo went with the completion
@@ -205,23 +237,24 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
 
 
 async def test_the_app_installs_and_its_worker_keeps_no_personal_data(
-    page: Page, live: tuple[str, Settings], sim: SimControl, database: Database, township: str
+    page: Page,
+    live_url: str,
+    sim: SimControl,
+    http: httpx.AsyncClient,
+    admin: Caller,
+    township: str,
 ) -> None:
-    live_url, settings = live
+    manifest = await http.get("/volunteer/manifest.webmanifest")
+    assert manifest.headers["content-type"].startswith("application/manifest+json")
+    assert manifest.json()["scope"] == "/volunteer/"
+    for icon in manifest.json()["icons"]:
+        got = await http.get(icon["src"])
+        assert got.status_code == 200 and got.headers["content-type"] == icon["type"], icon
+    worker = await http.get("/volunteer/sw.js")
+    assert worker.headers["content-type"].startswith("text/javascript")
+    assert "script-src 'self'" in worker.headers["content-security-policy"]
     mobile = phone()
-    async with httpx.AsyncClient(base_url=live_url) as http:
-        manifest = await http.get("/volunteer/manifest.webmanifest")
-        assert manifest.headers["content-type"].startswith("application/manifest+json")
-        assert manifest.json()["scope"] == "/volunteer/"
-        for icon in manifest.json()["icons"]:
-            got = await http.get(icon["src"])
-            assert got.status_code == 200 and got.headers["content-type"] == icon["type"], icon
-        worker = await http.get("/volunteer/sw.js")
-        assert worker.headers["content-type"].startswith("text/javascript")
-        assert "script-src 'self'" in worker.headers["content-security-policy"]
-        admin = Caller(http, await signin.staff(database, settings))
-        body = {"name": "吴", "phone": mobile, "township": township}
-        v = (await ok(await admin.post("/api/volunteers", json=body), 201))["id"]
+    v = await volunteer(admin, township, name="吴", phone=mobile)
 
     await page.goto(live_url + "/volunteer/?lang=en")
     await expect(page.locator("html")).to_have_attribute("lang", "en")
@@ -252,37 +285,26 @@ async def test_the_app_installs_and_its_worker_keeps_no_personal_data(
     )
     assert live_url + "/static/js/volunteer.js" in cached
     assert not [u for u in cached if "/api/" in u], cached
-    async with httpx.AsyncClient(base_url=live_url) as http:
-        await retire(Caller(http, admin.headers), v)
+    await retire(admin, v)
 
 
 async def test_a_leader_assigns_an_order_of_their_team_to_a_member(
-    page: Page, live: tuple[str, Settings], sim: SimControl, database: Database, township: str
+    page: Page,
+    live: tuple[str, Settings],
+    sim: SimControl,
+    database: Database,
+    admin: Caller,
+    resident: Caller,
+    township: str,
 ) -> None:
     live_url, settings = live
     mobile = phone()
-    async with httpx.AsyncClient(base_url=live_url) as http:
-        admin = Caller(http, await signin.staff(database, settings))
-        resident = Caller(http, await signin.resident(database, settings, RESIDENT_PHONE))
-
-        async def register(name: str, phone: str) -> int:
-            body = {"name": name, "phone": phone, "township": township, "skills": ["care"]}
-            return int((await ok(await admin.post("/api/volunteers", json=body), 201))["id"])
-
-        leader = await register("杨队长", mobile)
-        member = await register("石小梅", phone())
-        team = await new_team(admin, township, leader, "松桃")
-        move = {"unit_id": team["id"]}
-        await ok(await admin.post(f"/api/volunteers/{member}/transfer", json=move))
-        order = {
-            "item_code": "care.errands",
-            "reason": "帮忙买米",
-            "township": township,
-            "address": "龙井社区1组",
-            "resident_name": "龙秀英",
-        }
-        order_id = (await ok(await resident.post("/api/orders", json=order), 201))["id"]
-        await ok(await admin.post(f"/api/orders/{order_id}/dispatch", json={"unit_id": team["id"]}))
+    leader = await volunteer(admin, township, name="杨队长", phone=mobile)
+    member = await volunteer(admin, township, name="石小梅", skills=["care"])
+    team = await new_team(admin, township, leader, "松桃")
+    await ok(await admin.post(f"/api/volunteers/{member}/transfer", json={"unit_id": team["id"]}))
+    order_id = await ordered_by_api(resident, township)
+    await ok(await admin.post(f"/api/orders/{order_id}/dispatch", json={"unit_id": team["id"]}))
 
     await page.goto(f"{live_url}/volunteer/orders/{order_id}")
     await sign_in(page, sim, mobile)
@@ -298,8 +320,31 @@ async def test_a_leader_assigns_an_order_of_their_team_to_a_member(
     await expect(page.locator("#assign")).to_be_hidden()
     await inspect(page, "volunteer-leader-assigned")
 
-    async with httpx.AsyncClient(base_url=live_url) as http:
-        as_member = Caller(http, await signin.volunteer(database, settings, member))
-        inbox = await ok(await as_member.get("/api/me/inbox"))
-        assert [o["order_id"] for o in inbox["offered"]] == [order_id]
-        await retire(Caller(http, admin.headers), leader, member)
+    as_member = Caller(admin.client, await signin.volunteer(database, settings, member))
+    inbox = await ok(await as_member.get("/api/me/inbox"))
+    assert [o["order_id"] for o in inbox["offered"]] == [order_id]
+    await retire(admin, leader, member)
+
+
+async def test_a_volunteer_who_cannot_go_says_why_and_the_order_returns_to_the_center(
+    page: Page, live_url: str, sim: SimControl, admin: Caller, resident: Caller, township: str
+) -> None:
+    mobile = phone()
+    v = await volunteer(admin, township, name="麻", phone=mobile, skills=["care"])
+    order_id = await ordered_by_api(resident, township)
+    await ok(await admin.post(f"/api/orders/{order_id}/dispatch", json={"volunteer_id": v}))
+    await page.goto(await dispatch_link(sim, mobile, order_id))
+    await expect(page.locator("#respond")).to_be_visible()
+    await page.click("#decline")  # no reason yet
+    await expect(page.locator("#error")).to_contain_text("原因")
+    await expect(page.locator("#decline-reason")).to_have_attribute("aria-invalid", "true")
+    await inspect(page, "volunteer-decline-needs-a-reason")
+    await page.fill("#decline-reason", "今天在县城住院陪护，去不了")
+    await page.click("#decline")
+    await page.wait_for_url(f"{live_url}/volunteer/")
+
+    back = await ok(await admin.get(f"/api/orders/{order_id}"))
+    assert back["status"] == "pending"
+    [declined] = [e for e in back["timeline"] if e["event"] == "declined"]
+    assert declined["note"] == "今天在县城住院陪护，去不了"  # the reason reaches the center
+    await retire(admin, v)
