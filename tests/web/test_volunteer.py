@@ -348,3 +348,29 @@ async def test_a_volunteer_who_cannot_go_says_why_and_the_order_returns_to_the_c
     [declined] = [e for e in back["timeline"] if e["event"] == "declined"]
     assert declined["note"] == "今天在县城住院陪护，去不了"  # the reason reaches the center
     await retire(admin, v)
+
+
+async def test_an_open_call_nearby_is_taken_from_the_inbox(
+    page: Page, live_url: str, sim: SimControl, admin: Caller, resident: Caller, township: str
+) -> None:
+    mobile = phone()
+    first = await volunteer(admin, township, name="龙", phone=mobile, skills=["care"])
+    second = await volunteer(admin, township, name="田", skills=["care"])
+    order_id = await ordered_by_api(resident, township)
+    both = {"volunteer_ids": [first, second]}
+    await ok(await admin.post(f"/api/orders/{order_id}/open-call", json=both))
+
+    await page.goto(live_url + "/volunteer/")
+    await sign_in(page, sim, mobile)
+    card = page.locator(f"#open_calls a[data-order='{order_id}']")
+    await expect(card).to_contain_text("抢单截止")
+    await expect(card).to_contain_text(township)
+    await inspect(page, "volunteer-inbox-open-call")
+    await card.click()
+    await expect(page.locator("#respond")).to_be_visible()
+    await page.click("#accept")
+    await expect(page.locator("#status")).to_have_attribute("data-status", "accepted")
+    await page.click("text=← 我的单子")
+    await expect(page.locator(f"#assigned a[data-order='{order_id}']")).to_have_count(1)
+    await expect(page.locator("#open_calls-empty")).to_be_visible()
+    await retire(admin, first, second)
