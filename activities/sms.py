@@ -102,7 +102,8 @@ def _accepted(f: Facts) -> str:
 
 
 def _completed(f: Facts) -> str:
-    return f"{PREFIX}您申请的“{f.item}”已完成，请评价：{f.link} 中心将电话回访。"
+    # The volunteer did the work, for the resident: "为您提供的", never "您…完成的".
+    return f"{PREFIX}为您提供的“{f.item}”服务已完成，请评价：{f.link} 中心将电话回访。"
 
 
 def _escalated(f: Facts) -> str:

@@ -104,6 +104,9 @@ class OrderState:
     closed_at: datetime | None = None
     review_window_expired: bool = False
     review_channel: ReviewChannel | None = None
+    reviewed_at: datetime | None = None
+    # The follow-up calls ask the resident to confirm this rating of theirs (their review).
+    confirming: Rating | None = None
     checked_in_at: datetime | None = None
     checked_out_at: datetime | None = None
     hurry_count: int = 0
@@ -606,6 +609,7 @@ def review(s: OrderState, inp: ReviewInput, now: datetime) -> Effects:
     s.review_rating = inp.rating
     s.rating = inp.rating
     s.review_channel = inp.channel
+    s.reviewed_at = now
     _set_status(s, OrderStatus.REVIEWED, fx)
     data = {"rating": inp.rating.value}
     if inp.channel != ReviewChannel.ONLINE:
