@@ -373,4 +373,10 @@ async def test_an_open_call_nearby_is_taken_from_the_inbox(
     await page.click("text=← 我的单子")
     await expect(page.locator(f"#assigned a[data-order='{order_id}']")).to_have_count(1)
     await expect(page.locator("#open_calls-empty")).to_be_visible()
+    # The same inbox in English: the scripts' words come from the catalog too.
+    await page.goto(live_url + "/volunteer/?lang=en")
+    held = page.locator(f"#assigned a[data-order='{order_id}']")
+    await expect(held.locator(".status")).to_have_text("Accepted: go and help")
+    await expect(held.locator(".when")).to_contain_text("Deadline: ")
+    await inspect(page, "volunteer-inbox-en")
     await retire(admin, first, second)

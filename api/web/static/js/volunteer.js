@@ -28,7 +28,10 @@ const Volunteer = (() => {
     if (cls) node.className = cls;
     return node;
   };
-  const hours = (h) => _("{h}小时").replace("{h}", h);
+  // Messages with {placeholders}: whole sentences in the catalog, words put in here.
+  const fill = (message, values) => message.replace(/\{(\w+)\}/g, (all, key) => (key in values ? values[key] : all));
+  const hours = (h) => fill(_("{h}小时"), { h });
+  const rated = (rating, channel) => fill(_("{rating}（{channel}）"), { rating: RATINGS[rating], channel: REVIEW_CHANNELS[channel] || "" });
   // Screen readers hear what changed, not every poll's redraw.
   const announce = (text) => { if ($("live").textContent !== text) $("live").textContent = text; };
 
@@ -53,11 +56,11 @@ const Volunteer = (() => {
     a.append(el("span", [item.township, item.village].filter(Boolean).join(" · "), "place"));
     a.append(el("span", STATUS[item.status] || "", "status"));
     if (item.accept_by && kind !== "assigned") {
-      const lapse = kind === "open_calls" ? _("抢单截止") : _("请在此前答复");
-      a.append(el("span", `${lapse}：${time(item.accept_by)}（${countdown(item.accept_by)}）`, "when"));
+      const lapse = kind === "open_calls" ? _("抢单截止：{time}（{left}）") : _("请在{time}前答复（{left}）");
+      a.append(el("span", fill(lapse, { time: time(item.accept_by), left: countdown(item.accept_by) }), "when"));
     }
     if (item.due_at && ["dispatched", "accepted", "pending"].includes(item.status)) {
-      a.append(el("span", `${_("办结时限")}：${countdown(item.due_at)}`, "when"));
+      a.append(el("span", fill(_("办结时限：{left}"), { left: countdown(item.due_at) }), "when"));
     }
     li.append(a);
     return li;
@@ -79,7 +82,7 @@ const Volunteer = (() => {
         const waiting = inbox.offered.length + inbox.open_calls.length;
         if (seen !== null && waiting > seen) announce(_("有新的单子"));
         seen = waiting;
-        $("updated").textContent = _("更新于 {time}").replace("{time}", time(new Date().toISOString()));
+        $("updated").textContent = fill(_("更新于 {time}"), { time: time(new Date().toISOString()) });
         showError(null);
       } catch (err) { showError(err); }
     }
@@ -115,9 +118,9 @@ const Volunteer = (() => {
         const r = record.value;
         $("verified-hours").textContent = hours(r.verified_hours);
         $("unverified-hours").textContent = hours(r.unverified_hours);
-        $("stars").textContent = r.star_level ? _("{n}星级志愿者").replace("{n}", r.star_level) : _("还没有星级");
+        $("stars").textContent = r.star_level ? fill(_("{n}星级志愿者"), { n: r.star_level }) : _("还没有星级");
         $("next-star").textContent = r.hours_to_next_star == null ? "—"
-          : _("再服务{h}小时").replace("{h}", r.hours_to_next_star);
+          : fill(_("再服务{h}小时"), { h: r.hours_to_next_star });
         $("ratings").replaceChildren(...Object.entries(RATINGS).map(([code, label]) =>
           el("li", `${label}：${(r.ratings.reviewed || {})[code] || 0}`)));
         $("hours-card").hidden = false;
@@ -188,7 +191,7 @@ const Volunteer = (() => {
       show("summary", true);
       $("status").textContent = STATUS[order.status] || "";
       $("status").dataset.status = order.status;
-      announce(`${_("状态")}：${STATUS[order.status] || ""}`);
+      announce(fill(_("状态：{status}"), { status: STATUS[order.status] || "" }));
       $("item").textContent = order.item_name;
       $("place").textContent = order.township;
       // The deadline matters until the work is reported (due_at is null from then on).
@@ -223,11 +226,11 @@ const Volunteer = (() => {
         $("result-hours").textContent = order.hours == null ? "—" : hours(order.hours);
         $("result-note").textContent = order.completion_note || "—";
         $("result-rating").textContent = order.review_rating
-          ? `${RATINGS[order.review_rating]}（${REVIEW_CHANNELS[order.review_channel] || ""}）` : _("还没有评价");
+          ? rated(order.review_rating, order.review_channel) : _("还没有评价");
         $("result-verified").textContent = order.verified_rating
           ? (order.rating_corrected
-            ? _("回访时改为{new}（原评价{old}）").replace("{new}", RATINGS[order.verified_rating]).replace("{old}", RATINGS[order.review_rating] || "—")
-            : _("已核实：{rating}").replace("{rating}", RATINGS[order.verified_rating]))
+            ? fill(_("回访时改为{new}（原评价{old}）"), { new: RATINGS[order.verified_rating], old: RATINGS[order.review_rating] || "—" })
+            : fill(_("已核实：{rating}"), { rating: RATINGS[order.verified_rating] }))
           : _("等待中心回访");
         if ($("result-photos").children.length !== order.photos.length) {
           Promise.all(order.photos.map((p) => thumbnail(p, auth()))).then((items) => $("result-photos").replaceChildren(...items));
@@ -237,10 +240,9 @@ const Volunteer = (() => {
         const li = el("li");
         li.dataset.event = e.type;
         li.append(el("time", time(e.at)));
-        const who = e.actor && e.actor.name ? `（${e.actor.name}）` : "";
-        const rated = e.type === "reviewed" && e.rating
-          ? `：${RATINGS[e.rating]}（${REVIEW_CHANNELS[e.channel] || ""}）` : "";
-        li.append(`${EVENTS[e.type] || _("进度更新")}${who}${rated}`);
+        const what = EVENTS[e.type] || _("进度更新");
+        const who = e.actor && e.actor.name ? fill(_("{what}（{who}）"), { what, who: e.actor.name }) : what;
+        li.append(e.type === "reviewed" && e.rating ? fill(_("{what}：{rating}"), { what: who, rating: rated(e.rating, e.channel) }) : who);
         return li;
       }));
     }
@@ -293,7 +295,7 @@ const Volunteer = (() => {
           const photo = await api("POST", `/api/orders/${id}/photos`, form, auth());
           photoIds.push(photo.photo_id);
           $("photos").append(await thumbnail(photo, auth()));
-          announce(_("照片已上传 {n} 张").replace("{n}", photoIds.length));
+          announce(fill(_("照片已上传 {n} 张"), { n: photoIds.length }));
         } catch (err) { showError(err); }
       }
       $("photo").value = "";
@@ -352,7 +354,12 @@ const Volunteer = (() => {
   async function loadMembers(me) {
     const lists = await Promise.all(me.led_units.map((unit) => api("GET", `/api/units/${unit}/members`)));
     const members = lists.flat();
-    $("member").replaceChildren(new Option(_("请选择…"), ""), ...members.map((m) => new Option(m.name, String(m.id))));
+    // A paused member is shown, but cannot be picked.
+    $("member").replaceChildren(new Option(_("请选择…"), ""), ...members.map((m) => {
+      const option = new Option(m.available ? m.name : fill(_("{name}（暂停服务）"), { name: m.name }), String(m.id));
+      option.disabled = !m.available;
+      return option;
+    }));
   }
 
   return { install, inboxPage, orderPage, recordPage };
