@@ -30,7 +30,9 @@ async def inbox(pages: PagesDep) -> HTMLResponse:
 
 @router.get("/orders/{order_id}")
 async def order(order_id: OrderId, pages: PagesDep) -> HTMLResponse:
-    return pages.render("volunteer/order.html", app="volunteer")
+    # The photo limit, so the page refuses a big picture before a slow upload.
+    limit = pages.settings.photo_max_bytes
+    return pages.render("volunteer/order.html", app="volunteer", photo_max_bytes=limit)
 
 
 @router.get("/record")

@@ -179,6 +179,11 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     await expect(vp.locator("#checked-out")).to_contain_text("北京时间")
     await expect(vp.locator("#hours")).to_have_value("0.5")  # proposed from the two times
 
+    too_big = tmp_path / "huge.jpg"
+    too_big.write_bytes(small_jpeg(tmp_path).read_bytes() + bytes(5 * 1024 * 1024))
+    await vp.set_input_files("#photo", str(too_big))
+    await expect(vp.locator("#error")).to_contain_text("5MB")
+    await expect(vp.locator("#photos img")).to_have_count(0)
     await vp.set_input_files("#photo", str(small_jpeg(tmp_path)))
     await expect(vp.locator("#photos img[src^='data:image/']")).to_have_count(1)
     shown = "(img) => img.decode().then(() => img.naturalWidth)"
@@ -202,6 +207,7 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     await inspect(vp, "volunteer-on-site-review")
     await vp.click("#review-submit")
     await expect(vp.locator("#error")).to_contain_text("请选择")
+    await inspect(vp, "volunteer-on-site-review-unpicked")
     await vp.click("label.grade:has(input[value=very_satisfied])")
     await vp.click("#review-submit")
     await expect(vp.locator("#review-thanks")).to_be_visible()

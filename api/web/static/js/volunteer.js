@@ -289,6 +289,8 @@ const Volunteer = (() => {
       const files = [...$("photo").files];
       showError(null);
       for (const file of files) {
+        // Refused here before a slow village connection carries it up (the server checks too).
+        if (file.size > Number($("photo").dataset.maxBytes)) { showError(new App.Failure(413, "PhotoTooLarge")); continue; }
         const form = new FormData();
         form.append("file", file);
         try {
