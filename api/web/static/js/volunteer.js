@@ -163,7 +163,7 @@ const Volunteer = (() => {
     // id in base 36>.<expiry>.<mac>): they answer it without signing in. The inbox and other
     // orders need their own sign-in.
     if (t) { sessionStorage.setItem(linkKey, `vl1.${id}.${t}`); history.replaceState(null, "", location.pathname); }
-    const link = sessionStorage.getItem(linkKey);
+    let link = sessionStorage.getItem(linkKey);
     const auth = () => ({ authorization: `Bearer ${tokens.get() || link}` });
     const linked = () => ({ volunteer_id: parseInt(link.split(".")[2], 36), led_units: [] });
     let me = null;
@@ -254,7 +254,21 @@ const Volunteer = (() => {
         order = await api("GET", `/api/orders/${id}`, undefined, auth());
         render();
         if (failed) { showError(null); failed = false; }
-      } catch (err) { showError(err); failed = true; }
+      } catch (err) {
+        // A link that no longer opens the order (expired, or not one this volunteer may act
+        // on): forget it and ask for the sign-in instead.
+        if (link && !tokens.get() && [401, 403, 404].includes(err.status)) {
+          sessionStorage.removeItem(linkKey);
+          link = null;
+          me = null;
+          $("link-hint").hidden = true;
+          $("sign-in-hint").hidden = false;
+          askToSignIn();
+          return;
+        }
+        showError(err);
+        failed = true;
+      }
     }
 
     // Every command answers the order as it now is: draw that at once.
@@ -338,18 +352,30 @@ const Volunteer = (() => {
     });
     $("review-back").addEventListener("click", () => { $("review-thanks").hidden = true; $("work").hidden = false; refresh(); });
 
+    let signingIn = false;
+    function askToSignIn() {
+      if (signingIn) return;
+      signingIn = true;
+      App.signIn(async () => {
+        $("sign-in-hint").hidden = true;
+        try { me = await volunteer(); } catch (err) { showError(err); return; }
+        await refresh();
+        if (me && me.led_units.length) loadMembers(me).catch(showError);
+      });
+    }
+
     App.every(POLL_MS, refresh);
     if (link && !tokens.get()) {
-      $("link-hint").hidden = false;
       me = linked();
       await refresh();
-      return;
+      if (!link) return;  // it failed: the sign-in is showing
+      // A leader's link shows their unit's order; handing it on needs their own sign-in.
+      const toTeam = Boolean(order && order.status === "dispatched" && order.unit_id && !order.volunteer_id);
+      $("link-hint").hidden = toTeam;
+      $("sign-in-hint").hidden = !toTeam;
+      if (!toTeam) return;
     }
-    App.signIn(async () => {
-      try { me = await volunteer(); } catch (err) { showError(err); return; }
-      await refresh();
-      if (me && me.led_units.length) loadMembers(me).catch(showError);
-    });
+    askToSignIn();
   }
 
   // A leader's members, to hand a unit's order to one of them.
