@@ -230,6 +230,7 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     await expect(vp.locator("#result-verified")).to_contain_text("非常满意")
     await inspect(vp, "volunteer-order-closed")
     await expect(page.locator("#status")).to_have_attribute("data-status", "closed")
+    await expect(page.locator("#rating")).to_have_text("非常满意")  # as verified by the call
     await inspect(page, "resident-order-closed-by-volunteer")
 
     await vp.goto(live_url + "/volunteer/record")
