@@ -195,6 +195,7 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     await vp.click("#complete")
     await expect(vp.locator("#status")).to_have_attribute("data-status", "completed")
     await expect(vp.locator("#handover")).to_be_visible()
+    await expect(vp.locator("#result-note")).to_have_text("降压药已买好送到家，交给老人本人")
     await expect(vp.locator("#result-photos img[src^='data:image/']")).to_have_count(1)
     await inspect(vp, "volunteer-order-completed")
 

@@ -224,7 +224,10 @@ const Volunteer = (() => {
       show("result", done);
       if (done) {
         $("result-hours").textContent = order.hours == null ? "—" : hours(order.hours);
-        $("result-note").textContent = order.completion_note || "—";
+        // The summary is the resident's business too: once the order closes it is no longer shown.
+        $("result-note").textContent = order.completion_note || "";
+        show("result-note", Boolean(order.completion_note));
+        show("result-note-label", Boolean(order.completion_note));
         $("result-rating").textContent = order.review_rating
           ? rated(order.review_rating, order.review_channel) : _("还没有评价");
         $("result-verified").textContent = order.verified_rating
