@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from temporalio.workflow import UpdateMethodMultiParam
 
 from api import schemas
-from api.auth import Actor, LeaderActor, VisibleOrder, VolunteerActor
+from api.auth import Actor, LeaderActor, OfferedOrder, VisibleOrder, VolunteerActor
 from api.commands import OrderCommands
 from api.deps import CommandsDep, DatabaseDep, SettingsDep
 from api.params import UnitId, VolunteerId
@@ -33,7 +33,7 @@ router = APIRouter(prefix="/api", tags=["volunteer"], responses=schemas.ERRORS)
 
 @router.post("/orders/{order_id}/accept", response_model=schemas.OrderOut)
 async def accept_order(
-    actor: VolunteerActor, order: VisibleOrder, commands: CommandsDep
+    actor: VolunteerActor, order: OfferedOrder, commands: CommandsDep
 ) -> schemas.OrderOut:
     """Accept an order dispatched or offered to you. Of two racing accepts exactly one wins."""
     me = volunteers.me(actor)

@@ -169,6 +169,26 @@ async def test_open_call_over_http_has_exactly_one_winner(
     await retire(admin, *helpers)
 
 
+async def test_an_open_call_taken_by_another_is_already_taken_not_unknown(
+    worker: None, people: People, township: str
+) -> None:
+    """The loser of an open call who answers after the winner's acceptance was recorded (the
+    offers are gone by then) hears that someone took it, not that the order does not exist."""
+    admin = await people.admin()
+    first, late, never = [await volunteer(admin, township, skills=["care"]) for _ in range(3)]
+    oid = await order_placed(people, township)
+    await ok(
+        await admin.post(f"/api/orders/{oid}/open-call", json={"volunteer_ids": [first, late]})
+    )
+    await ok(await (await people.volunteer(first)).post(f"/api/orders/{oid}/accept"))
+    answer = await (await people.volunteer(late)).post(f"/api/orders/{oid}/accept")
+    assert (answer.status_code, answer.json()["code"]) == (409, "AlreadyTaken")
+    # Someone never offered it still cannot tell it exists.
+    stranger = await (await people.volunteer(never)).post(f"/api/orders/{oid}/accept")
+    assert (stranger.status_code, stranger.json()["code"]) == (404, "NotFound")
+    await retire(admin, first, late, never)
+
+
 async def test_team_dispatch_leader_assigns_a_member(
     worker: None, people: People, township: str
 ) -> None:
