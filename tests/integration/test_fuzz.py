@@ -3,8 +3,8 @@
 Every operation gets a bounded number of generated requests per caller, and a stateful run
 follows the links schemathesis infers (an order created, then read and acted on). With a
 fixed seed the same requests go out every run. No answer may be a server error, and every
-answer must match the schema its operation documents. The world is a database of its own:
-what the fuzz creates and erases touches no other test.
+answer must match the schema its operation documents. The world is a database and a Temporal
+server of its own: what the fuzz creates and erases touches no other test.
 """
 
 from __future__ import annotations
@@ -23,14 +23,15 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.transport import Response
 from schemathesis.generation.case import Case
 from schemathesis.specs.openapi.checks import response_schema_conformance
-from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
 
 from api.database import Database
 from api.main import create_app
 from core.db import make_engine
 from core.dbadmin import temporary_database
+from core.search_attributes import SEARCH_ATTRIBUTES
 from core.settings import Settings
-from tests.conftest import ADMIN_URL, served
+from tests.conftest import ADMIN_URL, TEMPORAL_CLI, served
 from tests.integration.test_dispatch_http import new_team
 from tests.integration.test_http_lifecycle import order_placed, register
 from tests.signin import Headers, People
@@ -51,12 +52,23 @@ SETTINGS = settings(
 
 
 @pytest.fixture
-async def fuzz_world(
-    live_settings: Settings, temporal: Client
-) -> AsyncIterator[tuple[str, People, Settings]]:
-    """The API and a worker on a database of their own, behind a real HTTP server."""
+async def fuzz_world(settings: Settings) -> AsyncIterator[tuple[str, People, Settings]]:
+    """The API and a worker on a database and a Temporal server of their own (its orders are
+    numbered from 1 like the session's, and ``order-1`` must not be theirs), behind a real
+    HTTP server."""
     with temporary_database(ADMIN_URL, prefix="fourorders_fuzz") as url:
-        cfg = live_settings.model_copy(update={"database_url": url})
+        environment = await WorkflowEnvironment.start_local(
+            dev_server_existing_path=TEMPORAL_CLI,
+            search_attributes=SEARCH_ATTRIBUTES,
+            dev_server_log_level="error",
+        )
+        temporal = environment.client
+        cfg = settings.model_copy(
+            update={
+                "database_url": url,
+                "temporal_address": temporal.service_client.config.target_host,
+            }
+        )
         engine = make_engine(url, pool_size=10)
         try:
             with ThreadPoolExecutor(max_workers=cfg.worker_max_concurrent_activities) as pool:
@@ -68,6 +80,7 @@ async def fuzz_world(
                     yield base, People(client, Database(engine), cfg), cfg
         finally:
             engine.dispose()
+            await environment.shutdown()
 
 
 async def test_no_fuzzed_request_gets_a_server_error_or_breaks_its_schema(
