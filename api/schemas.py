@@ -790,9 +790,7 @@ ItemCode = Annotated[
     ),
 ]
 ItemName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
-ItemNameEn = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)
-]
+ItemNameEn = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 
 
 class CatalogItemCreate(Strict):

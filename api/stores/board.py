@@ -57,10 +57,7 @@ def board(
         name: [
             summary(o)
             for o in session.scalars(
-                select(Order)
-                .where(scope, cond)
-                .order_by(Order.deadline_at, Order.id)
-                .limit(limit)
+                select(Order).where(scope, cond).order_by(Order.deadline_at, Order.id).limit(limit)
             )
         ]
         for name, cond in columns.items()

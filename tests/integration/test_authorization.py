@@ -107,6 +107,22 @@ def rules(ids: World) -> dict[tuple[str, str], Rule]:
             RES, ADMIN, hidden=NOT_THE_ORDERS, body={"reason": "矩阵"}, destructive=True
         ),
         ("GET", "/api/orders/{order_id}/candidates"): rule(ADMIN, hidden={TADMIN}),
+        ("GET", "/api/orders/{order_id}/notes"): rule(ADMIN, hidden={AGENT, TADMIN}),
+        ("POST", "/api/orders/{order_id}/notes"): rule(
+            ADMIN, hidden={AGENT, TADMIN}, body={"text": "矩阵备注"}
+        ),
+        ("GET", "/api/board"): rule(TADMIN, ADMIN),
+        ("GET", "/api/catalog/items"): rule(TADMIN, ADMIN),
+        ("POST", "/api/catalog/items"): rule(
+            ADMIN,
+            body={
+                "category_code": "care",
+                "code": f"care.matrix{uuid.uuid4().hex[:6]}",
+                "name": "矩阵服务",
+                "name_en": "Matrix service",
+            },
+        ),
+        ("PATCH", "/api/catalog/items/{code}"): rule(ADMIN, body={"active": True}),
         ("GET", "/api/orders/{order_id}/messages"): rule(ADMIN, hidden={TADMIN}),
         ("POST", "/api/orders/{order_id}/dispatch"): rule(ADMIN, hidden={TADMIN}, body={}),
         ("POST", "/api/orders/{order_id}/open-call"): rule(ADMIN, hidden={TADMIN}, body={}),
@@ -198,6 +214,7 @@ class World:
             complaint_id=self.complaint_id,
             staff_id=self.staff_id,
             scope="*",
+            code="care.errands",
             call_id=1,
             sms_id=1,
         )
