@@ -39,8 +39,10 @@ const Console = (() => {
   const query = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v !== "" && v !== null && v !== undefined)).toString();
 
   // A button that runs an action once per click, disabled meanwhile, errors shown in words.
-  function action(label, run, props = {}) {
-    const button = el("button", { type: "button", ...props }, label);
+  // A row's button says what it does ("批准") and, to a screen reader, to whom ("批准：杨").
+  function action(label, whom, run, props = {}) {
+    const named = whom ? { "aria-label": `${label}：${whom}` } : {};
+    const button = el("button", { type: "button", ...named, ...props }, label);
     button.addEventListener("click", async () => {
       showError(null);
       button.disabled = true;
@@ -142,8 +144,21 @@ const Console = (() => {
   function actorText(e) {
     if (e.actor && typeof e.actor === "object") return e.actor.name || ACTORS[e.actor.kind] || "";
     const [kind, id] = String(e.actor || "").split(":");
+    if (kind === "volunteer" && id) return volunteerName(Number(id));
     return `${ACTORS[kind] || kind}${id ? ` ${id}` : ""}`;
   }
+
+  // Volunteers by name where the admin may read their record, else by number.
+  const volunteerNames = new Map();
+  async function learnNames(ids) {
+    await Promise.all([...new Set(ids)].filter((v) => v && !volunteerNames.has(v)).map(async (v) => {
+      volunteerNames.set(v, null);
+      try { volunteerNames.set(v, (await api("GET", `/api/volunteers/${v}`)).name); } catch (err) { /* by number */ }
+    }));
+  }
+  const volunteerName = (v) => volunteerNames.get(v) || _("志愿者 {id}").replace("{id}", v);
+  const OPEN = ["pending", "dispatched", "accepted"];
+  const TO_SOMEONE = ["dispatched", "redispatched", "assigned"];
 
   async function order() {
     const id = location.pathname.split("/").filter(Boolean).pop();
@@ -158,7 +173,7 @@ const Console = (() => {
       await candidates();
     }
     async function candidates() {
-      if (!["pending", "dispatched", "accepted"].includes(current.status)) { $("dispatch").hidden = true; return; }
+      if (!OPEN.includes(current.status)) { $("dispatch").hidden = true; return; }
       $("dispatch").hidden = false;
       const redispatch = current.status !== "pending";
       $("dispatch-title").textContent = redispatch ? _("改派：推荐的志愿者") : _("派单：推荐的志愿者");
@@ -168,12 +183,12 @@ const Console = (() => {
         (c) => score(c.trade), (c) => score(c.fit),
         (c) => (c.distance_km === null ? "—" : _("{km} 公里").replace("{km}", c.distance_km.toFixed(1))),
         (c) => `${c.open_orders}/${c.max_open_orders}`,
-        (c) => action(redispatch ? _("改派给{name}").replace("{name}", c.name) : _("派给{name}").replace("{name}", c.name),
+        (c) => action(redispatch ? _("改派") : _("派单"), c.name,
           () => dispatch({ volunteer_id: c.volunteer_id })),
       ], { empty: _("暂无可派的志愿者"), key: (c) => c.volunteer_id });
       table($("units-body"), ranked.units, [
         (u) => `${u.name}（${UNIT_KINDS[u.kind] || u.kind}）`, (u) => score(u.score), (u) => `${u.members_free}/${u.members}`,
-        (u) => action(_("派给{name}").replace("{name}", u.name), () => dispatch({ unit_id: u.unit_id })),
+        (u) => action(_("派单"), u.name, () => dispatch({ unit_id: u.unit_id })),
       ], { empty: _("暂无可派的服务队"), key: (u) => u.unit_id });
       $("open-call").disabled = ranked.volunteers.length < 2 || current.status === "accepted";
     }
@@ -186,9 +201,9 @@ const Console = (() => {
       $("resident").textContent = [o.resident_name, o.resident_phone_masked].filter(Boolean).join(" ") || "—";
       $("reason").textContent = o.reason || "—";
       $("submitted").textContent = time(o.submitted_at);
-      $("deadline").replaceChildren(time(o.deadline_at), " ",
-        el("span", { class: o.overdue ? "chip urgent" : "chip quiet" }, App.countdown(o.deadline_at)));
-      $("volunteer").textContent = o.volunteer_id ? _("志愿者 {id}").replace("{id}", o.volunteer_id) : (o.offered_to.length ? _("抢单中：{n} 人").replace("{n}", o.offered_to.length) : "—");
+      $("deadline").replaceChildren(time(o.deadline_at), " ", OPEN.includes(o.status)
+        ? el("span", { class: o.overdue ? "chip urgent" : "chip quiet" }, App.countdown(o.deadline_at)) : "");
+      $("volunteer").textContent = o.volunteer_id ? volunteerName(o.volunteer_id) : (o.offered_to.length ? _("抢单中：{n} 人").replace("{n}", o.offered_to.length) : "—");
       $("hurry").textContent = o.hurry_count ? _("{n} 次，最近 {t}").replace("{n}", o.hurry_count).replace("{t}", time(o.last_hurried_at)) : _("无");
       $("rating").textContent = [o.review_rating && RATINGS[o.review_rating], o.rating && o.rating !== o.review_rating && _("回访核实：{r}").replace("{r}", RATINGS[o.rating])].filter(Boolean).join("，") || "—";
       if (o.workflow_url) $("temporal-link").href = o.workflow_url;
@@ -196,7 +211,7 @@ const Console = (() => {
         "li", { dataset: { event: e.event } },
         el("time", { dateTime: e.at }, time(e.at)),
         el("strong", {}, EVENTS[e.event] || e.event), " · ", actorText(e),
-        e.volunteer_id ? ` → ${_("志愿者 {id}").replace("{id}", e.volunteer_id)}` : "",
+        TO_SOMEONE.includes(e.event) && e.volunteer_id ? ` → ${volunteerName(e.volunteer_id)}` : "",
         e.note ? el("span", { class: "note" }, `“${e.note}”`) : null,
       )));
     }
@@ -220,6 +235,7 @@ const Console = (() => {
     let lastStatus = null;
     live(LIVE_MS, async () => {
       current = await api("GET", `/api/orders/${id}`);
+      await learnNames([current.volunteer_id, ...current.timeline.map((e) => e.volunteer_id)]);
       render(current);
       // Candidates change with the order's step, not every few seconds (they cost a query each).
       if (current.status !== lastStatus) { lastStatus = current.status; await candidates(); }
@@ -249,7 +265,7 @@ const Console = (() => {
       table($("complaints-body"), page.items, [
         (c) => orderLink(c.order_id), (c) => c.item_name, (c) => c.township, (c) => c.note || "—", (c) => time(c.created_at),
         (c) => (c.status === "open"
-          ? action(_("处理"), async () => { choose(c); }, { class: "secondary" })
+          ? action(_("处理"), c.order_id, async () => { choose(c); }, { class: "secondary" })
           : `${_("已处理")}：${c.resolution || ""}`),
       ], { empty: _("没有投诉") });
     };
@@ -285,18 +301,18 @@ const Console = (() => {
       table($("apps-body"), apps.items, [
         (v) => v.name, (v) => v.township, (v) => v.skills.join("、") || "—", (v) => time(v.created_at),
         (v) => el("span", { class: "actions" },
-          action(_("批准{name}").replace("{name}", v.name), async () => { await api("POST", `/api/volunteers/${v.id}/approve`); await refresh(); }),
-          action(_("不批准{name}").replace("{name}", v.name), async () => { await api("POST", `/api/volunteers/${v.id}/refuse`); await refresh(); }, { class: "secondary" })),
+          action(_("批准"), v.name, async () => { await api("POST", `/api/volunteers/${v.id}/approve`); await refresh(); }),
+          action(_("不批准"), v.name, async () => { await api("POST", `/api/volunteers/${v.id}/refuse`); await refresh(); }, { class: "secondary" })),
       ], { empty: _("没有待审核的申请") });
       table($("vols-body"), vols.items.filter((v) => v.active), [
         (v) => v.name, (v) => v.township, (v) => unitName(v.unit_id), (v) => `${v.open_orders}/${v.max_open_orders}`,
         (v) => String(v.completed_orders), (v) => (v.paused ? _("暂停接单") : _("可接单")),
         (v) => el("span", { class: "actions" },
-          action(v.paused ? _("恢复{name}接单").replace("{name}", v.name) : _("暂停{name}接单").replace("{name}", v.name), async () => {
+          action(v.paused ? _("恢复接单") : _("暂停接单"), v.name, async () => {
             await api("PATCH", `/api/volunteers/${v.id}`, { paused: !v.paused });
             await refresh();
           }, { class: "secondary" }),
-          action(_("转接{name}").replace("{name}", v.name), async () => {
+          action(_("转接"), v.name, async () => {
             moving = v;
             $("transfer-name").textContent = v.name;
             $("transfer-unit").value = v.unit_id ? String(v.unit_id) : "";
@@ -355,10 +371,10 @@ const Console = (() => {
         (s) => s.username, (s) => ROLES[s.role] || s.role, (s) => (s.townships && s.townships.length ? s.townships.join("、") : _("全县")),
         (s) => [s.active ? _("在用") : _("已停用"), s.locked ? _("已锁定") : ""].filter(Boolean).join("，"),
         (s) => el("span", { class: "actions" },
-          action(s.active ? _("停用{name}").replace("{name}", s.username) : _("启用{name}").replace("{name}", s.username),
+          action(s.active ? _("停用") : _("启用"), s.username,
             () => patch(s, { active: !s.active }), { class: "secondary" }),
-          s.locked ? action(_("解锁{name}").replace("{name}", s.username), () => patch(s, { unlock: true }), { class: "secondary" }) : null,
-          action(_("修改{name}的乡镇").replace("{name}", s.username), async () => {
+          s.locked ? action(_("解锁"), s.username, () => patch(s, { unlock: true }), { class: "secondary" }) : null,
+          action(_("改乡镇"), s.username, async () => {
             editing = s;
             $("scope-name").textContent = s.username;
             for (const box of $("scope-townships").querySelectorAll("input")) box.checked = (s.townships || []).includes(box.value);
@@ -397,7 +413,7 @@ const Console = (() => {
         (i) => i.name, (i) => categoryName(i.category_code), (i) => el("code", {}, i.code),
         (i) => (i.active ? _("在菜单上") : _("已停用")),
         (i) => el("span", { class: "actions" },
-          action(_("改名{name}").replace("{name}", i.name), async () => {
+          action(_("改名"), i.name, async () => {
             renaming = i;
             $("rename-code").textContent = i.code;
             $("rename-name").value = i.name;
@@ -405,7 +421,7 @@ const Console = (() => {
             $("rename-form").hidden = false;
             $("rename-name").focus();
           }, { class: "secondary" }),
-          action(i.active ? _("停用{name}").replace("{name}", i.name) : _("启用{name}").replace("{name}", i.name), async () => {
+          action(i.active ? _("停用") : _("启用"), i.name, async () => {
             await api("PATCH", `/api/catalog/items/${i.code}`, { active: !i.active });
             await refresh();
           }, { class: "secondary" })),
