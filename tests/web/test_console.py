@@ -9,22 +9,22 @@ import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from api.database import Database
 from api.stores import accounts
-from core.models import Order, Township
+from core.models import Order
 from core.settings import Settings
 from core.vocab import Role
-from tests.integration.test_http_lifecycle import submission, wait_for_follow_up
+from tests.conftest import new_township
+from tests.integration.test_http_lifecycle import ok, order_placed, wait_for_follow_up
 from tests.polling import eventually
-from tests.signin import STAFF_PASSWORD, Caller, People
+from tests.signin import STAFF_PASSWORD, People
 from tests.web.conftest import DESKTOP, TABLET, inspect, new_context
 from twilio_sim import SimControl
 
@@ -79,21 +79,7 @@ async def http(live_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 def other_township(engine: Engine) -> str:
-    name = f"别镇-{uuid.uuid4().hex[:8]}"
-    with engine.begin() as conn:
-        conn.execute(insert(Township).values(name=name, name_en="Elsewhere", position=1001))
-    return name
-
-
-async def placed(resident: Caller, township: str) -> str:
-    answer = await resident.post("/api/orders", json=submission(township))
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["id"])
-
-
-async def ok(answer: httpx.Response, status: int = 200) -> Any:
-    assert answer.status_code == status, answer.text
-    return answer.json()
+    return new_township(engine, "别镇")
 
 
 async def test_a_township_admin_dispatches_notes_resolves_and_approves_in_the_console(
@@ -121,8 +107,8 @@ async def test_a_township_admin_dispatches_notes_resolves_and_approves_in_the_co
     await look(desk, "console-board-empty")
 
     # An order arrives: the board counts it without a reload; another township's does not.
-    elsewhere = await placed(resident, other_township)
-    order_id = await placed(resident, township)
+    elsewhere = await order_placed(people, other_township)
+    order_id = await order_placed(people, township)
     await expect(pending).to_have_attribute("data-count", "1", timeout=SLOW)
     await expect(desk.locator(f"#list-pending li[data-id='{order_id}']")).to_be_visible()
     await expect(desk.locator(f"#board li[data-id='{elsewhere}']")).to_have_count(0)
