@@ -27,6 +27,7 @@ from api.routes import (
     complaints,
     console_pages,
     pages,
+    photos,
     registry,
     reports,
     resident,
@@ -95,6 +96,7 @@ def create_app(
     for router in (
         resident.router,
         volunteer.router,
+        photos.router,
         admin.router,
         registry.router,
         call_center.router,
