@@ -853,7 +853,8 @@ class BoardOut(BaseModel):
     ``counts`` are every such order in the admin's townships; ``columns`` the most urgent
     of each (nearest deadline first). Columns: ``pending`` (待派单), ``dispatched`` (已派单),
     ``accepted`` (已接单), ``overdue`` (超时: past the 72 hours), ``supervised`` (督办:
-    nobody could take it, its workflow was lost, or a complaint about it is open).
+    nobody could take it, its workflow was lost, the resident hurried it, or a complaint
+    about it is open).
     """
 
     counts: dict[str, int]

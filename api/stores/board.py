@@ -26,11 +26,16 @@ def _columns() -> dict[str, ColumnElement[bool]]:
         "dispatched": Order.status == OrderStatus.DISPATCHED.value,
         "accepted": Order.status == OrderStatus.ACCEPTED.value,
         "overdue": and_(still_open, Order.overdue.is_(True)),
-        # 督办: what no timer will settle by itself; someone at the center must act.
+        # 督办: what no timer will settle by itself, or what the resident hurried (催办): someone
+        # at the center must act.
         "supervised": or_(
             and_(
                 still_open,
-                or_(Order.undispatchable.is_(True), Order.workflow_lost_at.is_not(None)),
+                or_(
+                    Order.undispatchable.is_(True),
+                    Order.workflow_lost_at.is_not(None),
+                    Order.hurry_count > 0,
+                ),
             ),
             complaint_open,
         ),

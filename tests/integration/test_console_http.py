@@ -41,6 +41,13 @@ async def test_the_board_counts_each_step_in_the_admins_townships_only(
     assert elsewhere["counts"]["pending"] == 0
     assert all(not col for col in elsewhere["columns"].values())
 
+    # The resident hurries (催办) the waiting order: the center must now supervise it.
+    resident = await people.resident()
+    await ok(await resident.post(f"/api/orders/{first}/hurry"))
+    hurried = await ok(await mine.get("/api/board"))
+    assert [o["id"] for o in hurried["columns"]["supervised"]] == [first]
+    assert hurried["counts"]["supervised"] == 1
+
 
 async def test_staff_notes_are_internal_audited_and_hidden_from_the_resident(
     worker: None, people: People, township: str

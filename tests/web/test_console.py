@@ -9,6 +9,7 @@ import asyncio
 import re
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -62,6 +63,12 @@ async def sign_in(page: Page, url: str, username: str) -> None:
     await page.fill("#password", STAFF_PASSWORD)
     await page.click("#sign-in-submit")
     await expect(page.locator("#desk")).to_be_visible()
+
+
+@pytest.fixture
+def live_settings(live_settings: Settings) -> Settings:
+    """The follow-up call at once after the review, not hours later (FOLLOW_UP_AFTER_REVIEW)."""
+    return live_settings.model_copy(update={"follow_up_after_review": timedelta(0)})
 
 
 @pytest.fixture
@@ -218,6 +225,31 @@ async def _internal_id(database: Database, public_id: str) -> int:
         return session.execute(select(Order.id).where(Order.public_id == public_id)).scalar_one()
 
     return await database.run(read)
+
+
+async def test_a_county_admin_opens_a_call_to_the_top_candidates(
+    desk: Page,
+    live: tuple[str, Settings],
+    http: httpx.AsyncClient,
+    database: Database,
+    township: str,
+) -> None:
+    url, settings = live
+    people = People(http, database, settings)
+    county = await people.admin()
+    for n, name in enumerate(("吴", "杨", "龙")):
+        body = {"name": name, "phone": f"1371234570{n}", "township": township, "skills": ["care"]}
+        await ok(await county.post("/api/volunteers", json=body), 201)
+    order_id = await order_placed(people, township)
+    username = await staff_account(database, Role.ADMIN, None)
+    await sign_in(desk, f"{url}/console/orders/{order_id}", username)
+    # Ours, and any other township's volunteers further down the ranking.
+    await expect(desk.locator("#candidates-body tr").nth(2)).to_be_visible(timeout=SLOW)
+    await desk.click("#open-call")
+    await expect(desk.locator("#status")).to_have_attribute("data-status", "dispatched")
+    await expect(desk.locator("#volunteer")).to_contain_text("抢单中")
+    await expect(desk.locator("#timeline li[data-event=open_call]")).to_have_count(1)
+    await look(desk, "console-order-open-call")
 
 
 async def test_a_county_admin_edits_the_catalog_and_manages_the_registry(
