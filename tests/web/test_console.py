@@ -23,7 +23,7 @@ from core.models import Order
 from core.settings import Settings
 from core.vocab import Role
 from tests.conftest import new_township
-from tests.integration.test_http_lifecycle import ok, order_placed, wait_for_follow_up
+from tests.integration.test_http_lifecycle import ok, order_placed, register, wait_for_follow_up
 from tests.polling import eventually
 from tests.signin import STAFF_PASSWORD, People
 from tests.web.conftest import DESKTOP, TABLET, inspect, new_context
@@ -85,6 +85,12 @@ async def http(live_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
+def people(http: httpx.AsyncClient, database: Database, live: tuple[str, Settings]) -> People:
+    """Callers on the live server (residents, volunteers, agents) for what is not the console."""
+    return People(http, database, live[1])
+
+
+@pytest.fixture
 def other_township(engine: Engine) -> str:
     return new_township(engine, "别镇")
 
@@ -92,18 +98,16 @@ def other_township(engine: Engine) -> str:
 async def test_a_township_admin_dispatches_notes_resolves_and_approves_in_the_console(
     desk: Page,
     live: tuple[str, Settings],
-    http: httpx.AsyncClient,
+    people: People,
     database: Database,
     sim: SimControl,
     township: str,
     other_township: str,
 ) -> None:
     url, settings = live
-    people = People(http, database, settings)
     county = await people.admin()
     resident = await people.resident()
-    wu = {"name": "吴", "phone": "13712345601", "township": township, "skills": ["care"]}
-    helper = (await ok(await county.post("/api/volunteers", json=wu), 201))["id"]
+    helper = await register(county, township, ["care"])
     username = await staff_account(database, Role.ADMIN, [township])
 
     await desk.goto(url + "/console/")
@@ -151,7 +155,7 @@ async def test_a_township_admin_dispatches_notes_resolves_and_approves_in_the_co
     await row.locator("button").click()
     await expect(desk.locator("#status")).to_have_attribute("data-status", "dispatched")
     await expect(desk.locator("#timeline li[data-event=dispatched]")).to_contain_text("中心管理员")
-    await expect(desk.locator("#volunteer")).to_have_text("吴")
+    await expect(desk.locator("#volunteer")).to_have_text("吴志强")
     await expect(desk.locator("#dispatch-title")).to_have_text("改派：推荐的志愿者")
     await look(desk, "console-order-dispatched")
 
@@ -228,18 +232,12 @@ async def _internal_id(database: Database, public_id: str) -> int:
 
 
 async def test_a_county_admin_opens_a_call_to_the_top_candidates(
-    desk: Page,
-    live: tuple[str, Settings],
-    http: httpx.AsyncClient,
-    database: Database,
-    township: str,
+    desk: Page, live_url: str, people: People, database: Database, township: str
 ) -> None:
-    url, settings = live
-    people = People(http, database, settings)
+    url = live_url
     county = await people.admin()
-    for n, name in enumerate(("吴", "杨", "龙")):
-        body = {"name": name, "phone": f"1371234570{n}", "township": township, "skills": ["care"]}
-        await ok(await county.post("/api/volunteers", json=body), 201)
+    for _ in range(3):
+        await register(county, township, ["care"])
     order_id = await order_placed(people, township)
     username = await staff_account(database, Role.ADMIN, None)
     await sign_in(desk, f"{url}/console/orders/{order_id}", username)
