@@ -285,6 +285,18 @@ async def test_a_county_admin_edits_the_catalog_and_manages_the_registry(
     await desk.click("#item-submit")
     await expect(desk.locator("#error")).to_contain_text("已经有这个代码")
 
+    # A new agent's account, then disabled.
+    await desk.click("a[href='/console/staff']")
+    agent_name = f"agent-{uuid.uuid4().hex[:6]}"
+    await desk.fill("#staff-username", agent_name)
+    await desk.fill("#staff-password", STAFF_PASSWORD)
+    await desk.select_option("#staff-role", "agent")
+    await desk.click("#staff-submit")
+    account = desk.locator("#staff-body tr", has_text=agent_name)
+    await expect(account).to_contain_text("在用")
+    await account.get_by_role("button", name=f"停用：{agent_name}").click()
+    await expect(account).to_contain_text("已停用")
+
     for name in ("staff", "units", "escalations"):
         await desk.click(f"a[href='/console/{name}']")
         await expect(desk.locator("tbody tr").first).to_be_visible()
