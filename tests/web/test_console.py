@@ -18,10 +18,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from api.database import Database
+from api.routes import console_pages
 from api.stores import accounts
 from core.models import Order
 from core.settings import Settings
 from core.vocab import Role
+from tests.api.auth_app import app_on, caller
 from tests.conftest import new_township
 from tests.integration.test_http_lifecycle import ok, order_placed, register, wait_for_follow_up
 from tests.polling import eventually
@@ -302,3 +304,28 @@ async def test_a_county_admin_edits_the_catalog_and_manages_the_registry(
         await expect(desk.locator("tbody tr").first).to_be_visible()
         await look(desk, f"console-{name}")
     await expect(desk.locator("a[href='/console/supervision']")).to_be_visible()
+
+
+HAN = re.compile(r".{0,20}[\u4e00-\u9fff]+.{0,20}")
+SCRIPT_DATA_OR_CHINESE_LINK = r'<script type="application/json".*?</script>|lang="zh-CN">中文<'
+CONSOLE_PAGES = (
+    "/console/",
+    "/console/orders/0123456789abcdef",
+    *(f"/console/{name}" for name in console_pages.SIMPLE),
+)
+
+
+async def test_every_console_page_is_chinese_or_english_and_signs_in_first(
+    database: Database, settings: Settings
+) -> None:
+    """No page holds data (scripts fetch it after the sign-in); English leaves no Chinese."""
+    async with caller(app_on(database, settings)) as web:
+        for path in CONSOLE_PAGES:
+            zh = await web.get(path, params={"lang": "zh-CN"})
+            assert zh.status_code == 200, path
+            assert '<html lang="zh-CN">' in zh.text and 'id="sign-in"' in zh.text
+            assert 'href="/console/supervision"' in zh.text
+            en = await web.get(path, params={"lang": "en"})
+            # Besides the scripts' catalog and the link back to Chinese.
+            visible = re.sub(SCRIPT_DATA_OR_CHINESE_LINK, "", en.text, flags=re.S)
+            assert not HAN.search(visible), (path, HAN.findall(visible))
