@@ -447,8 +447,9 @@ const Console = (() => {
   }
 
   const PAGES = { board, orders, order, escalations, complaints, volunteers, units, staff, catalog };
-  start(async () => {
-    try { await PAGES[document.body.dataset.page](); } catch (err) { showError(err); }
-  });
+  // Pages on the console's layout with a script of their own (the supervision screen) start
+  // themselves.
+  const page = PAGES[document.body.dataset.page];
+  if (page) start(async () => { try { await page(); } catch (err) { showError(err); } });
   return PAGES;
 })();
