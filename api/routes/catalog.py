@@ -38,9 +38,9 @@ async def add_item(
     return await db.run(catalog.add_item, body, actor, ip=client_ip(request))
 
 
-@router.patch("/items/{code}", response_model=schemas.CatalogItemOut)
+@router.patch("/items/{item_code}", response_model=schemas.CatalogItemOut)
 async def update_item(
-    code: ItemCodePath,
+    item_code: ItemCodePath,
     actor: AdminActor,
     body: schemas.CatalogItemPatch,
     request: Request,
@@ -48,4 +48,4 @@ async def update_item(
 ) -> schemas.CatalogItemOut:
     """Rename an item, or take it off the menu (``active: false``); orders keep their item."""
     county_admin(actor)
-    return await db.run(catalog.update_item, code, body, actor, ip=client_ip(request))
+    return await db.run(catalog.update_item, item_code, body, actor, ip=client_ip(request))

@@ -138,7 +138,7 @@ def rules(ids: World) -> dict[tuple[str, str], Rule]:
                 "name_en": "Matrix service",
             },
         ),
-        ("PATCH", "/api/catalog/items/{code}"): rule(ADMIN, body={"active": True}),
+        ("PATCH", "/api/catalog/items/{item_code}"): rule(ADMIN, body={"active": True}),
         ("GET", "/api/orders/{order_id}/messages"): rule(ADMIN, hidden={TADMIN}),
         ("POST", "/api/orders/{order_id}/dispatch"): rule(ADMIN, hidden={TADMIN}, body={}),
         ("POST", "/api/orders/{order_id}/open-call"): rule(ADMIN, hidden={TADMIN}, body={}),
@@ -232,7 +232,7 @@ class World:
             staff_id=self.staff_id,
             photo_id=self.photo_id,
             scope="*",
-            code="care.errands",
+            item_code="care.errands",
             call_id=1,
             sms_id=1,
         )
