@@ -127,6 +127,15 @@ async def test_a_township_admin_dispatches_notes_resolves_and_approves_in_the_co
     await expect(desk.locator(f"#board li[data-id='{elsewhere}']")).to_have_count(0)
     await expect(desk.locator("#board-summary")).to_contain_text("待派单 1")
     await look(desk, "console-board-pending")
+    # The resident hurries it (催办): the center now supervises it (督办), and says why.
+    await ok(await resident.post(f"/api/orders/{order_id}/hurry"))
+    await expect(desk.locator("#count-supervised")).to_have_attribute(
+        "data-count", "1", timeout=SLOW
+    )
+    await expect(desk.locator(f"#list-supervised li[data-id='{order_id}']")).to_contain_text(
+        "催办 1 次"
+    )
+    await look(desk, "console-board-hurried")
 
     # The list filters; the other township's order is nowhere, and its page reads as unknown.
     await desk.click("a[href='/console/orders']")

@@ -36,6 +36,12 @@ const Console = (() => {
   const orderLink = (id) => el("a", { href: `/console/orders/${id}` }, id);
   const stamp = () => { $("updated").textContent = time(new Date().toISOString()); };
   const statusText = (o) => STATUS[o.status] || o.status;
+  // Why an order needs the center, as chips beside it (words, never colour alone).
+  const flags = (o) => [
+    o.undispatchable && el("span", { class: "chip urgent" }, _("无人可派")),
+    o.workflow_lost && el("span", { class: "chip urgent" }, _("流程异常")),
+    o.hurry_count > 0 && el("span", { class: "chip high" }, _("催办 {n} 次").replace("{n}", o.hurry_count)),
+  ].filter(Boolean);
   const query = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v !== "" && v !== null && v !== undefined)).toString();
 
   // A button that runs an action once per click, disabled meanwhile, errors shown in words.
@@ -93,6 +99,7 @@ const Console = (() => {
           "li", { dataset: { id: o.id } },
           orderLink(o.id), " ", itemName(o.item_code), " · ", o.township, " ",
           el("span", { class: o.overdue ? "chip urgent" : "chip quiet" }, App.countdown(o.deadline_at)),
+          ...flags(o).flatMap((chip) => [" ", chip]),
         )));
       }
       const summary = ["pending", "dispatched", "accepted", "overdue", "supervised"]
@@ -121,7 +128,7 @@ const Console = (() => {
       const page = await api("GET", `/api/orders?${query({ ...chosen(), limit: PAGE, offset })}`);
       table($("orders-body"), page.items, [
         (o) => orderLink(o.id), (o) => itemName(o.item_code), (o) => o.township,
-        (o) => statusText(o), (o) => time(o.submitted_at),
+        (o) => el("span", {}, statusText(o), ...flags(o).flatMap((chip) => [" ", chip])), (o) => time(o.submitted_at),
         (o) => el("span", { class: o.overdue ? "chip urgent" : "" }, time(o.deadline_at)),
       ], { empty: _("没有符合条件的订单") });
       $("total").textContent = _("共 {n} 张订单").replace("{n}", page.total);
