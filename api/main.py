@@ -11,6 +11,7 @@ from datetime import timedelta
 from fastapi import FastAPI, Response
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
 from api import docs, errors, limits, metrics, reconciler, schemas
@@ -19,6 +20,7 @@ from api.bootstrap import bootstrap_admin
 from api.database import Database
 from api.deps import DatabaseDep, TemporalDep
 from api.limits import Limits
+from api.media import BucketStore, media_store
 from api.routes import (
     admin,
     auth,
@@ -34,6 +36,7 @@ from api.routes import (
     staff,
     twilio,
     volunteer,
+    volunteer_pages,
 )
 from api.security_headers import SecurityHeaders
 from core.db import make_engine
@@ -82,6 +85,13 @@ def create_app(
         app.state.settings = cfg
         app.state.database = Database(engine)
         app.state.limits = Limits(cfg)
+        app.state.media = media_store(cfg)
+        if isinstance(app.state.media, BucketStore):
+            # Made on first start; a store still coming up must not keep the API down.
+            try:
+                await run_in_threadpool(app.state.media.ensure_bucket)
+            except Exception as exc:
+                log.warning("object store unreachable at start-up: %s", type(exc).__name__)
         await bootstrap_admin(app.state.database, cfg)
         client = await connect(cfg, interceptors=tracing.interceptors() if tracing else ())
         app.state.temporal = client
@@ -134,6 +144,7 @@ def create_app(
     app.include_router(docs.router)
     app.include_router(pages.router)
     app.include_router(console_pages.router)
+    app.include_router(volunteer_pages.router)
     app.mount("/static", pages.static, name="static")
 
     @app.get("/healthz", response_model=schemas.Health, tags=["ops"])
