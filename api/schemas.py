@@ -543,6 +543,14 @@ class UnitPatch(Strict):
         return self
 
 
+class UnitMember(BaseModel):
+    """A member as their leader sees them, to hand an order to (no phone: the leader has it)."""
+
+    id: int
+    name: str
+    available: bool
+
+
 class UnitOut(BaseModel):
     id: int
     kind: UnitKind
