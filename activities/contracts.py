@@ -70,6 +70,11 @@ class OrderSnapshot:
     offered_to: list[int] = field(default_factory=list)
     dispatch_attempts: int = 0
     undispatchable: bool = False
+    checked_in_at: datetime | None = None
+    checked_out_at: datetime | None = None
+    hurry_count: int = 0
+    last_hurried_at: datetime | None = None
+    review_channel: str | None = None
 
 
 @dataclass

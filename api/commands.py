@@ -31,6 +31,7 @@ from api.errors import raise_for_update_failure
 from api.stores import orders
 from api.stores.access import OrderRef, Viewer, resolve
 from api.stores.errors import NotFound
+from api.stores.order_view import Center
 from core.security import Principal
 from core.settings import Settings
 from workflows.order import (
@@ -81,6 +82,7 @@ async def order_detail(db: Database, settings: Settings, order: OrderRef) -> sch
             f"{settings.temporal_ui_url.rstrip('/')}/namespaces/"
             f"{settings.temporal_namespace}/workflows"
         ),
+        center=Center(name=settings.center_name, hotline=settings.center_hotline),
     )
 
 
@@ -117,6 +119,10 @@ class OrderCommands:
             note=note,
         )
         await self.send_update(order.id, update, make_arg(note_id), note_id=note_id)
+        return await self.reread(order)
+
+    async def reread(self, order: OrderRef) -> schemas.OrderOut:
+        """The order as the caller may read it now."""
         # Read again as the caller: the command may have changed what they may see (a
         # volunteer who declined no longer holds the order, and sees only what anyone would).
         try:

@@ -25,6 +25,7 @@ from api.routes import (
     call_center,
     complaints,
     pages,
+    photos,
     registry,
     reports,
     resident,
@@ -93,6 +94,7 @@ def create_app(
     for router in (
         resident.router,
         volunteer.router,
+        photos.router,
         admin.router,
         registry.router,
         call_center.router,

@@ -120,6 +120,15 @@ class Settings(BaseSettings):
     # What residents see instead of a volunteer's own number.
     center_hotline: str = "12345"
 
+    # The apps (issue 12): how often a resident may hurry an order (催办); how long after an
+    # online review the follow-up call waits (it then asks to confirm that rating).
+    hurry_interval: Duration = timedelta(hours=1)
+    follow_up_after_review: Duration = timedelta(hours=2)
+    # Volunteers' photos of the work, in this folder (under the data dir by default).
+    media_dir: Path = ROOT / "data" / "media"
+    # At most 5 MB: the body limit lets a photo upload through only up to about that.
+    photo_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=5 * 1024 * 1024)
+
     # Abuse limits, in the ``limits`` notation; shared by replicas through Redis when
     # RATE_LIMIT_STORAGE_URL is set (redis://...), else kept in each process.
     sms_code_per_number: str = "1/minute;10/day"

@@ -45,6 +45,10 @@ class EventName(StrEnum):
     CALL_PLACED = "call_placed"
     CALL_ENDED = "call_ended"
     FOLLOW_UP_QUEUED = "follow_up_queued"
+    # The apps (issue 12): the resident hurries, the volunteer arrives and leaves.
+    HURRIED = "hurried"
+    CHECKED_IN = "checked_in"
+    CHECKED_OUT = "checked_out"
 
 
 class Rating(StrEnum):
@@ -62,6 +66,13 @@ RATING_POINTS: dict[Rating, int] = {
     Rating.AVERAGE: 2,
     Rating.DISSATISFIED: 1,
 }
+
+
+class ReviewChannel(StrEnum):
+    """Where the review was given."""
+
+    ONLINE = "online"  # the resident, on their own phone or the SMS link
+    ON_SITE = "on_site"  # on the volunteer's phone, handed over (现场填写《满意度评议表》)
 
 
 class DispatchPolicy(StrEnum):
@@ -230,7 +241,13 @@ class Channel(StrEnum):
 # Notes only staff read: why a volunteer declined, what the call-center heard, why an admin
 # dispatched, how a complaint was resolved.
 INTERNAL_NOTES = frozenset(
-    {"dispatch_reason", "decline_reason", "follow_up_notes", "complaint_resolution"}
+    {
+        "dispatch_reason",
+        "decline_reason",
+        "follow_up_notes",
+        "complaint_resolution",
+        "resident_complaint",
+    }
 )
 
 

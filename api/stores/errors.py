@@ -23,6 +23,8 @@ NOT_CLAIM_HOLDER: Final = "NotClaimHolder"
 FOLLOW_UP_NOT_OPEN: Final = "FollowUpNotOpen"
 """The task is not (or no longer) in the staff queue."""
 COMPLAINT_RESOLVED: Final = "ComplaintAlreadyResolved"
+COMPLAINT_OPEN: Final = "ComplaintOpen"
+"""The resident complains again while their complaint on the order is still open."""
 
 DUPLICATE_TOWNSHIP: Final = "DuplicateTownship"
 DUPLICATE_PLACE: Final = "DuplicatePlace"

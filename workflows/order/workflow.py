@@ -196,6 +196,36 @@ class OrderWorkflow:
         machine.check_cancel(self._s, inp)
 
     @workflow.update
+    async def hurry(self, inp: msg.HurryInput) -> msg.OrderView:
+        """The resident hurries the order (催办), at most once per interval."""
+        # Checked again here, as ``_command`` does: the interval depends on the time too.
+        machine.check_hurry(self._s, inp, workflow.now())
+        await self._carry_out(machine.hurry(self._s, inp, workflow.now()))
+        return machine.view(self._s)
+
+    @hurry.validator
+    def _check_hurry(self, inp: msg.HurryInput) -> None:
+        machine.check_hurry(self._s, inp, workflow.now())
+
+    @workflow.update
+    async def check_in(self, inp: msg.VisitInput) -> msg.OrderView:
+        """The volunteer holding the order arrives (idempotent)."""
+        return await self._command(machine.check_visit, machine.check_in, inp)
+
+    @check_in.validator
+    def _check_check_in(self, inp: msg.VisitInput) -> None:
+        machine.check_visit(self._s, inp)
+
+    @workflow.update
+    async def check_out(self, inp: msg.VisitInput) -> msg.OrderView:
+        """The volunteer holding the order leaves (idempotent): the hours are proposed."""
+        return await self._command(machine.check_check_out, machine.check_out, inp)
+
+    @check_out.validator
+    def _check_check_out(self, inp: msg.VisitInput) -> None:
+        machine.check_check_out(self._s, inp)
+
+    @workflow.update
     async def record_follow_up(self, inp: msg.FollowUpResultInput) -> msg.OrderView:
         machine.check_follow_up(self._s, inp)
         # The task may be listed before its id reaches the workflow (see open_follow_up).
@@ -218,7 +248,7 @@ class OrderWorkflow:
     async def _command(
         self,
         check: Callable[[OrderState, Any], None],
-        transition: Callable[[OrderState, Any, datetime], Effects],
+        transition: Callable[[OrderState, Any, datetime], Effects | None],
         inp: Any,
     ) -> msg.OrderView:
         # Checked again in the handler: two racing commands both passed their validators,
