@@ -74,7 +74,6 @@ const Resident = (() => {
   // An expired sign-in sends the reader back to the sign-in form, then carries on.
   function whenSignedIn(start) {
     App.signIn(async () => {
-      $("sign-out") && ($("sign-out").hidden = false);
       try { await start(); } catch (err) {
         if (signInAgain(err)) return;
         showError(err);
@@ -166,6 +165,8 @@ const Resident = (() => {
         const title = group.previousElementSibling;
         if (title) title.hidden = ![...group.children].some((t) => !t.hidden);
       }
+      // The rest of the menu opens when the search finds something there.
+      if (asked) $("more").open = [...$("by-category").querySelectorAll(".tile")].some((t) => !t.hidden);
       $("search-result").textContent = !asked ? ""
         : shown ? _("找到 {n} 项服务").replace("{n}", shown)
           : _("没有找到“{q}”，请换个说法，或在下面的全部服务里找。").replace("{q}", box.value.trim());
@@ -283,7 +284,7 @@ const Resident = (() => {
       case "call_placed": return _("回访电话已拨出");
       case "call_ended": return _("回访电话已结束");
       case "followed_up":
-        if (e.outcome === "rating_corrected") {
+        if (e.outcome === "rating_corrected" || (e.review_rating && e.rating && e.review_rating !== e.rating)) {
           return _("回访时评价由“{from}”改为“{to}”").replace("{from}", RATINGS[e.review_rating] || "—").replace("{to}", RATINGS[e.rating] || "—");
         }
         if (e.outcome === "unreachable") return _("回访未能联系上您");
@@ -291,7 +292,7 @@ const Resident = (() => {
         return e.rating ? _("回访确认评价：{rating}").replace("{rating}", RATINGS[e.rating]) : _("已回访");
       case "complaint": return _("投诉了，中心正在处理");
       case "cancelled": return _("取消了求助") + (e.reason ? `：${e.reason}` : "");
-      case "closed": return _("办结");
+      case "closed": return _("已办结");
       default: return _("办理中");
     }
   }
@@ -412,6 +413,7 @@ const Resident = (() => {
     if (link) { tokens.set(`ol1.${id}.${link}`); history.replaceState(null, "", location.pathname); }
     let stop = null;
     let failed = false;
+    let shown = null;
 
     async function refresh() {
       let order;
@@ -422,7 +424,9 @@ const Resident = (() => {
         if (err.status === 401) { tokens.clear(); location.reload(); return; }
         showError(err); failed = true; return;
       }
-      if (failed) { showError(null); failed = false; }
+      // A failed read, or a refusal about a step the order has since left, is old news.
+      if (failed || (shown && shown !== order.status)) { showError(null); failed = false; }
+      shown = order.status;
       $("loading").hidden = true;
       $("order").hidden = false;
       render(order);
