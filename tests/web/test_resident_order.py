@@ -5,10 +5,12 @@ updates without a reload, and the page for an order that cannot be found."""
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 from dataclasses import dataclass
 
 import httpx
+from PIL import Image
 from playwright.async_api import Browser, expect
 
 from api.database import Database
@@ -49,6 +51,13 @@ async def cast(
         volunteer=Caller(http, await signin.volunteer(database, settings, v)),
         volunteer_id=v,
     )
+
+
+def photo() -> bytes:
+    """A photo of the work as a volunteer's phone sends it."""
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (90, 140, 60)).save(out, format="PNG")
+    return out.getvalue()
 
 
 async def placed(people: Cast, township: str) -> str:
@@ -113,11 +122,24 @@ async def test_the_resident_follows_hurries_rates_sees_a_correction_and_complain
         assert await page.evaluate("() => window.notReloaded === true")
         await inspect(page, "resident-order-accepted")
 
-        summary = {"summary": "陪老人聊了两个小时，打扫了院子", "hours": 2}
+        note = "陪老人聊了两个小时，打扫了院子"
+        uploaded = await ok(
+            await people.volunteer.post(
+                f"/api/orders/{order_id}/photos",
+                files={"file": ("yard.png", photo(), "image/png")},
+            ),
+            201,
+        )
+        summary = {"summary": note, "hours": 2, "photo_ids": [uploaded["photo_id"]]}
         await ok(await people.volunteer.post(f"/api/orders/{order_id}/complete", json=summary))
         await expect(page.locator("#review-form")).to_be_visible()
-        await expect(page.locator("#completion-note")).to_have_text(summary["summary"])
+        await expect(page.locator("#completion-note")).to_have_text(note)
         await expect(page.locator("#hours")).to_have_text("2小时")
+        # The photo comes with the resident's token (a blob URL), under the page's CSP.
+        shown = page.locator("#photos img")
+        await expect(shown).to_have_count(1)
+        await expect(shown).to_have_attribute("src", re.compile(r"^blob:"))
+        await expect(shown).to_have_js_property("naturalWidth", 320)
         await expect(page.locator("[data-fact=due]").first).to_be_hidden()
         await expect(page.locator("#hurry-box")).to_be_hidden()
         await expect(page.locator("#steps li.current")).to_have_text(re.compile("评价"))
