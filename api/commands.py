@@ -70,6 +70,7 @@ def follow_up_plan(settings: Settings) -> FollowUpPlan:
         calling_start_minute=hours.start_minute,
         calling_end_minute=hours.end_minute,
         timezone=settings.county_timezone,
+        after_review_s=int(settings.follow_up_after_review.total_seconds()),
     )
 
 

@@ -395,6 +395,8 @@ class FollowUpCall(Base):
     answered_by: Mapped[str | None] = mapped_column(String(30))
     digits: Mapped[str | None] = mapped_column(String(10))
     outcome: Mapped[str | None] = mapped_column(String(20))
+    # The resident's own rating the call asks them to confirm (None: it asks for a rating).
+    confirm_rating: Mapped[str | None] = mapped_column(String(20))
     error_code: Mapped[int | None] = mapped_column(Integer)
 
 

@@ -175,10 +175,21 @@ STAFF_KEY = "9"
 GATHER_ROUNDS = 2
 
 
-def keypad(digits: str) -> Rating | str | None:
-    """What a key pressed on the follow-up call means: a rating, ``STAFF_KEY``, or ``None``."""
-    if digits in KEYPAD_RATINGS:
-        return KEYPAD_RATINGS[digits]
+def confirm_keypad(reviewed: Rating) -> dict[str, Rating]:
+    """The keypad of a call confirming the resident's own review: 1 confirms it, 2-4 give
+    the other grades, best first (reviewed 满意: 非常满意 2, 一般 3, 不满意 4)."""
+    others = [r for r in KEYPAD_RATINGS.values() if r != reviewed]
+    return {"1": reviewed, **{str(key): r for key, r in enumerate(others, start=2)}}
+
+
+def keypad(digits: str, *, confirming: Rating | None = None) -> Rating | str | None:
+    """What a key pressed on the follow-up call means: a rating, ``STAFF_KEY``, or ``None``.
+
+    ``confirming``: the call asks to confirm this rating (see ``confirm_keypad``).
+    """
+    ratings = KEYPAD_RATINGS if confirming is None else confirm_keypad(confirming)
+    if digits in ratings:
+        return ratings[digits]
     return STAFF_KEY if digits == STAFF_KEY else None
 
 

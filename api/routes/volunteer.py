@@ -7,18 +7,23 @@ but do not hold is refused by the workflow (409 ``NotAssignedVolunteer``).
 from __future__ import annotations
 
 from fastapi import APIRouter
+from temporalio.workflow import UpdateMethodMultiParam
 
 from api import schemas
 from api.auth import Actor, LeaderActor, VisibleOrder, VolunteerActor
+from api.commands import OrderCommands
 from api.deps import CommandsDep, DatabaseDep, SettingsDep
 from api.params import VolunteerId
 from api.stores import inbox, orders, photos, units, volunteers
+from api.stores.access import OrderRef
 from api.stores.errors import Forbidden
+from core.security import Principal
 from workflows.order import (
     AcceptInput,
     AssignInput,
     CompleteInput,
     DeclineInput,
+    OrderView,
     OrderWorkflow,
     VisitInput,
 )
@@ -80,10 +85,7 @@ async def check_in(
     actor: VolunteerActor, order: VisibleOrder, commands: CommandsDep
 ) -> schemas.OrderOut:
     """You arrive at the resident's (到达): the time is kept; a repeat keeps the first."""
-    me = volunteers.me(actor)
-    return await commands.run(
-        order, OrderWorkflow.check_in, lambda _note: VisitInput(volunteer_id=me), volunteer_id=me
-    )
+    return await _visit(actor, order, commands, OrderWorkflow.check_in)
 
 
 @router.post("/orders/{order_id}/check-out", response_model=schemas.OrderOut)
@@ -91,9 +93,18 @@ async def check_out(
     actor: VolunteerActor, order: VisibleOrder, commands: CommandsDep
 ) -> schemas.OrderOut:
     """You leave (离开): with the check-in, this proposes the hours (``proposed_hours``)."""
+    return await _visit(actor, order, commands, OrderWorkflow.check_out)
+
+
+async def _visit(
+    actor: Principal,
+    order: OrderRef,
+    commands: OrderCommands,
+    update: UpdateMethodMultiParam[[OrderWorkflow, VisitInput], OrderView],
+) -> schemas.OrderOut:
     me = volunteers.me(actor)
     return await commands.run(
-        order, OrderWorkflow.check_out, lambda _note: VisitInput(volunteer_id=me), volunteer_id=me
+        order, update, lambda _note: VisitInput(volunteer_id=me), volunteer_id=me
     )
 
 

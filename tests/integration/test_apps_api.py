@@ -8,7 +8,7 @@ for the on-site review; the order view tells people who did what.
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from PIL import Image
@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from api.database import Database
 from core.models import Complaint, Order, Photo
+from core.security import volunteer_link_code
 from tests.integration.test_dispatch_http import volunteer
 from tests.integration.test_http_lifecycle import (
     Json,
@@ -54,6 +55,14 @@ async def accepted_order(people: People, township: str) -> tuple[str, int, Calle
     as_helper = await people.volunteer(helper)
     await ok(await as_helper.post(f"/api/orders/{order_id}/accept"))
     return order_id, helper, as_helper
+
+
+async def completed_order(people: People, township: str) -> tuple[str, Caller]:
+    """An accepted order its volunteer reported done: its id, and the volunteer."""
+    order_id, _, as_helper = await accepted_order(people, township)
+    done = {"summary": "好", "hours": 1}
+    await ok(await as_helper.post(f"/api/orders/{order_id}/complete", json=done))
+    return order_id, as_helper
 
 
 def refused(response: Any, status: int, code: str) -> None:
@@ -96,6 +105,46 @@ async def test_the_volunteer_inbox_lists_offers_holdings_and_open_calls(
     refused(await (await people.resident()).get("/api/me/inbox"), 403, "Forbidden")
 
 
+async def test_a_volunteer_link_acts_as_its_volunteer_on_its_order_only(
+    worker: None, people: People, township: str, live_settings: Any
+) -> None:
+    admin = await people.admin()
+    helper = await volunteer(admin, township, skills=["care"], name="王建国")
+    order_id = await order_placed(people, township)
+    other = await order_placed(people, township)
+    for public_id in (order_id, other):
+        body = {"volunteer_id": helper}
+        await ok(await admin.post(f"/api/orders/{public_id}/dispatch", json=body))
+
+    def link(public_id: str, volunteer_id: int, **changes: Any) -> Caller:
+        code = volunteer_link_code(
+            public_id,
+            volunteer_id,
+            secret=live_settings.signing_secret,
+            ttl=changes.get("ttl", timedelta(days=14)),
+            now=datetime.now(UTC),
+        )
+        token = f"vl1.{changes.get('as_order', public_id)}.{code}"
+        return Caller(people.client, {"Authorization": f"Bearer {token}"})
+
+    as_link = link(order_id, helper)
+    seen = await ok(await as_link.get(f"/api/orders/{order_id}"))
+    assert seen["status"] == "dispatched" and seen["resident_name"] is None
+    accepted = await ok(await as_link.post(f"/api/orders/{order_id}/accept"))
+    assert accepted["status"] == "accepted" and accepted["address"] is not None
+    # Nothing beyond its order: not the other one, not the inbox, not the profile.
+    refused(await as_link.get(f"/api/orders/{other}"), 403, "Forbidden")
+    refused(await as_link.get("/api/me/inbox"), 403, "Forbidden")
+    refused(await as_link.get(f"/api/volunteers/{helper}"), 403, "Forbidden")
+    # Signed for another volunteer, another order, or expired: refused.
+    stranger = await volunteer(admin, township)
+    refused(await link(order_id, stranger).get(f"/api/orders/{order_id}"), 404, "NotFound")
+    forged = link(order_id, helper, as_order=other)
+    refused(await forged.get(f"/api/orders/{other}"), 401, "InvalidToken")
+    expired = link(order_id, helper, ttl=timedelta(seconds=-1))
+    refused(await expired.get(f"/api/orders/{order_id}"), 401, "InvalidToken")
+
+
 async def test_the_resident_hurries_at_most_once_an_hour_and_admins_see_it(
     worker: None, people: People, township: str
 ) -> None:
@@ -126,10 +175,7 @@ async def test_the_resident_hurries_at_most_once_an_hour_and_admins_see_it(
 async def test_a_completed_order_cannot_be_hurried(
     worker: None, people: People, township: str
 ) -> None:
-    order_id, _, as_helper = await accepted_order(people, township)
-    await ok(
-        await as_helper.post(f"/api/orders/{order_id}/complete", json={"summary": "好", "hours": 1})
-    )
+    order_id, _ = await completed_order(people, township)
     resident = await people.resident()
     refused(await resident.post(f"/api/orders/{order_id}/hurry"), 409, "InvalidTransition")
 
@@ -345,10 +391,7 @@ async def test_the_order_view_says_who_acted_and_shows_a_corrected_rating(
 async def test_an_online_review_stays_online_and_strangers_may_not_review(
     worker: None, people: People, township: str
 ) -> None:
-    order_id, _, as_helper = await accepted_order(people, township)
-    await ok(
-        await as_helper.post(f"/api/orders/{order_id}/complete", json={"summary": "好", "hours": 1})
-    )
+    order_id, as_helper = await completed_order(people, township)
     admin = await people.admin()
     refused(
         await admin.post(f"/api/orders/{order_id}/review", json={"rating": "average"}),

@@ -45,6 +45,9 @@ class FollowUpPlan:
     calling_start_minute: int = 8 * 60
     calling_end_minute: int = 20 * 60
     timezone: str = "Asia/Shanghai"
+    # After the resident's own review, the first call waits this long and asks them to
+    # confirm it (issue 12); orders submitted before decode with 0.
+    after_review_s: int = 0
 
 
 @dataclass

@@ -104,6 +104,9 @@ class OrderState:
     closed_at: datetime | None = None
     review_window_expired: bool = False
     review_channel: ReviewChannel | None = None
+    reviewed_at: datetime | None = None
+    # The follow-up calls ask the resident to confirm this rating of theirs (their review).
+    confirming: Rating | None = None
     checked_in_at: datetime | None = None
     checked_out_at: datetime | None = None
     hurry_count: int = 0
@@ -606,6 +609,7 @@ def review(s: OrderState, inp: ReviewInput, now: datetime) -> Effects:
     s.review_rating = inp.rating
     s.rating = inp.rating
     s.review_channel = inp.channel
+    s.reviewed_at = now
     _set_status(s, OrderStatus.REVIEWED, fx)
     data = {"rating": inp.rating.value}
     if inp.channel != ReviewChannel.ONLINE:
@@ -659,10 +663,7 @@ def check_visit(s: OrderState, inp: VisitInput) -> None:
 
 
 def check_in(s: OrderState, inp: VisitInput, now: datetime) -> Effects | None:
-    """The volunteer arrives; a repeated check-in keeps the first time (nothing to record)."""
-    if s.checked_in_at is not None:
-        return None
-    s.checked_in_at = now
+    """The volunteer arrives; a repeated check-in keeps the first time."""
     return _visit(s, inp, EventName.CHECKED_IN, now)
 
 
@@ -674,13 +675,17 @@ def check_check_out(s: OrderState, inp: VisitInput) -> None:
 
 def check_out(s: OrderState, inp: VisitInput, now: datetime) -> Effects | None:
     """The volunteer leaves; a repeated check-out keeps the first time."""
-    if s.checked_out_at is not None:
-        return None
-    s.checked_out_at = now
     return _visit(s, inp, EventName.CHECKED_OUT, now)
 
 
-def _visit(s: OrderState, inp: VisitInput, name: EventName, now: datetime) -> Effects:
+_VISIT_TIMES = {EventName.CHECKED_IN: "checked_in_at", EventName.CHECKED_OUT: "checked_out_at"}
+
+
+def _visit(s: OrderState, inp: VisitInput, name: EventName, now: datetime) -> Effects | None:
+    """Arrival or leaving, recorded once: a repeat changes nothing and records nothing."""
+    if getattr(s, _VISIT_TIMES[name]) is not None:
+        return None
+    setattr(s, _VISIT_TIMES[name], now)
     by = actor(ActorKind.VOLUNTEER, inp.volunteer_id)
     return Effects(events=[event(s, name, now, by=by, volunteer_id=inp.volunteer_id)])
 

@@ -52,6 +52,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.order import state as machine
     from workflows.order.state import Effects, OrderState
 
+# Issue 12: after the resident's own review, the first call waits and asks to confirm it.
+CONFIRM_REVIEW_PATCH = "follow-up-confirms-review"
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
 # Twilio's side: a placing attempt retries for up to CALL_PLACING_WINDOW, then the call counts
@@ -401,6 +403,10 @@ class OrderWorkflow:
             start_minute=plan.calling_start_minute, end_minute=plan.calling_end_minute
         )
         due = workflow.now()
+        if s.review_rating is not None and workflow.patched(CONFIRM_REVIEW_PATCH):
+            s.confirming = s.review_rating
+            if s.reviewed_at is not None:
+                due = max(due, s.reviewed_at + timedelta(seconds=plan.after_review_s))
         for attempt in range(1, plan.max_calls + 1):
             at = hours.next_allowed(due, plan.timezone)
             if await self._settled_before(at):
@@ -442,7 +448,12 @@ class OrderWorkflow:
         try:
             result = await workflow.execute_activity(
                 place_follow_up_call,
-                PlaceCallInput(order_id=s.order_id, follow_up_id=s.follow_up_id, attempt=attempt),
+                PlaceCallInput(
+                    order_id=s.order_id,
+                    follow_up_id=s.follow_up_id,
+                    attempt=attempt,
+                    confirm_rating=s.confirming,
+                ),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 schedule_to_close_timeout=CALL_PLACING_WINDOW,
                 retry_policy=CALL_RETRY,
