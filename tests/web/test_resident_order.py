@@ -4,7 +4,6 @@ updates without a reload, and the page for an order that cannot be found."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 import re
 from dataclasses import dataclass
@@ -17,10 +16,10 @@ from api.database import Database
 from core.settings import Settings
 from core.vocab import Role
 from tests import signin
+from tests.polling import eventually
 from tests.signin import Caller
 from tests.web.conftest import inspect, new_context
 from tests.web.test_resident import assert_targets, ok, signed_in_tab
-from twilio_sim import SimControl
 
 CENTER = "县新时代文明实践中心"
 
@@ -76,7 +75,6 @@ async def test_the_resident_follows_hurries_rates_sees_a_correction_and_complain
     live: tuple[str, Settings],
     database: Database,
     township: str,
-    sim: SimControl,
 ) -> None:
     live_url, settings = live
     phone = "13800138010"
@@ -146,17 +144,29 @@ async def test_the_resident_follows_hurries_rates_sees_a_correction_and_complain
         # The four grades are large targets (关怀模式).
         await assert_targets(page, "#review-form .choices label, #review-submit", at_least=5)
         await inspect(page, "resident-order-completed")
-        # The follow-up call (the robot, from the simulator): the resident presses 1 for
-        # 非常满意 where they had rated 满意 online; the page shows both values.
-        await asyncio.to_thread(sim.script, "+86" + phone, ["answer:1"])
         await page.check("input[name=rating][value=satisfied]")
         await page.click("#review-submit")
         await expect(page.locator("#notice")).to_contain_text("谢谢您的评价")
+        await expect(page.locator("#rating")).to_have_text("满意")
+        await expect(page.locator("#status")).to_have_text("您已评价，等待中心回访")
+        await inspect(page, "resident-order-reviewed-online")
+
+        # The follow-up (回访): on the phone the resident says 非常满意 where they had rated
+        # 满意 online; the agent records a correction and the page shows both values.
+        order = await eventually(
+            lambda: people.agent.get(f"/api/orders/{order_id}"),
+            lambda r: r.status_code == 200 and r.json()["follow_up"] is not None,
+            what="a follow-up task",
+        )
+        task = order.json()["follow_up"]["id"]
+        corrected = {"method": "phone", "outcome": "rating_corrected", "rating": "very_satisfied"}
+        await ok(await people.agent.post(f"/api/follow-ups/{task}/result", json=corrected))
 
         await expect(page.locator("#rating")).to_have_text("您评价“满意”，回访时改为“非常满意”")
         await expect(page.locator("#status")).to_have_text("已回访，办结")
         followed = page.locator("#timeline li[data-event=followed_up]")
         await expect(followed).to_contain_text("回访时评价由“满意”改为“非常满意”")
+        await expect(followed).to_contain_text(CENTER)
         await expect(page.locator("#steps li.done")).to_have_count(6)
         await inspect(page, "resident-order-corrected")
 
