@@ -269,6 +269,11 @@ async def test_care_mode_large_text_line_spacing_and_targets(
         " .bar a, .foot a",
         at_least=18,
     )
+    # The same page in English: the menu's own English names, and no axe complaint either.
+    await page.goto(live_url + "/orders/new?lang=en")
+    await expect(page.locator("#common .tile").nth(1)).to_have_text("Errands and paperwork")
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await inspect(page, "resident-form-en")
     await context.close()
 
 

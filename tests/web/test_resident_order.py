@@ -112,6 +112,10 @@ async def test_the_resident_follows_hurries_rates_sees_a_correction_and_complain
         await ok(await people.volunteer.post(f"/api/orders/{order_id}/accept"))
         await expect(page.locator("#status")).to_have_text("志愿者已接单，正在办理")
         await expect(page.locator("#volunteer")).to_have_text("王志愿者")
+        # Never the volunteer's phone: the center's hotline instead.
+        await expect(page.locator("[data-fact=volunteer] a.tel")).to_have_attribute(
+            "href", f"tel:{settings.center_hotline}"
+        )
         await expect(page.locator("#timeline li[data-event=accepted]")).to_contain_text(
             "王志愿者接单了"
         )
@@ -233,6 +237,14 @@ async def test_an_order_that_cannot_be_found_gets_a_page_in_chinese_never_json(
     await expect(page.locator("h1")).to_have_text("没有找到这张求助单")
     await expect(page.locator("body")).not_to_contain_text("detail")
     await inspect(page, "resident-not-found")
+    await page.context.close()
+
+    # Without a sign-in (and no SMS link) the order page asks for one first.
+    page = await (await new_context(browser)).new_page()
+    await page.goto(live_url + "/orders/AAAAAAAAAAAAAAAA")
+    await expect(page.locator("#sign-in")).to_be_visible()
+    await expect(page.locator("#loading")).to_be_hidden()
+    await inspect(page, "resident-order-sign-in")
     await page.context.close()
 
     # Well-formed but unknown, or another resident's: the same words, from the API's 404.

@@ -489,7 +489,9 @@ const Resident = (() => {
       });
     });
 
+    if (!tokens.get()) $("loading").hidden = true;  // the sign-in form shows instead
     whenSignedIn(async () => {
+      $("loading").hidden = false;
       stop = App.every(POLL_MS, refresh);
       await refresh();
     });
