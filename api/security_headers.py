@@ -2,8 +2,8 @@
 
 The Content-Security-Policy allows our own origin only: no inline script or style, no
 framing, no plugins; images may also be ``data:`` URIs (Swagger UI's icons) and ``blob:`` URLs
-(photos of the work, fetched with the reader's token, which an ``<img>`` cannot send). HSTS is sent in
-production only, where the API is served over https behind the proxy.
+(photos of the work, fetched with the reader's token, which an ``<img>`` cannot send). HSTS is
+sent in production only, where the API is served over https behind the proxy.
 """
 
 from __future__ import annotations
