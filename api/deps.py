@@ -43,8 +43,9 @@ def _order_commands(
 CommandsDep = Annotated[OrderCommands, Depends(_order_commands)]
 
 
-def _media(settings: SettingsDep) -> MediaStore:
-    return MediaStore(settings.media_dir)
+def _media(request: Request) -> MediaStore:
+    store: MediaStore = request.app.state.media
+    return store
 
 
 MediaDep = Annotated[MediaStore, Depends(_media)]

@@ -3,7 +3,8 @@
 A photo is accepted by what its bytes are (JPEG, PNG or WebP, as Pillow reads them), never
 by its name or declared type. It is re-encoded, which drops EXIF (GPS position, the phone's
 make, the time), after turning it upright by its EXIF orientation, and a thumbnail is made.
-The files live in the media folder under the order's public id.
+The files live in the media folder under the order's public id, or in an S3-compatible
+bucket (MinIO, …) when ``OBJECT_STORE_URL`` is set, under the same keys.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ import io
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit
 
+from minio import Minio
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from api.stores.errors import Invalid
+from core.settings import Settings
 
 UNSUPPORTED_PHOTO = "UnsupportedPhoto"
 THUMBNAIL_PX = 320
@@ -88,21 +93,82 @@ def _encode(img: Image.Image, kind: str) -> bytes:
     return out.getvalue()
 
 
+def _key(order: str, photo_id: str, content_type: str, *, thumbnail: bool) -> str:
+    suffix = ".thumb" if thumbnail else ""
+    return f"{order}/{photo_id}{suffix}.{_EXTENSIONS[content_type]}"
+
+
+class MediaStore(Protocol):
+    """Where photos live: ``<order public id>/<photo id>[.thumb].<ext>``."""
+
+    def save(self, order: str, photo_id: str, photo: CleanPhoto) -> None: ...
+
+    def read(self, order: str, photo_id: str, content_type: str, *, thumbnail: bool) -> bytes: ...
+
+
 @dataclass(frozen=True)
-class MediaStore:
-    """Photos in a folder: ``<root>/<order public id>/<photo id>[.thumb].<ext>``."""
+class FolderStore:
+    """Photos in a local folder (the default: ``MEDIA_DIR``)."""
 
     root: Path
 
-    def _path(self, order: str, photo_id: str, content_type: str, *, thumbnail: bool) -> Path:
-        suffix = ".thumb" if thumbnail else ""
-        return self.root / order / f"{photo_id}{suffix}.{_EXTENSIONS[content_type]}"
-
     def save(self, order: str, photo_id: str, photo: CleanPhoto) -> None:
-        folder = self.root / order
-        folder.mkdir(parents=True, exist_ok=True)
-        self._path(order, photo_id, photo.content_type, thumbnail=False).write_bytes(photo.data)
-        self._path(order, photo_id, photo.content_type, thumbnail=True).write_bytes(photo.thumbnail)
+        for thumbnail, data in ((False, photo.data), (True, photo.thumbnail)):
+            path = self.root / _key(order, photo_id, photo.content_type, thumbnail=thumbnail)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
 
     def read(self, order: str, photo_id: str, content_type: str, *, thumbnail: bool) -> bytes:
-        return self._path(order, photo_id, content_type, thumbnail=thumbnail).read_bytes()
+        return (self.root / _key(order, photo_id, content_type, thumbnail=thumbnail)).read_bytes()
+
+
+class BucketStore:
+    """Photos in an S3-compatible bucket: ``OBJECT_STORE_URL`` = ``http(s)://host[:port]/bucket``."""
+
+    def __init__(self, url: str, *, access_key: str, secret_key: str, region: str) -> None:
+        parts = urlsplit(url)
+        self._bucket = parts.path.strip("/")
+        self._client = Minio(
+            parts.netloc,
+            access_key=access_key,
+            secret_key=secret_key,
+            secure=parts.scheme == "https",
+            region=region,
+        )
+
+    def ensure_bucket(self) -> None:
+        if not self._client.bucket_exists(self._bucket):
+            self._client.make_bucket(self._bucket)
+
+    def save(self, order: str, photo_id: str, photo: CleanPhoto) -> None:
+        for thumbnail, data in ((False, photo.data), (True, photo.thumbnail)):
+            self._client.put_object(
+                self._bucket,
+                _key(order, photo_id, photo.content_type, thumbnail=thumbnail),
+                io.BytesIO(data),
+                len(data),
+                content_type=photo.content_type,
+            )
+
+    def read(self, order: str, photo_id: str, content_type: str, *, thumbnail: bool) -> bytes:
+        key = _key(order, photo_id, content_type, thumbnail=thumbnail)
+        response = self._client.get_object(self._bucket, key)
+        try:
+            return response.read()
+        finally:
+            response.close()
+            response.release_conn()
+
+
+def media_store(settings: Settings) -> MediaStore:
+    """The bucket when ``OBJECT_STORE_URL`` is set, else the folder."""
+    if settings.object_store_url is None:
+        return FolderStore(settings.media_dir)
+    assert settings.object_store_access_key is not None  # the settings require both keys
+    assert settings.object_store_secret_key is not None
+    return BucketStore(
+        settings.object_store_url,
+        access_key=settings.object_store_access_key,
+        secret_key=settings.object_store_secret_key.get_secret_value(),
+        region=settings.object_store_region,
+    )
