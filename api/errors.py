@@ -50,6 +50,7 @@ CONFLICT = "Conflict"
 UNAVAILABLE = "TemporalUnavailable"
 PENDING = "CommandPending"
 TWILIO_SIGNATURE = "InvalidTwilioSignature"
+PHOTO_TOO_LARGE = "PhotoTooLarge"
 
 
 class ApiError(Exception):

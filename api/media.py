@@ -19,10 +19,9 @@ from urllib.parse import urlsplit
 from minio import Minio
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from api.stores.errors import Invalid
+from api.stores.errors import UNSUPPORTED_PHOTO, Invalid
 from core.settings import Settings
 
-UNSUPPORTED_PHOTO = "UnsupportedPhoto"
 THUMBNAIL_PX = 320
 # Pillow's default guard is ~89 Mpx (a warning); a phone photo is under 50 Mpx. Bigger is
 # a decompression bomb, refused outright.

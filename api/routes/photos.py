@@ -10,14 +10,12 @@ from starlette.concurrency import run_in_threadpool
 from api import media, schemas
 from api.auth import VisibleOrder, VolunteerActor
 from api.deps import DatabaseDep, MediaDep, SettingsDep
-from api.errors import ApiError
+from api.errors import PHOTO_TOO_LARGE, ApiError
 from api.params import PhotoId
 from api.stores import photos, volunteers
 from api.stores.order_view import photo_urls
 
 router = APIRouter(prefix="/api", tags=["volunteer"], responses=schemas.ERRORS)
-
-PHOTO_TOO_LARGE = "PhotoTooLarge"
 
 
 @router.post(

@@ -9,14 +9,12 @@ from sqlalchemy.orm import Session
 
 from api.media import CleanPhoto
 from api.stores.access import OrderRef, Viewer
-from api.stores.errors import Conflict, Invalid, NotFound
+from api.stores.errors import TOO_MANY_PHOTOS, UNKNOWN_PHOTO, Conflict, Invalid, NotFound
 from core.db import utcnow
 from core.models import Photo
 from core.vocab import OrderStatus
 from workflows.errors import INVALID_TRANSITION, NOT_ASSIGNED
 
-TOO_MANY_PHOTOS = "TooManyPhotos"
-UNKNOWN_PHOTO = "UnknownPhoto"
 # Enough for before, during and after; a completion names at most this many too.
 MAX_PER_ORDER = 9
 
