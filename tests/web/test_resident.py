@@ -22,7 +22,7 @@ TOKEN_KEY = "fourorders.resident.token"
 
 
 async def sign_in(page: Page, sim: SimControl, typed: str, *, then: str = "#home") -> None:
-    """The resident signs in on the page with the code our SMS brought them."""
+    """The resident signs in on the page with the code our SMS brought them (after a typo)."""
     await page.fill("#phone", typed)
     await page.click("#send-code")
     await expect(page.locator("#code-sent")).to_be_visible()
@@ -30,6 +30,11 @@ async def sign_in(page: Page, sim: SimControl, typed: str, *, then: str = "#home
     [body] = [m["body"] for m in texts if m["to"] == "+86" + typed.replace(" ", "")][-1:]
     code = re.search(r"验证码是(\d{6})", body)
     assert code is not None, body
+    wrong = f"{(int(code.group(1)) + 1) % 10**6:06d}"
+    await page.fill("#code", wrong)
+    await page.click("#sign-in-submit")
+    await expect(page.locator("#code-error")).to_have_text(re.compile("验证码不对"))
+    await expect(page.locator("#code")).to_be_focused()
     await page.fill("#code", code.group(1))
     await page.click("#sign-in-submit")
     await expect(page.locator(then)).to_be_visible()
@@ -196,6 +201,12 @@ async def test_a_resident_signs_in_orders_help_and_rates_it_from_the_sms_link(
     await from_sms.goto(live_url + "/")
     await expect(from_sms.locator("#sign-in")).to_be_visible()
     await fresh.close()
+
+    # Signing out ends the sign-in: the home page asks for the phone again.
+    await page.goto(live_url + "/")
+    await page.click("#sign-out")
+    await expect(page.locator("#sign-in")).to_be_visible()
+    assert await page.evaluate(f"() => sessionStorage.getItem({TOKEN_KEY!r})") is None
 
     async with httpx.AsyncClient(base_url=live_url) as http:
         order = await ok(

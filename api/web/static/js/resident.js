@@ -93,7 +93,8 @@ const Resident = (() => {
 
   async function home() {
     $("sign-out").addEventListener("click", async () => {
-      await api("POST", "/api/auth/logout", { refresh_token: tokens.refresh() || "" }).catch(() => null);
+      // The refresh token stops working on the server too, not only in this tab.
+      if (tokens.refresh()) await api("POST", "/api/auth/logout", { refresh_token: tokens.refresh() }).catch(() => null);
       tokens.clear();
       location.assign("/");
     });
