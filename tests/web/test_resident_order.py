@@ -22,6 +22,8 @@ from tests.web.conftest import inspect, new_context
 from tests.web.test_resident import assert_targets, ok, signed_in_tab
 
 CENTER = "县新时代文明实践中心"
+# What changes elsewhere reaches the page at its next poll (every 4 s): room for a busy machine.
+LATER = 15_000
 
 
 @dataclass
@@ -110,7 +112,7 @@ async def test_the_resident_follows_hurries_rates_sees_a_correction_and_complain
         # The page follows the order by itself (polling), no reload.
         await page.evaluate("() => { window.notReloaded = true; }")
         await ok(await people.volunteer.post(f"/api/orders/{order_id}/accept"))
-        await expect(page.locator("#status")).to_have_text("志愿者已接单，正在办理")
+        await expect(page.locator("#status")).to_have_text("志愿者已接单，正在办理", timeout=LATER)
         await expect(page.locator("#volunteer")).to_have_text("王志愿者")
         # Never the volunteer's phone: the center's hotline instead.
         await expect(page.locator("[data-fact=volunteer] a.tel")).to_have_attribute(
@@ -134,7 +136,7 @@ async def test_the_resident_follows_hurries_rates_sees_a_correction_and_complain
         )
         summary = {"summary": note, "hours": 2, "photo_ids": [uploaded["photo_id"]]}
         await ok(await people.volunteer.post(f"/api/orders/{order_id}/complete", json=summary))
-        await expect(page.locator("#review-form")).to_be_visible()
+        await expect(page.locator("#review-form")).to_be_visible(timeout=LATER)
         await expect(page.locator("#completion-note")).to_have_text(note)
         await expect(page.locator("#hours")).to_have_text("2小时")
         # The photo comes with the resident's token (a blob URL), under the page's CSP.
@@ -166,7 +168,9 @@ async def test_the_resident_follows_hurries_rates_sees_a_correction_and_complain
         corrected = {"method": "phone", "outcome": "rating_corrected", "rating": "very_satisfied"}
         await ok(await people.agent.post(f"/api/follow-ups/{task}/result", json=corrected))
 
-        await expect(page.locator("#rating")).to_have_text("您评价“满意”，回访时改为“非常满意”")
+        await expect(page.locator("#rating")).to_have_text(
+            "您评价“满意”，回访时改为“非常满意”", timeout=LATER
+        )
         await expect(page.locator("#status")).to_have_text("已回访，办结")
         followed = page.locator("#timeline li[data-event=followed_up]")
         await expect(followed).to_contain_text("回访时评价由“满意”改为“非常满意”")
