@@ -261,18 +261,7 @@ async def test_care_mode_large_text_line_spacing_and_targets(
     await page.goto(live_url + "/orders/new")
     await expect(page.locator("#common .tile")).to_have_count(8)
     await page.select_option("#township", township)
-    text = await page.evaluate(
-        """() => [...document.querySelectorAll("body, main p, main label, main li, .tile span")]
-            .filter((e) => e.offsetParent !== null)
-            .map((e) => { const s = getComputedStyle(e);
-                return [e.tagName + "." + e.className, parseFloat(s.fontSize),
-                        parseFloat(s.lineHeight) / parseFloat(s.fontSize)]; })"""
-    )
-    assert text
-    small = [t for t in text if t[1] < 18]
-    assert not small, small
-    tight = [t for t in text if t[2] < 1.3]
-    assert not tight, tight
+    await assert_large_text(page)
     await assert_targets(
         page,
         "main .tile:visible, main button:visible, main a:visible, main select:visible,"
@@ -286,6 +275,23 @@ async def test_care_mode_large_text_line_spacing_and_targets(
     await expect(page.locator("html")).to_have_attribute("lang", "en")
     await inspect(page, "resident-form-en")
     await context.close()
+
+
+async def assert_large_text(page: Page) -> None:
+    """Every visible text block: at least 18 px, lines at least 1.3 times the text size."""
+    text = await page.evaluate(
+        """() => [...document.querySelectorAll("body, main p, main label, main li, main dd,"
+                + " main dt, .tile span")]
+            .filter((e) => e.offsetParent !== null)
+            .map((e) => { const s = getComputedStyle(e);
+                return [e.tagName + "." + e.className, parseFloat(s.fontSize),
+                        parseFloat(s.lineHeight) / parseFloat(s.fontSize)]; })"""
+    )
+    assert len(text) > 5
+    small = [t for t in text if t[1] < 18]
+    assert not small, small
+    tight = [t for t in text if t[2] < 1.3]
+    assert not tight, tight
 
 
 async def assert_targets(page: Page, selector: str, *, at_least: int = 1) -> None:

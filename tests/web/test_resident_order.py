@@ -19,7 +19,7 @@ from tests import signin
 from tests.polling import eventually
 from tests.signin import Caller
 from tests.web.conftest import inspect, new_context
-from tests.web.test_resident import assert_targets, ok, signed_in_tab
+from tests.web.test_resident import assert_large_text, assert_targets, ok, signed_in_tab
 
 CENTER = "县新时代文明实践中心"
 # What changes elsewhere reaches the page at its next poll (every 4 s): room for a busy machine.
@@ -98,6 +98,8 @@ async def test_the_resident_follows_hurries_rates_sees_a_correction_and_complain
         await expect(dispatched).to_contain_text("派单给王志愿者")
         await expect(page.locator("#timeline")).not_to_contain_text(re.compile(r"1\d{10}"))
         await expect(page.locator("#cancel-box")).to_be_visible()  # not accepted yet
+        await assert_large_text(page)
+        await assert_targets(page, "main button:visible, main a:visible")
         await inspect(page, "resident-order-dispatched")
 
         # 催办: recorded on the timeline; a second one within the hour is refused in words.
@@ -149,6 +151,7 @@ async def test_the_resident_follows_hurries_rates_sees_a_correction_and_complain
         await expect(page.locator("#steps li.current")).to_have_text(re.compile("评价"))
         # The four grades are large targets (关怀模式).
         await assert_targets(page, "#review-form .choices label, #review-submit", at_least=5)
+        await assert_large_text(page)
         await inspect(page, "resident-order-completed")
         await page.check("input[name=rating][value=satisfied]")
         await page.click("#review-submit")
