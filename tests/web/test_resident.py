@@ -22,9 +22,11 @@ TOKEN_KEY = "fourorders.resident.token"
 
 
 async def sign_in(page: Page, sim: SimControl, typed: str, *, then: str = "#home") -> None:
-    """The resident signs in on the page with the code our SMS brought them (after a typo)."""
+    """The resident signs in on the page with the code our SMS brought them (after a typo).
+
+    Enter after the number asks for the code, as the button does."""
     await page.fill("#phone", typed)
-    await page.click("#send-code")
+    await page.press("#phone", "Enter")
     await expect(page.locator("#code-sent")).to_be_visible()
     texts = await asyncio.to_thread(sim.messages)
     [body] = [m["body"] for m in texts if m["to"] == "+86" + typed.replace(" ", "")][-1:]

@@ -124,6 +124,10 @@ window.App = (() => {
     if (tokens.get()) return done();
     form.hidden = false;
     if (sms) {
+      // Enter after the phone number asks for the code (it would submit an empty code).
+      $("phone").addEventListener("keydown", (ev) => {
+        if (ev.key === "Enter") { ev.preventDefault(); $("send-code").click(); }
+      });
       $("send-code").addEventListener("click", async () => {
         showError(null);
         const phone = $("phone").value.trim();
