@@ -30,6 +30,8 @@ async def test_run_starts_the_whole_system_and_stops_cleanly(tmp_path: Path) -> 
         # No Twilio account: make run starts the simulator, whose phones press 1.
         "TWILIO_SIM_PORT": str(sim_port),
         "CALLING_HOURS": "00:00-24:00",
+        # The call after an online review waits (2 h by default): a second here.
+        "FOLLOW_UP_AFTER_REVIEW": "1s",
         "DATA_DIR": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
         "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
@@ -62,7 +64,7 @@ async def test_run_starts_the_whole_system_and_stops_cleanly(tmp_path: Path) -> 
             catalog = (await http.get("/api/catalog")).json()
             assert sum(len(c["items"]) for c in catalog) == 36
             page = await http.get("/")
-            assert page.status_code == 200 and "点单" in page.text
+            assert page.status_code == 200 and "我要求助" in page.text
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sim_port}") as sim:
                 resident = await sms_sign_in(http, sim, "13800000009")
                 order = await http.post(
@@ -153,7 +155,8 @@ async def whole_loop_on_the_simulator(
         await asyncio.sleep(0.2)
     else:
         raise AssertionError(f"the follow-up call never closed the order: {order}")
-    assert order["rating"] == "very_satisfied"  # the simulator's phones press 1
+    # The call asks the resident to confirm their 满意; the simulator's phones press 1.
+    assert (order["rating"], order["review_rating"]) == ("satisfied", "satisfied")
     calls = (await sim.get("/sim/calls")).json()["calls"]
     messages = (await sim.get("/sim/messages")).json()["messages"]
     assert [c["to"] for c in calls] == ["+8613800000009"]
