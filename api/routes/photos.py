@@ -38,6 +38,7 @@ async def upload_photo(
     """
     me = volunteers.me(actor)
     photos.require_holder(order)
+    await db.run(photos.require_room, order)
     data = await file.read(settings.photo_max_bytes + 1)
     if len(data) > settings.photo_max_bytes:
         raise ApiError(413, PHOTO_TOO_LARGE, f"a photo is at most {settings.photo_max_bytes} bytes")

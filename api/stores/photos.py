@@ -29,12 +29,17 @@ def require_holder(order: OrderRef) -> None:
         )
 
 
-def add(
-    session: Session, order: OrderRef, volunteer_id: int, photo_id: str, photo: CleanPhoto
-) -> None:
+def require_room(session: Session, order: OrderRef) -> None:
+    """The order has fewer photos than it may: checked before a photo is processed or stored."""
     count = session.scalar(select(func.count()).where(Photo.order_id == order.id)) or 0
     if count >= MAX_PER_ORDER:
         raise Conflict(TOO_MANY_PHOTOS, f"an order has at most {MAX_PER_ORDER} photos")
+
+
+def add(
+    session: Session, order: OrderRef, volunteer_id: int, photo_id: str, photo: CleanPhoto
+) -> None:
+    require_room(session, order)  # again: two uploads may have raced for the last place
     session.add(
         Photo(
             id=photo_id,

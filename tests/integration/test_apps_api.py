@@ -408,3 +408,21 @@ async def test_an_online_review_stays_online_and_strangers_may_not_review(
         409,
         "InvalidTransition",
     )
+
+
+async def test_an_order_takes_nine_photos_at_most(
+    worker: None, people: People, township: str
+) -> None:
+    order_id, _, as_helper = await accepted_order(people, township)
+    small = photo_bytes("PNG", (40, 30))
+    for _ in range(9):
+        await ok(
+            await as_helper.post(f"/api/orders/{order_id}/photos", files=photo_file(small)), 201
+        )
+    refused(
+        await as_helper.post(f"/api/orders/{order_id}/photos", files=photo_file(small)),
+        409,
+        "TooManyPhotos",
+    )
+    order = await ok(await as_helper.get(f"/api/orders/{order_id}"))
+    assert len(order["photos"]) == 9
