@@ -34,6 +34,7 @@ from api.routes import (
     staff,
     twilio,
     volunteer,
+    volunteer_pages,
 )
 from api.security_headers import SecurityHeaders
 from core.db import make_engine
@@ -139,6 +140,7 @@ def create_app(
     app.include_router(staff.router)
     app.include_router(docs.router)
     app.include_router(pages.router)
+    app.include_router(volunteer_pages.router)
     app.mount("/static", pages.static, name="static")
 
     @app.get("/healthz", response_model=schemas.Health, tags=["ops"])
