@@ -25,7 +25,9 @@ from api.routes import (
     admin,
     auth,
     call_center,
+    catalog,
     complaints,
+    console_pages,
     pages,
     photos,
     registry,
@@ -135,11 +137,13 @@ def create_app(
     ):
         app.include_router(router)
     app.include_router(complaints.router)
+    app.include_router(catalog.router)
     app.include_router(reports.router)
     app.include_router(auth.router)
     app.include_router(staff.router)
     app.include_router(docs.router)
     app.include_router(pages.router)
+    app.include_router(console_pages.router)
     app.include_router(volunteer_pages.router)
     app.mount("/static", pages.static, name="static")
 
