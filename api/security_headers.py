@@ -1,8 +1,9 @@
 """Security headers on every response, errors and 404s included (a pure ASGI middleware).
 
 The Content-Security-Policy allows our own origin only: no inline script or style, no
-framing, no plugins; images may also be ``data:`` URIs (Swagger UI's icons). HSTS is sent in
-production only, where the API is served over https behind the proxy.
+framing, no plugins; images may also be ``data:`` URIs (Swagger UI's icons) and ``blob:`` URLs
+(photos of the work, fetched with the reader's token, which an ``<img>`` cannot send). HSTS is
+sent in production only, where the API is served over https behind the proxy.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 CONTENT_SECURITY_POLICY = "; ".join(
     (
         "default-src 'self'",
-        "img-src 'self' data:",
+        "img-src 'self' data: blob:",
         "style-src 'self'",
         "script-src 'self'",
         "frame-ancestors 'none'",

@@ -9,6 +9,10 @@ from __future__ import annotations
 import re
 
 _DIGITS = re.compile(r"^\+?[0-9]{6,15}$")
+# China's numbering plan after +86: an 11-digit mobile (1[3-9]…), Beijing's 10 + 8 digits, or
+# another area code (2–3 digits, no trunk 0) with a 7- or 8-digit local number. Residents type
+# numbers by hand; "123456" must be refused, not texted.
+_CHINA = re.compile(r"^(?:1[3-9][0-9]{9}|10[0-9]{8}|[2-9][0-9]{8,10})$")
 
 
 def normalise(value: str) -> str:
@@ -35,6 +39,8 @@ def e164(number: str, *, country_code: str) -> str | None:
         full = "+" + compact[2:]
     else:
         full = f"+{country_code}{compact.lstrip('0')}"
+    if full.startswith("+86") and not _CHINA.fullmatch(full[3:]):
+        return None
     return full if 8 <= len(full) <= 16 else None
 
 

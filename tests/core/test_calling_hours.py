@@ -69,6 +69,12 @@ def test_a_window_prints_as_it_is_written() -> None:
         ("+44 20 7946 0000", "+442079460000"),
         ("12ab", None),
         ("123", None),
+        # China's numbering plan: mobiles have 11 digits, landlines an area code.
+        ("123456", None),
+        ("1380013800", None),
+        ("+86123456", None),
+        ("010-6552 9988", "+861065529988"),
+        ("0856-5221234", "+868565221234"),
     ],
 )
 def test_numbers_become_e164(number: str, expected: str | None) -> None:

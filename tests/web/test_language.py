@@ -33,7 +33,7 @@ async def test_pages_are_chinese_until_the_reader_switches_and_the_choice_sticks
         assert '<html lang="en">' in switched.text and "Ask for help" in switched.text
         assert "我要求助" not in switched.text
         data = page_data(switched.text)
-        assert data["messages"]["待派单"] == "Waiting for a volunteer"  # type: ignore[index]
+        assert data["messages"]["等待中心派单"] == "Waiting for the center to send a volunteer"  # type: ignore[index]
         assert data["errors"]["InvalidTransition"].startswith("That cannot be done now")  # type: ignore[index]
         assert data["tz_label"] == "Beijing time"
 

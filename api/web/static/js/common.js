@@ -7,13 +7,16 @@ window.App = (() => {
   const _ = (message) => data.messages[message] || message;
   const $ = (id) => document.getElementById(id);
 
+  // Codes that are about one field of the sign-in form: their words go next to it.
+  const CODE_FIELDS = { InvalidPhone: "phone", PhoneRequired: "phone", InvalidCode: "code" };
+
   // A failure a person can read: the API's stable code mapped through the catalog.
   class Failure extends Error {
     constructor(status, code, fields) {
       super(code === "Network" ? data.error_network : (data.errors[code] || data.error_fallback));
       this.status = status;
       this.code = code;
-      this.fields = fields || [];
+      this.fields = fields && fields.length ? fields : (CODE_FIELDS[code] ? [CODE_FIELDS[code]] : []);
     }
   }
 
@@ -71,11 +74,45 @@ window.App = (() => {
     return answer;
   }
 
+  // Words about one field sit next to it (an element "<id>-error"), and the field is marked
+  // invalid; never colour alone. A message of null clears it. False when the page has no slot.
+  function fieldError(id, message) {
+    const input = $(id), slot = $(`${id}-error`);
+    if (!slot) return false;
+    slot.textContent = message || "";
+    slot.hidden = !message;
+    slot.setAttribute("role", "alert");
+    if (input && input.matches("input, select, textarea")) {
+      if (message) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
+    }
+    slot.closest("fieldset")?.classList.toggle("invalid", Boolean(message));
+    return true;
+  }
+
+  function clearErrors() {
+    document.querySelectorAll(".field-error").forEach((slot) => fieldError(slot.id.replace(/-error$/, ""), null));
+    $("error").hidden = true;
+  }
+
+  // An error for the reader: next to the fields it is about when the page has them (the first
+  // one focused), else in the page's alert box.
   function showError(err) {
+    clearErrors();
+    if (!err) return;
+    const message = err instanceof Failure ? err.message : String(err.message || err);
+    const placed = (err.fields || []).filter((field) => fieldError(field, message));
+    if (placed.length) {
+      // The field itself, or the first choice of a group of them.
+      const first = $(placed[0]);
+      const target = first && first.matches("input, select, textarea")
+        ? first : $(`${placed[0]}-error`).closest("fieldset")?.querySelector("input");
+      if (target) target.focus();
+      return;
+    }
     const el = $("error");
-    el.textContent = err ? (err instanceof Failure ? err.message : String(err.message || err)) : "";
-    el.hidden = !err;
-    if (err) el.scrollIntoView({ block: "nearest" });
+    el.textContent = message;
+    el.hidden = false;
+    el.scrollIntoView({ block: "nearest" });
   }
 
   // The sign-in form of partials/sms_sign_in.html or partials/staff_sign_in.html: shown until
@@ -87,10 +124,14 @@ window.App = (() => {
     if (tokens.get()) return done();
     form.hidden = false;
     if (sms) {
+      // Enter after the phone number asks for the code (it would submit an empty code).
+      $("phone").addEventListener("keydown", (ev) => {
+        if (ev.key === "Enter") { ev.preventDefault(); $("send-code").click(); }
+      });
       $("send-code").addEventListener("click", async () => {
         showError(null);
         const phone = $("phone").value.trim();
-        if (!phone) { showError(new Error(_("请填写手机号"))); $("phone").focus(); return; }
+        if (!phone) { showError(Object.assign(new Error(_("请填写手机号")), { fields: ["phone"] })); return; }
         $("send-code").disabled = true;
         try { await api("POST", "/api/auth/sms-code", { phone }); $("code-sent").hidden = false; $("code").focus(); }
         catch (err) { showError(err); }
@@ -139,5 +180,5 @@ window.App = (() => {
   // One key per filled-in form, so a double click or a retry never makes two of anything.
   const newKey = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
 
-  return { data, _, $, api, Failure, showError, signIn, time, countdown, every, tokens, newKey };
+  return { data, _, $, api, Failure, showError, fieldError, signIn, time, countdown, every, tokens, newKey };
 })();

@@ -1,55 +1,410 @@
 // The resident's pages: plain JavaScript over the JSON API, no build step (see common.js).
 "use strict";
 const Resident = (() => {
-  const { _, $, api, showError, time, tokens } = App;
+  const { _, $, api, showError, fieldError, time, countdown, tokens } = App;
+  const english = App.data.lang === "en";
+  const named = (thing) => (english && thing.name_en) || thing.name;
+  const el = (tag, props = {}, ...children) => {
+    const node = Object.assign(document.createElement(tag), props);
+    node.append(...children.filter((c) => c !== null && c !== undefined));
+    return node;
+  };
+  // The page refreshes itself every few seconds (the brief's ceiling is 5 s).
+  const POLL_MS = 4000;
+
+  const RATINGS = { very_satisfied: _("非常满意"), satisfied: _("满意"), average: _("一般"), dissatisfied: _("不满意") };
   const STATUS = {
-    pending: _("待派单"), dispatched: _("已派单"), accepted: _("志愿者已接单"),
-    completed: _("已办结，请评价"), reviewed: _("已评价，待回访"), closed: _("已回访，办结"),
+    pending: _("等待中心派单"), dispatched: _("已派单，等志愿者接单"), accepted: _("志愿者已接单，正在办理"),
+    completed: _("已完成，请您评价"), reviewed: _("您已评价，等待中心回访"), closed: _("已办结"),
     cancelled: _("已取消"),
   };
-  const EVENTS = {
-    submitted: _("已提交求助"), dispatched: _("中心已派单"), accepted: _("志愿者已接单"),
-    declined: _("志愿者无法接单，重新派单中"), accept_timeout: _("未及时接单，重新派单中"),
-    completed: _("服务已完成"), reviewed: _("您已评价"), review_window_expired: _("评价期已过"),
-    escalated: _("已超时，中心督办中"), follow_up_created: _("等待中心回访"),
-    followed_up: _("中心已回访"), closed: _("已办结"), cancelled: _("已取消"),
-    redispatched: _("中心已改派"), open_call: _("中心已发布抢单"), assigned: _("队长已指派志愿者"),
-    undispatchable: _("暂无合适志愿者，中心协调中"), call_placed: _("回访电话已拨出"),
-    call_ended: _("回访电话已结束"), follow_up_queued: _("转人工回访"),
-  };
-  const RATINGS = { very_satisfied: _("非常满意"), satisfied: _("满意"), average: _("一般"), dissatisfied: _("不满意") };
-  async function orderForm() {
-    App.signIn(() => { $("order-form").hidden = false; });
-    let catalog, townships;
-    try {
-      [catalog, townships] = await Promise.all([api("GET", "/api/catalog"), api("GET", "/api/townships")]);
-    } catch (err) { showError(err); return; }
-    for (const category of catalog) {
-      const group = document.createElement("optgroup");
-      group.label = category.name;
-      for (const item of category.items) group.append(new Option(item.name, item.code));
-      $("item_code").append(group);
+  // An order's status in words: a closed order says 回访 only when the follow-up was done,
+  // and never reads as settled while a complaint is open.
+  function statusText(order) {
+    if (order.complaint_open && ["closed", "reviewed", "completed"].includes(order.status)) {
+      return order.status === "closed" ? _("已办结，投诉处理中") : STATUS[order.status] + _("（投诉处理中）");
     }
-    for (const t of townships) $("township").append(new Option(t.name, t.name));
+    if (order.status === "closed" && order.follow_up && order.follow_up.status === "done") return _("已回访，办结");
+    return STATUS[order.status] || _("处理中");
+  }
+
+  // The commonest needs of a rural county's residents, many of them elderly (DOMAIN.md):
+  // these tiles come first; the rest of the menu follows by category. Codes a deployment
+  // has removed simply do not show.
+  const COMMON = [
+    "care.elderly_visit", "care.errands", "care.disability", "health.clinic",
+    "neighbourhood.repairs", "neighbourhood.haircut", "science.smartphone", "legal.consultation",
+  ];
+  // Words people use for these needs, so the search finds 代购代办 when they type 买药.
+  const WORDS = {
+    "care.elderly_visit": "老人 看望 陪伴 聊天 独居 空巢 探访",
+    "care.errands": "买药 买菜 买东西 跑腿 缴费 交费 办事 代办 代买",
+    "care.disability": "残疾 轮椅 残障",
+    "health.clinic": "看病 体检 量血压 医生 义诊",
+    "health.chronic": "高血压 糖尿病 慢病 吃药",
+    "health.mental": "心理 心情 想不开 孤独",
+    "neighbourhood.repairs": "修 电视 冰箱 洗衣机 电器 维修",
+    "neighbourhood.haircut": "理发 剪头 剃头 头发",
+    "science.smartphone": "手机 微信 视频 健康码 智能",
+    "science.anti_fraud": "诈骗 骗子",
+    "legal.consultation": "法律 律师 打官司 咨询",
+    "legal.mediation": "吵架 纠纷 邻居 调解 矛盾",
+    "education.tutoring": "作业 辅导 学习",
+    "education.left_behind": "孩子 留守 儿童",
+    "environment.sanitation": "打扫 卫生 清洁",
+  };
+  // Icons drawn for the common items; the others show their category's icon.
+  const ITEM_ICONS = new Set(["care.elderly_visit", "care.errands", "care.disability", "neighbourhood.repairs",
+    "neighbourhood.haircut", "science.smartphone"]);
+  const CATEGORY_ICONS = new Set(["theory", "civility", "education", "science", "agritech", "culture", "fitness",
+    "environment", "health", "care", "legal", "rescue", "neighbourhood"]);
+  const icon = (item, category) => {
+    const file = ITEM_ICONS.has(item) ? item : (CATEGORY_ICONS.has(category) ? category : "service");
+    return `/static/img/services/${file}.svg`;
+  };
+
+  // The menu as the API has it, with each item's category: the home list names services too.
+  async function menu() {
+    const catalog = await api("GET", "/api/catalog");
+    const items = new Map();
+    for (const category of catalog) for (const item of category.items) items.set(item.code, { ...item, category });
+    return { catalog, items };
+  }
+
+  // An expired sign-in sends the reader back to the sign-in form, then carries on.
+  function whenSignedIn(start) {
+    App.signIn(async () => {
+      try { await start(); } catch (err) {
+        if (signInAgain(err)) return;
+        showError(err);
+      }
+    });
+  }
+
+  // A token that has expired, or an SMS link's (it opens one order, not the list): sign in.
+  function signInAgain(err) {
+    if (err.status !== 401 && err.status !== 403) return false;
+    tokens.clear();
+    location.reload();
+    return true;
+  }
+
+  // --- Home: 我的求助 ------------------------------------------------------------------------
+
+  async function home() {
+    $("sign-out").addEventListener("click", async () => {
+      // The refresh token stops working on the server too, not only in this tab.
+      if (tokens.refresh()) await api("POST", "/api/auth/logout", { refresh_token: tokens.refresh() }).catch(() => null);
+      tokens.clear();
+      location.assign("/");
+    });
+    whenSignedIn(async () => {
+      $("home").hidden = false;
+      const [{ items }, mine] = await Promise.all([menu(), api("GET", "/api/me/orders")]);
+      $("mine-loading").hidden = true;
+      $("mine-empty").hidden = mine.items.length > 0;
+      $("mine").replaceChildren(...mine.items.map((order) => {
+        const item = items.get(order.item_code);
+        const status = el("span", { className: "status", textContent: STATUS[order.status] || "" });
+        status.dataset.status = order.status;
+        const link = el("a", { href: `/orders/${order.id}`, className: "order-card" },
+          el("img", { src: icon(order.item_code, order.category_code), alt: "", width: 40, height: 40 }),
+          el("span", { className: "order-text" },
+            el("strong", { className: "order-service", textContent: item ? named(item) : _("服务项目") }),
+            status,
+            el("span", { className: "order-time", textContent: _("提交于 {time}").replace("{time}", time(order.submitted_at)) })));
+        return el("li", {}, link);
+      }));
+    });
+  }
+
+  // --- The request form -------------------------------------------------------------------
+
+  function tile(item) {
+    const input = el("input", { type: "radio", name: "item_code", value: item.code });
+    const label = el("label", { className: "tile" }, input,
+      el("img", { src: icon(item.code, item.category.code), alt: "", width: 48, height: 48 }),
+      el("span", { textContent: named(item) }));
+    // What the search matches: both languages' names, the category, people's own words.
+    label.dataset.words = [item.name, item.name_en, item.category.name, item.category.name_en, WORDS[item.code] || ""]
+      .join(" ").toLowerCase();
+    return label;
+  }
+
+  function buildMenu(catalog, items) {
+    const common = COMMON.filter((code) => items.has(code));
+    $("common").replaceChildren(...common.map((code) => tile(items.get(code))));
+    $("common-title").hidden = common.length === 0;
+    $("by-category").replaceChildren(...catalog.map((category) => {
+      const rest = category.items.filter((item) => !common.includes(item.code));
+      if (!rest.length) return null;
+      const section = el("section", { className: "menu-group" },
+        el("h3", { className: "menu-title", textContent: named(category) }),
+        el("div", { className: "tiles" }, ...rest.map((item) => tile(items.get(item.code)))));
+      return section;
+    }).filter(Boolean));
+  }
+
+  // Typing narrows the tiles; Enter picks the only match (or goes to the first of several)
+  // instead of submitting the form. A search that finds nothing says so.
+  function search() {
+    const box = $("service-search");
+    const tiles = () => [...document.querySelectorAll("#service-menu .tile")];
+    const apply = () => {
+      // "#1" or "买药" alike: stray marks are dropped; a term matches a service's names, or
+      // contains one of the words people use for it ("帮我买药" finds 代购代办).
+      const terms = box.value.toLowerCase().split(/[\s,，。、#＃]+/).filter(Boolean);
+      const asked = box.value.trim() !== "";
+      let shown = 0;
+      for (const t of tiles()) {
+        const hit = terms.length > 0 && terms.every((term) => t.dataset.words.includes(term)
+          || t.dataset.words.split(" ").some((word) => word.length > 1 && /[^\x00-\x7f]/.test(word) && term.includes(word)));
+        t.hidden = asked && !hit;
+        if (!t.hidden) shown += 1;
+      }
+      for (const group of document.querySelectorAll("#service-menu .tiles")) {
+        const title = group.previousElementSibling;
+        if (title) title.hidden = ![...group.children].some((t) => !t.hidden);
+      }
+      // The rest of the menu opens when the search finds something there.
+      if (asked) $("more").open = [...$("by-category").querySelectorAll(".tile")].some((t) => !t.hidden);
+      $("search-result").textContent = !asked ? ""
+        : shown ? _("找到 {n} 项服务").replace("{n}", shown)
+          : _("没有找到“{q}”，请换个说法，或在下面的全部服务里找。").replace("{q}", box.value.trim());
+      return tiles().filter((t) => !t.hidden);
+    };
+    box.addEventListener("input", apply);
+    box.addEventListener("keydown", (ev) => {
+      if (ev.key !== "Enter") return;
+      ev.preventDefault();
+      const found = apply();
+      if (!found.length) { box.value && box.select(); return; }
+      const radio = found[0].querySelector("input");
+      if (found.length === 1) { radio.checked = true; radio.dispatchEvent(new Event("change", { bubbles: true })); }
+      radio.focus();
+    });
+  }
+
+  async function villages(township) {
+    const select = $("village_id");
+    select.replaceChildren(new Option(township ? _("不清楚，不选") : _("请先选乡镇"), ""));
+    select.disabled = true;
+    if (!township) return;
+    const [place] = await api("GET", `/api/places?township=${encodeURIComponent(township)}`);
+    for (const v of (place && place.villages) || []) select.append(new Option(v.name, v.id));
+    select.disabled = select.options.length === 1;
+    $("village-hint").textContent = select.disabled ? _("这个乡镇还没有登记村（社区），不用选") : _("不清楚可以不选");
+  }
+
+  const REQUIRED = ["reason", "township", "address", "resident_name"];
+
+  async function orderForm() {
+    let catalog, items, townships;
+    try {
+      [{ catalog, items }, townships] = await Promise.all([menu(), api("GET", "/api/townships")]);
+    } catch (err) { showError(err); return; }
+    buildMenu(catalog, items);
+    search();
+    for (const t of townships) $("township").append(new Option(named(t), t.name));
+    $("township").addEventListener("change", () => villages($("township").value).catch(showError));
+    $("services").addEventListener("change", (ev) => {
+      if (ev.target.name !== "item_code") return;
+      fieldError("item_code", null);
+      $("picked").textContent = _("您选的服务：{name}").replace("{name}", named(items.get(ev.target.value)));
+      $("picked").hidden = false;
+    });
+    whenSignedIn(() => { $("order-form").hidden = false; });
+
     // One key per filled-in form: a double click or a retry never makes two orders,
     // while an edited form (or one restored by Back) is a new request with a new key.
     let key = App.newKey();
-    $("order-form").addEventListener("input", () => { key = App.newKey(); $("submit").disabled = false; });
+    $("order-form").addEventListener("input", (ev) => {
+      if (ev.target.id === "service-search") return;
+      key = App.newKey();
+      $("submit").disabled = false;
+      if (ev.target.id) fieldError(ev.target.id, null);
+    });
     window.addEventListener("pageshow", (ev) => { if (ev.persisted) { key = App.newKey(); $("submit").disabled = false; } });
     $("order-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       showError(null);
-      const body = {};
-      for (const name of ["item_code", "reason", "township", "address", "resident_name"]) {
+      const picked = document.querySelector("input[name=item_code]:checked");
+      const body = { item_code: picked ? picked.value : "" };
+      const missing = [];
+      if (!picked) missing.push(["item_code", _("请先选一项服务")]);
+      for (const name of REQUIRED) {
         body[name] = $(name).value.trim();
-        if (!body[name]) { showError(new Error(_("请填写{field}").replace("{field}", document.querySelector(`label[for=${name}]`).textContent.trim()))); $(name).focus(); return; }
+        if (!body[name]) missing.push([name, _("请填写{field}").replace("{field}", document.querySelector(`label[for=${name}]`).textContent.trim())]);
+      }
+      if ($("village_id").value) body.village_id = Number($("village_id").value);
+      if (missing.length) {
+        for (const [name, message] of missing) fieldError(name, message);
+        const [first] = missing[0];
+        (first === "item_code" ? document.querySelector("input[name=item_code]") : $(first)).focus();
+        return;
       }
       $("submit").disabled = true;
       try {
         const order = await api("POST", "/api/orders", body, { "Idempotency-Key": key });
         location.href = `/orders/${order.id}`;
-      } catch (err) { showError(err); $("submit").disabled = false; }
+      } catch (err) {
+        if (!signInAgain(err)) { showError(err); $("submit").disabled = false; }
+      }
     });
+  }
+
+  // --- One order ----------------------------------------------------------------------------
+
+  // Who acted, in words: the resident is "you"; a volunteer by display name; the center by name.
+  const who = (actor) => (!actor ? "" : actor.kind === "resident" ? _("您") : actor.name || "");
+
+  function stepText(e) {
+    const to = e.volunteer ? e.volunteer.name : null;
+    switch (e.type) {
+      case "submitted": return _("提交了求助");
+      case "dispatched": return to ? _("派单给{name}").replace("{name}", to) : _("已派单");
+      case "redispatched": return to ? _("改派给{name}").replace("{name}", to) : _("已改派");
+      case "assigned": return to ? _("指派给{name}").replace("{name}", to) : _("已指派志愿者");
+      case "open_call": return _("发布抢单，请附近志愿者接单");
+      case "accepted": return _("接单了");
+      case "declined": case "accept_timeout": return _("志愿者没能接单，中心重新派单中");
+      case "undispatchable": return _("暂时没有合适的志愿者，中心正在协调");
+      case "hurried": return _("催办了");
+      case "checked_in": return _("到达了");
+      case "checked_out": return _("离开了");
+      case "completed": {
+        const parts = [_("完成了服务")];
+        if (e.hours) parts.push(_("用时{h}小时").replace("{h}", e.hours));
+        return parts.join("，") + (e.note ? `：${e.note}` : "");
+      }
+      case "reviewed": return (e.channel === "on_site" ? _("现场评价：{rating}") : _("评价：{rating}"))
+        .replace("{rating}", RATINGS[e.rating] || "") + (e.note ? `（${e.note}）` : "");
+      case "review_window_expired": return _("评价期已过，等待中心回访");
+      case "escalated": return _("已超时，中心督办中");
+      case "follow_up_created": case "follow_up_queued": return _("等待中心回访");
+      case "call_placed": return _("回访电话已拨出");
+      case "call_ended": return _("回访电话已结束");
+      case "followed_up":
+        if (e.outcome === "rating_corrected" || (e.review_rating && e.rating && e.review_rating !== e.rating)) {
+          return _("回访时评价由“{from}”改为“{to}”").replace("{from}", RATINGS[e.review_rating] || "—").replace("{to}", RATINGS[e.rating] || "—");
+        }
+        if (e.outcome === "unreachable") return _("回访未能联系上您");
+        if (e.outcome === "complaint") return _("回访时您提出了投诉");
+        return e.rating ? _("回访确认评价：{rating}").replace("{rating}", RATINGS[e.rating]) : _("已回访");
+      case "complaint": return _("投诉了，中心正在处理");
+      case "cancelled": return _("取消了求助") + (e.reason ? `：${e.reason}` : "");
+      case "closed": return _("已办结");
+      default: return _("办理中");
+    }
+  }
+
+  // The last of the six steps done, by status; the next one is where the order stands.
+  const STEP_OF_STATUS = { pending: 0, dispatched: 1, accepted: 2, completed: 3, reviewed: 4, closed: 5 };
+
+  function fact(name, value) {
+    for (const node of document.querySelectorAll(`[data-fact=${name}]`)) node.hidden = value === null || value === "";
+  }
+
+  function ratingText(order) {
+    if (!order.review_rating && !order.verified_rating) return "";
+    if (order.rating_corrected) {
+      return _("您评价“{from}”，回访时改为“{to}”").replace("{from}", RATINGS[order.review_rating]).replace("{to}", RATINGS[order.verified_rating]);
+    }
+    const given = RATINGS[order.review_rating || order.verified_rating];
+    return order.verified_rating ? _("{rating}（回访已确认）").replace("{rating}", given) : given;
+  }
+
+  function render(order) {
+    const set = (id, text) => { if ($(id).textContent !== text) $(id).textContent = text; };
+    set("item", order.item_name);
+    set("status", statusText(order));
+    $("status").dataset.status = order.status;
+    $("order").dataset.status = order.status;
+    $("steps").hidden = order.status === "cancelled";
+    const reached = STEP_OF_STATUS[order.status] ?? -1;
+    $("steps").querySelectorAll("li").forEach((li, i) => {
+      li.className = i <= reached ? "done" : (i === reached + 1 ? "current" : "todo");
+      if (i === reached + 1) li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current");
+    });
+    set("submitted-at", time(order.submitted_at));
+    // The deadline only while the work is still to do; a cancelled order has none.
+    fact("due", order.due_at ? "due" : null);
+    if (order.due_at) {
+      set("due", time(order.due_at));
+      set("countdown", _("（{left}）").replace("{left}", countdown(order.due_at) + (order.overdue ? _("，中心督办中") : "")));
+      $("countdown").classList.toggle("late", Boolean(order.overdue));
+    }
+    const helper = [...order.events].reverse().find((e) => e.actor && e.actor.kind === "volunteer" && e.actor.name);
+    const volunteer = ["accepted", "completed", "reviewed", "closed"].includes(order.status) && helper ? helper.actor.name : null;
+    fact("volunteer", volunteer);
+    if (volunteer) set("volunteer", volunteer);
+    fact("note", order.completion_note);
+    set("completion-note", order.completion_note || "");
+    fact("hours", order.hours ? "h" : null);
+    if (order.hours) set("hours", _("{h}小时").replace("{h}", order.hours));
+    fact("cancel", order.status === "cancelled" ? "c" : null);
+    set("cancel-reason", order.cancel_reason || _("（未填写）"));
+    const rating = ratingText(order);
+    fact("rating", rating);
+    set("rating", rating);
+    $("rating").classList.toggle("corrected", Boolean(order.rating_corrected));
+
+    $("review-form").hidden = order.status !== "completed";
+    $("hurry-box").hidden = !["pending", "dispatched", "accepted"].includes(order.status);
+    $("cancel-box").hidden = !["pending", "dispatched"].includes(order.status);
+    $("complaint-box").hidden = order.status === "cancelled" || order.complaint_open;
+    $("complaint-pending").hidden = !order.complaint_open;
+
+    const items = order.events.map((e) => {
+      const li = el("li", {}, el("time", { dateTime: e.at, textContent: time(e.at) }));
+      const by = who(e.actor);
+      // Chinese runs on without a space ("王志愿者接单了"); English needs one.
+      if (by) li.append(el("strong", { className: "who", textContent: by }), english ? " " : "");
+      li.append(stepText(e));
+      li.dataset.event = e.type;
+      return li;
+    });
+    const signature = order.events.map((e) => e.type + e.at).join("|");
+    if ($("timeline").dataset.signature !== signature) {
+      $("timeline").replaceChildren(...items.reverse());
+      $("timeline").dataset.signature = signature;
+    }
+    photos(order);
+  }
+
+  // Photos come with the bearer token, so they are fetched and shown from blob URLs.
+  const shownPhotos = new Set();
+  async function photos(order) {
+    const box = $("photos");
+    box.hidden = !order.photos.length;
+    for (const photo of order.photos) {
+      if (shownPhotos.has(photo.photo_id)) continue;
+      shownPhotos.add(photo.photo_id);
+      try {
+        const res = await fetch(photo.thumbnail_url, { headers: { authorization: `Bearer ${tokens.get()}` } });
+        if (!res.ok) throw new Error(String(res.status));
+        const img = el("img", { src: URL.createObjectURL(await res.blob()), alt: _("志愿者拍的服务照片") });
+        box.append(img);
+      } catch (err) { shownPhotos.delete(photo.photo_id); }
+    }
+  }
+
+  // A form that opens under its button and closes again ("不取消了").
+  function toggle(openId, formId, keepId) {
+    const open = (yes) => {
+      $(formId).hidden = !yes;
+      $(openId).hidden = yes;
+      $(openId).setAttribute("aria-expanded", String(yes));
+      if (yes) $(formId).querySelector("input, textarea").focus(); else $(openId).focus();
+    };
+    $(openId).addEventListener("click", () => open(true));
+    $(keepId).addEventListener("click", () => open(false));
+    return open;
+  }
+
+  function say(message) {
+    $("notice").textContent = message;
+    $("notice").hidden = !message;
   }
 
   async function orderPage() {
@@ -57,46 +412,93 @@ const Resident = (() => {
     const link = new URLSearchParams(location.search).get("t");
     // Our SMS link carries a code for this one order: the bearer token is made from both.
     if (link) { tokens.set(`ol1.${id}.${link}`); history.replaceState(null, "", location.pathname); }
-    let timer = null;
-    let loadFailed = false;
+    let stop = null;
+    let failed = false;
+    let shown = null;
+
     async function refresh() {
+      let order;
       try {
-        const order = await api("GET", `/api/orders/${id}`);
-        if (loadFailed) { showError(null); loadFailed = false; }
-        if (["closed", "cancelled"].includes(order.status) && timer) { clearInterval(timer); timer = null; }
-        $("status").textContent = STATUS[order.status] || order.status;
-        $("status").dataset.status = order.status;
-        $("item").textContent = order.item_name;
-        $("deadline").textContent = time(order.deadline_at) + (order.overdue ? _("（已超时，中心督办中）") : "");
-        $("rating").textContent = order.rating ? RATINGS[order.rating] : "—";
-        $("review-form").hidden = order.status !== "completed";
-        $("timeline").replaceChildren(...order.timeline.map((e) => {
-          const li = document.createElement("li");
-          const when = document.createElement("time");
-          when.textContent = time(e.at);
-          li.append(when, EVENTS[e.event] || e.event);
-          li.dataset.event = e.event;
-          return li;
-        }));
-      } catch (err) { showError(err); loadFailed = true; }
+        order = await api("GET", `/api/orders/${id}`);
+      } catch (err) {
+        if (err.code === "NotFound") { missing(); return; }
+        if (err.status === 401) { tokens.clear(); location.reload(); return; }
+        showError(err); failed = true; return;
+      }
+      // A failed read, or a refusal about a step the order has since left, is old news.
+      if (failed || (shown && shown !== order.status)) { showError(null); failed = false; }
+      shown = order.status;
+      $("loading").hidden = true;
+      $("order").hidden = false;
+      render(order);
+      // Nothing changes any more once the order is over (a complaint still may be settled).
+      if (stop && order.status === "cancelled") { stop(); stop = null; }
     }
-    $("review-form").addEventListener("submit", async (ev) => {
+    function missing() {
+      if (stop) { stop(); stop = null; }
+      $("loading").hidden = true;
+      $("order").hidden = true;
+      $("missing").hidden = false;
+    }
+    // A command answers with the order as it now is: the page shows that at once.
+    async function command(button, path, body, done) {
+      showError(null); say("");
+      button.disabled = true;
+      try {
+        const order = await api("POST", `/api/orders/${id}/${path}`, body);
+        render(order);
+        if (done) done(order);
+      } catch (err) {
+        if (err.status === 401) { tokens.clear(); location.reload(); return; }
+        showError(err);
+      } finally { button.disabled = false; }
+    }
+
+    $("review-form").addEventListener("submit", (ev) => {
       ev.preventDefault();
       const picked = document.querySelector("input[name=rating]:checked");
-      if (!picked) { showError(new Error(_("请选择满意程度"))); return; }
-      $("review-submit").disabled = true;
-      try {
-        await api("POST", `/api/orders/${id}/review`, { rating: picked.value, comment: $("comment").value.trim() || null });
-        showError(null);
-        await refresh();
-      } catch (err) { showError(err); }
-      $("review-submit").disabled = false;
+      if (!picked) { showError(Object.assign(new Error(_("请选择满意程度")), { fields: ["rating"] })); return; }
+      command($("review-submit"), "review", { rating: picked.value, comment: $("comment").value.trim() || null },
+        () => say(_("谢谢您的评价！")));
     });
-    timer = setInterval(refresh, 5000);
-    await refresh();
+    document.querySelectorAll("input[name=rating]").forEach((r) => r.addEventListener("change", () => fieldError("rating", null)));
+
+    $("hurry").addEventListener("click", () => command($("hurry"), "hurry", {},
+      () => say(_("已催办，中心会尽快安排。"))));
+
+    const cancelForm = toggle("cancel-open", "cancel-form", "cancel-keep");
+    $("cancel-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const picked = document.querySelector("input[name=cancel-pick]:checked");
+      const extra = $("cancel_reason").value.trim();
+      const reason = [picked ? picked.value : "", extra].filter(Boolean).join("；");
+      if (!reason) {
+        showError(Object.assign(new Error(_("请选一个原因，或写一下为什么取消")), { fields: ["cancel_reason"] }));
+        return;
+      }
+      command($("cancel-submit"), "cancel", { reason }, () => { cancelForm(false); say(_("求助已取消。")); });
+    });
+
+    const complaintForm = toggle("complaint-open", "complaint-form", "complaint-keep");
+    $("complaint-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const text = $("text").value.trim();
+      if (!text) { showError(Object.assign(new Error(_("请写一下遇到了什么问题")), { fields: ["text"] })); return; }
+      command($("complaint-submit"), "complaint", { text }, () => {
+        complaintForm(false);
+        say(_("投诉已提交，中心会尽快联系您。"));
+      });
+    });
+
+    if (!tokens.get()) $("loading").hidden = true;  // the sign-in form shows instead
+    whenSignedIn(async () => {
+      $("loading").hidden = false;
+      stop = App.every(POLL_MS, refresh);
+      await refresh();
+    });
   }
 
-  return { orderForm, orderPage };
+  return { home, orderForm, orderPage };
 })();
 // Each page names what it is (data-page); scripts stay in files, as the CSP demands.
-if (document.body.dataset.page === "order") Resident.orderPage(); else Resident.orderForm();
+({ home: Resident.home, form: Resident.orderForm, order: Resident.orderPage }[document.body.dataset.page] || (() => null))();
