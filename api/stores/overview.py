@@ -227,9 +227,9 @@ def _durations(session: Session, where: list[ColumnElement[bool]]) -> dict[str, 
             for i, name in enumerate(STEPS)
         }
     # SQLite has no percentile aggregate (and only text timestamps): compute from the rows.
-    rows: list[tuple[datetime, ...]] = [
-        tuple(r) for r in session.execute(select(Order.submitted_at, *STEPS.values()).where(*where))
-    ]
+    rows: list[Any] = list(
+        session.execute(select(Order.submitted_at, *STEPS.values()).where(*where))
+    )
     result: dict[str, out.Durations] = {}
     for i, name in enumerate(STEPS, start=1):
         values = sorted((r[i] - r[0]).total_seconds() / 3600 for r in rows if r[i] is not None)
