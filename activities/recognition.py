@@ -42,10 +42,9 @@ class RecognitionStore:
     def roll_figures(self, inp: RollPeriod) -> RollFigures:
         period = inp.period or previous_period(inp.at, inp.kind, inp.timezone)
         starts_at, ends_at = period_bounds(period, inp.timezone)
-        bounds = {"period": period, "starts_at": starts_at, "ends_at": ends_at}
         with self._engine.connect() as conn:
             if conn.scalar(select(HonourRoll.period).where(HonourRoll.period == period)):
-                return RollFigures(exists=True, **bounds)
+                return RollFigures(period, starts_at, ends_at, exists=True)
             unit = func.coalesce(Order.unit_id, Volunteer.unit_id)
             by_volunteer, by_unit = (
                 [
@@ -83,8 +82,10 @@ class RecognitionStore:
                 for key in (Order.volunteer_id, unit)
             )
         return RollFigures(
+            period,
+            starts_at,
+            ends_at,
             exists=False,
-            **bounds,
             weights=self._weights,
             size=self._size,
             volunteers=by_volunteer,
