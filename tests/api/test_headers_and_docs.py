@@ -34,7 +34,7 @@ def production(settings: Settings, **update: object) -> Settings:
 async def every_kind_of_response(api: httpx.AsyncClient) -> list[httpx.Response]:
     return [
         await api.get("/"),
-        await api.get("/static/style.css"),
+        await api.get("/static/css/app.css"),
         await api.get("/api/catalog"),
         await api.get("/no/such/page"),
         await api.get("/api/me"),
@@ -87,14 +87,14 @@ async def test_docs_are_served_from_our_own_files(database: Database, settings: 
             for path in (
                 "/static/vendor/swagger-ui/swagger-ui.css",
                 "/static/vendor/swagger-ui/swagger-ui-bundle.js",
-                "/static/docs.js",
+                "/static/js/docs.js",
             )
         ]
         redoc = await api.get("/redoc")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     # No inline script, nothing from another origin.
     assert "<script>" not in page.text and "//" not in page.text
-    for src in ("swagger-ui.css", "swagger-ui-bundle.js", "/static/docs.js"):
+    for src in ("swagger-ui.css", "swagger-ui-bundle.js", "/static/js/docs.js"):
         assert src in page.text
     assert all(a.status_code == 200 for a in assets)
     assert redoc.status_code == 404

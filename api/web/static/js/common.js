@@ -1,0 +1,143 @@
+// What every app's pages share: the catalog, the JSON API, errors in plain words, times.
+// Plain JavaScript, no build step; each page's own script uses window.App.
+"use strict";
+window.App = (() => {
+  const data = JSON.parse(document.getElementById("page-data").textContent);
+  // Strings in scripts are msgids (Chinese); the page brings their translations.
+  const _ = (message) => data.messages[message] || message;
+  const $ = (id) => document.getElementById(id);
+
+  // A failure a person can read: the API's stable code mapped through the catalog.
+  class Failure extends Error {
+    constructor(status, code, fields) {
+      super(code === "Network" ? data.error_network : (data.errors[code] || data.error_fallback));
+      this.status = status;
+      this.code = code;
+      this.fields = fields || [];
+    }
+  }
+
+  // Each app keeps its own sign-in for the life of the tab (access and refresh token).
+  const tokens = {
+    key: (kind = "token") => `fourorders.${data.app}.${kind}`,
+    get: () => sessionStorage.getItem(tokens.key()),
+    refresh: () => sessionStorage.getItem(tokens.key("refresh")),
+    set: (access, refresh) => {
+      sessionStorage.setItem(tokens.key(), access);
+      if (refresh) sessionStorage.setItem(tokens.key("refresh"), refresh);
+    },
+    clear: () => { sessionStorage.removeItem(tokens.key()); sessionStorage.removeItem(tokens.key("refresh")); },
+  };
+
+  // An access token lasts minutes; a desk stays open all day. On a 401, trade the refresh token
+  // for a new pair once and retry; if that fails too, the sign-in is over.
+  let refreshing = null;
+  async function renew() {
+    const refresh_token = tokens.refresh();
+    if (!refresh_token) return false;
+    refreshing = refreshing || fetch("/api/auth/refresh", {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ refresh_token }),
+    }).then(async (res) => {
+      if (!res.ok) { tokens.clear(); return false; }
+      const pair = await res.json();
+      tokens.set(pair.access_token, pair.refresh_token);
+      return true;
+    }).catch(() => false).finally(() => { refreshing = null; });
+    return refreshing;
+  }
+
+  async function api(method, path, body, headers = {}, retried = false) {
+    const auth = tokens.get() ? { authorization: `Bearer ${tokens.get()}` } : {};
+    const isForm = body instanceof FormData;
+    let res;
+    try {
+      res = await fetch(path, {
+        method,
+        headers: { ...(isForm || body === undefined ? {} : { "content-type": "application/json" }), ...auth, ...headers },
+        body: body === undefined ? undefined : (isForm ? body : JSON.stringify(body)),
+      });
+    } catch (err) {
+      throw new Failure(0, "Network");
+    }
+    if (res.status === 401 && !retried && tokens.refresh() && await renew()) {
+      return api(method, path, body, headers, true);
+    }
+    const answer = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      // A 422 lists the fields and rules it refused: pages mark those fields.
+      const fields = Array.isArray(answer.detail) ? answer.detail.map((d) => (d.loc || []).slice(-1)[0]) : [];
+      throw new Failure(res.status, answer.code || "", fields);
+    }
+    return answer;
+  }
+
+  function showError(err) {
+    const el = $("error");
+    el.textContent = err ? (err instanceof Failure ? err.message : String(err.message || err)) : "";
+    el.hidden = !err;
+    if (err) el.scrollIntoView({ block: "nearest" });
+  }
+
+  // The sign-in form of partials/sms_sign_in.html or partials/staff_sign_in.html: shown until
+  // the reader is signed in, then onSignedIn runs (at once when they already are).
+  function signIn(onSignedIn) {
+    const form = $("sign-in");
+    const sms = Boolean($("send-code"));
+    const done = async () => { form.hidden = true; await onSignedIn(); };
+    if (tokens.get()) return done();
+    form.hidden = false;
+    if (sms) {
+      $("send-code").addEventListener("click", async () => {
+        showError(null);
+        const phone = $("phone").value.trim();
+        if (!phone) { showError(new Error(_("请填写手机号"))); $("phone").focus(); return; }
+        $("send-code").disabled = true;
+        try { await api("POST", "/api/auth/sms-code", { phone }); $("code-sent").hidden = false; $("code").focus(); }
+        catch (err) { showError(err); }
+        $("send-code").disabled = false;
+      });
+    }
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      showError(null);
+      const [path, body] = sms
+        ? ["/api/auth/sms-login", { phone: $("phone").value.trim(), code: $("code").value.trim() }]
+        : ["/api/auth/login", { username: $("username").value.trim(), password: $("password").value }];
+      try {
+        const signed = await api("POST", path, body);
+        tokens.set(signed.access_token, signed.refresh_token);
+        await done();
+      } catch (err) { showError(err); }
+    });
+    return undefined;
+  }
+
+  // Times in the county's zone, to the minute, labelled ("12月1日 14:05 北京时间").
+  const formatter = new Intl.DateTimeFormat(data.lang, {
+    timeZone: data.timezone, month: "long", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false,
+  });
+  const time = (iso) => (iso ? `${formatter.format(new Date(iso))} ${data.tz_label}` : "—");
+
+  // "还剩 5小时12分" until a deadline, or the time since it passed.
+  function countdown(iso, now = Date.now()) {
+    const left = Math.round((new Date(iso).getTime() - now) / 60000);
+    const h = Math.floor(Math.abs(left) / 60), m = Math.abs(left) % 60;
+    const span = h ? _("{h}小时{m}分").replace("{h}", h).replace("{m}", m) : _("{m}分钟").replace("{m}", m);
+    return left >= 0 ? _("还剩 {span}").replace("{span}", span) : _("已超时 {span}").replace("{span}", span);
+  }
+
+  // Refresh a view every few seconds while the page is visible (and at once when it shows again).
+  function every(ms, refresh) {
+    let timer = null;
+    const start = () => { if (!timer) timer = setInterval(refresh, ms); };
+    const stop = () => { clearInterval(timer); timer = null; };
+    document.addEventListener("visibilitychange", () => { if (document.hidden) stop(); else { refresh(); start(); } });
+    start();
+    return stop;
+  }
+
+  // One key per filled-in form, so a double click or a retry never makes two of anything.
+  const newKey = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
+
+  return { data, _, $, api, Failure, showError, signIn, time, countdown, every, tokens, newKey };
+})();
