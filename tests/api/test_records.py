@@ -197,6 +197,10 @@ async def test_check_in_and_out_verify_hours_unless_complained_about(
                checked_in_at=arrived, checked_out_at=left)  # fmt: skip
         # Only checked in, no follow-up yet: unverified.
         served(2, 1, status=OrderStatus.COMPLETED, checked_in_at=arrived)
+        # Checked in and out but not completed: no hours at all yet.
+        add_order(session, township, BASE + 3 * D, volunteer=volunteer,
+                  status=OrderStatus.ACCEPTED, checked_in_at=arrived,
+                  checked_out_at=left)  # fmt: skip
         return township, volunteer
 
     township, volunteer = await each_database.run(world)
