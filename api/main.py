@@ -25,7 +25,9 @@ from api.routes import (
     admin,
     auth,
     call_center,
+    catalog,
     complaints,
+    console_pages,
     pages,
     photos,
     public,
@@ -36,6 +38,7 @@ from api.routes import (
     staff,
     twilio,
     volunteer,
+    volunteer_pages,
 )
 from api.security_headers import SecurityHeaders
 from core.db import make_engine
@@ -136,6 +139,7 @@ def create_app(
     ):
         app.include_router(router)
     app.include_router(complaints.router)
+    app.include_router(catalog.router)
     app.include_router(reports.router)
     app.include_router(recognition.router)
     app.include_router(public.router)
@@ -144,6 +148,8 @@ def create_app(
     app.include_router(staff.router)
     app.include_router(docs.router)
     app.include_router(pages.router)
+    app.include_router(console_pages.router)
+    app.include_router(volunteer_pages.router)
     app.mount("/static", pages.static, name="static")
 
     @app.get("/healthz", response_model=schemas.Health, tags=["ops"])

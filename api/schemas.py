@@ -430,10 +430,15 @@ class VolunteerApply(Coordinates):
     availability: list[Window] = Field(default_factory=list, max_length=28)
 
 
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+
+
 class VolunteerPatch(Strict):
     """Change what a volunteer may change without re-registering; omitted fields stay."""
 
     active: bool | None = None
+    # How residents see you (e.g. 小王老师); null: your surname and 志愿者. Never a phone.
+    display_name: DisplayName | None = None
     paused: bool | None = None
     max_open_orders: int | None = Field(default=None, ge=1, le=20)
     skills: list[str] | None = Field(default=None, max_length=60)
@@ -508,6 +513,7 @@ class VolunteerOut(BaseModel):
     active: bool
     paused: bool = False
     availability: list[Window] = []
+    display_name: str | None = None
     open_orders: int = 0
     completed_orders: int = 0
     on_time_orders: int = 0
@@ -535,6 +541,14 @@ class UnitPatch(Strict):
         if not self.model_fields_set:
             raise ValueError("nothing to change")
         return self
+
+
+class UnitMember(BaseModel):
+    """A member as their leader sees them, to hand an order to (no phone: the leader has it)."""
+
+    id: int
+    name: str
+    available: bool
 
 
 class UnitOut(BaseModel):
@@ -842,3 +856,71 @@ class SmsCodeSent(BaseModel):
     """A sign-in code is on its way, if the number can receive SMS (the same for every number)."""
 
     expires_in: int
+
+
+# --- the admin console (issue 13) -------------------------------------------------------
+
+
+class BoardOut(BaseModel):
+    """The to-close board (销号清单): open orders by what the center must do next.
+
+    ``counts`` are every such order in the admin's townships; ``columns`` the most urgent
+    of each (nearest deadline first). Columns: ``pending`` (待派单), ``dispatched`` (已派单),
+    ``accepted`` (已接单), ``overdue`` (超时: past the 72 hours), ``supervised`` (督办:
+    nobody could take it, its workflow was lost, the resident hurried it, or a complaint
+    about it is open).
+    """
+
+    counts: dict[str, int]
+    columns: dict[str, list[OrderSummary]]
+    at: datetime
+
+
+NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class NoteBody(Strict):
+    text: NoteText
+
+
+class NoteOut(BaseModel):
+    """A staff note on an order: internal, never shown to residents or volunteers."""
+
+    id: str
+    order_id: PublicId
+    text: str
+    author: str | None
+    created_at: datetime
+
+
+ItemCode = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=2, max_length=60, pattern=r"^[a-z0-9][a-z0-9_.-]*$"
+    ),
+]
+ItemName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+ItemNameEn = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+
+
+class CatalogItemCreate(Strict):
+    """A new sub-item of the service menu (深度拓展供需服务内容)."""
+
+    category_code: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    code: ItemCode
+    name: ItemName
+    name_en: ItemNameEn
+
+
+class CatalogItemPatch(Strict):
+    """Rename an item, or take it off the menu (``active: false``) and back."""
+
+    name: ItemName | None = None
+    name_en: ItemNameEn | None = None
+    active: bool | None = None
+
+
+class CatalogItemOut(ItemOut):
+    category_code: str
+    active: bool
+    position: int

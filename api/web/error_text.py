@@ -60,6 +60,7 @@ TEXT: Final[dict[str, str]] = {
     "UnsupportedPhoto": N_("只能上传照片（JPG、PNG或WebP格式）。"),
     "TooManyPhotos": N_("每张单子最多上传9张照片。"),
     "UnknownPhoto": N_("有照片没有上传成功，请重新上传。"),
+    "InvalidDisplayName": N_("称呼里不能有数字。"),
     # Desks.
     "ClaimedByOther": N_("这条回访已被其他话务员领取。"),
     "NotClaimHolder": N_("这条回访不是您领取的。"),
@@ -71,6 +72,7 @@ TEXT: Final[dict[str, str]] = {
     "DuplicatePlace": N_("这个村（社区）已经有了。"),
     "VillageOutsideTownship": N_("这个村（社区）不在所选乡镇。"),
     "DuplicateUnit": N_("这个服务队已经有了。"),
+    "DuplicateItem": N_("已经有这个代码的服务项目了，请换一个代码。"),
     "InactiveUnit": N_("这个服务队已停用。"),
     "UnitWithoutLeader": N_("这个服务队还没有队长。"),
     "NotUnitMember": N_("这位志愿者不是本队队员。"),

@@ -1,0 +1,123 @@
+// What the staff desks share (call-center workbench, admin console): sign-in and sign-out,
+// the "signed in as" control, building rows and elements, ticking countdowns, live refresh.
+// Loaded after common.js by templates that extend desk.html.
+"use strict";
+window.Desk = (() => {
+  const { _, $, api, showError, tokens } = App;
+
+  // An element with properties (dataset and attributes by prefix) and children (text or nodes).
+  function el(tag, props = {}, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(props)) {
+      if (value === undefined || value === null || value === false) continue;
+      if (key === "dataset") Object.assign(node.dataset, value);
+      else if (key === "class") node.className = value;
+      else if (key.startsWith("aria-") || key === "role" || key === "scope") node.setAttribute(key, value);
+      else node[key] = value;
+    }
+    node.append(...children.filter((c) => c !== undefined && c !== null));
+    return node;
+  }
+
+  // Replace a table body's rows: one <tr> per item, one cell per function (text or a node).
+  // `key` names the row (data-id) so tests and scripts find it again after a refresh.
+  function table(tbody, items, cells, { empty = _("暂无"), key = (item) => item.id } = {}) {
+    if (!items.length) {
+      const columns = tbody.closest("table").querySelectorAll("thead th").length || cells.length;
+      tbody.replaceChildren(el("tr", { class: "empty" }, el("td", { colSpan: columns }, empty)));
+      return;
+    }
+    tbody.replaceChildren(...items.map((item) => el(
+      "tr", { dataset: { id: String(key(item)) } },
+      ...cells.map((cell, i) => el(i ? "td" : "th", i ? {} : { scope: "row" }, cell(item) ?? "—")),
+    )));
+  }
+
+  // "29:58" or "1:02:03": a lease or a deadline to the second.
+  function clock(ms) {
+    const s = Math.max(0, Math.floor(ms / 1000));
+    const two = (n) => String(n).padStart(2, "0");
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+    return h ? `${h}:${two(m)}:${two(s % 60)}` : `${m}:${two(s % 60)}`;
+  }
+
+  // Every element with data-until="<iso>" shows the time left, ticking each second; when it
+  // runs out it gets data-expired and fires an "expired" event once (the page decides what next).
+  function tick() {
+    const now = Date.now();
+    for (const node of document.querySelectorAll("[data-until]")) {
+      const left = new Date(node.dataset.until).getTime() - now;
+      if (left > 0) {
+        node.textContent = _("还剩 {t}").replace("{t}", clock(left));
+        delete node.dataset.expired;
+      } else if (!node.dataset.expired) {
+        node.textContent = _("已到期");
+        node.dataset.expired = "true";
+        node.dispatchEvent(new CustomEvent("expired", { bubbles: true }));
+      }
+    }
+  }
+  function countdown(node, iso) {
+    if (iso) node.dataset.until = iso; else { delete node.dataset.until; delete node.dataset.expired; node.textContent = ""; }
+    tick();
+  }
+  setInterval(tick, 1000);
+
+  // Run `refresh` now and every `ms` while the page is visible; a failed refresh says so
+  // once and the next good one clears it.
+  function live(ms, refresh) {
+    let failed = false;
+    const run = async () => {
+      try {
+        await refresh();
+        if (failed) { showError(null); failed = false; }
+      } catch (err) {
+        if (err.status === 401) { signedOut(); return; }
+        failed = true;
+        showError(err);
+      }
+    };
+    run();
+    return App.every(ms, run);
+  }
+
+  function signedOut() {
+    tokens.clear();
+    sessionStorage.removeItem(tokens.key("who"));
+    location.reload();
+  }
+
+  async function signOut() {
+    const refresh_token = tokens.refresh();
+    // The refresh token stops working on the server; the access token runs out on its own.
+    if (refresh_token) await api("POST", "/api/auth/logout", { refresh_token }).catch(() => undefined);
+    signedOut();
+  }
+
+  // Show the staff sign-in until the reader is signed in, then the desk (when their role may
+  // use it: data-roles on #desk) and call onReady(me) with /api/me.
+  function start(onReady) {
+    const desk = $("desk");
+    const roles = (desk.dataset.roles || "").split(" ").filter(Boolean);
+    $("sign-in").addEventListener("submit", () => {
+      sessionStorage.setItem(tokens.key("who"), $("username").value.trim());
+    });
+    $("sign-out").addEventListener("click", signOut);
+    return App.signIn(async () => {
+      let me;
+      try { me = await api("GET", "/api/me"); } catch (err) {
+        if (err.status === 401) { signedOut(); return; }
+        showError(err);
+        return;
+      }
+      $("who-name").textContent = sessionStorage.getItem(tokens.key("who")) || _("工作人员 {id}").replace("{id}", me.staff_id ?? "");
+      $("signed-in").hidden = false;
+      $("sign-out").hidden = false;
+      if (roles.length && !roles.some((r) => me.roles.includes(r))) { $("no-access").hidden = false; return; }
+      desk.hidden = false;
+      await onReady(me);
+    });
+  }
+
+  return { el, table, clock, countdown, live, start, signOut };
+})();
