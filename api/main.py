@@ -32,6 +32,8 @@ from api.routes import (
     console_pages,
     pages,
     photos,
+    public,
+    recognition,
     registry,
     reports,
     resident,
@@ -146,6 +148,9 @@ def create_app(
     app.include_router(complaints.router)
     app.include_router(catalog.router)
     app.include_router(reports.router)
+    app.include_router(recognition.router)
+    app.include_router(public.router)
+    app.include_router(public.pages)
     app.include_router(auth.router)
     app.include_router(staff.router)
     app.include_router(docs.router)

@@ -20,6 +20,7 @@ from temporalio.worker import Replayer
 
 from tests.helpers import HISTORIES
 from workflows.order import OrderWorkflow
+from workflows.recognition.workflow import RecognitionWorkflow
 
 # Each path of the loop that must keep replaying: the test that recorded it.
 PATHS = (
@@ -49,6 +50,8 @@ PATHS = (
     # The apps (issue 12).
     "test_hurry_check_in_out_and_an_on_site_review_reach_the_read_model",
     "test_after_a_review_the_call_waits_and_a_changed_answer_is_a_correction",
+    # Honour rolls (issue 14): a period computed and stored, then run again (nothing changes).
+    "test_the_roll_is_stored_once_and_published",
 )
 # Versions before this one; each directory is frozen.
 EARLIER = ("histories_v1", "histories_v2", "histories_v3")
@@ -76,5 +79,5 @@ def test_every_path_has_a_recorded_history() -> None:
 )
 async def test_history_replays_deterministically(text: str, request: pytest.FixtureRequest) -> None:
     history = WorkflowHistory.from_json(f"replay-{request.node.callspec.id}", json.loads(text))
-    result = await Replayer(workflows=[OrderWorkflow]).replay_workflow(history)
+    result = await Replayer(workflows=[OrderWorkflow, RecognitionWorkflow]).replay_workflow(history)
     assert result.replay_failure is None
