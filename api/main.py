@@ -23,6 +23,7 @@ from api.routes import (
     admin,
     auth,
     call_center,
+    call_center_pages,
     complaints,
     pages,
     registry,
@@ -105,6 +106,7 @@ def create_app(
     app.include_router(staff.router)
     app.include_router(docs.router)
     app.include_router(pages.router)
+    app.include_router(call_center_pages.router)
     app.mount("/static", pages.static, name="static")
 
     @app.get("/healthz", response_model=schemas.Health, tags=["ops"])
