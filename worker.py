@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.database import OrderStore
+from activities.recognition import RecognitionStore
 from activities.sms import SmsSender
 from activities.voice import FollowUpCaller
 from core.db import make_engine, utcnow
@@ -29,10 +30,12 @@ from core.settings import Settings, get_settings
 from core.temporal import connect
 from core.twilio import make_client
 from workflows.order import OrderWorkflow
+from workflows.recognition.schedules import ensure_schedules
+from workflows.recognition.workflow import RecognitionWorkflow
 
 log = logging.getLogger("worker")
 
-WORKFLOWS: Sequence[type] = (OrderWorkflow,)
+WORKFLOWS: Sequence[type] = (OrderWorkflow, RecognitionWorkflow)
 
 
 def build_worker(
@@ -67,11 +70,21 @@ def build_worker(
             public_id, secret=settings.signing_secret, ttl=settings.order_link_ttl, now=utcnow()
         ),
     )
+    recognition = RecognitionStore(
+        engine, weights=settings.recognition_weights, size=settings.recognition_roll_size
+    )
     return Worker(
         client,
         task_queue=task_queue or settings.temporal_task_queue,
         workflows=list(WORKFLOWS),
-        activities=[store.record_transition, store.pick_candidate, caller.place_call, sms.send_sms],
+        activities=[
+            store.record_transition,
+            store.pick_candidate,
+            caller.place_call,
+            sms.send_sms,
+            recognition.roll_figures,
+            recognition.store_roll,
+        ],
         activity_executor=executor,
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_cached_workflows=settings.worker_max_cached_workflows,
@@ -104,6 +117,9 @@ async def main(settings: Settings | None = None) -> None:
         pool_size=max(settings.database_pool_size, settings.worker_max_concurrent_activities),
     )
     client = await connect(settings)
+    await ensure_schedules(
+        client, task_queue=settings.temporal_task_queue, timezone=settings.county_timezone
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from temporalio import activity
 
+from core.service import RollWeights as Weights
 from core.vocab import (
     CallOutcome,
     FollowUpMethod,
@@ -25,11 +26,14 @@ from core.vocab import (
     Rating,
     SettledBy,
 )
+from workflows.recognition.ranking import Figures, RankedEntry
 
 RECORD_TRANSITION: Final = "record_transition"
 PICK_CANDIDATE: Final = "pick_candidate"
 PLACE_CALL: Final = "place_follow_up_call"
 SEND_SMS: Final = "send_sms"
+ROLL_FIGURES: Final = "roll_figures"
+STORE_ROLL: Final = "store_roll"
 
 # Non-retryable failures of the Twilio activities (``ApplicationError.type``).
 # The call cannot be placed at all: no usable number, Twilio refuses it, no account set.
@@ -198,6 +202,44 @@ class SmsResult:
     refused: int = 0
 
 
+@dataclass
+class RollPeriod:
+    """An honour roll's period: ``2026-03`` or ``2026``, and its bounds (county time)."""
+
+    period: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+@dataclass
+class RollFigures:
+    """Who served in the period, and how; ``exists`` when the period's roll is stored."""
+
+    exists: bool
+    weights: Weights = field(default_factory=Weights)
+    size: int = 0
+    volunteers: list[Figures] = field(default_factory=list)
+    units: list[Figures] = field(default_factory=list)
+
+
+@dataclass
+class RollRecord:
+    period: str
+    starts_at: datetime
+    ends_at: datetime
+    computed_at: datetime
+    weights: Weights
+    volunteers: list[RankedEntry]
+    units: list[RankedEntry]
+
+
+@dataclass
+class RollStored:
+    """``stored`` is false when the period's roll was there already (nothing changed)."""
+
+    stored: bool
+
+
 # --- typed stubs: what workflows call (the worker registers the implementations) -----------
 
 
@@ -227,3 +269,15 @@ def place_follow_up_call(inp: PlaceCallInput) -> PlaceCallResult:
 def send_sms(inp: SmsInput) -> SmsResult:
     """Send one notice of an order to whoever it concerns."""
     raise _stub(SEND_SMS)
+
+
+@activity.defn(name=ROLL_FIGURES)
+def roll_figures(inp: RollPeriod) -> RollFigures:
+    """Each volunteer's and unit's figures over the period (or that its roll exists)."""
+    raise _stub(ROLL_FIGURES)
+
+
+@activity.defn(name=STORE_ROLL)
+def store_roll(record: RollRecord) -> RollStored:
+    """Store the period's roll once; a second run changes nothing."""
+    raise _stub(STORE_ROLL)

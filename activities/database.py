@@ -42,6 +42,7 @@ from core.models import (
 from core.vocab import (
     QUEUE_PRIORITY,
     ComplaintStatus,
+    EventName,
     FollowUpOutcome,
     FollowUpStatus,
     QueueReason,
@@ -116,6 +117,7 @@ class OrderStore:
         with self._engine.begin() as conn:
             applied = _insert_events(conn, record)
             _project_order(conn, record.order_id, record.snapshot)
+            _stamp_firsts(conn, record)
             if record.escalation_level is not None and record.escalation_at is not None:
                 conn.execute(
                     insert_ignore(conn, escalations, ("order_id", "level")).values(
@@ -162,6 +164,28 @@ def _insert_events(conn: Connection, record: TransitionRecord) -> int:
         ),
     )
     return result.rowcount or 0
+
+
+# The first of these events stamps the order's column (see ``Order.dispatched_at``).
+FIRSTS: dict[str, str] = {
+    EventName.DISPATCHED: "dispatched_at",
+    EventName.OPEN_CALL: "dispatched_at",
+    EventName.ACCEPTED: "accepted_at",
+}
+
+
+def _stamp_firsts(conn: Connection, record: TransitionRecord) -> None:
+    """Keep the earliest dispatch and acceptance times; a retry or a later one never moves them."""
+    for ev in record.events:
+        column = FIRSTS.get(ev.event)
+        if column is None:
+            continue
+        current = orders.c[column]
+        conn.execute(
+            update(orders)
+            .where(orders.c.id == record.order_id, (current.is_(None)) | (current > ev.at))
+            .values({column: ev.at})
+        )
 
 
 def _project_order(conn: Connection, order_id: int, snap: OrderSnapshot) -> None:

@@ -26,6 +26,8 @@ from api.routes import (
     call_center_pages,
     complaints,
     pages,
+    public,
+    recognition,
     registry,
     reports,
     resident,
@@ -102,6 +104,9 @@ def create_app(
         app.include_router(router)
     app.include_router(complaints.router)
     app.include_router(reports.router)
+    app.include_router(recognition.router)
+    app.include_router(public.router)
+    app.include_router(public.pages)
     app.include_router(auth.router)
     app.include_router(staff.router)
     app.include_router(docs.router)

@@ -33,3 +33,5 @@ OrderFilterId = Annotated[
     str | None, Query(min_length=8, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
 ]
 TownshipFilter = Annotated[str | None, Query(min_length=1, max_length=64)]
+# A service-record certificate's verification code (core.security.certificate_code).
+CertificateCode = Annotated[str, Path(min_length=10, max_length=80, pattern=r"^[A-Za-z0-9-]+$")]

@@ -219,6 +219,11 @@ class Order(Base):
         Index("ix_orders_township_status", "township", "status"),
         Index("ix_orders_category_code_status", "category_code", "status"),
         Index("ix_orders_overdue_status", "overdue", "status"),
+        # The reports' period filters (issue 14): the county's, and one township's.
+        Index("ix_orders_submitted_at", "submitted_at"),
+        Index("ix_orders_township_submitted_at", "township", "submitted_at"),
+        # A volunteer's service record, month by month.
+        Index("ix_orders_volunteer_id_completed_at", "volunteer_id", "completed_at"),
         # Only orders still waiting for their workflow: what the reconciler scans.
         Index(
             "ix_orders_unstarted",
@@ -252,6 +257,10 @@ class Order(Base):
     undispatchable: Mapped[bool] = mapped_column(Boolean, default=False)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # First dispatch (or open call) and first acceptance, projected from the event log so
+    # the reports' times read one row per order.
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     overdue: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -515,3 +524,24 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(80))
     ip: Mapped[str | None] = mapped_column(String(45))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class HonourRoll(Base):
+    """A period's honour roll (评先选优): ranked volunteers and units, stored once.
+
+    ``period`` is ``2026-03`` (a month) or ``2026`` (a year); the ranking is computed once
+    and never rewritten, so running a period again changes nothing. Admins publish it.
+    """
+
+    __tablename__ = "honour_rolls"
+
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    weights: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Ids, figures and ranks only: names are read when the roll is shown.
+    volunteers: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    units: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    published_by: Mapped[int | None] = mapped_column(Integer)

@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -213,3 +213,59 @@ def sms_code_hash(phone: str, code: str, *, secret: str) -> str:
 
 def codes_match(expected_hash: str, phone: str, code: str, *, secret: str) -> bool:
     return hmac.compare_digest(expected_hash, sms_code_hash(phone, code, secret=secret))
+
+
+CERTIFICATE_PREFIX = "c1"
+
+
+@dataclass(frozen=True)
+class CertificateClaim:
+    """What a service-record certificate states: whose, how many verified hours, when."""
+
+    volunteer_id: int
+    centi_hours: int
+    period_from: date
+    period_to: date
+    issued_on: date
+
+
+def certificate_code(claim: CertificateClaim, *, secret: str) -> str:
+    """``c1-<fields in base 36>-<mac>``: short enough to type from paper, unforgeable."""
+    fields = "-".join(
+        _base36(n)
+        for n in (
+            claim.volunteer_id,
+            claim.centi_hours,
+            claim.period_from.toordinal(),
+            claim.period_to.toordinal(),
+            claim.issued_on.toordinal(),
+        )
+    )
+    return f"{CERTIFICATE_PREFIX}-{fields}-{_certificate_mac(fields, secret)}"
+
+
+def read_certificate_code(code: str, *, secret: str) -> CertificateClaim:
+    """The claim a code carries; ``InvalidToken`` for anything we did not sign."""
+    prefix, _, rest = code.partition("-")
+    fields, _, mac = rest.rpartition("-")
+    if prefix != CERTIFICATE_PREFIX or not hmac.compare_digest(
+        mac.encode(), _certificate_mac(fields, secret).encode()
+    ):
+        raise InvalidToken("not a certificate code we issued")
+    try:
+        vid, centi, start, end, issued = (int(part, 36) for part in fields.split("-"))
+        return CertificateClaim(
+            volunteer_id=vid,
+            centi_hours=centi,
+            period_from=date.fromordinal(start),
+            period_to=date.fromordinal(end),
+            issued_on=date.fromordinal(issued),
+        )
+    except ValueError as exc:
+        raise InvalidToken("malformed certificate code") from exc
+
+
+def _certificate_mac(fields: str, secret: str) -> str:
+    digest = hmac.new(secret.encode(), f"certificate:{fields}".encode(), hashlib.sha256).digest()
+    # Base 32 without "-" (the separator): 80 bits, upper case, no ambiguous padding.
+    return base64.b32encode(digest[:10]).decode().rstrip("=")

@@ -25,6 +25,7 @@ from core.db import psycopg2_url
 from core.durations import format_duration, parse_duration
 from core.match_settings import Matching, Weights
 from core.phones import e164
+from core.service import RollWeights
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -142,6 +143,15 @@ class Settings(BaseSettings):
     # How long a worker or the API waits for Temporal at start-up before giving up.
     temporal_connect_timeout: Duration = timedelta(minutes=2)
 
+    # Honour rolls (评先选优, issue 14): the weights of verified hours, the share of
+    # very-satisfied ratings after follow-up, on-time completion and freedom from complaints
+    # (see workflows/recognition/ranking.py), and how many a roll names.
+    recognition_weight_hours: float = Field(default=0.4, ge=0)
+    recognition_weight_very_satisfied: float = Field(default=0.3, ge=0)
+    recognition_weight_on_time: float = Field(default=0.2, ge=0)
+    recognition_weight_no_complaints: float = Field(default=0.1, ge=0)
+    recognition_roll_size: int = Field(default=50, ge=1, le=1000)
+
     worker_max_concurrent_activities: int = 50
     worker_max_cached_workflows: int = 1000
 
@@ -219,6 +229,15 @@ class Settings(BaseSettings):
             ),
             radius_km=self.match_radius_km,
             timezone=self.county_timezone,
+        )
+
+    @property
+    def recognition_weights(self) -> RollWeights:
+        return RollWeights(
+            hours=self.recognition_weight_hours,
+            very_satisfied=self.recognition_weight_very_satisfied,
+            on_time=self.recognition_weight_on_time,
+            no_complaints=self.recognition_weight_no_complaints,
         )
 
     @field_validator(

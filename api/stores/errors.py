@@ -47,6 +47,8 @@ INVALID_PHONE: Final = "InvalidPhone"
 INVALID_CHANNEL: Final = "InvalidChannel"
 WORKFLOW_LOST: Final = "WorkflowLost"
 """The order's workflow ended outside the API (terminated, failed, timed out)."""
+NO_VERIFIED_HOURS: Final = "NoVerifiedHours"
+"""A certificate needs hours the follow-up has verified."""
 
 NOT_SIGNED_IN: Final = "NotSignedIn"
 INVALID_TOKEN: Final = "InvalidToken"

@@ -1,0 +1,281 @@
+"""The county's overview report: every figure from the event log and the follow-up records.
+
+The period selects orders by when they were received (``submitted_at`` in ``[from, to)``),
+and every figure describes those orders: how many were dispatched, accepted, completed
+(within 72 hours or not), how their residents rated them and what the follow-up found.
+Times to dispatch and accept come from the event log (projected on the order as
+``dispatched_at``/``accepted_at``). A township admin's figures are their townships'.
+
+One grouped scan gives the counts (by township and category, summed here); one more each
+gives the time percentiles, the active volunteers and the series. On PostgreSQL the
+percentiles and buckets are SQL; SQLite (``make run``) computes them from the rows.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Float, Integer, Select, case, cast, func, select
+from sqlalchemy.orm import Session
+
+from api import report_schemas as out
+from api.stores.access import in_scope
+from api.stores.errors import INVALID_PERIOD, Invalid
+from api.stores.records import rating_counts, unit_members
+from api.stores.references import require_township, require_unit
+from api.stores.reports import percentile
+from core.models import Category, Complaint, FollowUp, Order
+from core.security import Principal
+from core.service_sql import COMPLETED, ON_TIME, REACHED, VERIFIED_HOURS, count_if
+from core.vocab import OPEN_STATUSES, ComplaintStatus, FollowUpOutcome, FollowUpStatus, OrderStatus
+
+
+@dataclass(frozen=True)
+class Filters:
+    since: datetime | None = None
+    until: datetime | None = None
+    township: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    platform: str | None = None
+    unit: int | None = None
+    interval: out.Interval = "month"
+    timezone: str = "Asia/Shanghai"
+    viewer: Principal | None = None
+
+    def named(self) -> dict[str, str | int]:
+        values = {
+            "township": self.township,
+            "category": self.category,
+            "channel": self.channel,
+            "platform": self.platform,
+            "unit": self.unit,
+        }
+        return {k: v for k, v in values.items() if v is not None}
+
+
+def cohort(session: Session, f: Filters) -> list[ColumnElement[bool]]:
+    """The orders the filters select, as SQL conditions (the export uses them too)."""
+    if f.since is not None and f.until is not None and f.since >= f.until:
+        raise Invalid(INVALID_PERIOD, "from must be before to")
+    where: list[ColumnElement[bool]] = []
+    if f.since is not None:
+        where.append(Order.submitted_at >= f.since)
+    if f.until is not None:
+        where.append(Order.submitted_at < f.until)
+    if f.township is not None:
+        require_township(session, f.township)
+        where.append(Order.township == f.township)
+    if f.category is not None:
+        where.append(Order.category_code == f.category)
+    if f.channel is not None:
+        where.append(Order.channel == f.channel)
+    if f.platform is not None:
+        codes = select(Category.code).where(Category.platform == f.platform)
+        where.append(Order.category_code.in_(codes))
+    if f.unit is not None:
+        require_unit(session, f.unit)
+        where.append(unit_members(f.unit))
+    if f.viewer is not None:
+        where.append(in_scope(f.viewer))
+    return where
+
+
+_count = count_if
+# The figures summed over groups, in the order ``_Tally`` reads them.
+FIGURES: dict[str, Any] = {
+    "received": func.count(),
+    "dispatched": func.count(Order.dispatched_at),
+    "accepted": func.count(Order.accepted_at),
+    "completed": _count(COMPLETED),
+    "completed_on_time": _count(ON_TIME),
+    "overdue": _count(Order.overdue.is_(True)),
+    "escalated": _count(Order.escalation_level > 0),
+    "cancelled": _count(Order.status == OrderStatus.CANCELLED.value),
+    "open": _count(Order.status.in_([s.value for s in OPEN_STATUSES])),
+    "follow_ups_done": _count(COMPLETED & (FollowUp.status == FollowUpStatus.DONE.value)),
+    "reached": _count(COMPLETED & REACHED),
+    "unreachable": _count(COMPLETED & (FollowUp.outcome == FollowUpOutcome.UNREACHABLE.value)),
+    "corrections": _count(FollowUp.outcome == FollowUpOutcome.RATING_CORRECTED.value),
+    "complaints_opened": func.count(Complaint.id),
+    "complaints_resolved": _count(Complaint.status == ComplaintStatus.RESOLVED.value),
+    "verified_hours": VERIFIED_HOURS,
+}
+BREAKDOWN = ("received", "completed", "completed_on_time", "overdue", "escalated")
+
+
+@dataclass
+class _Tally:
+    figures: Counter[str] = field(default_factory=Counter)
+    hours: float = 0.0
+
+    def add(self, row: dict[str, Any]) -> None:
+        for name in FIGURES:
+            if name == "verified_hours":
+                self.hours += float(row[name] or 0)
+            else:
+                self.figures[name] += int(row[name] or 0)
+
+    def breakdown(self, key: str) -> out.Breakdown:
+        f = self.figures
+        return out.Breakdown(
+            key=key,
+            **{name: f[name] for name in BREAKDOWN},
+            on_time_rate=_rate(f["completed_on_time"], f["completed"]),
+            verified_hours=round(self.hours, 2),
+        )
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _joined(query: Select[Any]) -> Select[Any]:
+    return query.select_from(Order).outerjoin(FollowUp, FollowUp.order_id == Order.id)
+
+
+def overview(session: Session, f: Filters) -> out.Overview:
+    where = cohort(session, f)
+    verified_rating = case((REACHED, Order.rating), else_=None)
+    keys = (
+        Order.township,
+        Order.category_code,
+        Order.review_rating,
+        verified_rating.label("verified_rating"),
+    )
+    groups = session.execute(
+        _joined(select(*keys, *(v.label(k) for k, v in FIGURES.items())))
+        .outerjoin(Complaint, Complaint.follow_up_id == FollowUp.id)
+        .where(*where)
+        .group_by(*keys)
+    ).mappings()
+    total = _Tally()
+    townships: defaultdict[str, _Tally] = defaultdict(_Tally)
+    categories: defaultdict[str, _Tally] = defaultdict(_Tally)
+    reviewed: Counter[str] = Counter()
+    verified: Counter[str] = Counter()
+    for row in groups:
+        values = dict(row)
+        for tally in (total, townships[row["township"]], categories[row["category_code"]]):
+            tally.add(values)
+        reviewed[row["review_rating"]] += int(row["received"])
+        verified[row["verified_rating"]] += int(row["received"])
+    t = total.figures
+    active = session.scalar(
+        select(func.count(func.distinct(Order.volunteer_id))).where(*where, COMPLETED)
+    )
+    durations = _durations(session, where)
+    return out.Overview(
+        since=f.since,
+        until=f.until,
+        filters=f.named(),
+        received=t["received"],
+        dispatched=t["dispatched"],
+        accepted=t["accepted"],
+        completed=t["completed"],
+        completed_on_time=t["completed_on_time"],
+        on_time_rate=_rate(t["completed_on_time"], t["completed"]),
+        overdue=t["overdue"],
+        escalated=t["escalated"],
+        cancelled=t["cancelled"],
+        open=t["open"],
+        time_to_dispatch=durations["time_to_dispatch"],
+        time_to_accept=durations["time_to_accept"],
+        time_to_complete=durations["time_to_complete"],
+        ratings_reviewed=rating_counts(reviewed.elements()),
+        ratings_verified=rating_counts(verified.elements()),
+        corrections=t["corrections"],
+        follow_ups_done=t["follow_ups_done"],
+        reached=t["reached"],
+        unreachable=t["unreachable"],
+        follow_up_rate=_rate(t["reached"], t["completed"]),
+        complaints_opened=t["complaints_opened"],
+        complaints_resolved=t["complaints_resolved"],
+        active_volunteers=active or 0,
+        verified_hours=round(total.hours, 2),
+        by_township=[townships[k].breakdown(k) for k in sorted(townships)],
+        by_category=[categories[k].breakdown(k) for k in sorted(categories)],
+        interval=f.interval,
+        series=_series(session, where, f),
+    )
+
+
+STEPS = {
+    "time_to_dispatch": Order.dispatched_at,
+    "time_to_accept": Order.accepted_at,
+    "time_to_complete": Order.completed_at,
+}
+
+
+def _durations(session: Session, where: list[ColumnElement[bool]]) -> dict[str, out.Durations]:
+    if session.get_bind().dialect.name == "postgresql":
+        columns: list[Any] = []
+        for step in STEPS.values():
+            hours = cast(func.extract("epoch", step - Order.submitted_at), Float) / 3600
+            columns += [
+                func.count(step),
+                func.percentile_cont(0.5).within_group(hours),
+                func.percentile_cont(0.9).within_group(hours),
+            ]
+        row = session.execute(select(*columns).where(*where)).one()
+        return {
+            name: out.Durations(count=row[3 * i], median=row[3 * i + 1], p90=row[3 * i + 2])
+            for i, name in enumerate(STEPS)
+        }
+    # SQLite has no percentile aggregate (and only text timestamps): compute from the rows.
+    rows: list[Any] = list(
+        session.execute(select(Order.submitted_at, *STEPS.values()).where(*where))
+    )
+    result: dict[str, out.Durations] = {}
+    for i, name in enumerate(STEPS, start=1):
+        values = sorted((r[i] - r[0]).total_seconds() / 3600 for r in rows if r[i] is not None)
+        result[name] = out.Durations(
+            count=len(values),
+            median=percentile(values, 0.5) if values else None,
+            p90=percentile(values, 0.9) if values else None,
+        )
+    return result
+
+
+SERIES = ("received", "completed", "completed_on_time", "overdue")
+
+
+def _series(
+    session: Session, where: list[ColumnElement[bool]], f: Filters
+) -> list[out.SeriesPoint]:
+    zone = ZoneInfo(f.timezone)
+    counts = (FIGURES[name].label(name) for name in SERIES)
+    buckets: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    if session.get_bind().dialect.name == "postgresql":
+        local = func.timezone(f.timezone, Order.submitted_at)
+        bucket = func.to_char(func.date_trunc(f.interval, local), "YYYY-MM-DD")
+        for row in session.execute(
+            select(bucket.label("start"), *counts).where(*where).group_by(bucket)
+        ).mappings():
+            buckets[row["start"]].update({k: int(row[k]) for k in SERIES})
+    else:
+        flags = (
+            cast(COMPLETED, Integer),
+            cast(ON_TIME, Integer),
+            cast(Order.overdue, Integer),
+        )
+        for submitted, *marks in session.execute(select(Order.submitted_at, *flags).where(*where)):
+            start = _bucket(submitted.astimezone(zone), f.interval)
+            buckets[start].update(dict(zip(SERIES, (1, *map(int, marks)), strict=True)))
+    return [
+        out.SeriesPoint(start=start, **{k: c[k] for k in SERIES})
+        for start, c in sorted(buckets.items())
+    ]
+
+
+def _bucket(local: datetime, interval: str) -> str:
+    day = local.date()
+    if interval == "week":
+        day -= timedelta(days=day.weekday())
+    elif interval == "month":
+        day = day.replace(day=1)
+    return day.isoformat()

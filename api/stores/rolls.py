@@ -1,0 +1,70 @@
+"""Honour rolls as admins read and publish them; the ranking itself is the workflow's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import desc, select
+from sqlalchemy.orm import Session
+
+from api import report_schemas as out
+from api.stores import audit
+from api.stores.errors import Forbidden, NotFound, found
+from core.db import utcnow
+from core.models import HonourRoll, Unit, Volunteer
+from core.security import Principal
+
+
+def list_rolls(session: Session) -> list[out.RollSummary]:
+    rolls = session.scalars(
+        select(HonourRoll).order_by(desc(HonourRoll.ends_at), HonourRoll.period)
+    )
+    return [
+        out.RollSummary(
+            period=r.period,
+            computed_at=r.computed_at,
+            published_at=r.published_at,
+            volunteers=len(r.volunteers),
+            units=len(r.units),
+        )
+        for r in rolls
+    ]
+
+
+def _entries(
+    session: Session, model: type[Volunteer] | type[Unit], entries: list[dict[str, Any]]
+) -> list[out.RollEntry]:
+    ids = [int(e["id"]) for e in entries]
+    names = dict(
+        session.execute(select(model.id, model.name).where(model.id.in_(ids))).tuples().all()
+    )
+    return [out.RollEntry(name=names.get(int(e["id"]), ""), **e) for e in entries]
+
+
+def get_roll(session: Session, period: str) -> out.RollOut:
+    roll = found(session.get(HonourRoll, period), "honour roll", period)
+    return out.RollOut(
+        period=roll.period,
+        starts_at=roll.starts_at,
+        ends_at=roll.ends_at,
+        computed_at=roll.computed_at,
+        weights=roll.weights,
+        published_at=roll.published_at,
+        volunteers=_entries(session, Volunteer, roll.volunteers),
+        units=_entries(session, Unit, roll.units),
+    )
+
+
+def publish_roll(session: Session, period: str, actor: Principal, *, ip: str | None) -> out.RollOut:
+    """Publish the roll (once; publishing again keeps the first time). County admins only."""
+    if not actor.county_wide:
+        raise Forbidden("only a county admin publishes the county's honour roll")
+    roll = session.get(HonourRoll, period, with_for_update=True)
+    if roll is None:
+        raise NotFound("honour roll", period)
+    if roll.published_at is None:
+        roll.published_at = utcnow()
+        roll.published_by = actor.staff_id
+        audit.record(session, actor, "roll.publish", f"roll:{period}", ip=ip)
+    session.flush()
+    return get_roll(session, period)

@@ -1,0 +1,29 @@
+"""The service rules of ``core.service`` as SQL, for the reports, records and honour rolls.
+
+Each expression reads ``orders`` joined (outer) to ``follow_ups``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func
+
+from core.models import FollowUp, Order
+from core.service import REACHED_OUTCOMES, VERIFYING_OUTCOMES
+from core.vocab import FollowUpOutcome, Rating
+
+
+def count_if(condition: ColumnElement[bool]) -> Any:
+    """How many rows of the group meet ``condition`` (0, never NULL)."""
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+COMPLETED = Order.completed_at.is_not(None)
+ON_TIME = COMPLETED & (Order.completed_at <= Order.deadline_at)
+VERIFIED = FollowUp.outcome.in_(VERIFYING_OUTCOMES)
+REACHED = FollowUp.outcome.in_(REACHED_OUTCOMES)
+COMPLAINED = FollowUp.outcome == FollowUpOutcome.COMPLAINT.value
+RATED_AFTER_FOLLOW_UP = REACHED & Order.rating.is_not(None)
+VERY_SATISFIED = RATED_AFTER_FOLLOW_UP & (Order.rating == Rating.VERY_SATISFIED.value)
+VERIFIED_HOURS: Any = func.coalesce(func.sum(case((VERIFIED, Order.hours), else_=0)), 0)
