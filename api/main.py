@@ -32,6 +32,7 @@ from api.routes import (
     reports,
     resident,
     staff,
+    supervision_pages,
     twilio,
     volunteer,
 )
@@ -112,6 +113,7 @@ def create_app(
     app.include_router(docs.router)
     app.include_router(pages.router)
     app.include_router(call_center_pages.router)
+    app.include_router(supervision_pages.router)
     app.mount("/static", pages.static, name="static")
 
     @app.get("/healthz", response_model=schemas.Health, tags=["ops"])

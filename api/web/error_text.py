@@ -58,6 +58,8 @@ TEXT: Final[dict[str, str]] = {
     "FollowUpNotOpen": N_("这条回访已经处理完了。"),
     "ComplaintAlreadyResolved": N_("这条投诉已经办结。"),
     "NoCandidates": N_("暂时没有合适的志愿者。"),
+    # Recognition.
+    "NoVerifiedHours": N_("还没有经回访核实的服务时长，暂时不能开具证明。"),
     # Registry.
     "DuplicateTownship": N_("这个乡镇已经有了。"),
     "DuplicatePlace": N_("这个村（社区）已经有了。"),

@@ -526,9 +526,7 @@ async def test_a_task_shows_its_order_and_every_automated_call(
         volunteer = Volunteer(name="吴芳", phone="+8613912345678", township=township)
         session.add(volunteer)
         session.flush()
-        order_id = add_order(
-            session, township, review_rating="average", volunteer_id=volunteer.id
-        )
+        order_id = add_order(session, township, review_rating="average", volunteer_id=volunteer.id)
         task = add_follow_up(
             session,
             order_id,

@@ -9,39 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 
 import httpx
 from playwright.async_api import Browser, Page, expect
 
 from api.database import Database
-from api.stores import accounts
 from core.settings import Settings
 from core.vocab import Role
 from tests.integration.test_call_center_http import queued_task, reviewed_order
-from tests.signin import STAFF_PASSWORD, People
+from tests.signin import STAFF_PASSWORD, People, staff_username
 from tests.web.conftest import DESKTOP, TABLET, inspect, new_context
 from twilio_sim import SimControl
 
 DESK = (DESKTOP, TABLET)
 # The two residents (as typed, and in E.164 as the simulator knows them).
 UNHAPPY, WANTS_A_PERSON = "13800138000", "13800138001"
-
-
-async def agent_account(database: Database, township: str) -> str:
-    """A new call-center agent of ``township`` (password STAFF_PASSWORD); its username."""
-    username = f"agent-{uuid.uuid4().hex[:8]}"
-    await database.run(
-        lambda session: accounts.create_staff(
-            session,
-            username=username,
-            password=STAFF_PASSWORD,
-            role=Role.AGENT,
-            townships=[township],
-            known_townships=[township],
-        )
-    )
-    return username
 
 
 async def sign_in(page: Page, url: str, username: str) -> None:
@@ -71,10 +53,8 @@ async def test_an_agent_claims_a_follow_up_calls_and_records_a_complaint(
         wants = await reviewed_order(people, township, "very_satisfied", WANTS_A_PERSON)
         unhappy_task = (await queued_task(agent_api, township, unhappy))["id"]
         wants_task = (await queued_task(agent_api, township, wants))["id"]
-        first, second = (
-            await agent_account(database, township),
-            await agent_account(database, township),
-        )
+        first = await staff_username(database, Role.AGENT, [township])
+        second = await staff_username(database, Role.AGENT, [township])
 
         context = await new_context(browser, DESKTOP)
         page = await context.new_page()

@@ -34,7 +34,7 @@
   // --- the queue ---------------------------------------------------------------------------
   function actionCell(task) {
     if (task.mine) {
-      if (current && current.id === task.id) return el("span", { class: "chip normal" }, _("正在处理"));
+      if (current && current.id === task.id) return el("span", { class: "chip normal" }, _("处理中"));
       return el("button", { type: "button", class: "secondary", dataset: { open: task.id } }, _("继续处理"));
     }
     if (task.claimable) return el("button", { type: "button", dataset: { claim: task.id } }, _("认领"));
@@ -71,14 +71,13 @@
     showError(null);
     button.disabled = true;
     try {
-      if (button.dataset.claim) {
-        const task = await api("POST", `/api/follow-ups/${button.dataset.claim}/claim`);
-        closeTask(null);
-        await openTask(task.id);
-      } else if (button.dataset.open) {
-        closeTask(null);
-        await openTask(Number(button.dataset.open));
-      }
+      const id = button.dataset.claim
+        ? (await api("POST", `/api/follow-ups/${button.dataset.claim}/claim`)).id
+        : Number(button.dataset.open);
+      closeTask(null);
+      await openTask(id);
+      // On a tablet the task is below the queue: take the reader (and their focus) there.
+      $("task-title").focus();
     } catch (err) { showError(err); }
     await refreshQueue().catch(showError);
   });
