@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from playwright.async_api import Browser, Page, expect
@@ -95,6 +96,7 @@ async def test_an_agent_claims_a_follow_up_calls_and_records_a_complaint(
         # A second agent sees the task taken and cannot claim it, on the page or by the API.
         other_context = await new_context(browser, DESKTOP)
         other = await other_context.new_page()
+        await other.clock.install()  # runs as usual until the test holds it
         await sign_in(other, url, second)
         taken = other.locator(f"#queue-rows tr[data-id='{unhappy_task}']")
         await expect(taken).to_contain_text("其他话务员处理中")
@@ -102,8 +104,22 @@ async def test_an_agent_claims_a_follow_up_calls_and_records_a_complaint(
         await expect(other.locator(f"button[data-claim='{wants_task}']")).to_be_visible()
         assert "+86" + UNHAPPY not in await other.content()
         await inspect(other, "call-center-taken-by-another", sizes=DESK)
-        refused = await (await people.another_agent()).post(f"/api/follow-ups/{unhappy_task}/claim")
+        third = await people.another_agent()
+        refused = await third.post(f"/api/follow-ups/{unhappy_task}/claim")
         assert (refused.status_code, refused.json()["code"]) == (409, "ClaimedByOther")
+
+        # A claim button gone stale (the page's clock held, so its queue has not refreshed
+        # since) is refused in plain words, and the row then says who has it.
+        await other.clock.pause_at(datetime.now(UTC) + timedelta(seconds=1))
+        assert (await third.post(f"/api/follow-ups/{wants_task}/claim")).status_code == 200
+        await other.click(f"button[data-claim='{wants_task}']")
+        await expect(other.locator("#error")).to_have_text("这条回访已被其他话务员领取。")
+        stale = other.locator(f"#queue-rows tr[data-id='{wants_task}']")
+        await expect(stale).to_contain_text("其他话务员处理中")
+        await expect(other.locator("#task-body")).to_be_hidden()
+        await other.clock.resume()  # axe itself needs timers
+        await inspect(other, "call-center-claim-refused", sizes=DESK)
+        assert (await third.post(f"/api/follow-ups/{wants_task}/release")).status_code == 200
 
         # A complaint needs what the resident said.
         await page.check("input[name=outcome][value=complaint]")

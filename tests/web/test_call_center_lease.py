@@ -61,4 +61,11 @@ async def test_a_lapsed_claim_takes_the_contact_off_the_screen(
     assert PHONE not in content and ADDRESS not in content
     await expect(page.locator(f"button[data-claim='{task}']")).to_be_visible()
     await inspect(page, "call-center-lease-lapsed", sizes=DESK)
+
+    # The same desk in English.
+    await page.goto(url + "/call-center/?lang=en")
+    await expect(page.locator("h1")).to_have_text("Follow-up workbench")
+    await expect(row.locator("[data-reason]")).to_have_text("No automated call")
+    await expect(page.locator(f"button[data-claim='{task}']")).to_have_text("Claim")
+    await inspect(page, "call-center-english", sizes=DESK)
     await context.close()

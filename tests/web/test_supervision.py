@@ -45,6 +45,9 @@ async def test_an_admin_watches_the_live_figures_and_charts_of_their_townships(
     # Only the admin's own townships to choose from.
     options = await page.locator("#township option").evaluate_all("(os) => os.map((o) => o.value)")
     assert options[0] == "" and sorted(options[1:]) == sorted(scope)
+    # The last 30 days by default: the known orders are years ahead, so none yet.
+    await expect(page.locator("#tile-received")).to_have_text("0")
+    await expect(page.locator("#rows-trend tr")).to_have_count(30)
     await inspect(page, "supervision-last-30-days", sizes=DESK)
 
     # Every order so far: the figures are the overview report's, for the same scope.
@@ -95,6 +98,14 @@ async def test_an_admin_watches_the_live_figures_and_charts_of_their_townships(
     await expect(page.locator("#tile-overdue")).to_have_text("0")
     await expect(page.locator("#rows-overdue tr.empty")).to_have_count(1)
     await inspect(page, "supervision-one-township", sizes=DESK)
+
+    # In English: the page's words and ECharts' own (its English locale).
+    await page.goto(url + "/console/supervision?lang=en")
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await expect(page.locator("body")).to_have_attribute("data-loaded", "true")
+    await expect(page.locator("#tiles")).to_contain_text("72-hour on-time rate")
+    await expect(page.locator("#chart-trend canvas")).not_to_have_count(0)
+    await inspect(page, "supervision-english", sizes=DESK)
 
     assert elsewhere == []
     assert complaints == []

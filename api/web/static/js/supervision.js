@@ -43,12 +43,17 @@
   function query() {
     const params = new URLSearchParams();
     const period = $("period").value;
-    const today = counties(new Date());
+    const year = Number(counties(new Date()).slice(0, 4));
+    // County time (no offset): the API reads it in the county's zone.
     if (period === "30d") {
       params.set("from", `${counties(new Date(Date.now() - 29 * 86400000))}T00:00:00`);
+      params.set("to", `${counties(new Date(Date.now() + 86400000))}T00:00:00`);
       params.set("interval", "day");
     } else {
-      if (period === "year") params.set("from", `${today.slice(0, 4)}-01-01T00:00:00`);
+      if (period === "year") {
+        params.set("from", `${year}-01-01T00:00:00`);
+        params.set("to", `${year + 1}-01-01T00:00:00`);
+      }
       params.set("interval", "month");
     }
     if ($("township").value) params.set("township", $("township").value);
