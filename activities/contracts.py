@@ -204,17 +204,22 @@ class SmsResult:
 
 @dataclass
 class RollPeriod:
-    """An honour roll's period: ``2026-03`` or ``2026``, and its bounds (county time)."""
+    """A named ``period`` (``2026-03``, ``2026``), or the last complete ``kind`` (``month``,
+    ``year``) before ``at``, in the county's ``timezone`` (the sandbox has no time zones)."""
 
-    period: str
-    starts_at: datetime
-    ends_at: datetime
+    at: datetime
+    timezone: str
+    kind: str = "month"
+    period: str | None = None
 
 
 @dataclass
 class RollFigures:
     """Who served in the period, and how; ``exists`` when the period's roll is stored."""
 
+    period: str
+    starts_at: datetime
+    ends_at: datetime
     exists: bool
     weights: Weights = field(default_factory=Weights)
     size: int = 0

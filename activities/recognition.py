@@ -27,7 +27,7 @@ from core.service_sql import (
     VERY_SATISFIED,
     count_if,
 )
-from workflows.recognition.ranking import Figures
+from workflows.recognition.ranking import Figures, period_bounds, previous_period
 
 
 class RecognitionStore:
@@ -40,9 +40,11 @@ class RecognitionStore:
 
     @activity.defn(name=ROLL_FIGURES)
     def roll_figures(self, inp: RollPeriod) -> RollFigures:
+        period = inp.period or previous_period(inp.at, inp.kind, inp.timezone)
+        starts_at, ends_at = period_bounds(period, inp.timezone)
         with self._engine.connect() as conn:
-            if conn.scalar(select(HonourRoll.period).where(HonourRoll.period == inp.period)):
-                return RollFigures(exists=True)
+            if conn.scalar(select(HonourRoll.period).where(HonourRoll.period == period)):
+                return RollFigures(period, starts_at, ends_at, exists=True)
             unit = func.coalesce(Order.unit_id, Volunteer.unit_id)
             by_volunteer, by_unit = (
                 [
@@ -69,8 +71,8 @@ class RecognitionStore:
                         .join(Volunteer, Volunteer.id == Order.volunteer_id)
                         .outerjoin(FollowUp, FollowUp.order_id == Order.id)
                         .where(
-                            Order.completed_at >= inp.starts_at,
-                            Order.completed_at < inp.ends_at,
+                            Order.completed_at >= starts_at,
+                            Order.completed_at < ends_at,
                             key.is_not(None),
                         )
                         .group_by(key)
@@ -80,6 +82,9 @@ class RecognitionStore:
                 for key in (Order.volunteer_id, unit)
             )
         return RollFigures(
+            period,
+            starts_at,
+            ends_at,
             exists=False,
             weights=self._weights,
             size=self._size,

@@ -1,13 +1,19 @@
-"""Operators' commands: ``python -m api.cli create-admin --username X [--password-stdin]``.
+"""Operators' commands: ``python -m api.cli create-admin --username X [--password-stdin]``,
+``python -m api.cli recognition backfill --from 2026-01`` and ``recognition schedule``.
 
 ``create-admin`` adds a staff account (a county admin unless ``--townships``/``--role``) to
 the database of ``DATABASE_URL``. The password is read from stdin (``--password-stdin``,
 for scripts) or asked twice without echo; it is never printed. One line tells what was done.
+
+``recognition schedule`` creates (or updates) the honour rolls' Temporal Schedules, as the
+worker does at start-up; ``recognition backfill`` runs the roll of every complete month and
+year since ``--from`` (rolls already stored stay as they are) and prints one line each.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import sys
 from collections.abc import Sequence
@@ -18,9 +24,12 @@ from sqlalchemy.orm import Session
 from api import schemas
 from api.stores import staff
 from api.stores.errors import DomainError
-from core.db import make_engine, make_sessionmaker, transaction
-from core.settings import get_settings
+from core.db import make_engine, make_sessionmaker, transaction, utcnow
+from core.settings import Settings, get_settings
+from core.temporal import connect
 from core.vocab import Role
+from workflows.recognition.ranking import valid_period
+from workflows.recognition.schedules import backfill, ensure_schedules
 
 CLI = "cli"
 
@@ -53,7 +62,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--townships", default="", help="comma-separated townships (default: the whole county)"
     )
     create.add_argument("--role", choices=[Role.ADMIN.value, Role.AGENT.value], default="admin")
+    recognition = commands.add_parser("recognition", help="honour rolls: schedules, backfill")
+    what = recognition.add_subparsers(dest="action", required=True)
+    what.add_parser("schedule", help="create or update the monthly and yearly schedules")
+    fill = what.add_parser("backfill", help="compute the rolls of past periods")
+    fill.add_argument("--from", dest="start", required=True, help="the first month, 2026-01")
     args = parser.parse_args(argv)
+    if args.command == "recognition":
+        if args.action == "backfill" and (len(args.start) != 7 or not valid_period(args.start)):
+            parser.error("--from takes a month such as 2026-01")
+        for line in asyncio.run(_recognition(get_settings(), args.action, args.start)):
+            sys.stdout.write(line + "\n")
+        return 0
 
     townships = [t.strip() for t in args.townships.split(",") if t.strip()] or None
     password = _password(args.password_stdin)
@@ -76,6 +96,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         engine.dispose()
     sys.stdout.write(line + "\n")
     return 0
+
+
+async def _recognition(settings: Settings, action: str, start: str | None) -> list[str]:
+    client = await connect(settings)
+    queue, zone = settings.temporal_task_queue, settings.county_timezone
+    if action == "schedule":
+        await ensure_schedules(client, task_queue=queue, timezone=zone)
+        return ["schedules recognition-monthly and recognition-yearly are in place"]
+    assert start is not None
+    results = await backfill(client, start=start, now=utcnow(), task_queue=queue, timezone=zone)
+    return [
+        f"{r.period}: {'stored' if r.stored else 'already stored'}"
+        + (f" ({r.volunteers} volunteers, {r.units} units)" if r.stored else "")
+        for r in results
+    ]
 
 
 if __name__ == "__main__":

@@ -35,9 +35,7 @@ def _entries(
     session: Session, model: type[Volunteer] | type[Unit], entries: list[dict[str, Any]]
 ) -> list[out.RollEntry]:
     ids = [int(e["id"]) for e in entries]
-    names = dict(
-        session.execute(select(model.id, model.name).where(model.id.in_(ids))).tuples().all()
-    )
+    names = dict(session.execute(select(model.id, model.name).where(model.id.in_(ids))).all())
     return [out.RollEntry(name=names.get(int(e["id"]), ""), **e) for e in entries]
 
 

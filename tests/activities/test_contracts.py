@@ -11,6 +11,7 @@ from temporalio import activity
 
 from activities import contracts
 from activities.database import OrderStore
+from activities.recognition import RecognitionStore
 from activities.sms import SmsSender
 from activities.voice import FollowUpCaller
 
@@ -19,12 +20,16 @@ STUBS = (
     contracts.pick_candidate,
     contracts.place_follow_up_call,
     contracts.send_sms,
+    contracts.roll_figures,
+    contracts.store_roll,
 )
 IMPLEMENTATIONS = (
     OrderStore.record_transition,
     OrderStore.pick_candidate,
     FollowUpCaller.place_call,
     SmsSender.send_sms,
+    RecognitionStore.roll_figures,
+    RecognitionStore.store_roll,
 )
 
 

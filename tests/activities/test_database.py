@@ -153,3 +153,34 @@ def counters(session: Session, volunteer_id: int) -> tuple[int, int, int, int, i
     assert v is not None
     session.refresh(v)
     return (v.open_orders, v.completed_orders, v.on_time_orders, v.rated_orders, v.rating_points)
+
+
+async def test_the_first_dispatch_and_acceptance_are_stamped_once(
+    backend: Database, settings: Settings, township: str
+) -> None:
+    """The reports' times: the first dispatch (or open call) and acceptance, from the events."""
+    database = backend
+    store = OrderStore(database.engine)
+    env = ActivityEnvironment()
+    order_id = await new_order(database, settings, township)
+    t0 = datetime(2031, 1, 1, tzinfo=UTC)
+
+    def step(seq: int, event: str, at: datetime, status: str) -> TransitionRecord:
+        return TransitionRecord(
+            order_id=order_id,
+            snapshot=snapshot(seq, status),
+            events=[EventRecord(seq=seq, event=event, actor="admin", at=at)],
+        )
+
+    open_call = step(2, "open_call", t0, "dispatched")
+    env.run(store.record_transition, open_call)
+    env.run(store.record_transition, step(3, "dispatched", t0 + timedelta(hours=1), "dispatched"))
+    accepted = step(4, "accepted", t0 + timedelta(hours=2), "accepted")
+    env.run(store.record_transition, accepted)
+    # A redispatch and a second acceptance, and retries, leave the first times alone.
+    env.run(store.record_transition, step(5, "dispatched", t0 + timedelta(hours=3), "dispatched"))
+    env.run(store.record_transition, step(6, "accepted", t0 + timedelta(hours=4), "accepted"))
+    env.run(store.record_transition, accepted)
+    env.run(store.record_transition, open_call)
+    order = await database.run(order_row, order_id)
+    assert (order.dispatched_at, order.accepted_at) == (t0, t0 + timedelta(hours=2))

@@ -133,7 +133,8 @@ def _order(
     return order.id
 
 
-def seed(session: Session) -> World:
+def seed(session: Session, base: datetime = BASE) -> World:
+    """The orders above, received from ``base`` on (a Monday, 10:00 county time)."""
     township = add_township(session)
     elsewhere = add_township(session)
     leader = _volunteer(session, township, "队长")
@@ -147,27 +148,27 @@ def seed(session: Session) -> World:
     v_elsewhere = _volunteer(session, elsewhere, "麻小红")
 
     t = township
-    _order(session, t, BASE, volunteer=v1, dispatch=1, accept=2, complete=10,
+    _order(session, t, base, volunteer=v1, dispatch=1, accept=2, complete=10,
            review="very_satisfied", follow_up="confirmed", hours=2)  # fmt: skip
-    _order(session, t, BASE + D, volunteer=v1, dispatch=2, accept=4, complete=80,
+    _order(session, t, base + D, volunteer=v1, dispatch=2, accept=4, complete=80,
            review="satisfied", rating="average", follow_up="rating_corrected", hours=3,
            overdue=True, escalation_level=1)  # fmt: skip
-    _order(session, t, BASE + 2 * D, volunteer=v2, dispatch=3, accept=6, complete=20,
+    _order(session, t, base + 2 * D, volunteer=v2, dispatch=3, accept=6, complete=20,
            review="average", rating="dissatisfied", follow_up="complaint", hours=1.5,
            complaint=ComplaintStatus.RESOLVED)  # fmt: skip
-    _order(session, t, BASE + 3 * D, volunteer=v2, dispatch=1, accept=1, complete=30,
+    _order(session, t, base + 3 * D, volunteer=v2, dispatch=1, accept=1, complete=30,
            review="dissatisfied", follow_up="unreachable", hours=4)  # fmt: skip
-    _order(session, t, BASE + 4 * D, volunteer=v1, dispatch=4, accept=8, complete=40,
+    _order(session, t, base + 4 * D, volunteer=v1, dispatch=4, accept=8, complete=40,
            status=OrderStatus.COMPLETED, follow_up_status=FollowUpStatus.OPEN, hours=1)  # fmt: skip
-    _order(session, t, BASE + 5 * D, volunteer=v3, dispatch=2, status=OrderStatus.DISPATCHED,
+    _order(session, t, base + 5 * D, volunteer=v3, dispatch=2, status=OrderStatus.DISPATCHED,
            overdue=True, escalation_level=2)  # fmt: skip
-    _order(session, t, BASE + 6 * D, status=OrderStatus.CANCELLED)
-    _order(session, t, BASE + 7 * D, volunteer=v3, dispatch=1, accept=2, complete=5,
+    _order(session, t, base + 6 * D, status=OrderStatus.CANCELLED)
+    _order(session, t, base + 7 * D, volunteer=v3, dispatch=1, accept=2, complete=5,
            category="culture", item="culture.heritage", channel="hotline",
            review="very_satisfied", follow_up="confirmed", hours=2.5)  # fmt: skip
 
-    _order(session, t, BASE - D, volunteer=v1, dispatch=1, accept=1, complete=12,
+    _order(session, t, base - D, volunteer=v1, dispatch=1, accept=1, complete=12,
            review="satisfied", follow_up="confirmed", hours=10)  # fmt: skip
-    _order(session, elsewhere, BASE + D, volunteer=v_elsewhere, dispatch=1, accept=1,
+    _order(session, elsewhere, base + D, volunteer=v_elsewhere, dispatch=1, accept=1,
            complete=3, review="satisfied", follow_up="confirmed", hours=5)  # fmt: skip
     return World(township, elsewhere, unit.id, v1, v2, v3, v_elsewhere)

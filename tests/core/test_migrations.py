@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, column, delete, insert, select, table, update
+from sqlalchemy import JSON, Engine, column, delete, insert, select, table, text, update
 from sqlalchemy.exc import DBAPIError
 
-from core.db import Base, make_engine
+from core.db import Base, UTCDateTime, make_engine
 from core.dbadmin import temporary_database
 from core.migrate import alembic_config, upgrade
 from core.models import (
@@ -115,3 +115,72 @@ def test_orders_before_sign_in_get_a_public_id_and_their_resident(empty_url: str
                 conn.execute(change)
     finally:
         engine.dispose()
+
+
+def test_orders_already_dispatched_get_their_first_times_from_the_event_log(
+    empty_url: str,
+) -> None:
+    command.upgrade(alembic_config(empty_url), "0005")
+    engine = make_engine(empty_url)
+    t0 = datetime(2031, 1, 1, tzinfo=UTC)
+    try:
+        with engine.begin() as conn:
+            # Only the columns revision 0005 knew; the events of one order, out of order.
+            orders_0005 = table(
+                "orders",
+                *(column(c) for c in ORDER_0005 if c != "updated_at"),
+                *(column(c, UTCDateTime()) for c in ("submitted_at", "deadline_at", "updated_at")),
+            )
+            conn.execute(insert(orders_0005).values(**ORDER_0005, submitted_at=t0, deadline_at=t0))
+            order_id = conn.scalar(text("SELECT id FROM orders"))
+            events = table(
+                "order_events",
+                *(column(c) for c in ("order_id", "seq", "event", "actor")),
+                column("data", JSON()),
+                *(column(c, UTCDateTime()) for c in ("at", "recorded_at")),
+            )
+            for seq, event, hours in (
+                (1, "submitted", 0),
+                (4, "dispatched", 5),
+                (2, "open_call", 1),
+                (3, "accepted", 2),
+                (5, "accepted", 6),
+            ):
+                conn.execute(
+                    insert(events).values(
+                        order_id=order_id,
+                        seq=seq,
+                        event=event,
+                        actor="system",
+                        at=t0 + timedelta(hours=hours),
+                        data={},
+                        recorded_at=t0,
+                    )
+                )
+        command.upgrade(alembic_config(empty_url), "head")
+        with engine.connect() as conn:
+            got = conn.execute(select(Order.dispatched_at, Order.accepted_at)).one()
+        assert tuple(got) == (t0 + timedelta(hours=1), t0 + timedelta(hours=2))
+    finally:
+        engine.dispose()
+
+
+ORDER_0005 = {
+    "public_id": "migrationtest0001",
+    "channel": "web",
+    "item_code": "care.errands",
+    "category_code": "care",
+    "township": "蓼皋街道",
+    "reason": "代买药品",
+    "address": "龙井社区",
+    "resident_name": "龙秀英",
+    "resident_phone": "+8613800138000",
+    "status": "accepted",
+    "dispatch_policy": "manual",
+    "dispatch_attempts": 1,
+    "undispatchable": False,
+    "overdue": False,
+    "escalation_level": 0,
+    "last_seq": 5,
+    "updated_at": datetime(2031, 1, 1, tzinfo=UTC),
+}

@@ -19,11 +19,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
+from sqlalchemy.orm import Session
 
 from api.main import create_app
+from core.db import insert_ignore
+from core.models import HonourRoll
+from core.security import CertificateClaim, certificate_code
 from core.settings import Settings
 from tests.integration.test_dispatch_http import new_team, volunteer
 from tests.integration.test_http_lifecycle import ok, order_placed, wait_for_follow_up
@@ -127,6 +132,23 @@ def rules(ids: World) -> dict[tuple[str, str], Rule]:
             ADMIN, hidden={TADMIN}, body={"notes": "已致电道歉"}
         ),
         ("GET", "/api/reports/follow-up"): rule(TADMIN, ADMIN),
+        ("GET", "/api/reports/overview"): rule(TADMIN, ADMIN),
+        ("GET", "/api/reports/overview/export"): rule(TADMIN, ADMIN),
+        ("GET", "/api/reports/orders/export"): rule(TADMIN, ADMIN),
+        ("GET", "/api/volunteers/{volunteer_id}/record"): rule(
+            VOL, ADMIN, hidden=NOT_THE_VOLUNTEERS
+        ),
+        ("GET", "/api/volunteers/{volunteer_id}/certificate.pdf"): rule(
+            VOL, ADMIN, hidden=NOT_THE_VOLUNTEERS
+        ),
+        ("GET", "/api/units/{unit_id}/record"): rule(ADMIN, hidden={TADMIN}),
+        ("GET", "/api/certificates/{code}"): PUBLIC,
+        ("GET", "/api/public/totals"): PUBLIC,
+        ("GET", "/api/me/standing"): rule(VOL, VOL2, LEAD),
+        ("GET", "/api/rolls"): rule(TADMIN, ADMIN),
+        ("GET", "/api/rolls/{period}"): rule(TADMIN, ADMIN),
+        # Publishing is the county's: a township admin is refused (403).
+        ("POST", "/api/rolls/{period}/publish"): rule(ADMIN),
         ("GET", "/api/audit"): rule(ADMIN),
         ("GET", "/api/staff"): rule(TADMIN, ADMIN),
         ("POST", "/api/staff"): rule(
@@ -187,6 +209,7 @@ class World:
     follow_up_id: int
     complaint_id: int
     staff_id: int
+    certificate: str = ""
     callers: dict[str, Caller] = field(default_factory=dict)
 
     def path(self, template: str) -> str:
@@ -197,6 +220,8 @@ class World:
             follow_up_id=self.follow_up_id,
             complaint_id=self.complaint_id,
             staff_id=self.staff_id,
+            code=self.certificate,
+            period=ROLL_PERIOD,
             scope="*",
             call_id=1,
             sms_id=1,
@@ -242,7 +267,12 @@ async def build(people: People, township: str) -> World:
         follow_up_id=waiting,
         complaint_id=listed["items"][0]["id"],
         staff_id=staff["items"][0]["id"],
+        certificate=certificate_code(
+            CertificateClaim(helper, 100, date(2026, 1, 1), date(2026, 1, 31), date(2026, 2, 1)),
+            secret=people.settings.signing_secret,
+        ),
     )
+    await people.db.run(_a_roll)
     world.callers = {
         ANON: people.anonymous,
         RES: await people.resident(),
@@ -255,6 +285,25 @@ async def build(people: People, township: str) -> World:
         ADMIN: admin,
     }
     return world
+
+
+ROLL_PERIOD = "2000-01"
+
+
+def _a_roll(session: Session) -> None:
+    """A stored honour roll to read and publish (an empty one: nobody served in 2000)."""
+    begin = datetime(2000, 1, 1, tzinfo=UTC)
+    session.execute(
+        insert_ignore(session, HonourRoll.__table__, ("period",)).values(
+            period=ROLL_PERIOD,
+            starts_at=begin,
+            ends_at=begin,
+            computed_at=begin,
+            weights={},
+            volunteers=[],
+            units=[],
+        )
+    )
 
 
 def operations(settings: Settings) -> set[tuple[str, str]]:

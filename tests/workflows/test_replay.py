@@ -19,6 +19,7 @@ from temporalio.worker import Replayer
 
 from tests.helpers import HISTORIES
 from workflows.order import OrderWorkflow
+from workflows.recognition.workflow import RecognitionWorkflow
 
 # Each path of the loop that must keep replaying: the test that recorded it.
 PATHS = (
@@ -45,6 +46,8 @@ PATHS = (
     "test_callbacks_twilio_repeats_are_applied_once",
     "test_staff_may_settle_it_between_calls_and_no_more_calls_follow",
     "test_the_first_call_waits_for_calling_hours",
+    # Honour rolls (issue 14): a period computed and stored, then run again (nothing changes).
+    "test_the_roll_is_stored_once_and_published",
 )
 # Versions before this one; each directory is frozen.
 EARLIER = ("histories_v1", "histories_v2")
@@ -72,5 +75,5 @@ def test_every_path_has_a_recorded_history() -> None:
 )
 async def test_history_replays_deterministically(text: str, request: pytest.FixtureRequest) -> None:
     history = WorkflowHistory.from_json(f"replay-{request.node.callspec.id}", json.loads(text))
-    result = await Replayer(workflows=[OrderWorkflow]).replay_workflow(history)
+    result = await Replayer(workflows=[OrderWorkflow, RecognitionWorkflow]).replay_workflow(history)
     assert result.replay_failure is None

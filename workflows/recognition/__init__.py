@@ -2,5 +2,5 @@
 
 - ``ranking.py``: periods and the ranking, pure;
 - ``workflow.py``: ``RecognitionWorkflow``, the thin Temporal shell;
-- ``schedules.py``: the Temporal Schedules that start it, created idempotently.
+- ``schedules.py``: the Temporal Schedules that start it, created idempotently, and backfill.
 """

@@ -2,12 +2,13 @@
 
 Monthly, on the 1st at 02:00 county time, for the month before; yearly, on 1 January at
 02:30, for the year before. ``ensure_schedules`` creates them, or brings an existing one up
-to date (time zone, task queue), so the worker can call it at every start.
+to date (time zone, task queue), so the worker can call it at every start. ``backfill``
+runs the past periods' rolls (``python -m api.cli recognition backfill --from 2026-01``).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio.client import (
     Client,
@@ -22,12 +23,16 @@ from temporalio.client import (
     ScheduleUpdate,
     ScheduleUpdateInput,
 )
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
+from workflows.recognition.ranking import previous_period
 from workflows.recognition.workflow import (
     SCHEDULE_MONTHLY,
     SCHEDULE_YEARLY,
     RecognitionWorkflow,
     RollInput,
+    RollResult,
+    workflow_id,
 )
 
 
@@ -73,3 +78,35 @@ async def ensure_schedules(client: Client, *, task_queue: str, timezone: str) ->
                 return ScheduleUpdate(schedule=new)
 
             await client.get_schedule_handle(schedule_id).update(replace)
+
+
+def periods_since(start: str, now: datetime, timezone: str) -> list[str]:
+    """Every complete month from ``start`` (``2026-01``) to before ``now``, then every
+    complete year from ``start``'s."""
+    last_month = previous_period(now, "month", timezone)
+    months: list[str] = []
+    year, month = (int(part) for part in start.split("-"))
+    while (period := f"{year:04d}-{month:02d}") <= last_month:
+        months.append(period)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    last_year = int(previous_period(now, "year", timezone))
+    return months + [f"{y:04d}" for y in range(int(start[:4]), last_year + 1)]
+
+
+async def backfill(
+    client: Client, *, start: str, now: datetime, task_queue: str, timezone: str
+) -> list[RollResult]:
+    """Run the roll of every complete period since ``start``; stored ones stay as they are."""
+    results = []
+    for period in periods_since(start, now, timezone):
+        results.append(
+            await client.execute_workflow(
+                RecognitionWorkflow.run,
+                RollInput(period=period, timezone=timezone),
+                id=workflow_id(period),
+                task_queue=task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
+        )
+    return results

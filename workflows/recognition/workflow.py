@@ -2,8 +2,10 @@
 
 Started by the Temporal Schedules (monthly on the 1st at 02:00 county time for the month
 before, yearly for the year before) or for a named period (backfill). The ranking is pure
-(``ranking.py``); the figures and the stored roll are activities. A period whose roll is
-stored already ends at once: running a period twice changes nothing.
+(``ranking.py``); the figures and the stored roll are activities. Which period "the month
+before" is, in county time, the figures activity decides from the workflow's clock (the
+sandbox reads no time-zone files). A period whose roll is stored already ends at once:
+running a period twice changes nothing.
 """
 
 from __future__ import annotations
@@ -49,14 +51,13 @@ def workflow_id(period: str) -> str:
 class RecognitionWorkflow:
     @workflow.run
     async def run(self, inp: RollInput) -> RollResult:
-        period = inp.period or ranking.previous_period(workflow.now(), inp.kind, inp.timezone)
-        starts_at, ends_at = ranking.period_bounds(period, inp.timezone)
         figures = await workflow.execute_activity(
             roll_figures,
-            RollPeriod(period=period, starts_at=starts_at, ends_at=ends_at),
+            RollPeriod(at=workflow.now(), timezone=inp.timezone, kind=inp.kind, period=inp.period),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )
+        period = figures.period
         if figures.exists:
             return RollResult(period=period, stored=False, volunteers=0, units=0)
         volunteers = ranking.rank(figures.volunteers, figures.weights, size=figures.size)
@@ -65,8 +66,8 @@ class RecognitionWorkflow:
             store_roll,
             RollRecord(
                 period=period,
-                starts_at=starts_at,
-                ends_at=ends_at,
+                starts_at=figures.starts_at,
+                ends_at=figures.ends_at,
                 computed_at=workflow.now(),
                 weights=figures.weights,
                 volunteers=volunteers,
