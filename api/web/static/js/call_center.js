@@ -24,6 +24,9 @@
 
   let items = {};  // catalog item code → name (the queue lists codes)
   let current = null;  // the task this agent holds and works on: its detail
+  // Bumped whenever the task on screen changes: a queue read that was asked for before then
+  // says nothing reliable about it (it might close a task just claimed), so it is dropped.
+  let epoch = 0;
 
   const reasonChip = (reason) => {
     const [label, level] = REASONS[reason] || [_("待回访"), "quiet"];
@@ -42,7 +45,9 @@
   }
 
   async function refreshQueue() {
+    const asked = epoch;
     const page = await api("GET", "/api/follow-ups?status=open&limit=100");
+    if (asked !== epoch) return;
     $("queue-count").textContent = say(_("共 {n} 条"), { n: page.total });
     table($("queue-rows"), page.items, [
       (t) => reasonChip(t.queue_reason),
@@ -121,6 +126,7 @@
   async function openTask(id) {
     const detail = await api("GET", `/api/follow-ups/${id}`);
     if (!detail.mine) return;  // never show a task (or its contact) we do not hold
+    epoch += 1;
     current = detail;
     fillTask(detail);
     $("task-notice").hidden = true;
@@ -130,6 +136,7 @@
 
   // Off the screen with the task: the contact is cleared, not merely hidden.
   function closeTask(notice) {
+    epoch += 1;
     current = null;
     $("task-body").hidden = true;
     $("task-empty").hidden = false;
@@ -173,9 +180,9 @@
     $("rating-field").hidden = outcome === "unreachable" || (outcome === "confirmed" && current && current.review_rating);
     $("rating-label").classList.toggle("required", ratingNeeded(outcome));
     $("rating").required = ratingNeeded(outcome);
-    $("rating-hint").textContent = outcome === "rating_corrected"
-      ? _("居民改口时，选他现在说的满意程度。")
-      : _("居民没有评价过，请按他电话里说的选。");
+    $("rating-hint").textContent = outcome === "rating_corrected" ? _("居民改口时，选他现在说的满意程度。")
+      : ratingNeeded(outcome) ? _("居民没有评价过，请按他电话里说的选。")
+        : _("居民电话里说的满意程度（选填）。");
     $("notes-label").classList.toggle("required", outcome === "complaint");
     $("notes").required = outcome === "complaint";
     $("notes-hint").textContent = outcome === "complaint"
