@@ -62,7 +62,7 @@ async def test_run_starts_the_whole_system_and_stops_cleanly(tmp_path: Path) -> 
             catalog = (await http.get("/api/catalog")).json()
             assert sum(len(c["items"]) for c in catalog) == 36
             page = await http.get("/")
-            assert page.status_code == 200 and "点单" in page.text
+            assert page.status_code == 200 and "我要求助" in page.text
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{sim_port}") as sim:
                 resident = await sms_sign_in(http, sim, "13800000009")
                 order = await http.post(

@@ -38,6 +38,7 @@ TEXT: Final[dict[str, str]] = {
     "UnknownReference": N_("选择的项目已不存在，请刷新页面后重选。"),
     "IdempotencyKeyReused": N_("这张单子已经提交过了，请刷新页面。"),
     "InvalidPeriod": N_("结束时间不能早于开始时间。"),
+    "NoVerifiedHours": N_("还没有经回访核实的服务时长，暂不能出具证明。"),
     "RequestTooLarge": N_("内容太大了，请缩小后再试。"),
     # The order's steps.
     "InvalidTransition": N_("这张单子现在不能这样操作，请刷新看看最新进度。"),
@@ -58,8 +59,6 @@ TEXT: Final[dict[str, str]] = {
     "FollowUpNotOpen": N_("这条回访已经处理完了。"),
     "ComplaintAlreadyResolved": N_("这条投诉已经办结。"),
     "NoCandidates": N_("暂时没有合适的志愿者。"),
-    # Recognition.
-    "NoVerifiedHours": N_("还没有经回访核实的服务时长，暂时不能开具证明。"),
     # Registry.
     "DuplicateTownship": N_("这个乡镇已经有了。"),
     "DuplicatePlace": N_("这个村（社区）已经有了。"),
