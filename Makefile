@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test test-unit lint format histories install messages bench bench-matching bench-hotspot prism twilio-sim clean
+.PHONY: run test test-unit lint format histories install messages bench bench-matching bench-reports bench-hotspot prism twilio-sim clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -69,6 +69,10 @@ bench: install
 ## Candidate ranking among 10,000 volunteers on PostgreSQL and SQLite (target < 50 ms).
 bench-matching: install
 	$(PY) -m bench.matching $(BENCH_ARGS)
+
+## The overview and exports over 1,000,000 orders on PostgreSQL (targets < 1 s / < 3 s).
+bench-reports: install
+	$(PY) -m bench.reports $(BENCH_ARGS)
 
 ## Twenty lifecycles for one busy volunteer at concurrency 10: time, deadlocks, counters.
 bench-hotspot: install

@@ -18,16 +18,18 @@ from datetime import timedelta
 
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from activities.database import OrderStore
 from activities.recognition import RecognitionStore
 from activities.sms import SmsSender
 from activities.voice import FollowUpCaller
 from core.db import make_engine, utcnow
+from core.logs import configure_logging
 from core.security import link_code
 from core.settings import Settings, get_settings
-from core.temporal import connect
+from core.temporal import connect, metrics_runtime
+from core.tracing import Tracing
 from core.twilio import make_client
 from workflows.order import OrderWorkflow
 from workflows.recognition.schedules import ensure_schedules
@@ -45,8 +47,13 @@ def build_worker(
     *,
     executor: ThreadPoolExecutor,
     task_queue: str | None = None,
+    interceptors: Sequence[Interceptor] = (),
 ) -> Worker:
-    """The one place workers are assembled, for ``main`` and for the tests alike."""
+    """The one place workers are assembled, for ``main`` and for the tests alike.
+
+    ``interceptors`` are for a client built without them (tests): ``main``'s client carries
+    its tracing interceptor, which its workers take on by themselves.
+    """
     store = OrderStore(engine, matching=settings.matching)
     # Registered with or without a Twilio account: an order that planned calls or SMS under
     # an earlier configuration gets a clear, non-retryable "not configured" failure.
@@ -89,6 +96,7 @@ def build_worker(
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_cached_workflows=settings.worker_max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=10),
+        interceptors=interceptors,
     )
 
 
@@ -110,13 +118,21 @@ def keep_bytecode() -> None:
 
 async def main(settings: Settings | None = None) -> None:
     settings = settings or get_settings()
+    configure_logging(settings)
     keep_bytecode()
     # One connection for every activity that may run at once: none waits for the pool.
     engine = make_engine(
         settings.database_url,
         pool_size=max(settings.database_pool_size, settings.worker_max_concurrent_activities),
     )
-    client = await connect(settings)
+    tracing = Tracing.from_settings(settings, service="four-orders-worker")
+    if tracing is not None:
+        tracing.instrument_engine(engine)
+    client = await connect(
+        settings,
+        interceptors=tracing.interceptors() if tracing else (),
+        runtime=metrics_runtime(settings),
+    )
     await ensure_schedules(
         client, task_queue=settings.temporal_task_queue, timezone=settings.county_timezone
     )
@@ -137,11 +153,10 @@ async def main(settings: Settings | None = None) -> None:
             await stop.wait()
             log.info("shutting down")
     engine.dispose()
+    if tracing is not None:
+        tracing.shutdown()
     log.info("stopped")
 
 
 if __name__ == "__main__":
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     asyncio.run(main())

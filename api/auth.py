@@ -24,6 +24,7 @@ from api.database import Database
 from api.params import OrderId
 from api.stores.access import OrderRef, Viewer, resolve
 from api.stores.errors import INVALID_TOKEN, NOT_SIGNED_IN, Forbidden, Unauthorized
+from core.logs import bind_order
 from core.security import InvalidToken, Principal, read_token
 from core.settings import Settings
 from core.vocab import Role
@@ -85,7 +86,9 @@ def client_ip(request: Request) -> str | None:
 
 async def _visible_order(order_id: OrderId, principal: Actor, request: Request) -> OrderRef:
     db: Database = request.app.state.database
-    return await db.run(resolve, principal, order_id)
+    order = await db.run(resolve, principal, order_id)
+    bind_order(order.id)
+    return order
 
 
 VisibleOrder = Annotated[OrderRef, Depends(_visible_order)]

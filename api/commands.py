@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TypeVar
@@ -31,6 +33,7 @@ from api.errors import raise_for_update_failure
 from api.stores import orders
 from api.stores.access import OrderRef, Viewer, resolve
 from api.stores.errors import NotFound
+from core.logs import bind_order
 from core.security import Principal
 from core.settings import Settings
 from workflows.order import (
@@ -44,6 +47,7 @@ from workflows.order import (
 from workflows.order.messages import FollowUpPlan, OrderTimers
 
 A = TypeVar("A")
+log = logging.getLogger(__name__)
 
 Note = tuple[str, str | None]
 """Free text a command carries: its kind and what the person typed (or nothing)."""
@@ -163,11 +167,16 @@ class OrderCommands:
         note_id: str | None,
     ) -> OrderView:
         """Send the Update; a rejection becomes an ApiError, and the note goes with it."""
+        bind_order(order_id)
         handle = self.client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
+        command = getattr(update, "__name__", "update")
+        started = time.monotonic()
         try:
             async with asyncio.timeout(self.settings.command_timeout.total_seconds()):
                 try:
-                    return await handle.execute_update(update, arg)
+                    view = await handle.execute_update(update, arg)
+                    log.info("%s applied in %.0f ms", command, (time.monotonic() - started) * 1e3)
+                    return view
                 except RPCError as exc:
                     if exc.status != RPCStatusCode.NOT_FOUND:
                         raise
@@ -182,6 +191,8 @@ class OrderCommands:
             # command may still apply, and its note must stay for it.
             if note_id is not None:
                 await self.db.run(orders.drop_note, note_id)
+            log.info("%s refused by the workflow", command)
             raise_for_update_failure(exc)
         except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError) as exc:
+            log.warning("%s not confirmed: %s", command, type(exc).__name__)
             raise_for_update_failure(exc)

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 from starlette.types import ASGIApp
 
-from api import docs, errors, limits, reconciler, schemas
+from api import docs, errors, limits, metrics, reconciler, schemas
 from api.body_limit import BodyLimit
 from api.bootstrap import bootstrap_admin
 from api.database import Database
@@ -38,35 +38,53 @@ from api.routes import (
 )
 from api.security_headers import SecurityHeaders
 from core.db import make_engine
+from core.logs import RequestLogContext, configure_logging
 from core.settings import Settings, get_settings
 from core.temporal import connect
+from core.tracing import Tracing
 
 log = logging.getLogger(__name__)
 
 
 class App(FastAPI):
     """FastAPI whose every response, a 500 from the outermost error handler included,
-    carries the security headers (``api/security_headers.py``), and which refuses oversized
-    bodies before reading them (``api/body_limit.py``)."""
+    carries the security headers (``api/security_headers.py``), which refuses oversized
+    bodies before reading them (``api/body_limit.py``), whose log lines name the order a
+    request addressed (``core/logs.py``), and, with tracing on, whose every request but
+    the probes starts a trace (``core/tracing.py``)."""
+
+    tracing: Tracing | None = None
 
     def build_middleware_stack(self) -> ASGIApp:
-        return SecurityHeaders(BodyLimit(super().build_middleware_stack()))
+        app: ASGIApp = BodyLimit(RequestLogContext(super().build_middleware_stack()))
+        if self.tracing is not None:
+            app = self.tracing.middleware(app)
+        return SecurityHeaders(app)
 
 
 def create_app(
-    settings: Settings | None = None, *, reconcile_every: timedelta | None = None
+    settings: Settings | None = None,
+    *,
+    reconcile_every: timedelta | None = None,
+    tracing: Tracing | None = None,
 ) -> FastAPI:
-    """Build the app; ``settings`` defaults to the environment's."""
+    """Build the app; ``settings`` defaults to the environment's, ``tracing`` to theirs
+    (``OTEL_EXPORTER_OTLP_ENDPOINT``, else off)."""
+    cfg = settings or get_settings()
+    owned = tracing is None
+    tracing = tracing or Tracing.from_settings(cfg, service="four-orders-api")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        cfg = settings or get_settings()
+        configure_logging(cfg)
         engine = make_engine(cfg.database_url, pool_size=cfg.database_pool_size)
+        if tracing is not None:
+            tracing.instrument_engine(engine)
         app.state.settings = cfg
         app.state.database = Database(engine)
         app.state.limits = Limits(cfg)
         await bootstrap_admin(app.state.database, cfg)
-        client = await connect(cfg)
+        client = await connect(cfg, interceptors=tracing.interceptors() if tracing else ())
         app.state.temporal = client
         reconciling = asyncio.create_task(
             reconciler.reconcile_forever(
@@ -74,12 +92,15 @@ def create_app(
             )
         )
         try:
-            yield
+            with metrics.serving(metric_registry, engine, cfg):
+                yield
         finally:
             reconciling.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reconciling
             engine.dispose()
+            if tracing is not None and owned:
+                tracing.shutdown()
 
     app = App(
         title="Four orders (四单) volunteer service",
@@ -94,6 +115,8 @@ def create_app(
     )
     errors.install(app)
     limits.install(app)
+    metric_registry = metrics.install(app, cfg)
+    app.tracing = tracing
     for router in (
         resident.router,
         volunteer.router,

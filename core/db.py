@@ -82,12 +82,20 @@ def psycopg2_url(url: str) -> str:
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
-    """Create the engine; a SQLite file gets its folder, WAL mode and foreign keys."""
+    """Create the engine; a SQLite file gets its folder, WAL mode and foreign keys.
+
+    Statement parameters (residents' phones, names, addresses) are left out of database
+    errors, which reach logs, traces and activity failures in workflow history.
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            hide_parameters=True,
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -106,6 +114,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         max_overflow=pool_size,
         pool_pre_ping=True,
         connect_args={"options": "-c jit=off"},
+        hide_parameters=True,
     )
 
 

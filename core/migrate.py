@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
 from alembic import command
 from alembic.config import Config
 
+from core.logs import configure_logging
 from core.settings import ROOT, get_settings
 
 
@@ -24,5 +23,7 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    upgrade(get_settings().database_url)
+    # The compose file's one-shot: its lines are JSON like the API's and the worker's.
+    settings = get_settings()
+    configure_logging(settings)
+    upgrade(settings.database_url)

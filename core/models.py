@@ -212,6 +212,26 @@ class DispatchPolicyRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+# What the overview report reads of an order (see ``api/stores/overview.py``).
+REPORT_COLUMNS = [
+    "id",
+    "category_code",
+    "channel",
+    "status",
+    "volunteer_id",
+    "unit_id",
+    "dispatched_at",
+    "accepted_at",
+    "completed_at",
+    "deadline_at",
+    "overdue",
+    "escalation_level",
+    "review_rating",
+    "rating",
+    "hours",
+]
+
+
 class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (
@@ -219,9 +239,20 @@ class Order(Base):
         Index("ix_orders_township_status", "township", "status"),
         Index("ix_orders_category_code_status", "category_code", "status"),
         Index("ix_orders_overdue_status", "overdue", "status"),
-        # The reports' period filters (issue 14): the county's, and one township's.
-        Index("ix_orders_submitted_at", "submitted_at"),
-        Index("ix_orders_township_submitted_at", "township", "submitted_at"),
+        # The reports' period filters (issue 14): the county's, and one township's. On
+        # PostgreSQL they carry every column the overview reads, so a year's figures come
+        # from an index-only scan instead of a million scattered (wide) rows.
+        Index(
+            "ix_orders_submitted_at",
+            "submitted_at",
+            postgresql_include=["township", *REPORT_COLUMNS],
+        ),
+        Index(
+            "ix_orders_township_submitted_at",
+            "township",
+            "submitted_at",
+            postgresql_include=REPORT_COLUMNS,
+        ),
         # A volunteer's service record, month by month.
         Index("ix_orders_volunteer_id_completed_at", "volunteer_id", "completed_at"),
         # Only orders still waiting for their workflow: what the reconciler scans.
@@ -342,7 +373,11 @@ class FollowUp(Base):
     """
 
     __tablename__ = "follow_ups"
-    __table_args__ = (Index("ix_follow_ups_queue", "status", "priority", "queued_at"),)
+    __table_args__ = (
+        Index("ix_follow_ups_queue", "status", "priority", "queued_at"),
+        # The reports join every order to its follow-up's result: index-only on PostgreSQL.
+        Index("ix_follow_ups_order_result", "order_id", postgresql_include=["status", "outcome"]),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)

@@ -157,6 +157,20 @@ class Settings(BaseSettings):
 
     page_size_max: int = 200
 
+    # Observability (issue 18). Logs: one JSON object per line, or plain text (the default in
+    # development only). Metrics: the API serves /metrics on its own port unless METRICS_PORT
+    # is set (then there only, never through the public proxy; production serves it nowhere
+    # else); the worker serves the Temporal SDK's metrics on WORKER_METRICS_PORT. Both bind
+    # METRICS_HOST. Business gauges are read from the database at most every METRICS_REFRESH.
+    # Traces go to OTEL_EXPORTER_OTLP_ENDPOINT (OTLP over HTTP) when set, and are off otherwise.
+    log_format: Literal["json", "text"] | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
+    metrics_refresh: Duration = timedelta(seconds=15)
+    otel_exporter_otlp_endpoint: str | None = None
+
     @field_validator("database_url")
     @classmethod
     def _psycopg2_driver(cls, value: str) -> str:
@@ -211,6 +225,17 @@ class Settings(BaseSettings):
         return self.docs_enabled if self.docs_enabled is not None else not self.production
 
     @property
+    def logs_as_json(self) -> bool:
+        return self.log_format == "json" or (
+            self.log_format is None and self.environment != "development"
+        )
+
+    @property
+    def metrics_on_api_port(self) -> bool:
+        """/metrics beside the API: in development and tests, unless it has its own port."""
+        return self.metrics_port is None and not self.production
+
+    @property
     def production(self) -> bool:
         return self.environment == "production"
 
@@ -248,6 +273,10 @@ class Settings(BaseSettings):
         "bootstrap_admin_password",
         "rate_limit_storage_url",
         "temporal_api_key",
+        "log_format",
+        "metrics_port",
+        "worker_metrics_port",
+        "otel_exporter_otlp_endpoint",
         mode="before",
     )
     @classmethod

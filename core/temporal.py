@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from temporalio.api.operatorservice.v1 import (
     AddSearchAttributesRequest,
     ListSearchAttributesRequest,
 )
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from core.search_attributes import SEARCH_ATTRIBUTES
@@ -21,12 +23,19 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 
 
-async def connect(settings: Settings, *, within: timedelta | None = None) -> Client:
+async def connect(
+    settings: Settings,
+    *,
+    within: timedelta | None = None,
+    interceptors: Sequence[Interceptor] = (),
+    runtime: Runtime | None = None,
+) -> Client:
     """A client for the configured server, waiting up to ``within`` for it to answer.
 
     A worker or an API started while Temporal is down (a restart of the whole host, a
     rolling upgrade) waits for it rather than exiting at once; ``within`` defaults to
-    ``TEMPORAL_CONNECT_TIMEOUT``.
+    ``TEMPORAL_CONNECT_TIMEOUT``. ``interceptors`` (tracing) apply to the client and to the
+    workers built on it; ``runtime`` carries the SDK's metrics (``metrics_runtime``).
     """
     deadline = (
         asyncio.get_running_loop().time()
@@ -42,6 +51,8 @@ async def connect(settings: Settings, *, within: timedelta | None = None) -> Cli
                 api_key=settings.temporal_api_key.get_secret_value()
                 if settings.temporal_api_key
                 else None,
+                interceptors=interceptors,
+                runtime=runtime,
             )
         except RuntimeError as exc:  # the SDK's "Failed client connect"
             if asyncio.get_running_loop().time() + pause > deadline:
@@ -51,6 +62,25 @@ async def connect(settings: Settings, *, within: timedelta | None = None) -> Cli
             )
             await asyncio.sleep(pause)
             pause = min(pause * 2, 5.0)
+
+
+def metrics_runtime(settings: Settings) -> Runtime | None:
+    """A Temporal runtime serving the SDK's metrics to Prometheus on ``WORKER_METRICS_PORT``.
+
+    Workflow task and activity latencies, failures (each failed attempt, so retries) per
+    activity type, poll and slot counts: the SDK's own names, ``temporal_`` first, durations
+    in seconds as Prometheus expects. ``None`` (the SDK's default runtime) when unset.
+    """
+    if settings.worker_metrics_port is None:
+        return None
+    bind = f"{settings.metrics_host}:{settings.worker_metrics_port}"
+    return Runtime(
+        telemetry=TelemetryConfig(
+            metrics=PrometheusConfig(
+                bind_address=bind, durations_as_seconds=True, counters_total_suffix=True
+            )
+        )
+    )
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:

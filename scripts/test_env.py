@@ -14,7 +14,10 @@
 4. **Redis** for the shared rate limits' tests, on 127.0.0.1:6379: started when installed and
    down, installed first when missing and root with ``apt-get``; otherwise one line (and
    under ``REDIS_TESTS_REQUIRED`` a stop).
-5. **pytest** with this script's arguments; the embedded server is stopped afterwards.
+5. **promtool** for the alert-rule tests (``tests/test_alert_rules.py``): missing, and root
+   with ``apt-get``: Debian's ``prometheus`` (its service is not started); otherwise one line
+   (and under ``PROMTOOL_REQUIRED`` a stop).
+6. **pytest** with this script's arguments; the embedded server is stopped afterwards.
 """
 
 from __future__ import annotations
@@ -152,6 +155,21 @@ def ensure_redis() -> None:
         if time.monotonic() > deadline:
             raise SetupError("Redis did not come up on 127.0.0.1:6379")
         time.sleep(0.2)
+
+
+# --- promtool ---------------------------------------------------------------------------------
+
+
+def ensure_promtool() -> None:
+    if shutil.which("promtool") is not None:
+        return
+    if can_apt():
+        apt_install("prometheus")
+        return
+    line = "promtool is missing for the alert-rule tests: install Debian's prometheus"
+    if os.environ.get("PROMTOOL_REQUIRED", "") not in ("", "0"):
+        raise SetupError(line)
+    say(f"{line} (they skip)")
 
 
 # --- PostgreSQL -------------------------------------------------------------------------------
@@ -330,6 +348,7 @@ def main(pytest_args: list[str]) -> int:
         ensure_chromium()
         ensure_prism()
         ensure_redis()
+        ensure_promtool()
         admin_url = os.environ.get("TEST_DATABASE_ADMIN_URL", DEFAULT_ADMIN_URL)
         with postgres(admin_url) as url:
             env = {**os.environ, "TEST_DATABASE_ADMIN_URL": url}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
+from api.metrics import PREFIX, _families
+from api.stores.metrics import LoopFigures
 from core.search_attributes import SEARCH_ATTRIBUTES
 from core.settings import ROOT, Settings
 
@@ -99,3 +102,92 @@ def test_only_the_proxy_is_published_and_the_temporal_ui_is_not_open(
     # Rate limits are shared by the API replicas through Redis.
     assert env_of(services["api"])["RATE_LIMIT_STORAGE_URL"].startswith("redis://redis:")
     assert "${JWT_SECRET:?" in env_of(services["api"])["JWT_SECRET"]
+
+
+# --- Observability (issue 18) -----------------------------------------------------------------
+
+OBSERVABILITY = ("prometheus", "grafana")
+
+
+def _port(value: str) -> int:
+    return int(str(value).rsplit(":", 1)[-1])
+
+
+def test_prometheus_and_grafana_run_only_under_their_profile(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    for name in OBSERVABILITY:
+        assert services[name]["profiles"] == ["observability"], name
+    # Nothing the loop needs waits for them.
+    for name, service in services.items():
+        if name not in OBSERVABILITY:
+            assert "profiles" not in service, name
+            assert not set(service.get("depends_on") or ()) & set(OBSERVABILITY), name
+
+
+def test_metrics_ports_are_scraped_inside_and_never_published(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    app = env_of(services["api"])
+    api_port, worker_port = int(app["METRICS_PORT"]), int(app["WORKER_METRICS_PORT"])
+    temporal_port = _port(services["temporal"]["environment"]["PROMETHEUS_ENDPOINT"])
+    assert app["METRICS_HOST"] == "0.0.0.0"  # inside the container, for Prometheus
+    assert env_of(services["worker"]) == app  # the worker reads WORKER_METRICS_PORT
+    # Only the proxy publishes (see above): the API to all, the rest on the host's loopback
+    # only, and it forwards to no metrics port.
+    for mapping in services["proxy"]["ports"]:
+        assert mapping == "8000:8000" or mapping.startswith("127.0.0.1:"), mapping
+    upstreams = re.findall(r"http://([\w-]+:\d+)", (ROOT / "deploy" / "nginx.conf").read_text())
+    assert upstreams and not {
+        f"api:{api_port}",
+        f"worker:{worker_port}",
+        f"temporal:{temporal_port}",
+        "prometheus:9090",
+    } & set(upstreams)
+    # Prometheus scrapes exactly those ports, and loads the alert rules it is given.
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    assert jobs["api"]["dns_sd_configs"][0] == {"names": ["api"], "type": "A", "port": api_port}
+    assert jobs["worker"]["dns_sd_configs"][0]["port"] == worker_port
+    assert jobs["temporal"]["static_configs"][0]["targets"] == [f"temporal:{temporal_port}"]
+    mount = services["prometheus"]["volumes"][0].split(":")
+    assert mount[:2] == ["./deploy/prometheus", "/etc/prometheus"]
+    for rules in config["rule_files"]:
+        assert (ROOT / "deploy" / "prometheus" / rules).exists()
+    # The public proxy never forwards /metrics, even to an API serving it on its own port.
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    public = nginx[nginx.index("listen 8000") : nginx.index("listen 8233")]
+    assert "location = /metrics" in public and "return 404" in public
+
+
+def test_grafana_is_provisioned_with_the_dashboard(compose: dict[str, Any]) -> None:
+    grafana = compose["services"]["grafana"]
+    mounts = dict(v.split(":")[:2] for v in grafana["volumes"] if v.startswith("./"))
+    provisioning = ROOT / mounts["./deploy/grafana/provisioning"].replace(
+        "/etc/grafana/provisioning", "deploy/grafana/provisioning"
+    )
+    datasource = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())
+    source = datasource["datasources"][0]
+    assert source["url"] == "http://prometheus:9090"
+    provider = yaml.safe_load((provisioning / "dashboards" / "four-orders.yml").read_text())
+    assert provider["providers"][0]["options"]["path"] == mounts["./deploy/grafana/dashboards"]
+    dashboard = json.loads((ROOT / "deploy/grafana/dashboards/four-orders.json").read_text())
+    for panel in dashboard["panels"]:
+        assert panel["datasource"]["uid"] == source["uid"], panel["title"]
+        assert panel["targets"] and all(t["expr"] for t in panel["targets"]), panel["title"]
+    titles = " ".join(p["title"] for p in dashboard["panels"])
+    for shown in ("by status", "72-hour on-time", "queue depth", "latency"):
+        assert shown in titles, shown
+    # Reached through the proxy on the host's loopback, behind Grafana's own sign-in.
+    assert "127.0.0.1:3000:3000" in compose["services"]["proxy"]["ports"]
+    assert "grafana:3000" in (ROOT / "deploy" / "nginx.conf").read_text()
+    assert grafana["environment"]["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+
+
+def test_alerts_and_dashboard_name_only_series_that_exist() -> None:
+    """Every ``fourorders_`` series the rules and the dashboard read is one the API exports."""
+    exported = {family.name for family in _families(LoopFigures())}
+    exported |= {f"{name}_total" for name in exported} | {PREFIX + "read_model_up"}
+    deploy = ROOT / "deploy"
+    used: set[str] = set()
+    for path in (*deploy.glob("prometheus/*.yml"), *deploy.glob("grafana/dashboards/*.json")):
+        used |= set(re.findall(r"\bfourorders_\w+", path.read_text()))
+    assert used and used <= exported, used - exported

@@ -69,6 +69,27 @@ def test_without_npm_the_contract_tests_skip_unless_required(
     assert installed == []
 
 
+@pytest.mark.parametrize(("root_with_apt", "required"), [(True, ""), (False, ""), (False, "1")])
+def test_a_missing_promtool_is_installed_as_root_else_skips_unless_required(
+    monkeypatch: pytest.MonkeyPatch,
+    installed: list[tuple[str, ...]],
+    capsys: pytest.CaptureFixture[str],
+    root_with_apt: bool,
+    required: str,
+) -> None:
+    monkeypatch.setattr(test_env, "can_apt", lambda: root_with_apt)
+    monkeypatch.setenv("PROMTOOL_REQUIRED", required)
+    if required:
+        with pytest.raises(test_env.SetupError, match="promtool is missing"):
+            test_env.ensure_promtool()
+    else:
+        test_env.ensure_promtool()
+    assert installed == ([("prometheus",)] if root_with_apt else [])
+    assert ("promtool is missing" in capsys.readouterr().out) == (
+        not root_with_apt and not required
+    )
+
+
 def test_a_setup_failure_is_one_line_and_no_test_runs(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

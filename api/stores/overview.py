@@ -6,9 +6,10 @@ and every figure describes those orders: how many were dispatched, accepted, com
 Times to dispatch and accept come from the event log (projected on the order as
 ``dispatched_at``/``accepted_at``). A township admin's figures are their townships'.
 
-One grouped scan gives the counts (by township and category, summed here); one more each
-gives the time percentiles, the active volunteers and the series. On PostgreSQL the
-percentiles and buckets are SQL; SQLite (``make run``) computes them from the rows.
+One grouped scan gives the counts (by township, category and, on PostgreSQL, the series'
+bucket; summed here); one more gives the time percentiles and the active volunteers. On
+PostgreSQL the percentiles and buckets are SQL; SQLite (``make run``) computes them from
+the rows.
 """
 
 from __future__ import annotations
@@ -19,19 +20,26 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Float, Integer, Select, case, cast, func, select
+from sqlalchemy import ColumnElement, Float, Integer, Select, case, cast, func, select, text
 from sqlalchemy.orm import Session
 
 from api import report_schemas as out
 from api.stores.access import in_scope
 from api.stores.errors import INVALID_PERIOD, Invalid
-from api.stores.records import rating_counts, unit_members
+from api.stores.records import unit_members
 from api.stores.references import require_township, require_unit
 from api.stores.reports import percentile
 from core.models import Category, Complaint, FollowUp, Order
 from core.security import Principal
 from core.service_sql import COMPLETED, ON_TIME, REACHED, VERIFIED_HOURS, count_if
-from core.vocab import OPEN_STATUSES, ComplaintStatus, FollowUpOutcome, FollowUpStatus, OrderStatus
+from core.vocab import (
+    OPEN_STATUSES,
+    ComplaintStatus,
+    FollowUpOutcome,
+    FollowUpStatus,
+    OrderStatus,
+    Rating,
+)
 
 
 @dataclass(frozen=True)
@@ -104,8 +112,12 @@ FIGURES: dict[str, Any] = {
     "complaints_opened": func.count(Complaint.id),
     "complaints_resolved": _count(Complaint.status == ComplaintStatus.RESOLVED.value),
     "verified_hours": VERIFIED_HOURS,
+    # The rating distributions: as the resident rated, and as the follow-up left it.
+    **{f"reviewed:{r.value}": _count(Order.review_rating == r.value) for r in Rating},
+    **{f"verified:{r.value}": _count(REACHED & (Order.rating == r.value)) for r in Rating},
 }
 BREAKDOWN = ("received", "completed", "completed_on_time", "overdue", "escalated")
+SERIES = ("received", "completed", "completed_on_time", "overdue")
 
 
 @dataclass
@@ -138,15 +150,24 @@ def _joined(query: Select[Any]) -> Select[Any]:
     return query.select_from(Order).outerjoin(FollowUp, FollowUp.order_id == Order.id)
 
 
+def tune_for_reports(session: Session) -> None:
+    """On PostgreSQL, for this transaction only: sort the percentiles in memory, not on disk,
+    and skip JIT compilation (it costs more than it saves on a query run once)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+        session.execute(text("SET LOCAL jit = off"))
+
+
 def overview(session: Session, f: Filters) -> out.Overview:
     where = cohort(session, f)
-    verified_rating = case((REACHED, Order.rating), else_=None)
-    keys = (
-        Order.township,
-        Order.category_code,
-        Order.review_rating,
-        verified_rating.label("verified_rating"),
-    )
+    tune_for_reports(session)
+    # On PostgreSQL the series' bucket is one more grouping key of the same scan; SQLite
+    # buckets its rows in Python (``_buckets``).
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    keys: list[Any] = [Order.township, Order.category_code]
+    if postgresql:
+        local = func.timezone(f.timezone, Order.submitted_at)
+        keys.append(func.date_trunc(f.interval, local).label("start"))
     groups = session.execute(
         _joined(select(*keys, *(v.label(k) for k, v in FIGURES.items())))
         .outerjoin(Complaint, Complaint.follow_up_id == FollowUp.id)
@@ -156,19 +177,17 @@ def overview(session: Session, f: Filters) -> out.Overview:
     total = _Tally()
     townships: defaultdict[str, _Tally] = defaultdict(_Tally)
     categories: defaultdict[str, _Tally] = defaultdict(_Tally)
-    reviewed: Counter[str] = Counter()
-    verified: Counter[str] = Counter()
+    buckets: defaultdict[str, Counter[str]] = defaultdict(Counter)
     for row in groups:
         values = dict(row)
         for tally in (total, townships[row["township"]], categories[row["category_code"]]):
             tally.add(values)
-        reviewed[row["review_rating"]] += int(row["received"])
-        verified[row["verified_rating"]] += int(row["received"])
+        if postgresql:
+            buckets[row["start"].date().isoformat()].update({k: int(row[k]) for k in SERIES})
+    if not postgresql:
+        buckets = _buckets(session, where, f)
     t = total.figures
-    active = session.scalar(
-        select(func.count(func.distinct(Order.volunteer_id))).where(*where, COMPLETED)
-    )
-    durations = _durations(session, where)
+    durations, active = _durations(session, where)
     return out.Overview(
         since=f.since,
         until=f.until,
@@ -186,8 +205,8 @@ def overview(session: Session, f: Filters) -> out.Overview:
         time_to_dispatch=durations["time_to_dispatch"],
         time_to_accept=durations["time_to_accept"],
         time_to_complete=durations["time_to_complete"],
-        ratings_reviewed=rating_counts(reviewed.elements()),
-        ratings_verified=rating_counts(verified.elements()),
+        ratings_reviewed={r.value: t[f"reviewed:{r.value}"] for r in Rating},
+        ratings_verified={r.value: t[f"verified:{r.value}"] for r in Rating},
         corrections=t["corrections"],
         follow_ups_done=t["follow_ups_done"],
         reached=t["reached"],
@@ -195,12 +214,15 @@ def overview(session: Session, f: Filters) -> out.Overview:
         follow_up_rate=_rate(t["reached"], t["completed"]),
         complaints_opened=t["complaints_opened"],
         complaints_resolved=t["complaints_resolved"],
-        active_volunteers=active or 0,
+        active_volunteers=active,
         verified_hours=round(total.hours, 2),
         by_township=[townships[k].breakdown(k) for k in sorted(townships)],
         by_category=[categories[k].breakdown(k) for k in sorted(categories)],
         interval=f.interval,
-        series=_series(session, where, f),
+        series=[
+            out.SeriesPoint(start=start, **{k: c[k] for k in SERIES})
+            for start, c in sorted(buckets.items())
+        ],
     )
 
 
@@ -211,9 +233,13 @@ STEPS = {
 }
 
 
-def _durations(session: Session, where: list[ColumnElement[bool]]) -> dict[str, out.Durations]:
+def _durations(
+    session: Session, where: list[ColumnElement[bool]]
+) -> tuple[dict[str, out.Durations], int]:
+    """Each step's count, median and p90 hours, and the volunteers who completed an order."""
     if session.get_bind().dialect.name == "postgresql":
-        columns: list[Any] = []
+        served = case((COMPLETED, Order.volunteer_id), else_=None)
+        columns: list[Any] = [func.count(func.distinct(served))]
         for step in STEPS.values():
             hours = cast(func.extract("epoch", step - Order.submitted_at), Float) / 3600
             columns += [
@@ -221,14 +247,16 @@ def _durations(session: Session, where: list[ColumnElement[bool]]) -> dict[str, 
                 func.percentile_cont(0.5).within_group(hours),
                 func.percentile_cont(0.9).within_group(hours),
             ]
-        row = session.execute(select(*columns).where(*where)).one()
+        active, *row = session.execute(select(*columns).where(*where)).one()
         return {
             name: out.Durations(count=row[3 * i], median=row[3 * i + 1], p90=row[3 * i + 2])
             for i, name in enumerate(STEPS)
-        }
+        }, active
     # SQLite has no percentile aggregate (and only text timestamps): compute from the rows.
     rows: list[Any] = list(
-        session.execute(select(Order.submitted_at, *STEPS.values()).where(*where))
+        session.execute(
+            select(Order.submitted_at, *STEPS.values(), Order.volunteer_id).where(*where)
+        )
     )
     result: dict[str, out.Durations] = {}
     for i, name in enumerate(STEPS, start=1):
@@ -238,38 +266,21 @@ def _durations(session: Session, where: list[ColumnElement[bool]]) -> dict[str, 
             median=percentile(values, 0.5) if values else None,
             p90=percentile(values, 0.9) if values else None,
         )
-    return result
+    active = {r.volunteer_id for r in rows if r.completed_at is not None and r.volunteer_id}
+    return result, len(active)
 
 
-SERIES = ("received", "completed", "completed_on_time", "overdue")
-
-
-def _series(
+def _buckets(
     session: Session, where: list[ColumnElement[bool]], f: Filters
-) -> list[out.SeriesPoint]:
+) -> defaultdict[str, Counter[str]]:
+    """The series' counts by bucket, from the rows (SQLite: no time zones in SQL)."""
     zone = ZoneInfo(f.timezone)
-    counts = (FIGURES[name].label(name) for name in SERIES)
+    flags = (cast(COMPLETED, Integer), cast(ON_TIME, Integer), cast(Order.overdue, Integer))
     buckets: defaultdict[str, Counter[str]] = defaultdict(Counter)
-    if session.get_bind().dialect.name == "postgresql":
-        local = func.timezone(f.timezone, Order.submitted_at)
-        bucket = func.to_char(func.date_trunc(f.interval, local), "YYYY-MM-DD")
-        for row in session.execute(
-            select(bucket.label("start"), *counts).where(*where).group_by(bucket)
-        ).mappings():
-            buckets[row["start"]].update({k: int(row[k]) for k in SERIES})
-    else:
-        flags = (
-            cast(COMPLETED, Integer),
-            cast(ON_TIME, Integer),
-            cast(Order.overdue, Integer),
-        )
-        for submitted, *marks in session.execute(select(Order.submitted_at, *flags).where(*where)):
-            start = _bucket(submitted.astimezone(zone), f.interval)
-            buckets[start].update(dict(zip(SERIES, (1, *map(int, marks)), strict=True)))
-    return [
-        out.SeriesPoint(start=start, **{k: c[k] for k in SERIES})
-        for start, c in sorted(buckets.items())
-    ]
+    for submitted, *marks in session.execute(select(Order.submitted_at, *flags).where(*where)):
+        start = _bucket(submitted.astimezone(zone), f.interval)
+        buckets[start].update(dict(zip(SERIES, (1, *map(int, marks)), strict=True)))
+    return buckets
 
 
 def _bucket(local: datetime, interval: str) -> str:

@@ -3,6 +3,11 @@
 Hours are the volunteer's own report at completion; they count as *verified* once the
 follow-up verified the order (``core.service``). Months and years are the county's, by
 when the order was completed.
+
+Not yet counted: check-in/check-out times (签到签退). The volunteer app's check-in and
+check-out (``proposed_hours``) were not on main when this was written; once they are, an
+order with both times should count the hours between them here (``served``), the
+volunteer's report remaining the fallback.
 """
 
 from __future__ import annotations

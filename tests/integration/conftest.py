@@ -15,6 +15,7 @@ from temporalio.client import Client
 from api.database import Database
 from api.main import create_app
 from core.settings import Settings
+from core.tracing import Tracing
 from tests.signin import People
 from worker import build_worker
 
@@ -40,9 +41,11 @@ async def api_only(live_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @asynccontextmanager
-async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def app_client(
+    settings: Settings, *, tracing: Tracing | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
     """A client on the real app with these settings, its lifespan run."""
-    app = create_app(settings, reconcile_every=timedelta(hours=1))
+    app = create_app(settings, reconcile_every=timedelta(hours=1), tracing=tracing)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
