@@ -164,6 +164,7 @@ def measure(url: str, orders: int, rounds: int) -> None:
     with engine.connect() as conn:
         count = conn.scalar(select(func.count()).select_from(Order))
         township = conn.scalar(select(Order.township).limit(1))
+    assert township is not None, "no orders to report on"
     log.info("%d orders loaded in %.1f s", count, time.perf_counter() - began)
 
     def run(fn: Callable[..., Any], *a: Any, **kw: Any) -> Callable[[], Any]:
