@@ -26,7 +26,7 @@ from activities.sms import SmsSender
 from activities.voice import FollowUpCaller
 from core.db import make_engine, utcnow
 from core.logs import configure_logging
-from core.security import link_code
+from core.security import link_code, volunteer_link_code
 from core.settings import Settings, get_settings
 from core.temporal import connect, metrics_runtime
 from core.tracing import Tracing
@@ -75,6 +75,13 @@ def build_worker(
         timezone=settings.county_timezone,
         order_link=lambda public_id: link_code(
             public_id, secret=settings.signing_secret, ttl=settings.order_link_ttl, now=utcnow()
+        ),
+        volunteer_link=lambda public_id, volunteer_id: volunteer_link_code(
+            public_id,
+            volunteer_id,
+            secret=settings.signing_secret,
+            ttl=settings.order_link_ttl,
+            now=utcnow(),
         ),
     )
     recognition = RecognitionStore(

@@ -74,6 +74,11 @@ class OrderSnapshot:
     offered_to: list[int] = field(default_factory=list)
     dispatch_attempts: int = 0
     undispatchable: bool = False
+    checked_in_at: datetime | None = None
+    checked_out_at: datetime | None = None
+    hurry_count: int = 0
+    last_hurried_at: datetime | None = None
+    review_channel: str | None = None
 
 
 @dataclass
@@ -161,6 +166,9 @@ class PlaceCallInput:
     order_id: int
     follow_up_id: int
     attempt: int
+    # The call asks the resident to confirm this rating of theirs (issue 12), rather than
+    # to rate: its TwiML reads it from the call's row.
+    confirm_rating: Rating | None = None
 
 
 @dataclass

@@ -235,6 +235,11 @@ def _project_order(conn: Connection, order_id: int, snap: OrderSnapshot) -> None
             unit_id=snap.unit_id,
             dispatch_attempts=snap.dispatch_attempts,
             undispatchable=snap.undispatchable,
+            checked_in_at=snap.checked_in_at,
+            checked_out_at=snap.checked_out_at,
+            hurry_count=snap.hurry_count,
+            last_hurried_at=snap.last_hurried_at,
+            review_channel=snap.review_channel,
         )
     )
     # The open call's offers are part of the snapshot: replace them with it.

@@ -54,6 +54,10 @@ RETRY: Final = "retry"  # Twilio certainly did not create it; the next attempt a
 PREFIX: Final = "【志愿服务】"
 # A UCS-2 (Chinese) SMS: 70 characters in one segment, 67 per segment when split.
 MAX_SEGMENTS: Final = 2
+# A volunteer's link carries the code that acts as them on the order (see
+# ``core.security.volunteer_link_code``) on the volunteer page's longer path: one segment
+# more, rather than cutting the service and the place they need to decide.
+MAX_SEGMENTS_BY_NOTICE: Final = {Notice.DISPATCHED: 3, Notice.TEAM_DISPATCHED: 3}
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,8 @@ def _accepted(f: Facts) -> str:
 
 
 def _completed(f: Facts) -> str:
-    return f"{PREFIX}您申请的“{f.item}”已完成，请评价：{f.link} 中心将电话回访。"
+    # The volunteer did the work, for the resident: "为您提供的", never "您…完成的".
+    return f"{PREFIX}为您提供的“{f.item}”服务已完成，请评价：{f.link} 中心将电话回访。"
 
 
 def _escalated(f: Facts) -> str:
@@ -153,11 +158,13 @@ def _clipped(facts: Facts, clip: tuple[int, int, int] | None) -> Facts:
 
 
 def compose(notice: Notice, facts: Facts) -> str:
-    """The notice's text: one segment if mildly shortened names allow, else two at most.
+    """The notice's text: one segment if mildly shortened names allow, else two at most
+    (three for a volunteer's, see ``MAX_SEGMENTS_BY_NOTICE``).
 
     Only names are shortened, never the link; a link so long that even the shortest names
-    leave more than ``MAX_SEGMENTS`` is sent as it is.
+    leave more than that is sent as it is.
     """
+    most = MAX_SEGMENTS_BY_NOTICE.get(notice, MAX_SEGMENTS)
     text = TEXTS[notice]
     for clip in _ONE_SEGMENT_CLIPS:
         body = text(_clipped(facts, clip))
@@ -165,7 +172,7 @@ def compose(notice: Notice, facts: Facts) -> str:
             return body
     for clip in _CLIPS:
         body = text(_clipped(facts, clip))
-        if segments(body) <= MAX_SEGMENTS:
+        if segments(body) <= most:
             return body
     return body
 
@@ -190,6 +197,9 @@ class SmsSender:
         timezone: The county's time zone, for deadlines in the texts.
         order_link: Signs the code in a resident's link (given the order's public id), which
             opens their order, and only it, without signing in; ``None`` sends the bare link.
+        volunteer_link: Signs the code in a volunteer's link to the volunteer page (given
+            the order's public id and the volunteer's id), which acts as them on that order
+            only; ``None`` sends the bare link.
     """
 
     def __init__(
@@ -203,9 +213,11 @@ class SmsSender:
         escalation_to: Sequence[str],
         timezone: str,
         order_link: Callable[[str], str] | None = None,
+        volunteer_link: Callable[[str, int], str] | None = None,
     ) -> None:
         self._engine = engine
         self._order_link = order_link
+        self._volunteer_link = volunteer_link
         self._client = client
         self._from = from_number
         self._base = public_base_url.rstrip("/")
@@ -317,17 +329,29 @@ class SmsSender:
             township=row.township,
             village=row.village,
             deadline=row.deadline_at.astimezone(self._zone),
-            link=self._link(row.public_id, for_resident=inp.notice in RESIDENT_NOTICES),
+            link=self._link(row.public_id, inp),
             unit=unit,
             level=level if level is not None else row.escalation_level,
         )
 
-    def _link(self, public_id: str, *, for_resident: bool) -> str:
-        """The order's page; a resident's link carries the token that opens it for them."""
-        link = f"{self._base}/orders/{public_id}"
-        if for_resident and self._order_link is not None:
-            link += f"?t={self._order_link(public_id)}"
-        return link
+    def _link(self, public_id: str, inp: SmsInput) -> str:
+        """The order's page, for the resident or the volunteer (the leader) the notice is for.
+
+        Each link carries the code that opens the order for its recipient (only them: a
+        resident's opens their own order, a volunteer's acts as them on this order only).
+        """
+        if inp.notice in RESIDENT_NOTICES:
+            link = f"{self._base}/orders/{public_id}"
+            code = self._order_link(public_id) if self._order_link else None
+        else:
+            link = f"{self._base}/volunteer/orders/{public_id}"
+            volunteer = inp.leader_id if inp.notice is Notice.TEAM_DISPATCHED else inp.volunteer_id
+            code = (
+                self._volunteer_link(public_id, volunteer)
+                if self._volunteer_link and volunteer is not None
+                else None
+            )
+        return f"{link}?t={code}" if code else link
 
     def _recipients(self, conn: Connection, inp: SmsInput, notice: Notice) -> list[Recipient]:
         if notice in (Notice.DISPATCHED, Notice.WITHDRAWN):

@@ -162,6 +162,7 @@ class FollowUpCaller:
                     state=PLACING,
                     to_number=to,
                     created_at=utcnow(),
+                    confirm_rating=inp.confirm_rating.value if inp.confirm_rating else None,
                 )
                 .returning(follow_up_calls.c.id)
             ).scalar_one_or_none()

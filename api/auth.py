@@ -51,9 +51,14 @@ def _maybe_principal(
 MaybeActor = Annotated[Principal | None, Depends(_maybe_principal)]
 
 
-def _signed_in(principal: MaybeActor) -> Principal:
+def _signed_in(principal: MaybeActor, request: Request) -> Principal:
     if principal is None:
         raise Unauthorized(NOT_SIGNED_IN, "sign in first")
+    # A volunteer link (from a dispatch SMS) reaches its one order's routes, nothing else.
+    if principal.only_order is not None and (
+        request.path_params.get("order_id") != principal.only_order
+    ):
+        raise Forbidden("this link opens one order only; sign in for the rest")
     return principal
 
 

@@ -7,11 +7,16 @@ mistake, and reading it would cost memory and time for nothing.
 from __future__ import annotations
 
 import json
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY = 1024 * 1024
 TOO_LARGE = "RequestTooLarge"
+# A photo upload (a 5 MB photo in a multipart form) is the one larger body; the route
+# checks the photo's own size.
+UPLOADS = re.compile(r"^/api/orders/[^/]+/photos$")
+MAX_UPLOAD = 5 * 1024 * 1024 + 64 * 1024
 
 
 class BodyLimit:
@@ -23,9 +28,10 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = MAX_UPLOAD if UPLOADS.match(scope.get("path", "")) else self.max_bytes
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, limit)
             return
         received = 0
         refused = False
@@ -35,7 +41,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     # A body sent in chunks without a length: stop reading it here.
                     refused = True
                     return {"type": "http.disconnect"}
@@ -47,7 +53,7 @@ class BodyLimit:
             nonlocal started
             if refused and not started:
                 started = True
-                await self._refuse(send)
+                await self._refuse(send, limit)
                 return
             if not refused:
                 started = started or message["type"] == "http.response.start"
@@ -55,11 +61,11 @@ class BodyLimit:
 
         await self.app(scope, counting, guarded_send)
         if refused and not started:
-            await self._refuse(send)
+            await self._refuse(send, limit)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, limit: int) -> None:
         body = json.dumps(
-            {"detail": f"the request body is over {self.max_bytes} bytes", "code": TOO_LARGE}
+            {"detail": f"the request body is over {limit} bytes", "code": TOO_LARGE}
         ).encode()
         await send(
             {

@@ -33,6 +33,7 @@ from api.errors import raise_for_update_failure
 from api.stores import orders
 from api.stores.access import OrderRef, Viewer, resolve
 from api.stores.errors import NotFound
+from api.stores.order_view import Center
 from core.logs import bind_order
 from core.security import Principal
 from core.settings import Settings
@@ -73,6 +74,7 @@ def follow_up_plan(settings: Settings) -> FollowUpPlan:
         calling_start_minute=hours.start_minute,
         calling_end_minute=hours.end_minute,
         timezone=settings.county_timezone,
+        after_review_s=int(settings.follow_up_after_review.total_seconds()),
     )
 
 
@@ -85,6 +87,7 @@ async def order_detail(db: Database, settings: Settings, order: OrderRef) -> sch
             f"{settings.temporal_ui_url.rstrip('/')}/namespaces/"
             f"{settings.temporal_namespace}/workflows"
         ),
+        center=Center(name=settings.center_name, hotline=settings.center_hotline),
     )
 
 
@@ -121,6 +124,10 @@ class OrderCommands:
             note=note,
         )
         await self.send_update(order.id, update, make_arg(note_id), note_id=note_id)
+        return await self.reread(order)
+
+    async def reread(self, order: OrderRef) -> schemas.OrderOut:
+        """The order as the caller may read it now."""
         # Read again as the caller: the command may have changed what they may see (a
         # volunteer who declined no longer holds the order, and sees only what anyone would).
         try:

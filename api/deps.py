@@ -10,6 +10,7 @@ from temporalio.client import Client
 from api.auth import Actor
 from api.commands import OrderCommands
 from api.database import Database
+from api.media import MediaStore
 from core.settings import Settings
 
 
@@ -40,3 +41,11 @@ def _order_commands(
 
 
 CommandsDep = Annotated[OrderCommands, Depends(_order_commands)]
+
+
+def _media(request: Request) -> MediaStore:
+    store: MediaStore = request.app.state.media
+    return store
+
+
+MediaDep = Annotated[MediaStore, Depends(_media)]

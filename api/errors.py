@@ -41,6 +41,8 @@ STATUS_BY_TYPE: dict[str, int] = {
     wf.ALREADY_TAKEN: 409,
     wf.NOT_LEADER: 403,
     wf.RATING_REQUIRED: 422,
+    wf.HURRY_TOO_SOON: 409,
+    wf.NOT_CHECKED_IN: 409,
 }
 
 # HTTP-level codes.
@@ -48,6 +50,7 @@ CONFLICT = "Conflict"
 UNAVAILABLE = "TemporalUnavailable"
 PENDING = "CommandPending"
 TWILIO_SIGNATURE = "InvalidTwilioSignature"
+PHOTO_TOO_LARGE = "PhotoTooLarge"
 
 
 class ApiError(Exception):

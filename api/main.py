@@ -11,6 +11,7 @@ from datetime import timedelta
 from fastapi import FastAPI, Response
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp
 
 from api import docs, errors, limits, metrics, reconciler, schemas
@@ -19,6 +20,7 @@ from api.bootstrap import bootstrap_admin
 from api.database import Database
 from api.deps import DatabaseDep, TemporalDep
 from api.limits import Limits
+from api.media import BucketStore, media_store
 from api.routes import (
     admin,
     auth,
@@ -26,6 +28,7 @@ from api.routes import (
     call_center_pages,
     complaints,
     pages,
+    photos,
     public,
     recognition,
     registry,
@@ -83,6 +86,13 @@ def create_app(
         app.state.settings = cfg
         app.state.database = Database(engine)
         app.state.limits = Limits(cfg)
+        app.state.media = media_store(cfg)
+        if isinstance(app.state.media, BucketStore):
+            # Made on first start; a store still coming up must not keep the API down.
+            try:
+                await run_in_threadpool(app.state.media.ensure_bucket)
+            except Exception as exc:
+                log.warning("object store unreachable at start-up: %s", type(exc).__name__)
         await bootstrap_admin(app.state.database, cfg)
         client = await connect(cfg, interceptors=tracing.interceptors() if tracing else ())
         app.state.temporal = client
@@ -120,6 +130,7 @@ def create_app(
     for router in (
         resident.router,
         volunteer.router,
+        photos.router,
         admin.router,
         registry.router,
         call_center.router,

@@ -18,6 +18,9 @@ OrderId = Annotated[
         description="The order's public id",
     ),
 ]
+PhotoId = Annotated[
+    str, Path(pattern=r"^ph_[0-9a-f]{16}$", description="A photo's id (from its upload)")
+]
 VolunteerId = _Id
 UnitId = _Id
 FollowUpId = _Id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -32,6 +32,7 @@ from core.vocab import (
     Platform,
     QueueReason,
     Rating,
+    ReviewChannel,
     Role,
     SettledBy,
     UnitKind,
@@ -162,9 +163,15 @@ class DeclineBody(Strict):
     reason: Reason
 
 
+MAX_PHOTOS = 9
+PhotoId = Annotated[str, StringConstraints(pattern=r"^ph_[0-9a-f]{16}$")]
+
+
 class CompleteBody(Strict):
     summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
     hours: float = Field(gt=0, le=1000)
+    # Photos of the work uploaded to this order (``POST /api/orders/{id}/photos``).
+    photo_ids: list[PhotoId] = Field(default_factory=list, max_length=MAX_PHOTOS)
 
 
 class ReviewBody(Strict):
@@ -174,6 +181,52 @@ class ReviewBody(Strict):
 
 class CancelBody(Strict):
     reason: Reason
+
+
+class ComplaintBody(Strict):
+    """What the resident complains about, in their words (staff read it)."""
+
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class EventActor(BaseModel):
+    """Who acted, as people may read it: a volunteer's display name, never a phone."""
+
+    kind: Literal["resident", "volunteer", "center", "system"]
+    name: str | None = None
+
+
+class VolunteerName(BaseModel):
+    name: str
+
+
+class OrderEventOut(BaseModel):
+    """One step of the order for people (pages); the fields after ``actor`` by ``type``."""
+
+    type: str
+    at: datetime
+    actor: EventActor
+    # dispatched, redispatched, assigned: the volunteer it went to.
+    volunteer: VolunteerName | None = None
+    channel: str | None = None
+    # cancelled: the reason typed; completed: the summary; reviewed: the comment.
+    reason: str | None = None
+    note: str | None = None
+    hours: float | None = None
+    on_time: bool | None = None
+    photo_count: int | None = None
+    rating: Rating | None = None
+    review_rating: Rating | None = None
+    # followed_up: the follow-up's outcome; call_ended: the call's.
+    outcome: str | None = None
+    level: int | None = None
+
+
+class PhotoOut(BaseModel):
+    photo_id: str
+    url: str
+    thumbnail_url: str
+    uploaded_at: datetime | None = None
 
 
 class TimelineEntry(BaseModel):
@@ -218,6 +271,9 @@ class OrderSummary(BaseModel):
     dispatch_attempts: int = 0
     undispatchable: bool = False
     channel: Channel = Channel.WEB
+    # The resident's 催办: how often, and the last time (for admins watching slow orders).
+    hurry_count: int = 0
+    last_hurried_at: datetime | None = None
     # The workflow ended outside the API (terminated in the Temporal UI, failed, timed out):
     # its status, for admins to act on. Commands are refused meanwhile.
     workflow_lost: str | None = None
@@ -247,6 +303,43 @@ class OrderOut(OrderSummary):
     offered_to: list[int] = []
     workflow_id: str | None = None
     workflow_url: str | None = None
+    # For the resident and volunteer pages (issue 12; see docs/apps-api.md).
+    events: list[OrderEventOut] = []
+    review_channel: ReviewChannel | None = None
+    # The rating after the follow-up, and whether it differs from the review.
+    verified_rating: Rating | None = None
+    rating_corrected: bool = False
+    # The completion deadline while it matters (not for completed, cancelled or closed orders).
+    due_at: datetime | None = None
+    cancel_reason: str | None = None
+    completion_note: str | None = None
+    complaint_open: bool = False
+    center_hotline: str = ""
+    checked_in_at: datetime | None = None
+    checked_out_at: datetime | None = None
+    proposed_hours: float | None = None
+    photos: list[PhotoOut] = []
+
+
+class InboxItem(BaseModel):
+    """An order in a volunteer's inbox: the service and the place, no personal data."""
+
+    order_id: PublicId
+    service: str
+    item_code: str
+    category: str
+    township: str
+    village: str | None
+    status: OrderStatus
+    # The completion deadline, and (while an offer waits for an answer) when it lapses.
+    due_at: datetime
+    accept_by: datetime | None = None
+
+
+class InboxOut(BaseModel):
+    offered: list[InboxItem]
+    assigned: list[InboxItem]
+    open_calls: list[InboxItem]
 
 
 class ContactOut(BaseModel):
@@ -563,7 +656,9 @@ class FollowUpDetail(FollowUpTask):
 class ComplaintOut(BaseModel):
     id: int
     order_id: PublicId
-    follow_up_id: int
+    # None for a complaint the resident made themself (``source`` resident).
+    follow_up_id: int | None
+    source: Literal["follow_up", "resident"] = "follow_up"
     status: ComplaintStatus
     created_at: datetime
     item_code: str

@@ -1,8 +1,9 @@
 """The TwiML the follow-up call plays, in Mandarin.
 
-It asks the resident to rate the service on the keypad (1-4) or press 9 for a person;
-invalid or no input repeats the prompt once, then it ends politely. What they pressed goes
-to the order's workflow, which decides what happens next.
+It asks the resident to rate the service on the keypad (1-4) or press 9 for a person; when
+they reviewed it already, it asks them to confirm that rating (1) or give another (2-4, see
+``core.vocab.confirm_keypad``). Invalid or no input repeats the prompt once, then it ends
+politely. What they pressed goes to the order's workflow, which decides what happens next.
 """
 
 from __future__ import annotations
@@ -13,12 +14,19 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from api.stores.calls import CallFacts
 from core.settings import Settings
-from core.vocab import GATHER_ROUNDS, STAFF_KEY, Rating, keypad
+from core.vocab import GATHER_ROUNDS, STAFF_KEY, Rating, confirm_keypad, keypad
 from core.webhooks import call_gather_url
 
 LANGUAGE = "zh-CN"
 
 MENU = "非常满意请按1，满意请按2，一般请按3，不满意请按4，需要工作人员联系您请按9。"
+STAFF_OPTION = "需要工作人员联系您请按9。"
+GRADES: dict[Rating, str] = {
+    Rating.VERY_SATISFIED: "非常满意",
+    Rating.SATISFIED: "满意",
+    Rating.AVERAGE: "一般",
+    Rating.DISSATISFIED: "不满意",
+}
 THANKS: dict[Rating, str] = {
     Rating.VERY_SATISFIED: "感谢您的评价：非常满意。",
     Rating.SATISFIED: "感谢您的评价：满意。",
@@ -27,15 +35,29 @@ THANKS: dict[Rating, str] = {
 }
 
 
+def menu(facts: CallFacts) -> str:
+    """The keys: the four grades, or (confirming the resident's review) 1 and the others."""
+    if facts.confirm_rating is None:
+        return MENU
+    keys = confirm_keypad(facts.confirm_rating)
+    changes = "，".join(f"{GRADES[keys[k]]}请按{k}" for k in ("2", "3", "4"))
+    return f"确认请按1；如需更改，{changes}；{STAFF_OPTION}"
+
+
 def greeting(facts: CallFacts, settings: Settings) -> str:
     when = ""
     if facts.completed_at is not None:
         local = facts.completed_at.astimezone(ZoneInfo(settings.county_timezone))
         when = f"{local.month}月{local.day}日"
-    return (
-        f"您好，这里是{settings.center_name}的志愿服务回访电话。"
-        f"您{when}完成的“{facts.item_name}”服务，请您评价：{MENU}"
-    )
+    # The volunteers did the work, for the resident: never "您…完成的".
+    service = f"{when}为您提供的“{facts.item_name}”服务"
+    if facts.confirm_rating is not None:
+        rated = GRADES[facts.confirm_rating]
+        return (
+            f"您好，这里是{settings.center_name}的志愿服务回访电话。"
+            f"{service}，您评价为{rated}，{menu(facts)}"
+        )
+    return f"您好，这里是{settings.center_name}的志愿服务回访电话。{service}，请您评价：{MENU}"
 
 
 def prompt(facts: CallFacts, settings: Settings, *, round_: int, text: str) -> str:
@@ -70,11 +92,12 @@ def hang_up() -> str:
 
 def after_keys(facts: CallFacts, settings: Settings, *, digits: str, round_: int) -> str:
     """What the resident hears after pressing ``digits`` (``""``: nothing) at ``round_``."""
-    meaning = keypad(digits)
+    meaning = keypad(digits, confirming=facts.confirm_rating)
     if isinstance(meaning, Rating):
         return goodbye(THANKS[meaning] + "再见。")
     if meaning == STAFF_KEY:
         return goodbye("好的，工作人员会尽快与您联系。再见。")
     if round_ < GATHER_ROUNDS:
-        return prompt(facts, settings, round_=round_ + 1, text="抱歉，没有收到有效的按键。" + MENU)
+        again = "抱歉，没有收到有效的按键。" + menu(facts)
+        return prompt(facts, settings, round_=round_ + 1, text=again)
     return goodbye("感谢您的接听，我们稍后会再与您联系。再见。")

@@ -308,6 +308,14 @@ class Order(Base):
     # The workflow ended outside the API (terminated, failed, timed out): admins must act.
     workflow_lost_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     workflow_lost_status: Mapped[str | None] = mapped_column(String(20))
+    # The volunteer's arrival and leaving (issue 12): they propose the hours worked.
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The resident's 催办, for the admins watching slow orders.
+    hurry_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_hurried_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How the review came in: the resident's own phone (online) or the volunteer's (on_site).
+    review_channel: Mapped[str | None] = mapped_column(String(10))
     # The resident's personal data was erased; statistics stay.
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -431,6 +439,8 @@ class FollowUpCall(Base):
     answered_by: Mapped[str | None] = mapped_column(String(30))
     digits: Mapped[str | None] = mapped_column(String(10))
     outcome: Mapped[str | None] = mapped_column(String(20))
+    # The resident's own rating the call asks them to confirm (None: it asks for a rating).
+    confirm_rating: Mapped[str | None] = mapped_column(String(20))
     error_code: Mapped[int | None] = mapped_column(Integer)
 
 
@@ -460,19 +470,41 @@ class SmsMessage(Base):
 
 
 class Complaint(Base):
-    """A complaint a follow-up recorded: an item on the admins' list until resolved."""
+    """A complaint (a follow-up recorded it, or the resident made it) until it is resolved."""
 
     __tablename__ = "complaints"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
-    follow_up_id: Mapped[int] = mapped_column(ForeignKey("follow_ups.id"), unique=True)
+    # None for a complaint the resident made themself, outside any follow-up.
+    follow_up_id: Mapped[int | None] = mapped_column(ForeignKey("follow_ups.id"), unique=True)
+    source: Mapped[str] = mapped_column(String(10), default="follow_up", server_default="follow_up")
     status: Mapped[str] = mapped_column(String(10), default="open", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     note_id: Mapped[str | None] = mapped_column(ForeignKey("order_notes.id"))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[int | None] = mapped_column(Integer)
     resolution_note_id: Mapped[str | None] = mapped_column(ForeignKey("order_notes.id"))
+
+
+class Photo(Base):
+    """A photo the volunteer took of the work, re-encoded without its metadata (issue 12).
+
+    The bytes live in the media store (a folder, or S3-compatible storage) under ``key``.
+    """
+
+    __tablename__ = "photos"
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    volunteer_id: Mapped[int] = mapped_column(ForeignKey("volunteers.id"))
+    content_type: Mapped[str] = mapped_column(String(20))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Named in the completion report (``complete``'s ``photo_ids``).
+    attached: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
 
 class Escalation(Base):

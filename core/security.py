@@ -7,6 +7,8 @@
   them (``api/stores/auth`` keeps the family and revokes it on reuse).
 - **Order links** are short HMAC-signed tokens that grant one order, nothing else: they go
   out in our SMS so a resident opens their own order without typing a code.
+- **Volunteer links** go out in the dispatch SMS: they act as that volunteer on that one
+  order (see it, accept or decline it), and reach nothing else.
 - **Passwords** are hashed with argon2id (``pwdlib``); **SMS codes** with HMAC, keyed by the
   secret and bound to the phone, so a leaked table reveals neither.
 """
@@ -31,6 +33,7 @@ ALGORITHM = "HS256"
 ISSUER = "four-orders"
 ACCESS = "access"
 ORDER_LINK_PREFIX = "ol1."
+VOLUNTEER_LINK_PREFIX = "vl1."
 _passwords = PasswordHash((Argon2Hasher(),))
 # Verifying against this when the account does not exist costs what a real check costs, so
 # response times do not tell which usernames exist.
@@ -56,6 +59,8 @@ class Principal:
     townships: tuple[str, ...] | None = None
     # An order-link token grants exactly this order (its public id), and nothing else.
     order: str | None = None
+    # A volunteer link acts as the volunteer on this order (its public id) only.
+    only_order: str | None = None
 
     def has(self, *roles: Role) -> bool:
         return bool(self.roles.intersection(roles))
@@ -111,11 +116,30 @@ def link_code(public_id: str, *, secret: str, ttl: timedelta, now: datetime) -> 
     return f"{expires}.{_link_mac(public_id, expires, secret)}"
 
 
-def _link_mac(public_id: str, expires: str, secret: str) -> str:
+def volunteer_link_code(
+    public_id: str, volunteer_id: int, *, secret: str, ttl: timedelta, now: datetime
+) -> str:
+    """What a dispatch SMS's link carries (``/volunteer/orders/<public id>?t=<code>``).
+
+    ``<volunteer id>.<expiry>.<mac>``, ids and expiry in base 36; the page makes the bearer
+    token from the link: ``vl1.<public id>.<code>``. It acts as that volunteer on that
+    order only, and only while the order is theirs to see. Its path is longer than a
+    resident's, so its MAC is cut to 64 bits (guessing one online is out of reach) to keep
+    the dispatch SMS short; the volunteer's id is part of what is signed.
+    """
+    expires = _base36(int((now + ttl).timestamp()))
+    volunteer = _base36(volunteer_id)
+    mac = _link_mac(public_id, expires, secret, purpose=f"volunteer-link:{volunteer}", size=8)
+    return f"{volunteer}.{expires}.{mac}"
+
+
+def _link_mac(
+    public_id: str, expires: str, secret: str, *, purpose: str = "order-link", size: int = 16
+) -> str:
     digest = hmac.new(
-        secret.encode(), f"order-link:{public_id}:{expires}".encode(), hashlib.sha256
+        secret.encode(), f"{purpose}:{public_id}:{expires}".encode(), hashlib.sha256
     ).digest()
-    return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
+    return base64.urlsafe_b64encode(digest[:size]).decode().rstrip("=")
 
 
 def _base36(number: int) -> str:
@@ -142,10 +166,32 @@ def _read_order_link(token: str, secret: str, now: datetime) -> Principal:
     )
 
 
+def _read_volunteer_link(token: str, secret: str, now: datetime) -> Principal:
+    try:
+        public_id, volunteer, expires, mac = token.removeprefix(VOLUNTEER_LINK_PREFIX).split(".")
+        volunteer_id = int(volunteer, 36)
+        expired = int(expires, 36) < now.timestamp()
+    except ValueError as exc:
+        raise InvalidToken("malformed volunteer link") from exc
+    expected = _link_mac(public_id, expires, secret, purpose=f"volunteer-link:{volunteer}", size=8)
+    if not hmac.compare_digest(mac, expected):
+        raise InvalidToken("forged volunteer link")
+    if expired:
+        raise InvalidToken("the volunteer link has expired")
+    return Principal(
+        subject=f"volunteer-link:{volunteer_id}",
+        roles=frozenset({Role.VOLUNTEER}),
+        volunteer_id=volunteer_id,
+        only_order=public_id,
+    )
+
+
 def read_token(token: str, *, secret: str, now: datetime | None = None) -> Principal:
     """The principal a token names; ``InvalidToken`` for anything not issued by us and alive."""
     if token.startswith(ORDER_LINK_PREFIX):
         return _read_order_link(token, secret, now or datetime.now(UTC))
+    if token.startswith(VOLUNTEER_LINK_PREFIX):
+        return _read_volunteer_link(token, secret, now or datetime.now(UTC))
     try:
         claims = jwt.decode(
             token,

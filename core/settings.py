@@ -121,6 +121,22 @@ class Settings(BaseSettings):
     # What residents see instead of a volunteer's own number.
     center_hotline: str = "12345"
 
+    # The apps (issue 12): how often a resident may hurry an order (催办); how long after an
+    # online review the follow-up call waits (it then asks to confirm that rating).
+    hurry_interval: Duration = timedelta(hours=1)
+    follow_up_after_review: Duration = timedelta(hours=2)
+    # Volunteers' photos of the work, in this folder (under the data dir by default), or in
+    # S3-compatible storage when OBJECT_STORE_URL is set (``http(s)://host[:port]/bucket``).
+    media_dir: Path = ROOT / "data" / "media"
+    object_store_url: str | None = Field(
+        default=None, pattern=r"^https?://[^/\s]+/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/?$"
+    )
+    object_store_access_key: str | None = None
+    object_store_secret_key: SecretStr | None = None
+    object_store_region: str = "us-east-1"
+    # At most 5 MB: the body limit lets a photo upload through only up to about that.
+    photo_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=5 * 1024 * 1024)
+
     # Abuse limits, in the ``limits`` notation; shared by replicas through Redis when
     # RATE_LIMIT_STORAGE_URL is set (redis://...), else kept in each process.
     sms_code_per_number: str = "1/minute;10/day"
@@ -273,6 +289,9 @@ class Settings(BaseSettings):
         "bootstrap_admin_password",
         "rate_limit_storage_url",
         "temporal_api_key",
+        "object_store_url",
+        "object_store_access_key",
+        "object_store_secret_key",
         "log_format",
         "metrics_port",
         "worker_metrics_port",
@@ -304,6 +323,12 @@ class Settings(BaseSettings):
                     "with a Twilio account, PUBLIC_BASE_URL must be the https address Twilio "
                     f"reaches the API at, not {self.public_base_url!r}"
                 )
+        if self.object_store_url is not None and (
+            self.object_store_access_key is None or self.object_store_secret_key is None
+        ):
+            raise ValueError(
+                "with OBJECT_STORE_URL, set OBJECT_STORE_ACCESS_KEY and OBJECT_STORE_SECRET_KEY"
+            )
         if (self.temporal_tls_cert_path is None) != (self.temporal_tls_key_path is None):
             raise ValueError("set TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH together")
         if self.environment == "production":

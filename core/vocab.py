@@ -45,6 +45,10 @@ class EventName(StrEnum):
     CALL_PLACED = "call_placed"
     CALL_ENDED = "call_ended"
     FOLLOW_UP_QUEUED = "follow_up_queued"
+    # The apps (issue 12): the resident hurries, the volunteer arrives and leaves.
+    HURRIED = "hurried"
+    CHECKED_IN = "checked_in"
+    CHECKED_OUT = "checked_out"
 
 
 class Rating(StrEnum):
@@ -62,6 +66,13 @@ RATING_POINTS: dict[Rating, int] = {
     Rating.AVERAGE: 2,
     Rating.DISSATISFIED: 1,
 }
+
+
+class ReviewChannel(StrEnum):
+    """Where the review was given."""
+
+    ONLINE = "online"  # the resident, on their own phone or the SMS link
+    ON_SITE = "on_site"  # on the volunteer's phone, handed over (现场填写《满意度评议表》)
 
 
 class DispatchPolicy(StrEnum):
@@ -164,10 +175,21 @@ STAFF_KEY = "9"
 GATHER_ROUNDS = 2
 
 
-def keypad(digits: str) -> Rating | str | None:
-    """What a key pressed on the follow-up call means: a rating, ``STAFF_KEY``, or ``None``."""
-    if digits in KEYPAD_RATINGS:
-        return KEYPAD_RATINGS[digits]
+def confirm_keypad(reviewed: Rating) -> dict[str, Rating]:
+    """The keypad of a call confirming the resident's own review: 1 confirms it, 2-4 give
+    the other grades, best first (reviewed 满意: 非常满意 2, 一般 3, 不满意 4)."""
+    others = [r for r in KEYPAD_RATINGS.values() if r != reviewed]
+    return {"1": reviewed, **{str(key): r for key, r in enumerate(others, start=2)}}
+
+
+def keypad(digits: str, *, confirming: Rating | None = None) -> Rating | str | None:
+    """What a key pressed on the follow-up call means: a rating, ``STAFF_KEY``, or ``None``.
+
+    ``confirming``: the call asks to confirm this rating (see ``confirm_keypad``).
+    """
+    ratings = KEYPAD_RATINGS if confirming is None else confirm_keypad(confirming)
+    if digits in ratings:
+        return ratings[digits]
     return STAFF_KEY if digits == STAFF_KEY else None
 
 
@@ -230,7 +252,13 @@ class Channel(StrEnum):
 # Notes only staff read: why a volunteer declined, what the call-center heard, why an admin
 # dispatched, how a complaint was resolved.
 INTERNAL_NOTES = frozenset(
-    {"dispatch_reason", "decline_reason", "follow_up_notes", "complaint_resolution"}
+    {
+        "dispatch_reason",
+        "decline_reason",
+        "follow_up_notes",
+        "complaint_resolution",
+        "resident_complaint",
+    }
 )
 
 

@@ -103,11 +103,12 @@ def task_queue() -> str:
 
 
 @pytest.fixture
-def settings(database_url: str, task_queue: str) -> Settings:
+def settings(database_url: str, task_queue: str, tmp_path: Path) -> Settings:
     return Settings(
         environment="test",
         database_url=database_url,
         temporal_task_queue=task_queue,
+        media_dir=tmp_path / "media",
         worker_max_concurrent_activities=20,
         # One test resident places many orders; tests/api/test_limits.py tests the limits.
         order_submit_per_resident="100000/day",

@@ -30,8 +30,15 @@ NOT_LEADER: Final = "NotUnitLeader"
 RATING_REQUIRED: Final = "RatingRequired"
 """The follow-up must record a rating: the resident never reviewed the order."""
 
+HURRY_TOO_SOON: Final = "HurryTooSoon"
+"""The resident hurried (催办) this order less than the hurry interval ago."""
+NOT_CHECKED_IN: Final = "NotCheckedIn"
+"""The volunteer checks out without having checked in."""
+
 BUSINESS_ERRORS: Final = frozenset(
     {
+        HURRY_TOO_SOON,
+        NOT_CHECKED_IN,
         INVALID_TRANSITION,
         NOT_ASSIGNED,
         ALREADY_DECLINED,

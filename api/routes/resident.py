@@ -19,9 +19,11 @@ from api.commands import order_detail
 from api.deps import CommandsDep, DatabaseDep, SettingsDep
 from api.limits import LimitsDep
 from api.params import Limit, Offset
-from api.stores import access, catalog, orders, places
-from core.vocab import Role
-from workflows.order import CancelInput, OrderWorkflow, ReviewInput
+from api.stores import access, catalog, complaints, orders, places
+from api.stores.access import Viewer
+from api.stores.errors import Forbidden
+from core.vocab import ReviewChannel, Role
+from workflows.order import CancelInput, HurryInput, OrderWorkflow, ReviewInput
 
 router = APIRouter(prefix="/api", tags=["resident"], responses=schemas.ERRORS)
 
@@ -117,14 +119,59 @@ async def order_contact(
 async def review_order(
     order: VisibleOrder, actor: Actor, body: schemas.ReviewBody, commands: CommandsDep
 ) -> schemas.OrderOut:
-    """Rate a completed order on the four-grade scale (评单): the resident, or their SMS link."""
-    owner_only(order)
+    """Rate a completed order on the four-grade scale (评单): the resident, or their SMS link.
+
+    The volunteer holding the order may hand their phone to the resident, who taps the
+    review there (现场填写《满意度评议表》): it is recorded with the channel ``on_site``.
+    """
+    if order.viewer is Viewer.HOLDER:
+        channel = ReviewChannel.ON_SITE
+    elif order.viewer is Viewer.OWNER:
+        channel = ReviewChannel.ONLINE
+    else:
+        raise Forbidden("only the resident, or the volunteer on site, may review")
     return await commands.run(
         order,
         OrderWorkflow.review,
-        lambda note_id: ReviewInput(rating=body.rating, note_id=note_id),
+        lambda note_id: ReviewInput(rating=body.rating, note_id=note_id, channel=channel),
         note=("review_comment", body.comment),
     )
+
+
+@router.post("/orders/{order_id}/hurry", response_model=schemas.OrderOut)
+async def hurry_order(
+    order: VisibleOrder, actor: Actor, commands: CommandsDep, settings: SettingsDep
+) -> schemas.OrderOut:
+    """Hurry an order not yet completed (催办): on its timeline, and counted for the admins.
+
+    At most once per ``HURRY_INTERVAL`` (409 ``HurryTooSoon``). The resident only.
+    """
+    owner_only(order)
+    interval = int(settings.hurry_interval.total_seconds())
+    return await commands.run(
+        order, OrderWorkflow.hurry, lambda _note: HurryInput(interval_s=interval)
+    )
+
+
+@router.post(
+    "/orders/{order_id}/complaint",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.OrderOut,
+)
+async def complain(
+    order: VisibleOrder,
+    actor: Actor,
+    body: schemas.ComplaintBody,
+    db: DatabaseDep,
+    settings: SettingsDep,
+) -> schemas.OrderOut:
+    """Complain about the order (投诉): it reaches the admins' complaint list. The resident only.
+
+    One open complaint per order (409 ``ComplaintOpen`` while it is open).
+    """
+    owner_only(order)
+    await db.run(complaints.open_by_resident, order, body.text)
+    return await order_detail(db, settings, order)
 
 
 @router.post("/orders/{order_id}/cancel", response_model=schemas.OrderOut)

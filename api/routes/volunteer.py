@@ -7,19 +7,25 @@ but do not hold is refused by the workflow (409 ``NotAssignedVolunteer``).
 from __future__ import annotations
 
 from fastapi import APIRouter
+from temporalio.workflow import UpdateMethodMultiParam
 
 from api import schemas
 from api.auth import Actor, LeaderActor, VisibleOrder, VolunteerActor
-from api.deps import CommandsDep, DatabaseDep
+from api.commands import OrderCommands
+from api.deps import CommandsDep, DatabaseDep, SettingsDep
 from api.params import VolunteerId
-from api.stores import orders, units, volunteers
+from api.stores import inbox, orders, photos, units, volunteers
+from api.stores.access import OrderRef
 from api.stores.errors import Forbidden
+from core.security import Principal
 from workflows.order import (
     AcceptInput,
     AssignInput,
     CompleteInput,
     DeclineInput,
+    OrderView,
     OrderWorkflow,
+    VisitInput,
 )
 
 router = APIRouter(prefix="/api", tags=["volunteer"], responses=schemas.ERRORS)
@@ -55,15 +61,63 @@ async def decline_order(
 async def complete_order(
     actor: VolunteerActor, order: VisibleOrder, body: schemas.CompleteBody, commands: CommandsDep
 ) -> schemas.OrderOut:
-    """Report the work done, with a summary and the hours spent."""
+    """Report the work done, with a summary, the hours spent and the photos to show.
+
+    ``photo_ids`` name photos you uploaded to this order (422 ``UnknownPhoto`` otherwise).
+    """
     me = volunteers.me(actor)
-    return await commands.run(
+    await commands.db.run(photos.require_own, order, me, body.photo_ids)
+    done = await commands.run(
         order,
         OrderWorkflow.complete,
         lambda note_id: CompleteInput(volunteer_id=me, hours=body.hours, note_id=note_id),
         note=("completion_summary", body.summary),
         volunteer_id=me,
     )
+    if not body.photo_ids:
+        return done
+    await commands.db.run(photos.attach, order, body.photo_ids)
+    return await commands.reread(order)
+
+
+@router.post("/orders/{order_id}/check-in", response_model=schemas.OrderOut)
+async def check_in(
+    actor: VolunteerActor, order: VisibleOrder, commands: CommandsDep
+) -> schemas.OrderOut:
+    """You arrive at the resident's (到达): the time is kept; a repeat keeps the first."""
+    return await _visit(actor, order, commands, OrderWorkflow.check_in)
+
+
+@router.post("/orders/{order_id}/check-out", response_model=schemas.OrderOut)
+async def check_out(
+    actor: VolunteerActor, order: VisibleOrder, commands: CommandsDep
+) -> schemas.OrderOut:
+    """You leave (离开): with the check-in, this proposes the hours (``proposed_hours``)."""
+    return await _visit(actor, order, commands, OrderWorkflow.check_out)
+
+
+async def _visit(
+    actor: Principal,
+    order: OrderRef,
+    commands: OrderCommands,
+    update: UpdateMethodMultiParam[[OrderWorkflow, VisitInput], OrderView],
+) -> schemas.OrderOut:
+    me = volunteers.me(actor)
+    return await commands.run(
+        order, update, lambda _note: VisitInput(volunteer_id=me), volunteer_id=me
+    )
+
+
+@router.get("/me/inbox", response_model=schemas.InboxOut)
+async def my_inbox(
+    actor: VolunteerActor, db: DatabaseDep, settings: SettingsDep
+) -> schemas.InboxOut:
+    """Your inbox: offered to you (or your unit), held by you, and open calls you may take."""
+    me = volunteers.me(actor)
+    timeouts = inbox.OfferTimeouts(
+        accept=settings.accept_timeout, team_assign=settings.team_assign_timeout
+    )
+    return await db.run(inbox.inbox, me, actor.led_units, timeouts)
 
 
 @router.get("/volunteers/{volunteer_id}/offers", response_model=list[schemas.OrderSummary])

@@ -40,7 +40,11 @@ def visible(principal: Principal) -> ColumnElement[bool]:
         allowed.append(Order.resident_id == principal.resident_id)
     if principal.order is not None:
         allowed.append(Order.public_id == principal.order)
-    return or_(*allowed) if allowed else false()
+    if not allowed:
+        return false()
+    if principal.only_order is not None:
+        return and_(Order.public_id == principal.only_order, or_(*allowed))
+    return or_(*allowed)
 
 
 def in_scope(principal: Principal) -> ColumnElement[bool]:

@@ -9,8 +9,8 @@ from sqlalchemy import Row, Select, select, update
 from sqlalchemy.orm import Session, aliased
 
 from api import schemas
-from api.stores.access import in_scope
-from api.stores.errors import COMPLAINT_RESOLVED, Conflict, found
+from api.stores.access import OrderRef, in_scope
+from api.stores.errors import COMPLAINT_OPEN, COMPLAINT_RESOLVED, Conflict, found
 from api.stores.orders import add_note
 from api.stores.rows import from_row, total_rows
 from core.db import utcnow
@@ -49,6 +49,34 @@ def list_complaints(
 
 _ComplaintNote = aliased(OrderNote)
 _ResolutionNote = aliased(OrderNote)
+
+
+def open_by_resident(
+    session: Session, order: OrderRef, text: str, *, now: datetime | None = None
+) -> None:
+    """The resident complains (投诉) about their order: an item on the admins' list.
+
+    One open complaint per order: a second, while the first is open, is a ``Conflict``.
+    """
+    already = session.scalar(
+        select(Complaint.id)
+        .where(Complaint.order_id == order.id, Complaint.status == ComplaintStatus.OPEN.value)
+        .with_for_update()
+    )
+    if already is not None:
+        raise Conflict(COMPLAINT_OPEN, f"complaint {already} on this order is still open")
+    note_id = add_note(session, order.id, "resident_complaint", text)
+    session.flush()  # the note first: the complaint refers to it
+    session.add(
+        Complaint(
+            order_id=order.id,
+            follow_up_id=None,
+            source="resident",
+            status=ComplaintStatus.OPEN.value,
+            created_at=now or utcnow(),
+            note_id=note_id,
+        )
+    )
 
 
 def _complaint_query() -> Select[*tuple[Any, ...]]:

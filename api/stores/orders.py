@@ -34,6 +34,7 @@ from api.stores.errors import (
     found,
     unknown,
 )
+from api.stores.order_view import Center, Step, people_fields
 from api.stores.policies import policy_for
 from api.stores.references import require_township, require_village, require_volunteer
 from api.stores.rows import from_row, total_rows
@@ -347,7 +348,9 @@ def drop_note(session: Session, note_id: str) -> None:
     session.execute(delete(OrderNote).where(OrderNote.id == note_id))
 
 
-def order_detail(session: Session, order: OrderRef, *, workflows_url: str) -> schemas.OrderOut:
+def order_detail(
+    session: Session, order: OrderRef, *, workflows_url: str, center: Center
+) -> schemas.OrderOut:
     """The order with its timeline, as ``order.viewer`` may read it (see ``schemas.OrderOut``)."""
     # Two queries, plain rows for the timeline: this is the hottest read in the API.
     row = session.execute(
@@ -374,6 +377,15 @@ def order_detail(session: Session, order: OrderRef, *, workflows_url: str) -> sc
     ).all()
     personal = order.viewer in (Viewer.STAFF, Viewer.OWNER, Viewer.HOLDER)
     wid = workflow_id(o.id)
+    for_people = people_fields(
+        session,
+        o,
+        follow_up,
+        [Step(*row) for row in timeline],
+        personal=personal,
+        staff=staff,
+        center=center,
+    )
     return from_row(
         schemas.OrderOut,
         o,
@@ -409,6 +421,7 @@ def order_detail(session: Session, order: OrderRef, *, workflows_url: str) -> sc
         else [],
         workflow_id=wid if staff else None,
         workflow_url=f"{workflows_url}/{wid}" if staff else None,
+        **for_people,
     )
 
 

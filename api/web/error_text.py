@@ -53,6 +53,13 @@ TEXT: Final[dict[str, str]] = {
     "WorkflowLost": N_("这张单子需要中心处理，请拨打服务热线。"),
     "Conflict": N_("别人刚刚改过这张单子，请刷新后再试。"),
     "CommandPending": N_("正在处理，请稍后刷新查看。"),
+    "HurryTooSoon": N_("您刚催办过，中心已收到，请过一小时再催。"),
+    "ComplaintOpen": N_("您的投诉正在处理中，中心会尽快联系您。"),
+    "NotCheckedIn": N_("请先点“到达”，离开时再点“离开”。"),
+    "PhotoTooLarge": N_("照片太大了，请选5MB以内的照片。"),
+    "UnsupportedPhoto": N_("只能上传照片（JPG、PNG或WebP格式）。"),
+    "TooManyPhotos": N_("每张单子最多上传9张照片。"),
+    "UnknownPhoto": N_("有照片没有上传成功，请重新上传。"),
     # Desks.
     "ClaimedByOther": N_("这条回访已被其他话务员领取。"),
     "NotClaimHolder": N_("这条回访不是您领取的。"),

@@ -14,10 +14,10 @@ from temporalio.testing import ActivityEnvironment
 from twilio.rest import Client
 
 from activities.contracts import SMS_IMPOSSIBLE, SmsInput, SmsResult
-from activities.sms import Facts, SmsSender, compose, segments
+from activities.sms import MAX_SEGMENTS_BY_NOTICE, Facts, SmsSender, compose, segments
 from activities.twilio_errors import TWILIO_OUTCOME_UNKNOWN, TWILIO_UNAVAILABLE
 from core.models import SmsMessage
-from core.security import link_code
+from core.security import link_code, volunteer_link_code
 from core.vocab import Notice
 from core.webhooks import sms_status_url
 from tests.activities.conftest import (
@@ -60,6 +60,13 @@ def sender(
         order_link=lambda public_id: link_code(
             public_id, secret=LINK_SECRET, ttl=timedelta(days=14), now=datetime.now(UTC)
         ),
+        volunteer_link=lambda public_id, volunteer_id: volunteer_link_code(
+            public_id,
+            volunteer_id,
+            secret=LINK_SECRET,
+            ttl=timedelta(days=14),
+            now=datetime.now(UTC),
+        ),
     )
 
 
@@ -101,14 +108,16 @@ class Expected:
 
 def expectations(world: World, base: str) -> dict[Notice, Expected]:
     link = f"{base}/orders/{world.public_id}"
+    # A volunteer's link opens the volunteer page, with the code that acts as them there.
+    volunteer_link = f"{base}/volunteer/orders/{world.public_id}?t="
     ref = world.public_id[:6]
     place = world.township + world.village
     return {
         Notice.DISPATCHED: Expected(
-            "volunteer", "volunteer", (ITEM_NAME, place, DEADLINE_TEXT, link), False
+            "volunteer", "volunteer", (ITEM_NAME, place, DEADLINE_TEXT, volunteer_link), False
         ),
         Notice.TEAM_DISPATCHED: Expected(
-            "leader", "leader", (world.unit_name, ITEM_NAME, place, link), False
+            "leader", "leader", (world.unit_name, ITEM_NAME, place, volunteer_link), False
         ),
         Notice.ACCEPTED: Expected(
             "resident", "resident", (ITEM_NAME, "志愿者", "接单", DEADLINE_TEXT), True
@@ -160,7 +169,8 @@ def test_each_notice_reaches_the_right_person_with_the_right_text(
             assert digits[1:] not in body
         assert RESIDENT_NAME not in body
         assert VOLUNTEER_NAME not in body and LEADER_NAME not in body
-        assert segments(body) <= (1 if expected.one_segment else 2)
+        most = 1 if expected.one_segment else MAX_SEGMENTS_BY_NOTICE.get(notice, 2)
+        assert segments(body) <= most
         assert int(message["resource"]["num_segments"]) == segments(body)
 
         row = recorded[message["sid"]]
@@ -359,14 +369,14 @@ def test_long_names_are_shortened_to_two_segments_at_most(notice: Notice) -> Non
         township="乌罗镇" * 10,
         village="潮水村" * 10,
         unit="县农业农村局科技志愿服务队" * 4,
-        # A volunteer's link is the bare order page (on a longish official domain); a resident's
-        # also carries the code that opens it (the whole of it on a short domain).
+        # Each link carries the code that opens the order for its recipient: a resident's
+        # (the whole of it on a short domain), a volunteer's with their id (on a longer one).
         link="https://fw.songtao.gov.cn/orders/dutseswrHSRK1YYX?t=tq3frx.YKXpB8XrhK6t5err6t_tsw"
         if notice is Notice.COMPLETED
-        else "https://zyfw.songtao.tongren.gov.cn/orders/dutseswrHSRK1YYX",
+        else "https://fw.songtao.gov.cn/volunteer/orders/dutseswrHSRK1YYX?t=9ix.tq3frx.YKXpB8XrhK6",
     )
     body = compose(notice, long)
-    assert segments(body) <= 2, body
+    assert segments(body) <= MAX_SEGMENTS_BY_NOTICE.get(notice, 2), body
     if notice in (Notice.ACCEPTED, Notice.ESCALATED, Notice.WITHDRAWN):
         assert segments(body) == 1, body  # a little shortening buys the single segment
     assert body.startswith("【志愿服务】")

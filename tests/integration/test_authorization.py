@@ -30,6 +30,7 @@ from core.db import insert_ignore
 from core.models import HonourRoll
 from core.security import CertificateClaim, certificate_code
 from core.settings import Settings
+from tests.integration.test_apps_api import photo_file
 from tests.integration.test_dispatch_http import new_team, volunteer
 from tests.integration.test_http_lifecycle import ok, order_placed, wait_for_follow_up
 from tests.signin import Caller, People
@@ -105,12 +106,27 @@ def rules(ids: World) -> dict[tuple[str, str], Rule]:
         ("POST", "/api/orders/{order_id}/decline"): rule(VOL, hidden={VOL2, LEAD}, body={}),
         ("POST", "/api/orders/{order_id}/complete"): rule(VOL, hidden={VOL2, LEAD}, body={}),
         ("POST", "/api/orders/{order_id}/assign"): rule(hidden={LEAD}, body={}),
+        # The volunteer holding the order hands the phone over for the on-site review.
         ("POST", "/api/orders/{order_id}/review"): rule(
-            RES, hidden=NOT_THE_ORDERS, body={"rating": "satisfied"}
+            RES, VOL, hidden=NOT_THE_ORDERS, body={"rating": "satisfied"}
         ),
         ("POST", "/api/orders/{order_id}/cancel"): rule(
             RES, ADMIN, hidden=NOT_THE_ORDERS, body={"reason": "矩阵"}, destructive=True
         ),
+        ("POST", "/api/orders/{order_id}/hurry"): rule(RES, hidden=NOT_THE_ORDERS),
+        ("POST", "/api/orders/{order_id}/complaint"): rule(
+            RES, hidden=NOT_THE_ORDERS, body={"text": "矩阵"}
+        ),
+        ("POST", "/api/orders/{order_id}/check-in"): rule(VOL, hidden={VOL2, LEAD}),
+        ("POST", "/api/orders/{order_id}/check-out"): rule(VOL, hidden={VOL2, LEAD}),
+        ("POST", "/api/orders/{order_id}/photos"): rule(VOL, hidden={VOL2, LEAD}),
+        ("GET", "/api/orders/{order_id}/photos/{photo_id}"): rule(
+            RES, VOL, ADMIN, hidden=NOT_THE_ORDERS
+        ),
+        ("GET", "/api/orders/{order_id}/photos/{photo_id}/thumbnail"): rule(
+            RES, VOL, ADMIN, hidden=NOT_THE_ORDERS
+        ),
+        ("GET", "/api/me/inbox"): rule(VOL, VOL2, LEAD),
         ("GET", "/api/orders/{order_id}/candidates"): rule(ADMIN, hidden={TADMIN}),
         ("GET", "/api/orders/{order_id}/messages"): rule(ADMIN, hidden={TADMIN}),
         ("POST", "/api/orders/{order_id}/dispatch"): rule(ADMIN, hidden={TADMIN}, body={}),
@@ -209,6 +225,7 @@ class World:
     follow_up_id: int
     complaint_id: int
     staff_id: int
+    photo_id: str
     certificate: str = ""
     callers: dict[str, Caller] = field(default_factory=dict)
 
@@ -222,6 +239,7 @@ class World:
             staff_id=self.staff_id,
             code=self.certificate,
             period=ROLL_PERIOD,
+            photo_id=self.photo_id,
             scope="*",
             call_id=1,
             sms_id=1,
@@ -241,6 +259,9 @@ async def build(people: People, township: str) -> World:
     await ok(await admin.post(f"/api/orders/{order_id}/dispatch", json={"volunteer_id": helper}))
     as_helper = await people.volunteer(helper)
     await ok(await as_helper.post(f"/api/orders/{order_id}/accept"))
+    photo = await ok(
+        await as_helper.post(f"/api/orders/{order_id}/photos", files=photo_file()), 201
+    )
 
     async def to_follow_up() -> tuple[str, int]:
         other = await order_placed(people, township)
@@ -271,6 +292,7 @@ async def build(people: People, township: str) -> World:
             CertificateClaim(helper, 100, date(2026, 1, 1), date(2026, 1, 31), date(2026, 2, 1)),
             secret=people.settings.signing_secret,
         ),
+        photo_id=photo["photo_id"],
     )
     await people.db.run(_a_roll)
     world.callers = {

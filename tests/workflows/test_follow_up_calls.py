@@ -84,6 +84,10 @@ def settings(
 ) -> Settings:
     marker = request.node.get_closest_marker("calling_hours")
     extra: dict[str, Any] = {"calling_hours": marker.args[0]} if marker else {}
+    # Calls ring right after the review unless a test is about the wait: time only moves
+    # here when a test skips it.
+    delay = request.node.get_closest_marker("after_review")
+    extra["follow_up_after_review"] = delay.args[0] if delay else timedelta(0)
     return with_twilio(
         settings,
         api_base_url=sim_server.base_url,
@@ -181,7 +185,7 @@ async def closed(handle: Handle) -> OrderView:
 async def test_a_rating_pressed_on_the_call_settles_the_follow_up(
     system: Harness, api: ThreadedServer, sim: SimControl
 ) -> None:
-    sim.script(RESIDENT, ["answer:2"])
+    sim.script(RESIDENT, ["answer:1"])  # 1 confirms the review
     handle = await to_reviewed(system, Rating.SATISFIED)
 
     view = await closed(handle)
@@ -212,7 +216,7 @@ async def test_a_rating_pressed_on_the_call_settles_the_follow_up(
         None,
     )
     [call] = snap.calls
-    assert (call.state, call.outcome, call.digits) == ("ended", CallOutcome.RATED, "2")
+    assert (call.state, call.outcome, call.digits) == ("ended", CallOutcome.RATED, "1")
     assert call.call_sid is not None and call.call_sid.startswith("CA")
     assert snap.named("followed_up")[0].actor == "system:automated_call"
 
@@ -224,6 +228,9 @@ async def test_a_rating_pressed_on_the_call_settles_the_follow_up(
     assert all(h["language"] == "zh-CN" for h in played["heard"])
     assert "按1" in heard and "按9" in heard
     assert "139" not in heard  # volunteers' numbers start with 139 in these tests
+    # The service was done for the resident, who is asked to confirm their own rating.
+    assert "为您提供的“空巢老人探访”服务，您评价为满意，确认请按1" in heard
+    assert "非常满意请按2，一般请按3，不满意请按4" in heard and "您完成" not in heard
 
 
 async def test_sms_go_out_at_dispatch_accept_and_completion_and_report_delivery(
@@ -258,7 +265,8 @@ async def test_sms_go_out_at_dispatch_accept_and_completion_and_report_delivery(
     assert all("*" in m["to_number"] for m in listed)  # masked for the admins' screen
     volunteer_sms, accepted_sms, completed_sms = (m["body"] for m in listed)
     assert "13800138000" not in volunteer_sms  # nobody else's number
-    assert f"/orders/{public_id}" in volunteer_sms and "?t=" not in volunteer_sms
+    # The volunteer's link opens the volunteer page; staff read it with its code cut too.
+    assert f"/volunteer/orders/{public_id}?t=…" in volunteer_sms
     assert "空巢老人探访" in volunteer_sms
     assert "志愿者" in accepted_sms and "评价" in completed_sms
     # Staff read the resident's link with its code cut: it would let them act as the resident.
@@ -415,7 +423,7 @@ async def test_no_valid_key_twice_is_a_failed_attempt_and_is_tried_again(
     view = await closed(handle)
     assert (view.status, view.rating, view.follow_up_calls) == (
         OrderStatus.CLOSED,
-        Rating.VERY_SATISFIED,
+        Rating.SATISFIED,  # 1 confirmed the review
         2,
     )
 
@@ -470,6 +478,31 @@ async def test_staff_may_settle_it_between_calls_and_no_more_calls_follow(
     view = await handle.result()
     assert (view.status, view.follow_up_calls) == (OrderStatus.CLOSED, 1)
     assert len(sim.calls()) == 1
+
+
+@pytest.mark.after_review(timedelta(hours=2))
+async def test_after_a_review_the_call_waits_and_a_changed_answer_is_a_correction(
+    env: WorkflowEnvironment, system: Harness, api: ThreadedServer, sim: SimControl
+) -> None:
+    sim.script(RESIDENT, ["answer:3"])  # reviewed 满意; 3 is 一般 on the confirming keypad
+    handle = await to_reviewed(system, Rating.SATISFIED)
+    snap = await until(system, handle, "the follow-up opened", lambda s: s.follow_up is not None)
+    assert sim.calls() == []  # not in the same second as the review
+
+    await env.sleep(timedelta(hours=2, minutes=1))
+    view = await closed(handle)
+    assert (view.review_rating, view.rating) == (Rating.SATISFIED, Rating.AVERAGE)
+    snap = await snapshot(system, handle)
+    [reviewed], [placed] = snap.named("reviewed"), snap.named("call_placed")
+    assert placed.at - reviewed.at >= timedelta(hours=2)
+    assert snap.follow_up is not None
+    assert snap.follow_up.outcome == FollowUpOutcome.RATING_CORRECTED
+    [call] = snap.calls
+    assert call.confirm_rating == "satisfied"
+    [played] = sim.calls()
+    heard = " ".join(h["text"] for h in played["heard"])
+    assert "您评价为满意，确认请按1" in heard
+    assert "感谢您的评价：一般" in heard
 
 
 def _window_ahead() -> CallingHours:

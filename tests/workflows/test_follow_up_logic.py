@@ -6,7 +6,14 @@ from datetime import timedelta
 
 import pytest
 
-from core.vocab import CallOutcome, FollowUpOutcome, OrderStatus, QueueReason, Rating
+from core.vocab import (
+    CallOutcome,
+    FollowUpOutcome,
+    OrderStatus,
+    QueueReason,
+    Rating,
+    confirm_keypad,
+)
 from tests.workflows.test_state import FOLLOW_UP, NOW, SITUATIONS
 from workflows.order import follow_up
 from workflows.order import state as machine
@@ -109,3 +116,36 @@ def test_an_unanswered_call_is_tried_again_later() -> None:
     fx, over = follow_up.conclude(s, call, NOW, next_at=next_at)
     assert not over and not s.follow_up_queued
     assert fx.events[0].data["next_call_at"] == next_at.isoformat()
+
+
+@pytest.mark.parametrize(
+    ("reviewed", "keys"),
+    [
+        (Rating.SATISFIED, ["satisfied", "very_satisfied", "average", "dissatisfied"]),
+        (Rating.VERY_SATISFIED, ["very_satisfied", "satisfied", "average", "dissatisfied"]),
+        (Rating.DISSATISFIED, ["dissatisfied", "very_satisfied", "satisfied", "average"]),
+    ],
+)
+def test_a_call_confirming_the_review_reads_1_as_it_and_2_to_4_as_the_others(
+    reviewed: Rating, keys: list[str]
+) -> None:
+    s = waiting()
+    s.confirming = reviewed
+    assert [confirm_keypad(reviewed)[str(k)] for k in range(1, 5)] == keys
+    for digit, meant in zip("1234", keys, strict=True):
+        s.calls.clear()
+        s.seen_callbacks.clear()
+        assert heard(s, "gather-1", digits=digit).rating == meant
+    s.calls.clear()
+    s.seen_callbacks.clear()
+    assert heard(s, "gather-1", digits="9").outcome == CallOutcome.STAFF_REQUESTED
+
+
+def test_a_confirmed_review_closes_as_confirmed_and_another_key_as_a_correction() -> None:
+    s = waiting()
+    s.confirming = s.review_rating
+    call = heard(s, "gather-1", digits="1")
+    fx, over = follow_up.conclude(s, call, NOW, next_at=None)
+    assert over and fx.close_follow_up is not None
+    assert fx.close_follow_up.outcome == FollowUpOutcome.CONFIRMED
+    assert s.rating == s.review_rating

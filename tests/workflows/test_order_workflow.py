@@ -11,7 +11,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from core.search_attributes import SA_ESCALATION, SA_OVERDUE, SA_STATUS
-from core.vocab import FollowUpMethod, FollowUpOutcome, OrderStatus, Rating
+from core.vocab import FollowUpMethod, FollowUpOutcome, OrderStatus, Rating, ReviewChannel
 from tests.helpers import WHOLE_LOOP, Harness, escalation_levels, follow_up_of, order_id_of
 from tests.polling import eventually
 from workflows import errors
@@ -22,9 +22,11 @@ from workflows.order import (
     DeclineInput,
     DispatchInput,
     FollowUpResultInput,
+    HurryInput,
     OrderView,
     OrderWorkflow,
     ReviewInput,
+    VisitInput,
 )
 
 Handle = WorkflowHandle[OrderWorkflow, OrderView]
@@ -393,3 +395,44 @@ async def test_cancel_after_completion_is_rejected(system: Harness) -> None:
 
 async def wait_for_events(system: Harness, handle: Handle, event: str) -> None:
     await eventually(lambda: system.events(handle), lambda seen: event in seen, what=event)
+
+
+async def test_hurry_check_in_out_and_an_on_site_review_reach_the_read_model(
+    system: Harness,
+) -> None:
+    handle = await system.submit()
+    await handle.execute_update(OrderWorkflow.hurry, HurryInput(interval_s=3600))
+    await rejected_with(
+        handle.execute_update(OrderWorkflow.hurry, HurryInput(interval_s=3600)),
+        errors.HURRY_TOO_SOON,
+    )
+    volunteer = await system.volunteer()
+    await handle.execute_update(OrderWorkflow.dispatch, DispatchInput(volunteer_id=volunteer))
+    await handle.execute_update(OrderWorkflow.accept, AcceptInput(volunteer_id=volunteer))
+    visit = VisitInput(volunteer_id=volunteer)
+    await rejected_with(handle.execute_update(OrderWorkflow.check_out, visit), "NotCheckedIn")
+    await handle.execute_update(OrderWorkflow.check_in, visit)
+    await handle.execute_update(OrderWorkflow.check_in, visit)  # kept once
+    view = await handle.execute_update(OrderWorkflow.check_out, visit)
+    assert view.checked_in_at is not None and view.checked_out_at is not None
+    await handle.execute_update(
+        OrderWorkflow.complete, CompleteInput(volunteer_id=volunteer, hours=1)
+    )
+    await handle.execute_update(
+        OrderWorkflow.review, ReviewInput(rating=Rating.SATISFIED, channel=ReviewChannel.ON_SITE)
+    )
+    order = await system.order(handle)
+    assert (order.hurry_count, order.review_channel) == (1, "on_site")
+    assert order.checked_in_at == view.checked_in_at
+    assert order.checked_out_at == view.checked_out_at
+    assert await system.events(handle) == [
+        "submitted",
+        "hurried",
+        "dispatched",
+        "accepted",
+        "checked_in",
+        "checked_out",
+        "completed",
+        "reviewed",
+        "follow_up_created",
+    ]

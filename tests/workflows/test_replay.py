@@ -5,7 +5,8 @@ The histories under ``tests/histories`` come from real runs of the workflow test
 Earlier versions' histories are kept for good, never re-recorded: orders already running
 when the next version was deployed must finish under it. ``tests/histories_v1`` holds those
 recorded before matching and dispatch policies came in; ``tests/histories_v2`` those recorded
-before the automated follow-up calls and SMS.
+before the automated follow-up calls and SMS; ``tests/histories_v3`` those recorded before the
+apps (issue 12: hurry, check-in/out, the on-site review, the follow-up confirming a review).
 """
 
 from __future__ import annotations
@@ -48,9 +49,12 @@ PATHS = (
     "test_the_first_call_waits_for_calling_hours",
     # Honour rolls (issue 14): a period computed and stored, then run again (nothing changes).
     "test_the_roll_is_stored_once_and_published",
+    # The apps (issue 12).
+    "test_hurry_check_in_out_and_an_on_site_review_reach_the_read_model",
+    "test_after_a_review_the_call_waits_and_a_changed_answer_is_a_correction",
 )
 # Versions before this one; each directory is frozen.
-EARLIER = ("histories_v1", "histories_v2")
+EARLIER = ("histories_v1", "histories_v2", "histories_v3")
 
 
 def _histories() -> list[Path]:

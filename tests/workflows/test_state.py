@@ -11,6 +11,7 @@ import copy
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from core.vocab import (
     Notice,
     OrderStatus,
     Rating,
+    ReviewChannel,
 )
 from workflows import errors
 from workflows.order import state as machine
@@ -34,10 +36,12 @@ from workflows.order.messages import (
     DeclineInput,
     DispatchInput,
     FollowUpResultInput,
+    HurryInput,
     OpenCallInput,
     OrderInput,
     OrderTimers,
     ReviewInput,
+    VisitInput,
 )
 from workflows.order.state import Effects, OrderState
 
@@ -328,3 +332,60 @@ def test_the_snapshot_and_the_view_agree() -> None:
     for name in ("seq", "volunteer_id", "rating", "review_rating", "hours", "dispatch_attempts"):
         assert getattr(snap, name) == getattr(shown, name)
     assert "follow-up task 11" in machine.details(s)
+
+
+def _refused(check: Callable[[], None], code: str) -> None:
+    with pytest.raises(ApplicationError) as refused:
+        check()
+    assert refused.value.type == code
+
+
+@pytest.mark.parametrize("where", ["pending", "dispatched", "accepted"])
+def test_a_resident_hurries_an_open_order_once_an_interval(where: str) -> None:
+    s = SITUATIONS[where]()
+    hurry = HurryInput(interval_s=3600)
+    machine.check_hurry(s, hurry, NOW)
+    fx = machine.hurry(s, hurry, NOW)
+    assert [e.event for e in fx.events] == ["hurried"]
+    assert (s.hurry_count, s.last_hurried_at) == (1, NOW)
+    before = copy.deepcopy(s)
+    _refused(lambda: machine.check_hurry(s, hurry, NOW + timedelta(minutes=59)), "HurryTooSoon")
+    assert s == before
+    machine.check_hurry(s, hurry, NOW + timedelta(hours=1))
+    assert machine.snapshot(s).hurry_count == 1
+
+
+@pytest.mark.parametrize(
+    ("where", "code"),
+    [("completed", INVALID), ("reviewed", INVALID), ("closed", FINISHED), ("cancelled", FINISHED)],
+)
+def test_nothing_is_left_to_hurry_once_completed_or_ended(where: str, code: str) -> None:
+    s = SITUATIONS[where]()
+    _refused(lambda: machine.check_hurry(s, HurryInput(), NOW), code)
+
+
+def test_check_in_and_out_are_the_holders_kept_once_and_in_order() -> None:
+    s = SITUATIONS["accepted"]()
+    mine, theirs = VisitInput(volunteer_id=VOLUNTEER), VisitInput(volunteer_id=OTHER)
+    _refused(lambda: machine.check_visit(s, theirs), NOT_ASSIGNED)
+    _refused(lambda: machine.check_check_out(s, mine), "NotCheckedIn")
+    machine.check_visit(s, mine)
+    fx = machine.check_in(s, mine, NOW)
+    assert fx is not None and [e.event for e in fx.events] == ["checked_in"]
+    assert machine.check_in(s, mine, NOW + timedelta(hours=1)) is None  # the first time stays
+    assert s.checked_in_at == NOW
+    machine.check_check_out(s, mine)
+    assert machine.check_out(s, mine, NOW + timedelta(hours=2)) is not None
+    assert machine.check_out(s, mine, NOW + timedelta(hours=3)) is None
+    snap = machine.snapshot(s)
+    assert (snap.checked_in_at, snap.checked_out_at) == (NOW, NOW + timedelta(hours=2))
+    for other in (SITUATIONS["dispatched"](), SITUATIONS["completed"]()):
+        _refused(partial(machine.check_visit, other, mine), INVALID)
+
+
+def test_a_review_on_site_is_recorded_with_its_channel() -> None:
+    s = SITUATIONS["completed"]()
+    fx = machine.review(s, ReviewInput(rating=Rating.AVERAGE, channel=ReviewChannel.ON_SITE), NOW)
+    assert fx.events[0].data == {"rating": "average", "channel": "on_site"}
+    assert machine.snapshot(s).review_channel == "on_site"
+    assert (s.reviewed_at, s.review_channel) == (NOW, ReviewChannel.ON_SITE)

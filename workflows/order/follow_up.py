@@ -66,7 +66,7 @@ def classify(s: OrderState, progress: CallProgress) -> None:
     elif progress.event.startswith("gather-"):
         digits = (progress.digits or "").strip()
         call.digits = digits
-        meaning = keypad(digits)
+        meaning = keypad(digits, confirming=s.confirming)
         if isinstance(meaning, Rating):
             call.outcome = CallOutcome.RATED
             call.rating = meaning

@@ -19,6 +19,7 @@ from core.vocab import (
     FollowUpOutcome,
     OrderStatus,
     Rating,
+    ReviewChannel,
 )
 
 
@@ -44,6 +45,9 @@ class FollowUpPlan:
     calling_start_minute: int = 8 * 60
     calling_end_minute: int = 20 * 60
     timezone: str = "Asia/Shanghai"
+    # After the resident's own review, the first call waits this long and asks them to
+    # confirm it (issue 12); orders submitted before decode with 0.
+    after_review_s: int = 0
 
 
 @dataclass
@@ -132,6 +136,21 @@ class CompleteInput:
 class ReviewInput:
     rating: Rating
     note_id: str | None = None
+    channel: ReviewChannel = ReviewChannel.ONLINE
+
+
+@dataclass
+class HurryInput:
+    """The resident hurries the order (催办); at most once per ``interval_s``."""
+
+    interval_s: int = 3600
+
+
+@dataclass
+class VisitInput:
+    """The volunteer holding the order arrives (check-in) or leaves (check-out)."""
+
+    volunteer_id: int
 
 
 @dataclass
@@ -177,6 +196,11 @@ class OrderView:
     hours: float | None = None
     completed_at: datetime | None = None
     closed_at: datetime | None = None
+    checked_in_at: datetime | None = None
+    checked_out_at: datetime | None = None
+    hurry_count: int = 0
+    last_hurried_at: datetime | None = None
+    review_channel: ReviewChannel | None = None
 
 
 @dataclass

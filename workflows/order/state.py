@@ -45,6 +45,7 @@ from core.vocab import (
     OrderStatus,
     QueueReason,
     Rating,
+    ReviewChannel,
     SettledBy,
     actor,
 )
@@ -59,10 +60,12 @@ from workflows.order.messages import (
     DeclineInput,
     DispatchInput,
     FollowUpResultInput,
+    HurryInput,
     OpenCallInput,
     OrderInput,
     OrderView,
     ReviewInput,
+    VisitInput,
 )
 
 # --- state and effects -------------------------------------------------------------------
@@ -100,6 +103,14 @@ class OrderState:
     completed_at: datetime | None = None
     closed_at: datetime | None = None
     review_window_expired: bool = False
+    review_channel: ReviewChannel | None = None
+    reviewed_at: datetime | None = None
+    # The follow-up calls ask the resident to confirm this rating of theirs (their review).
+    confirming: Rating | None = None
+    checked_in_at: datetime | None = None
+    checked_out_at: datetime | None = None
+    hurry_count: int = 0
+    last_hurried_at: datetime | None = None
     follow_up_id: int | None = None
     # The follow-up row is being written: a staff result may arrive before its id does.
     follow_up_opening: bool = False
@@ -202,6 +213,11 @@ def view(s: OrderState) -> OrderView:
         hours=s.hours,
         completed_at=s.completed_at,
         closed_at=s.closed_at,
+        checked_in_at=s.checked_in_at,
+        checked_out_at=s.checked_out_at,
+        hurry_count=s.hurry_count,
+        last_hurried_at=s.last_hurried_at,
+        review_channel=s.review_channel,
     )
 
 
@@ -213,6 +229,7 @@ def snapshot(s: OrderState) -> OrderSnapshot:
     shown = view(s)
     columns = {name: getattr(shown, name) for name in _SNAPSHOT_FIELDS}
     columns["status"] = shown.status.value
+    columns["review_channel"] = shown.review_channel.value if shown.review_channel else None
     return OrderSnapshot(**columns)
 
 
@@ -591,7 +608,12 @@ def review(s: OrderState, inp: ReviewInput, now: datetime) -> Effects:
     fx = Effects()
     s.review_rating = inp.rating
     s.rating = inp.rating
+    s.review_channel = inp.channel
+    s.reviewed_at = now
     _set_status(s, OrderStatus.REVIEWED, fx)
+    data = {"rating": inp.rating.value}
+    if inp.channel != ReviewChannel.ONLINE:
+        data["channel"] = inp.channel.value
     fx.events.append(
         event(
             s,
@@ -599,10 +621,73 @@ def review(s: OrderState, inp: ReviewInput, now: datetime) -> Effects:
             now,
             by=actor(ActorKind.RESIDENT),
             note_id=inp.note_id,
-            data={"rating": inp.rating.value},
+            data=data,
         )
     )
     return fx
+
+
+def check_hurry(s: OrderState, inp: HurryInput, now: datetime) -> None:
+    _only_when(s, OPEN_STATUSES, "only an order not yet completed can be hurried")
+    if s.last_hurried_at is not None:
+        next_at = s.last_hurried_at + timedelta(seconds=inp.interval_s)
+        if now < next_at:
+            raise rejected(
+                errors.HURRY_TOO_SOON,
+                f"the order was hurried at {s.last_hurried_at.isoformat()}; "
+                f"hurry again after {next_at.isoformat()}",
+            )
+
+
+def hurry(s: OrderState, inp: HurryInput, now: datetime) -> Effects:
+    """The resident hurries the order (催办): on the timeline, and counted for the admins."""
+    s.hurry_count += 1
+    s.last_hurried_at = now
+    return Effects(
+        events=[
+            event(
+                s,
+                EventName.HURRIED,
+                now,
+                by=actor(ActorKind.RESIDENT),
+                data={"count": s.hurry_count},
+            )
+        ]
+    )
+
+
+def check_visit(s: OrderState, inp: VisitInput) -> None:
+    _only_when(s, (OrderStatus.ACCEPTED,), "only an accepted order can be checked in or out")
+    if inp.volunteer_id != s.volunteer_id:
+        raise _not_for(inp.volunteer_id, "accepted by")
+
+
+def check_in(s: OrderState, inp: VisitInput, now: datetime) -> Effects | None:
+    """The volunteer arrives; a repeated check-in keeps the first time."""
+    return _visit(s, inp, EventName.CHECKED_IN, now)
+
+
+def check_check_out(s: OrderState, inp: VisitInput) -> None:
+    check_visit(s, inp)
+    if s.checked_in_at is None:
+        raise rejected(errors.NOT_CHECKED_IN, "check in on arrival before checking out")
+
+
+def check_out(s: OrderState, inp: VisitInput, now: datetime) -> Effects | None:
+    """The volunteer leaves; a repeated check-out keeps the first time."""
+    return _visit(s, inp, EventName.CHECKED_OUT, now)
+
+
+_VISIT_TIMES = {EventName.CHECKED_IN: "checked_in_at", EventName.CHECKED_OUT: "checked_out_at"}
+
+
+def _visit(s: OrderState, inp: VisitInput, name: EventName, now: datetime) -> Effects | None:
+    """Arrival or leaving, recorded once: a repeat changes nothing and records nothing."""
+    if getattr(s, _VISIT_TIMES[name]) is not None:
+        return None
+    setattr(s, _VISIT_TIMES[name], now)
+    by = actor(ActorKind.VOLUNTEER, inp.volunteer_id)
+    return Effects(events=[event(s, name, now, by=by, volunteer_id=inp.volunteer_id)])
 
 
 def check_cancel(s: OrderState, inp: CancelInput) -> None:

@@ -52,6 +52,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.order import state as machine
     from workflows.order.state import Effects, OrderState
 
+# Issue 12: after the resident's own review, the first call waits and asks to confirm it.
+CONFIRM_REVIEW_PATCH = "follow-up-confirms-review"
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
 # Twilio's side: a placing attempt retries for up to CALL_PLACING_WINDOW, then the call counts
@@ -196,6 +198,36 @@ class OrderWorkflow:
         machine.check_cancel(self._s, inp)
 
     @workflow.update
+    async def hurry(self, inp: msg.HurryInput) -> msg.OrderView:
+        """The resident hurries the order (催办), at most once per interval."""
+        # Checked again here, as ``_command`` does: the interval depends on the time too.
+        machine.check_hurry(self._s, inp, workflow.now())
+        await self._carry_out(machine.hurry(self._s, inp, workflow.now()))
+        return machine.view(self._s)
+
+    @hurry.validator
+    def _check_hurry(self, inp: msg.HurryInput) -> None:
+        machine.check_hurry(self._s, inp, workflow.now())
+
+    @workflow.update
+    async def check_in(self, inp: msg.VisitInput) -> msg.OrderView:
+        """The volunteer holding the order arrives (idempotent)."""
+        return await self._command(machine.check_visit, machine.check_in, inp)
+
+    @check_in.validator
+    def _check_check_in(self, inp: msg.VisitInput) -> None:
+        machine.check_visit(self._s, inp)
+
+    @workflow.update
+    async def check_out(self, inp: msg.VisitInput) -> msg.OrderView:
+        """The volunteer holding the order leaves (idempotent): the hours are proposed."""
+        return await self._command(machine.check_check_out, machine.check_out, inp)
+
+    @check_out.validator
+    def _check_check_out(self, inp: msg.VisitInput) -> None:
+        machine.check_check_out(self._s, inp)
+
+    @workflow.update
     async def record_follow_up(self, inp: msg.FollowUpResultInput) -> msg.OrderView:
         machine.check_follow_up(self._s, inp)
         # The task may be listed before its id reaches the workflow (see open_follow_up).
@@ -218,7 +250,7 @@ class OrderWorkflow:
     async def _command(
         self,
         check: Callable[[OrderState, Any], None],
-        transition: Callable[[OrderState, Any, datetime], Effects],
+        transition: Callable[[OrderState, Any, datetime], Effects | None],
         inp: Any,
     ) -> msg.OrderView:
         # Checked again in the handler: two racing commands both passed their validators,
@@ -371,6 +403,10 @@ class OrderWorkflow:
             start_minute=plan.calling_start_minute, end_minute=plan.calling_end_minute
         )
         due = workflow.now()
+        if s.review_rating is not None and workflow.patched(CONFIRM_REVIEW_PATCH):
+            s.confirming = s.review_rating
+            if s.reviewed_at is not None:
+                due = max(due, s.reviewed_at + timedelta(seconds=plan.after_review_s))
         for attempt in range(1, plan.max_calls + 1):
             at = hours.next_allowed(due, plan.timezone)
             if await self._settled_before(at):
@@ -412,7 +448,12 @@ class OrderWorkflow:
         try:
             result = await workflow.execute_activity(
                 place_follow_up_call,
-                PlaceCallInput(order_id=s.order_id, follow_up_id=s.follow_up_id, attempt=attempt),
+                PlaceCallInput(
+                    order_id=s.order_id,
+                    follow_up_id=s.follow_up_id,
+                    attempt=attempt,
+                    confirm_rating=s.confirming,
+                ),
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 schedule_to_close_timeout=CALL_PLACING_WINDOW,
                 retry_policy=CALL_RETRY,

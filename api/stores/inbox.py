@@ -1,0 +1,104 @@
+"""A volunteer's inbox (issue 12): what waits for their answer, what they hold, open calls.
+
+The service and the place only: no resident's name, phone, address or reason (those come
+with ``/contact`` once the volunteer has accepted).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import ColumnElement, RowMapping, and_, func, select
+from sqlalchemy.orm import Session
+
+from api import schemas
+from core.models import CatalogItem, Order, OrderEvent, OrderOffer, Village
+from core.vocab import EventName, OrderStatus
+
+# The steps that start an offer's wait for an answer (see the workflow's dispatch loop).
+_OFFERING = (
+    EventName.DISPATCHED.value,
+    EventName.REDISPATCHED.value,
+    EventName.OPEN_CALL.value,
+    EventName.ASSIGNED.value,
+    EventName.DECLINED.value,
+    EventName.ACCEPT_TIMEOUT.value,
+)
+_HELD = (OrderStatus.ACCEPTED.value, OrderStatus.COMPLETED.value, OrderStatus.REVIEWED.value)
+_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class OfferTimeouts:
+    """How long an offer waits: a volunteer's answer, a unit leader's choice."""
+
+    accept: timedelta
+    team_assign: timedelta
+
+
+def inbox(
+    session: Session, volunteer_id: int, led_units: tuple[int, ...], timeouts: OfferTimeouts
+) -> schemas.InboxOut:
+    dispatched = Order.status == OrderStatus.DISPATCHED.value
+    offered_to_me = select(OrderOffer.order_id).where(OrderOffer.volunteer_id == volunteer_id)
+    mine = Order.volunteer_id == volunteer_id
+    if led_units:
+        mine = mine | (Order.volunteer_id.is_(None) & Order.unit_id.in_(led_units))
+    return schemas.InboxOut(
+        offered=_items(session, and_(dispatched, mine), timeouts),
+        assigned=_items(
+            session, and_(Order.status.in_(_HELD), Order.volunteer_id == volunteer_id), timeouts
+        ),
+        open_calls=_items(session, and_(dispatched, Order.id.in_(offered_to_me)), timeouts),
+    )
+
+
+def _items(
+    session: Session, which: ColumnElement[bool], timeouts: OfferTimeouts
+) -> list[schemas.InboxItem]:
+    offered_at = (
+        select(func.max(OrderEvent.at))
+        .where(OrderEvent.order_id == Order.id, OrderEvent.event.in_(_OFFERING))
+        .correlate(Order)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(
+            Order.public_id,
+            Order.item_code,
+            Order.category_code,
+            Order.township,
+            Order.status,
+            Order.deadline_at,
+            Order.volunteer_id,
+            Order.unit_id,
+            CatalogItem.name.label("service"),
+            Village.name.label("village"),
+            offered_at.label("offered_at"),
+        )
+        .join(CatalogItem, CatalogItem.code == Order.item_code)
+        .outerjoin(Village, Village.id == Order.village_id)
+        .where(which)
+        .order_by(Order.deadline_at, Order.id)
+        .limit(_LIMIT)
+    ).all()
+    return [_item(row._mapping, timeouts) for row in rows]
+
+
+def _item(row: RowMapping, timeouts: OfferTimeouts) -> schemas.InboxItem:
+    accept_by = None
+    if row["status"] == OrderStatus.DISPATCHED.value and row["offered_at"] is not None:
+        leader = row["unit_id"] is not None and row["volunteer_id"] is None
+        accept_by = row["offered_at"] + (timeouts.team_assign if leader else timeouts.accept)
+    return schemas.InboxItem(
+        order_id=row["public_id"],
+        service=row["service"],
+        item_code=row["item_code"],
+        category=row["category_code"],
+        township=row["township"],
+        village=row["village"],
+        status=OrderStatus(row["status"]),
+        due_at=row["deadline_at"],
+        accept_by=accept_by,
+    )
