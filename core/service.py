@@ -1,9 +1,11 @@
 """Service hours (志愿服务时长): when an order's hours count, and the stars they earn.
 
 An order's hours count (are *verified*) once the follow-up confirmed the order or corrected
-its rating: a person at the center reached the resident and the service happened. Hours of
-an order the follow-up turned into a complaint are shown apart, and so are those still
-waiting for (or unreachable at) the follow-up. Stars follow the national rule
+its rating (a person at the center reached the resident and the service happened), or when
+the volunteer's app recorded both a check-in and a check-out at the door (签到签退, as the
+national platforms prove hours). Hours of an order the follow-up turned into a complaint
+are shown apart whatever else was recorded, and so are those still waiting for (or
+unreachable at) the follow-up without a check-in and check-out. Stars follow the national rule
 (《志愿服务记录办法》): 100, 300, 600, 1,000 and 1,500 verified hours for one to five stars.
 
 Pure Python: the recognition workflow imports it.
@@ -29,12 +31,13 @@ REACHED_OUTCOMES = (*VERIFYING_OUTCOMES, FollowUpOutcome.COMPLAINT.value)
 STAR_HOURS: tuple[int, ...] = (100, 300, 600, 1000, 1500)
 
 
-def hours_kind(outcome: str | None) -> HoursKind:
-    """How a completed order's hours count, given its follow-up's outcome (if done)."""
-    if outcome in VERIFYING_OUTCOMES:
-        return HoursKind.VERIFIED
+def hours_kind(outcome: str | None, *, checked_in_and_out: bool = False) -> HoursKind:
+    """How a completed order's hours count, given its follow-up's outcome (if done) and
+    whether the app recorded the volunteer's check-in and check-out."""
     if outcome == FollowUpOutcome.COMPLAINT:
         return HoursKind.COMPLAINED
+    if outcome in VERIFYING_OUTCOMES or checked_in_and_out:
+        return HoursKind.VERIFIED
     return HoursKind.UNVERIFIED
 
 

@@ -21,9 +21,18 @@ def count_if(condition: ColumnElement[bool]) -> Any:
 
 COMPLETED = Order.completed_at.is_not(None)
 ON_TIME = COMPLETED & (Order.completed_at <= Order.deadline_at)
-VERIFIED = FollowUp.outcome.in_(VERIFYING_OUTCOMES)
 REACHED = FollowUp.outcome.in_(REACHED_OUTCOMES)
 COMPLAINED = FollowUp.outcome == FollowUpOutcome.COMPLAINT.value
+CHECKED_IN_AND_OUT = Order.checked_in_at.is_not(None) & Order.checked_out_at.is_not(None)
+# ``core.service.hours_kind`` in SQL, for completed orders (one checked in and out may not
+# be completed yet); a missing follow-up's outcome is NULL, not "complaint".
+VERIFIED = COMPLETED & (
+    FollowUp.outcome.in_(VERIFYING_OUTCOMES)
+    | (
+        CHECKED_IN_AND_OUT
+        & (func.coalesce(FollowUp.outcome, "") != FollowUpOutcome.COMPLAINT.value)
+    )
+)
 RATED_AFTER_FOLLOW_UP = REACHED & Order.rating.is_not(None)
 VERY_SATISFIED = RATED_AFTER_FOLLOW_UP & (Order.rating == Rating.VERY_SATISFIED.value)
 VERIFIED_HOURS: Any = func.coalesce(func.sum(case((VERIFIED, Order.hours), else_=0)), 0)

@@ -1,13 +1,9 @@
 """Service records (志愿服务记录): a volunteer's or a unit's hours, stars and ratings.
 
-Hours are the volunteer's own report at completion; they count as *verified* once the
-follow-up verified the order (``core.service``). Months and years are the county's, by
-when the order was completed.
-
-Not yet counted: check-in/check-out times (签到签退). The volunteer app's check-in and
-check-out (``proposed_hours``) were not on main when this was written; once they are, an
-order with both times should count the hours between them here (``served``), the
-volunteer's report remaining the fallback.
+Hours are the volunteer's report at completion (the app offers the check-in to check-out
+span, ``proposed_hours``, as its default); they count as *verified* once the follow-up
+verified the order, or when the app recorded both a check-in and a check-out
+(``core.service``). Months and years are the county's, by when the order was completed.
 """
 
 from __future__ import annotations
@@ -33,7 +29,7 @@ from core.security import (
     certificate_code,
     read_certificate_code,
 )
-from core.service import HoursKind, hours_kind, next_star, star_level
+from core.service import REACHED_OUTCOMES, HoursKind, hours_kind, next_star, star_level
 from core.vocab import Rating
 
 
@@ -57,6 +53,8 @@ def served(session: Session, *where: ColumnElement[bool]) -> list[Served]:
             Order.review_rating,
             Order.rating,
             FollowUp.outcome,
+            Order.checked_in_at,
+            Order.checked_out_at,
         )
         .outerjoin(FollowUp, FollowUp.order_id == Order.id)
         .where(Order.completed_at.is_not(None), *where)
@@ -66,7 +64,10 @@ def served(session: Session, *where: ColumnElement[bool]) -> list[Served]:
         Served(
             completed_at=r.completed_at,
             hours=float(r.hours or 0),
-            kind=hours_kind(r.outcome),
+            kind=hours_kind(
+                r.outcome,
+                checked_in_and_out=r.checked_in_at is not None and r.checked_out_at is not None,
+            ),
             review_rating=r.review_rating,
             rating=r.rating,
             outcome=r.outcome,
@@ -161,7 +162,7 @@ def build_record(
         by_year=_periods(rows, lambda r: r.completed_at.astimezone(zone).strftime("%Y")),
         ratings=out.RecordRatings(
             reviewed=rating_counts(r.review_rating for r in rows),
-            verified=rating_counts(r.rating for r in rows if r.kind != HoursKind.UNVERIFIED),
+            verified=rating_counts(r.rating for r in rows if r.outcome in REACHED_OUTCOMES),
         ),
     )
 

@@ -38,6 +38,8 @@ REPORT_COLUMNS = [
     "review_rating",
     "rating",
     "hours",
+    "checked_in_at",
+    "checked_out_at",
 ]
 
 

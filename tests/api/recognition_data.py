@@ -48,7 +48,7 @@ class World:
     v_elsewhere: int
 
 
-def _volunteer(session: Session, township: str, name: str, unit: int | None = None) -> int:
+def add_volunteer(session: Session, township: str, name: str, unit: int | None = None) -> int:
     volunteer = Volunteer(
         name=name,
         phone=f"+86139{uuid.uuid4().int % 10**8:08d}",
@@ -60,7 +60,7 @@ def _volunteer(session: Session, township: str, name: str, unit: int | None = No
     return volunteer.id
 
 
-def _order(
+def add_order(
     session: Session,
     township: str,
     submitted: datetime,
@@ -137,38 +137,38 @@ def seed(session: Session, base: datetime = BASE) -> World:
     """The orders above, received from ``base`` on (a Monday, 10:00 county time)."""
     township = add_township(session)
     elsewhere = add_township(session)
-    leader = _volunteer(session, township, "队长")
+    leader = add_volunteer(session, township, "队长")
     unit = Unit(kind="team", name=f"测试队-{uuid.uuid4().hex[:6]}", township=township)
     session.add(unit)
     session.flush()
     unit.leader_id = leader
-    v1 = _volunteer(session, township, "吴志强", unit.id)
-    v2 = _volunteer(session, township, "龙海燕")
-    v3 = _volunteer(session, township, "杨光明")
-    v_elsewhere = _volunteer(session, elsewhere, "麻小红")
+    v1 = add_volunteer(session, township, "吴志强", unit.id)
+    v2 = add_volunteer(session, township, "龙海燕")
+    v3 = add_volunteer(session, township, "杨光明")
+    v_elsewhere = add_volunteer(session, elsewhere, "麻小红")
 
     t = township
-    _order(session, t, base, volunteer=v1, dispatch=1, accept=2, complete=10,
+    add_order(session, t, base, volunteer=v1, dispatch=1, accept=2, complete=10,
            review="very_satisfied", follow_up="confirmed", hours=2)  # fmt: skip
-    _order(session, t, base + D, volunteer=v1, dispatch=2, accept=4, complete=80,
+    add_order(session, t, base + D, volunteer=v1, dispatch=2, accept=4, complete=80,
            review="satisfied", rating="average", follow_up="rating_corrected", hours=3,
            overdue=True, escalation_level=1)  # fmt: skip
-    _order(session, t, base + 2 * D, volunteer=v2, dispatch=3, accept=6, complete=20,
+    add_order(session, t, base + 2 * D, volunteer=v2, dispatch=3, accept=6, complete=20,
            review="average", rating="dissatisfied", follow_up="complaint", hours=1.5,
            complaint=ComplaintStatus.RESOLVED)  # fmt: skip
-    _order(session, t, base + 3 * D, volunteer=v2, dispatch=1, accept=1, complete=30,
+    add_order(session, t, base + 3 * D, volunteer=v2, dispatch=1, accept=1, complete=30,
            review="dissatisfied", follow_up="unreachable", hours=4)  # fmt: skip
-    _order(session, t, base + 4 * D, volunteer=v1, dispatch=4, accept=8, complete=40,
+    add_order(session, t, base + 4 * D, volunteer=v1, dispatch=4, accept=8, complete=40,
            status=OrderStatus.COMPLETED, follow_up_status=FollowUpStatus.OPEN, hours=1)  # fmt: skip
-    _order(session, t, base + 5 * D, volunteer=v3, dispatch=2, status=OrderStatus.DISPATCHED,
+    add_order(session, t, base + 5 * D, volunteer=v3, dispatch=2, status=OrderStatus.DISPATCHED,
            overdue=True, escalation_level=2)  # fmt: skip
-    _order(session, t, base + 6 * D, status=OrderStatus.CANCELLED)
-    _order(session, t, base + 7 * D, volunteer=v3, dispatch=1, accept=2, complete=5,
+    add_order(session, t, base + 6 * D, status=OrderStatus.CANCELLED)
+    add_order(session, t, base + 7 * D, volunteer=v3, dispatch=1, accept=2, complete=5,
            category="culture", item="culture.heritage", channel="hotline",
            review="very_satisfied", follow_up="confirmed", hours=2.5)  # fmt: skip
 
-    _order(session, t, base - D, volunteer=v1, dispatch=1, accept=1, complete=12,
+    add_order(session, t, base - D, volunteer=v1, dispatch=1, accept=1, complete=12,
            review="satisfied", follow_up="confirmed", hours=10)  # fmt: skip
-    _order(session, elsewhere, base + D, volunteer=v_elsewhere, dispatch=1, accept=1,
+    add_order(session, elsewhere, base + D, volunteer=v_elsewhere, dispatch=1, accept=1,
            complete=3, review="satisfied", follow_up="confirmed", hours=5)  # fmt: skip
     return World(township, elsewhere, unit.id, v1, v2, v3, v_elsewhere)

@@ -7,14 +7,17 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy.orm import Session
 
 from api.database import Database
-from api.stores import public, records
+from api.stores import overview, public, records
+from api.stores.overview import Filters
 from core.service import next_star, star_level
 from core.settings import Settings
+from core.vocab import FollowUpStatus, OrderStatus
 from tests import signin
-from tests.api.follow_up_data import Staff, api_client
-from tests.api.recognition_data import World, seed
+from tests.api.follow_up_data import Staff, add_township, api_client
+from tests.api.recognition_data import BASE, D, H, World, add_order, add_volunteer, seed
 from tests.helpers import COUNTY_ADMIN
 
 NO_RATINGS = {"very_satisfied": 0, "satisfied": 0, "average": 0, "dissatisfied": 0}
@@ -170,3 +173,48 @@ async def test_public_totals_count_verified_services(each_database: Database) ->
         }
     first = totals.recent[0]
     assert (first.completed_on, first.category, first.hours) == ("2032-05-10", "文化服务", 2.5)
+
+
+async def test_check_in_and_out_verify_hours_unless_complained_about(
+    each_database: Database,
+) -> None:
+    """The app's check-in and check-out prove the hours as a follow-up does (签到签退)."""
+
+    def world(session: Session) -> tuple[str, int]:
+        township = add_township(session)
+        volunteer = add_volunteer(session, township, "石秀兰")
+        arrived, left = BASE + H, BASE + 3 * H
+
+        def served(day: int, hours: float, **fields: Any) -> None:
+            add_order(session, township, BASE + day * D, volunteer=volunteer, complete=4,
+                      hours=hours, **fields)  # fmt: skip
+
+        # Checked in and out, follow-up still open: verified.
+        served(0, 2, status=OrderStatus.COMPLETED, follow_up_status=FollowUpStatus.OPEN,
+               checked_in_at=arrived, checked_out_at=left)  # fmt: skip
+        # Checked in and out, then a complaint: apart.
+        served(1, 1.5, review="dissatisfied", follow_up="complaint",
+               checked_in_at=arrived, checked_out_at=left)  # fmt: skip
+        # Only checked in, no follow-up yet: unverified.
+        served(2, 1, status=OrderStatus.COMPLETED, checked_in_at=arrived)
+        # Checked in and out but not completed: no hours at all yet.
+        add_order(session, township, BASE + 3 * D, volunteer=volunteer,
+                  status=OrderStatus.ACCEPTED, checked_in_at=arrived,
+                  checked_out_at=left)  # fmt: skip
+        return township, volunteer
+
+    township, volunteer = await each_database.run(world)
+    record = await each_database.run(
+        records.volunteer_record, volunteer, COUNTY_ADMIN, timezone="Asia/Shanghai"
+    )
+    assert (record.verified_hours, record.complained_hours, record.unverified_hours) == (
+        2.0,
+        1.5,
+        1.0,
+    )
+    # The rating counts as verified only where the follow-up reached the resident.
+    assert record.ratings.verified == {**NO_RATINGS, "dissatisfied": 1}
+    report = await each_database.run(
+        overview.overview, Filters(since=BASE, until=BASE + 10 * D, township=township)
+    )
+    assert (report.verified_hours, report.reached, report.complaints_opened) == (2.0, 1, 0)

@@ -237,9 +237,9 @@ class World:
             follow_up_id=self.follow_up_id,
             complaint_id=self.complaint_id,
             staff_id=self.staff_id,
+            photo_id=self.photo_id,
             code=self.certificate,
             period=ROLL_PERIOD,
-            photo_id=self.photo_id,
             scope="*",
             call_id=1,
             sms_id=1,
@@ -288,11 +288,11 @@ async def build(people: People, township: str) -> World:
         follow_up_id=waiting,
         complaint_id=listed["items"][0]["id"],
         staff_id=staff["items"][0]["id"],
+        photo_id=photo["photo_id"],
         certificate=certificate_code(
             CertificateClaim(helper, 100, date(2026, 1, 1), date(2026, 1, 31), date(2026, 2, 1)),
             secret=people.settings.signing_secret,
         ),
-        photo_id=photo["photo_id"],
     )
     await people.db.run(_a_roll)
     world.callers = {
