@@ -22,7 +22,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from api.database import Database
 from api.params import OrderId
-from api.stores.access import OrderRef, Viewer, resolve
+from api.stores.access import OrderRef, Viewer, resolve, resolve_offered
 from api.stores.errors import INVALID_TOKEN, NOT_SIGNED_IN, Forbidden, Unauthorized
 from core.logs import bind_order
 from core.security import InvalidToken, Principal, read_token
@@ -96,8 +96,18 @@ async def _visible_order(order_id: OrderId, principal: Actor, request: Request) 
     return order
 
 
+async def _offered_order(order_id: OrderId, principal: Actor, request: Request) -> OrderRef:
+    db: Database = request.app.state.database
+    order = await db.run(resolve_offered, principal, order_id)
+    bind_order(order.id)
+    return order
+
+
 VisibleOrder = Annotated[OrderRef, Depends(_visible_order)]
 """The order in the path, if the caller may see it (else 404, as if it did not exist)."""
+
+OfferedOrder = Annotated[OrderRef, Depends(_offered_order)]
+"""As ``VisibleOrder``, for accepting: an open call someone else took first is 409."""
 
 
 def owner_only(order: OrderRef) -> None:

@@ -38,6 +38,7 @@ from api.routes import (
     supervision_pages,
     twilio,
     volunteer,
+    volunteer_pages,
 )
 from api.security_headers import SecurityHeaders
 from core.db import make_engine
@@ -146,6 +147,7 @@ def create_app(
     app.include_router(staff.router)
     app.include_router(docs.router)
     app.include_router(pages.router)
+    app.include_router(volunteer_pages.router)
     app.include_router(call_center_pages.router)
     app.include_router(supervision_pages.router)
     app.mount("/static", pages.static, name="static")

@@ -430,10 +430,15 @@ class VolunteerApply(Coordinates):
     availability: list[Window] = Field(default_factory=list, max_length=28)
 
 
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+
+
 class VolunteerPatch(Strict):
     """Change what a volunteer may change without re-registering; omitted fields stay."""
 
     active: bool | None = None
+    # How residents see you (e.g. 小王老师); null: your surname and 志愿者. Never a phone.
+    display_name: DisplayName | None = None
     paused: bool | None = None
     max_open_orders: int | None = Field(default=None, ge=1, le=20)
     skills: list[str] | None = Field(default=None, max_length=60)
@@ -508,6 +513,7 @@ class VolunteerOut(BaseModel):
     active: bool
     paused: bool = False
     availability: list[Window] = []
+    display_name: str | None = None
     open_orders: int = 0
     completed_orders: int = 0
     on_time_orders: int = 0
@@ -535,6 +541,14 @@ class UnitPatch(Strict):
         if not self.model_fields_set:
             raise ValueError("nothing to change")
         return self
+
+
+class UnitMember(BaseModel):
+    """A member as their leader sees them, to hand an order to (no phone: the leader has it)."""
+
+    id: int
+    name: str
+    available: bool
 
 
 class UnitOut(BaseModel):

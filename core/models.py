@@ -137,6 +137,8 @@ class Volunteer(Base):
     platform: Mapped[str | None] = mapped_column(String(20))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     max_open_orders: Mapped[int] = mapped_column(Integer, default=3)
+    # How residents see them (issue 12); unset, their surname and 志愿者 (王志愿者).
+    display_name: Mapped[str | None] = mapped_column(String(20))
     # ``active`` is membership (deactivated volunteers leave the pool for good);
     # ``paused`` is the volunteer's own "not now".
     active: Mapped[bool] = mapped_column(Boolean, default=True)

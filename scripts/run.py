@@ -158,6 +158,7 @@ def banner(
     return (
         "\n  Four orders is running:\n"
         f"    Resident page  {base}/\n"
+        f"    Volunteer app  {base}/volunteer/\n"
         f"    API            {base}/api/catalog\n"
         f"    API docs       {base}/docs\n"
         f"{staff}"

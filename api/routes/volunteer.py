@@ -10,10 +10,10 @@ from fastapi import APIRouter
 from temporalio.workflow import UpdateMethodMultiParam
 
 from api import schemas
-from api.auth import Actor, LeaderActor, VisibleOrder, VolunteerActor
+from api.auth import Actor, LeaderActor, OfferedOrder, VisibleOrder, VolunteerActor
 from api.commands import OrderCommands
 from api.deps import CommandsDep, DatabaseDep, SettingsDep
-from api.params import VolunteerId
+from api.params import UnitId, VolunteerId
 from api.stores import inbox, orders, photos, units, volunteers
 from api.stores.access import OrderRef
 from api.stores.errors import Forbidden
@@ -33,7 +33,7 @@ router = APIRouter(prefix="/api", tags=["volunteer"], responses=schemas.ERRORS)
 
 @router.post("/orders/{order_id}/accept", response_model=schemas.OrderOut)
 async def accept_order(
-    actor: VolunteerActor, order: VisibleOrder, commands: CommandsDep
+    actor: VolunteerActor, order: OfferedOrder, commands: CommandsDep
 ) -> schemas.OrderOut:
     """Accept an order dispatched or offered to you. Of two racing accepts exactly one wins."""
     me = volunteers.me(actor)
@@ -130,6 +130,14 @@ async def my_offers(
     """
     await db.run(volunteers.in_reach, volunteer_id, actor)
     return await db.run(orders.offers_for, volunteer_id)
+
+
+@router.get("/units/{unit_id}/members", response_model=list[schemas.UnitMember])
+async def unit_members(
+    unit_id: UnitId, actor: LeaderActor, db: DatabaseDep
+) -> list[schemas.UnitMember]:
+    """The members of the unit you lead, to assign its orders to (any other unit: 404)."""
+    return await db.run(units.members, unit_id, actor)
 
 
 @router.post("/orders/{order_id}/assign", response_model=schemas.OrderOut)

@@ -18,10 +18,11 @@ from enum import Enum
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from api.stores.errors import NotFound
-from core.models import FollowUp, Order, OrderOffer
+from api.stores.errors import Conflict, NotFound
+from core.models import FollowUp, Order, OrderEvent, OrderOffer
 from core.security import Principal
-from core.vocab import OrderStatus, Role
+from core.vocab import EventName, OrderStatus, Role
+from workflows.errors import ALREADY_TAKEN
 
 # From acceptance until the order is done, the volunteer needs to reach the resident.
 HOLDING = frozenset({OrderStatus.ACCEPTED, OrderStatus.COMPLETED, OrderStatus.REVIEWED})
@@ -92,6 +93,27 @@ class OrderRef:
 def resolve(session: Session, principal: Principal, public_id: str) -> OrderRef:
     """The order behind ``public_id`` if ``principal`` may see it, else ``NotFound``."""
     return _ref(session, principal, Order.public_id == public_id, visible(principal), public_id)
+
+
+def resolve_offered(session: Session, principal: Principal, public_id: str) -> OrderRef:
+    """As ``resolve``, for a volunteer answering an offer: an open call they were offered that
+    another volunteer took first is 409 ``AlreadyTaken``, not 404. (The offers end when the
+    winner's acceptance is recorded, so a loser of the race may resolve the order after that.)
+    """
+    try:
+        return resolve(session, principal, public_id)
+    except NotFound:
+        me = principal.volunteer_id
+        if me is None or principal.only_order not in (None, public_id):
+            raise
+        calls = session.scalars(
+            select(OrderEvent.data)
+            .join(Order, Order.id == OrderEvent.order_id)
+            .where(Order.public_id == public_id, OrderEvent.event == EventName.OPEN_CALL)
+        )
+        if any(me in (data or {}).get("offered_to", ()) for data in calls):
+            raise Conflict(ALREADY_TAKEN, "another volunteer accepted this order first") from None
+        raise
 
 
 def placed_by(session: Session, principal: Principal, public_id: str) -> OrderRef:

@@ -68,8 +68,11 @@ class Step:
     internal: bool
 
 
-def display_name(name: str) -> str:
-    """A volunteer as residents see them: the surname and 志愿者 (王志愿者), never a phone."""
+def display_name(name: str, chosen: str | None = None) -> str:
+    """A volunteer as residents see them: the name they chose, else their surname and 志愿者
+    (王志愿者); never a phone."""
+    if chosen:
+        return chosen
     name = name.strip()
     surname = name.split()[0] if name.isascii() else name[:1]
     return f"{surname}志愿者"
@@ -183,8 +186,10 @@ def _volunteer_ids(steps: Iterable[Step]) -> set[int]:
 def _volunteer_names(session: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    rows = session.execute(select(Volunteer.id, Volunteer.name).where(Volunteer.id.in_(ids)))
-    return {vid: display_name(name) for vid, name in rows}
+    rows = session.execute(
+        select(Volunteer.id, Volunteer.name, Volunteer.display_name).where(Volunteer.id.in_(ids))
+    )
+    return {vid: display_name(name, chosen) for vid, name, chosen in rows}
 
 
 def _actor(label: str, names: dict[int, str], center: Center) -> schemas.EventActor:

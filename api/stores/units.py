@@ -76,6 +76,18 @@ def get_unit(session: Session, unit_id: int, viewer: Principal) -> schemas.UnitO
     return _unit_out(session, in_reach(session, unit_id, viewer))
 
 
+def members(session: Session, unit_id: int, leader: Principal) -> list[schemas.UnitMember]:
+    """The active members of a unit ``leader`` leads (anyone else: ``NotFound``), by name."""
+    if unit_id not in leader.led_units:
+        raise NotFound("unit", unit_id)
+    rows = session.scalars(
+        select(Volunteer)
+        .where(Volunteer.unit_id == unit_id, Volunteer.active.is_(True))
+        .order_by(Volunteer.name, Volunteer.id)
+    )
+    return [schemas.UnitMember(id=v.id, name=v.name, available=not v.paused) for v in rows]
+
+
 def list_units(
     session: Session, *, viewer: Principal, township: str | None, limit: int, offset: int
 ) -> schemas.Page[schemas.UnitOut]:

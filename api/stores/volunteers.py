@@ -11,6 +11,7 @@ from api import schemas
 from api.stores.errors import (
     DUPLICATE_PHONE,
     INACTIVE_UNIT,
+    INVALID_DISPLAY_NAME,
     INVALID_PHONE,
     LEADER_TRANSFER,
     NOT_AN_APPLICATION,
@@ -205,7 +206,7 @@ def get_volunteer(session: Session, volunteer_id: int, viewer: Principal) -> sch
 
 
 # What a volunteer may change of themself: their "not now" and their weekly hours.
-SELF_SERVICE = frozenset({"paused", "availability"})
+SELF_SERVICE = frozenset({"paused", "availability", "display_name"})
 
 
 def update_volunteer(
@@ -218,7 +219,9 @@ def update_volunteer(
     """
     volunteer = in_reach(session, volunteer_id, viewer)
     if not viewer.has(Role.ADMIN) and not body.model_fields_set <= SELF_SERVICE:
-        raise Forbidden("volunteers change only their pause and availability; ask an admin")
+        raise Forbidden(
+            "volunteers change only their pause, availability and display name; ask an admin"
+        )
     if body.active is not None:
         volunteer.active = body.active
     if body.paused is not None:
@@ -233,6 +236,10 @@ def update_volunteer(
         volunteer.trade = body.trade
     if body.availability is not None:
         volunteer.windows = _windows(body.availability)
+    if "display_name" in body.model_fields_set:
+        if body.display_name is not None and any(c.isdigit() for c in body.display_name):
+            raise Invalid(INVALID_DISPLAY_NAME, "a display name has no digits (never a phone)")
+        volunteer.display_name = body.display_name
     session.flush()
     return as_seen_by(_volunteer(volunteer, masked=False), viewer)
 

@@ -3,7 +3,8 @@
 Orders gain the volunteer's check-in and check-out, the resident's hurry (催办) count and
 the review's channel (online or on site); complaints may come from the resident without a
 follow-up; photos of the work are listed (their bytes live in the media store); a follow-up
-call may ask the resident to confirm their own rating.
+call may ask the resident to confirm their own rating; volunteers may choose the name
+residents see.
 
 Revision ID: 0006
 Revises: 0005
@@ -38,6 +39,8 @@ def upgrade() -> None:
         )
     with op.batch_alter_table("follow_up_calls") as batch:
         batch.add_column(sa.Column("confirm_rating", sa.String(length=20), nullable=True))
+    with op.batch_alter_table("volunteers") as batch:
+        batch.add_column(sa.Column("display_name", sa.String(length=20), nullable=True))
     op.create_table(
         "photos",
         sa.Column("id", sa.String(length=24), nullable=False),
@@ -59,6 +62,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_photos_order_id", table_name="photos")
     op.drop_table("photos")
+    with op.batch_alter_table("volunteers") as batch:
+        batch.drop_column("display_name")
     with op.batch_alter_table("follow_up_calls") as batch:
         batch.drop_column("confirm_rating")
     op.execute("DELETE FROM complaints WHERE follow_up_id IS NULL")

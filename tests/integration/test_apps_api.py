@@ -426,3 +426,26 @@ async def test_an_order_takes_nine_photos_at_most(
     )
     order = await ok(await as_helper.get(f"/api/orders/{order_id}"))
     assert len(order["photos"]) == 9
+
+
+async def test_a_volunteer_may_choose_the_name_residents_see(
+    worker: None, people: People, township: str
+) -> None:
+    order_id, helper, as_helper = await accepted_order(people, township)
+    refused(
+        await as_helper.patch(f"/api/volunteers/{helper}", json={"display_name": "王 138"}),
+        422,
+        "InvalidDisplayName",
+    )
+    chosen = await ok(
+        await as_helper.patch(f"/api/volunteers/{helper}", json={"display_name": "小王老师"})
+    )
+    assert chosen["display_name"] == "小王老师"
+    resident = await people.resident()
+    order = await ok(await resident.get(f"/api/orders/{order_id}"))
+    accepted = next(e for e in order["events"] if e["type"] == "accepted")
+    assert accepted["actor"] == {"kind": "volunteer", "name": "小王老师"}
+    await ok(await as_helper.patch(f"/api/volunteers/{helper}", json={"display_name": None}))
+    order = await ok(await resident.get(f"/api/orders/{order_id}"))
+    accepted = next(e for e in order["events"] if e["type"] == "accepted")
+    assert accepted["actor"]["name"] == "王志愿者"  # back to the surname

@@ -169,6 +169,26 @@ async def test_open_call_over_http_has_exactly_one_winner(
     await retire(admin, *helpers)
 
 
+async def test_an_open_call_taken_by_another_is_already_taken_not_unknown(
+    worker: None, people: People, township: str
+) -> None:
+    """The loser of an open call who answers after the winner's acceptance was recorded (the
+    offers are gone by then) hears that someone took it, not that the order does not exist."""
+    admin = await people.admin()
+    first, late, never = [await volunteer(admin, township, skills=["care"]) for _ in range(3)]
+    oid = await order_placed(people, township)
+    await ok(
+        await admin.post(f"/api/orders/{oid}/open-call", json={"volunteer_ids": [first, late]})
+    )
+    await ok(await (await people.volunteer(first)).post(f"/api/orders/{oid}/accept"))
+    answer = await (await people.volunteer(late)).post(f"/api/orders/{oid}/accept")
+    assert (answer.status_code, answer.json()["code"]) == (409, "AlreadyTaken")
+    # Someone never offered it still cannot tell it exists.
+    stranger = await (await people.volunteer(never)).post(f"/api/orders/{oid}/accept")
+    assert (stranger.status_code, stranger.json()["code"]) == (404, "NotFound")
+    await retire(admin, first, late, never)
+
+
 async def test_team_dispatch_leader_assigns_a_member(
     worker: None, people: People, township: str
 ) -> None:
@@ -188,6 +208,14 @@ async def test_team_dispatch_leader_assigns_a_member(
     as_leader, as_member = await people.volunteer(leader), await people.volunteer(member)
     offers = await ok(await as_leader.get(f"/api/volunteers/{leader}/offers"))
     assert oid in [o["id"] for o in offers]
+
+    # The assign screen lists the team (its leader too), available or paused; not other teams.
+    await ok(await as_member.patch(f"/api/volunteers/{member}", json={"paused": True}))
+    members = await ok(await as_leader.get(f"/api/units/{unit['id']}/members"))
+    assert [(m["id"], m["available"]) for m in members] == [(leader, True), (member, False)]
+    elsewhere = await as_leader.get(f"/api/units/{unit['id'] + 1000}/members")
+    assert (elsewhere.status_code, elsewhere.json()["code"]) == (404, "NotFound")
+    await ok(await as_member.patch(f"/api/volunteers/{member}", json={"paused": False}))
 
     outsider = await as_leader.post(f"/api/orders/{oid}/assign", json={"volunteer_id": stranger})
     assert (outsider.status_code, outsider.json()["code"]) == (422, "NotUnitMember")

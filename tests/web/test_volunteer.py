@@ -1,0 +1,395 @@
+"""The volunteer's app in a real browser (Debian's Chromium) against the live system.
+
+The whole loop as people live it: a resident orders on the resident's page, an admin
+dispatches through the API, the volunteer opens the link in the dispatch SMS, signs in,
+accepts, arrives and leaves, reports the work with a photo and hands the phone to the resident
+for the on-site review; the follow-up closes it and the resident sees it verified.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+from playwright.async_api import Browser, Page, expect
+
+from api.database import Database
+from core.settings import Settings
+from core.vocab import Role
+from tests import signin
+from tests.integration.test_dispatch_http import new_team, phone, retire, volunteer
+from tests.integration.test_http_lifecycle import ok, wait_for_follow_up
+from tests.polling import eventually
+from tests.signin import Caller
+from tests.web.conftest import inspect, new_context
+from twilio_sim import SimControl
+
+RESIDENT_PHONE = "13800138000"
+
+
+async def texts_to(sim: SimControl, phone: str, containing: str) -> list[str]:
+    texts = await asyncio.to_thread(sim.messages)
+    return [m["body"] for m in texts if m["to"] == "+86" + phone and containing in m["body"]]
+
+
+async def sign_in(page: Page, sim: SimControl, phone: str) -> None:
+    """Sign in on the page with the code our SMS brings (the same form in every app)."""
+    await page.fill("#phone", phone)
+    await page.click("#send-code")
+    await expect(page.locator("#code-sent")).to_be_visible()
+    [body] = (await texts_to(sim, phone, "验证码"))[-1:]
+    code = re.search(r"验证码是(\d{6})", body)
+    assert code is not None, body
+    await page.fill("#code", code.group(1))
+    await page.click("#sign-in-submit")
+    await expect(page.locator("#sign-in")).to_be_hidden()
+
+
+async def resident_orders(page: Page, live_url: str, sim: SimControl, township: str) -> str:
+    await page.goto(live_url + "/")
+    await sign_in(page, sim, RESIDENT_PHONE)
+    await expect(page.locator("#item_code option[value='care.errands']")).to_have_count(1)
+    await page.select_option("#item_code", "care.errands")
+    await page.fill("#reason", "老人腿脚不便，需要代买降压药")
+    await page.select_option("#township", township)
+    await page.fill("#address", "龙井社区3组12号")
+    await page.fill("#resident_name", "龙秀英")
+    await page.click("#submit")
+    await page.wait_for_url("**/orders/*")
+    return page.url.rsplit("/", 1)[1]
+
+
+async def ordered_by_api(resident: Caller, township: str) -> str:
+    """An order the resident placed through the API: its public id."""
+    order = {
+        "item_code": "care.errands",
+        "reason": "帮忙买米",
+        "township": township,
+        "address": "龙井社区1组",
+        "resident_name": "龙秀英",
+    }
+    return str((await ok(await resident.post("/api/orders", json=order), 201))["id"])
+
+
+async def dispatch_link(sim: SimControl, mobile: str, order_id: str) -> str:
+    """The link in the dispatch SMS to the volunteer's phone."""
+    [sms] = await eventually(lambda: texts_to(sim, mobile, order_id), bool, what="the SMS")
+    link = re.search(r"(http://\S+/volunteer/orders/\S+\?t=[^\s，。]+)", sms)
+    assert link is not None and order_id in link.group(1), sms
+    return link.group(1)
+
+
+@pytest.fixture
+def live_settings(live_settings: Settings) -> Settings:
+    # No robot call: the follow-up waits for a call-center agent, whom the test plays.
+    return live_settings.model_copy(update={"follow_up_max_calls": 0})
+
+
+@pytest.fixture
+async def http(live_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=live_url) as client:
+        yield client
+
+
+@pytest.fixture
+async def admin(http: httpx.AsyncClient, live: tuple[str, Settings], database: Database) -> Caller:
+    return Caller(http, await signin.staff(database, live[1]))
+
+
+@pytest.fixture
+async def resident(
+    http: httpx.AsyncClient, live: tuple[str, Settings], database: Database
+) -> Caller:
+    return Caller(http, await signin.resident(database, live[1], RESIDENT_PHONE))
+
+
+def small_jpeg(folder: Path) -> Path:
+    """A real photo file, as a phone's camera would hand it to the file input."""
+    picture = Image.new("RGB", (64, 48), (200, 120, 40))
+    out = io.BytesIO()
+    picture.save(out, format="JPEG", quality=85)
+    path = folder / "work.jpg"
+    path.write_bytes(out.getvalue())
+    return path
+
+
+async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_review(
+    page: Page,
+    browser: Browser,
+    live: tuple[str, Settings],
+    sim: SimControl,
+    database: Database,
+    township: str,
+    tmp_path: Path,
+    admin: Caller,
+) -> None:
+    live_url, settings = live
+    mobile = phone()
+    order_id = await resident_orders(page, live_url, sim, township)
+    v = await volunteer(admin, township, name="吴", phone=mobile, skills=["care"])
+    await ok(await admin.post(f"/api/orders/{order_id}/dispatch", json={"volunteer_id": v}))
+    link = await dispatch_link(sim, mobile, order_id)
+
+    # The volunteer's own phone: the SMS link opens the order as theirs to answer, with no
+    # personal data until they accept it.
+    handset = await new_context(browser)
+    vp = await handset.new_page()
+    await vp.goto(link)
+    await expect(vp.locator("#status")).to_have_attribute("data-status", "dispatched")
+    await expect(vp.locator("#link-hint")).to_be_visible()
+    await expect(vp.locator("#respond")).to_be_visible()
+    await expect(vp.locator("#sign-in")).to_be_hidden()
+    await expect(vp.locator("#contact")).to_be_hidden()
+    await expect(vp.locator("#reason")).to_be_hidden()
+    assert "?t=" not in vp.url  # the code leaves the address bar
+    await inspect(vp, "volunteer-order-from-sms")
+
+    await vp.click("#accept")
+    await expect(vp.locator("#status")).to_have_attribute("data-status", "accepted")
+    await expect(vp.locator("#contact-phone")).to_have_attribute("href", "tel:+86" + RESIDENT_PHONE)
+    await expect(vp.locator("#contact-address")).to_contain_text("龙井社区3组12号")
+    await expect(vp.locator("#map-link")).to_have_attribute("href", re.compile(r"^https://"))
+    await expect(vp.locator("#reason")).to_have_text("老人腿脚不便，需要代买降压药")
+    # Nothing wider than a 360-px phone (a long number or address must wrap, not scroll).
+    assert await vp.evaluate("document.documentElement.scrollWidth") <= 360
+    await inspect(vp, "volunteer-order-accepted")
+
+    # The inbox needs their own sign-in; it lists what they hold, and its card leads back.
+    await vp.goto(live_url + "/volunteer/")
+    await sign_in(vp, sim, mobile)
+    card = vp.locator(f"#assigned a[data-order='{order_id}']")
+    await expect(card).to_contain_text("代购代办")
+    await expect(vp.locator("#offered-empty")).to_be_visible()
+    await inspect(vp, "volunteer-inbox")
+    await card.click()
+    await vp.wait_for_url(f"**/volunteer/orders/{order_id}")
+    await expect(vp.locator("#link-hint")).to_be_hidden()
+
+    await vp.click("#check-in")
+    await expect(vp.locator("#check-out")).to_be_visible()
+    await expect(vp.locator("#checked-in")).to_contain_text("北京时间")
+    await inspect(vp, "volunteer-checked-in")
+    await vp.click("#check-out")
+    await expect(vp.locator("#checked-out")).to_contain_text("北京时间")
+    await expect(vp.locator("#hours")).to_have_value("0.5")  # proposed from the two times
+
+    too_big = tmp_path / "huge.jpg"
+    too_big.write_bytes(small_jpeg(tmp_path).read_bytes() + bytes(5 * 1024 * 1024))
+    await vp.set_input_files("#photo", str(too_big))
+    await expect(vp.locator("#error")).to_contain_text("5MB")
+    await expect(vp.locator("#photos img")).to_have_count(0)
+    await vp.set_input_files("#photo", str(small_jpeg(tmp_path)))
+    await expect(vp.locator("#photos img[src^='data:image/']")).to_have_count(1)
+    shown = "(img) => img.decode().then(() => img.naturalWidth)"
+    assert await vp.locator("#photos img").evaluate(shown)  # a picture, not a broken icon
+    await vp.click("#complete")  # no summary yet
+    await expect(vp.locator("#error")).to_contain_text("做了什么")
+    await vp.fill("#summary-text", "降压药已买好送到家，交给老人本人")
+    await inspect(vp, "volunteer-completing")
+    await vp.click("#complete")
+    await expect(vp.locator("#status")).to_have_attribute("data-status", "completed")
+    await expect(vp.locator("#handover")).to_be_visible()
+    await expect(vp.locator("#result-note")).to_have_text("降压药已买好送到家，交给老人本人")
+    await expect(vp.locator("#result-photos img[src^='data:image/']")).to_have_count(1)
+    await inspect(vp, "volunteer-order-completed")
+
+    # The resident holds the phone: four large grades and nothing else.
+    await vp.click("#start-review")
+    await expect(vp.locator("#review-screen")).to_be_visible()
+    await expect(vp.locator("#work")).to_be_hidden()
+    box = await vp.locator("label.grade").first.bounding_box()
+    assert box is not None and box["height"] >= 64, box
+    await inspect(vp, "volunteer-on-site-review")
+    await vp.click("#review-submit")
+    await expect(vp.locator("#error")).to_contain_text("请选择")
+    await inspect(vp, "volunteer-on-site-review-unpicked")
+    await vp.click("label.grade:has(input[value=very_satisfied])")
+    await vp.click("#review-submit")
+    await expect(vp.locator("#review-thanks")).to_be_visible()
+    await inspect(vp, "volunteer-review-thanks")
+    await vp.click("#review-back")
+    await expect(vp.locator("#result-rating")).to_contain_text("非常满意（现场填写）")
+
+    agent = Caller(admin.client, await signin.staff(database, settings, Role.AGENT))
+    task = await wait_for_follow_up(agent, order_id)
+    done = {"method": "phone", "outcome": "confirmed"}
+    await ok(await agent.post(f"/api/follow-ups/{task['id']}/claim"))
+    closed = await ok(await agent.post(f"/api/follow-ups/{task['id']}/result", json=done))
+    await retire(admin, v)
+    assert closed["status"] == "closed"
+    assert closed["review_channel"] == "on_site"
+    assert [p["photo_id"] for p in closed["photos"]]  # the photo went with the completion
+
+    # The volunteer's page and the resident's page follow without a reload.
+    await expect(vp.locator("#status")).to_have_attribute("data-status", "closed")
+    await expect(vp.locator("#result-verified")).to_contain_text("非常满意")
+    await inspect(vp, "volunteer-order-closed")
+    await expect(page.locator("#status")).to_have_attribute("data-status", "closed")
+    await expect(page.locator("#rating")).to_have_text("非常满意")  # as verified by the call
+    await inspect(page, "resident-order-closed-by-volunteer")
+
+    await vp.goto(live_url + "/volunteer/record")
+    await expect(vp.locator("#orders-completed")).to_have_text("1")
+    await expect(vp.locator("#orders-on-time")).to_have_text("1")
+    await expect(vp.locator("#held-empty")).to_be_visible()  # closed: no longer in hand
+    # Hours and stars come from the service record (issue 14) where the server has it.
+    await expect(vp.locator("#hours-card:visible, #hours-unavailable:visible")).to_have_count(1)
+    await inspect(vp, "volunteer-record")
+    await handset.close()
+
+
+async def test_the_app_installs_and_its_worker_keeps_no_personal_data(
+    page: Page,
+    live_url: str,
+    sim: SimControl,
+    http: httpx.AsyncClient,
+    admin: Caller,
+    township: str,
+) -> None:
+    manifest = await http.get("/volunteer/manifest.webmanifest")
+    assert manifest.headers["content-type"].startswith("application/manifest+json")
+    assert manifest.json()["scope"] == "/volunteer/"
+    for icon in manifest.json()["icons"]:
+        got = await http.get(icon["src"])
+        assert got.status_code == 200 and got.headers["content-type"] == icon["type"], icon
+    worker = await http.get("/volunteer/sw.js")
+    assert worker.headers["content-type"].startswith("text/javascript")
+    assert "script-src 'self'" in worker.headers["content-security-policy"]
+    mobile = phone()
+    v = await volunteer(admin, township, name="吴", phone=mobile)
+
+    await page.goto(live_url + "/volunteer/?lang=en")
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    await expect(page.locator("h1")).to_have_text("Volunteer orders")
+    await inspect(page, "volunteer-sign-in-en")
+    await page.goto(live_url + "/volunteer/?lang=zh-CN")
+    await expect(page.locator("#sign-in")).to_be_visible()
+    await inspect(page, "volunteer-sign-in")
+    scope = await page.evaluate("navigator.serviceWorker.ready.then((r) => r.scope)")
+    assert scope == live_url + "/volunteer/"
+    await sign_in(page, sim, mobile)
+    await expect(page.locator("#inbox")).to_be_visible()
+    await expect(page.locator("#open_calls-empty")).to_be_visible()
+    await inspect(page, "volunteer-inbox-empty")
+    # Once installed, the worker answers the app's requests (it controls the page on reload).
+    await page.reload()
+    await expect(page.locator("#inbox")).to_be_visible()
+    assert await page.evaluate("navigator.serviceWorker.controller !== null")
+    cached: list[str] = await page.evaluate(
+        """async () => {
+            const urls = [];
+            for (const name of await caches.keys()) {
+                const cache = await caches.open(name);
+                for (const request of await cache.keys()) urls.push(request.url);
+            }
+            return urls;
+        }"""
+    )
+    assert live_url + "/static/js/volunteer.js" in cached
+    assert not [u for u in cached if "/api/" in u], cached
+    await retire(admin, v)
+
+
+async def test_a_leader_assigns_an_order_of_their_team_to_a_member(
+    page: Page,
+    live: tuple[str, Settings],
+    sim: SimControl,
+    database: Database,
+    admin: Caller,
+    resident: Caller,
+    township: str,
+) -> None:
+    settings = live[1]
+    mobile = phone()
+    leader = await volunteer(admin, township, name="杨队长", phone=mobile)
+    member = await volunteer(admin, township, name="石小梅", skills=["care"])
+    team = await new_team(admin, township, leader, "松桃")
+    await ok(await admin.post(f"/api/volunteers/{member}/transfer", json={"unit_id": team["id"]}))
+    order_id = await ordered_by_api(resident, township)
+    await ok(await admin.post(f"/api/orders/{order_id}/dispatch", json={"unit_id": team["id"]}))
+
+    # The dispatch SMS reaches the leader; handing the order on needs their own sign-in.
+    await page.goto(await dispatch_link(sim, mobile, order_id))
+    await expect(page.locator("#sign-in-hint")).to_be_visible()
+    await expect(page.locator("#respond")).to_be_hidden()
+    await inspect(page, "volunteer-leader-from-sms")
+    await sign_in(page, sim, mobile)
+    await expect(page.locator("#sign-in-hint")).to_be_hidden()
+    await expect(page.locator("#assign")).to_be_visible()
+    await expect(page.locator("#respond")).to_be_hidden()
+    await expect(page.locator(f"#member option[value='{member}']")).to_have_text("石小梅")
+    await inspect(page, "volunteer-leader-assign")
+    await page.click("#assign-submit")  # nobody chosen
+    await expect(page.locator("#error")).to_contain_text("队员")
+    await page.select_option("#member", str(member))
+    await page.click("#assign-submit")
+    await expect(page.locator("#events li[data-event=assigned]")).to_have_count(1)
+    await expect(page.locator("#assign")).to_be_hidden()
+    await inspect(page, "volunteer-leader-assigned")
+
+    as_member = Caller(admin.client, await signin.volunteer(database, settings, member))
+    inbox = await ok(await as_member.get("/api/me/inbox"))
+    assert [o["order_id"] for o in inbox["offered"]] == [order_id]
+    await retire(admin, leader, member)
+
+
+async def test_a_volunteer_who_cannot_go_says_why_and_the_order_returns_to_the_center(
+    page: Page, live_url: str, sim: SimControl, admin: Caller, resident: Caller, township: str
+) -> None:
+    mobile = phone()
+    v = await volunteer(admin, township, name="麻", phone=mobile, skills=["care"])
+    order_id = await ordered_by_api(resident, township)
+    await ok(await admin.post(f"/api/orders/{order_id}/dispatch", json={"volunteer_id": v}))
+    await page.goto(await dispatch_link(sim, mobile, order_id))
+    await expect(page.locator("#respond")).to_be_visible()
+    await page.click("#decline")  # no reason yet
+    await expect(page.locator("#error")).to_contain_text("原因")
+    await expect(page.locator("#decline-reason")).to_have_attribute("aria-invalid", "true")
+    await inspect(page, "volunteer-decline-needs-a-reason")
+    await page.fill("#decline-reason", "今天在县城住院陪护，去不了")
+    await page.click("#decline")
+    await page.wait_for_url(f"{live_url}/volunteer/")
+
+    back = await ok(await admin.get(f"/api/orders/{order_id}"))
+    assert back["status"] == "pending"
+    [declined] = [e for e in back["timeline"] if e["event"] == "declined"]
+    assert declined["note"] == "今天在县城住院陪护，去不了"  # the reason reaches the center
+    await retire(admin, v)
+
+
+async def test_an_open_call_nearby_is_taken_from_the_inbox(
+    page: Page, live_url: str, sim: SimControl, admin: Caller, resident: Caller, township: str
+) -> None:
+    mobile = phone()
+    first = await volunteer(admin, township, name="龙", phone=mobile, skills=["care"])
+    second = await volunteer(admin, township, name="田", skills=["care"])
+    order_id = await ordered_by_api(resident, township)
+    both = {"volunteer_ids": [first, second]}
+    await ok(await admin.post(f"/api/orders/{order_id}/open-call", json=both))
+
+    await page.goto(live_url + "/volunteer/")
+    await sign_in(page, sim, mobile)
+    card = page.locator(f"#open_calls a[data-order='{order_id}']")
+    await expect(card).to_contain_text("抢单截止")
+    await expect(card).to_contain_text(township)
+    await inspect(page, "volunteer-inbox-open-call")
+    await card.click()
+    await expect(page.locator("#respond")).to_be_visible()
+    await page.click("#accept")
+    await expect(page.locator("#status")).to_have_attribute("data-status", "accepted")
+    await page.click("text=← 我的单子")
+    await expect(page.locator(f"#assigned a[data-order='{order_id}']")).to_have_count(1)
+    await expect(page.locator("#open_calls-empty")).to_be_visible()
+    # The same inbox in English: the scripts' words come from the catalog too.
+    await page.goto(live_url + "/volunteer/?lang=en")
+    held = page.locator(f"#assigned a[data-order='{order_id}']")
+    await expect(held.locator(".status")).to_have_text("Accepted: go and help")
+    await expect(held.locator(".when")).to_contain_text("Deadline: ")
+    await inspect(page, "volunteer-inbox-en")
+    await retire(admin, first, second)
