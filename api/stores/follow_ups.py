@@ -18,6 +18,7 @@ from api.stores.errors import (
     Conflict,
     found,
 )
+from api.stores.order_view import display_name
 from api.stores.rows import total_rows
 from core.db import utcnow
 from core.models import (
@@ -170,7 +171,15 @@ def follow_up_detail(
     """
     now = now or utcnow()
     row = session.execute(
-        select(FollowUp, Order, CatalogItem.name, OrderNote.body, Complaint.id, Volunteer.name)
+        select(
+            FollowUp,
+            Order,
+            CatalogItem.name,
+            OrderNote.body,
+            Complaint.id,
+            Volunteer.name,
+            Volunteer.display_name,
+        )
         .join(Order, Order.id == FollowUp.order_id)
         .join(CatalogItem, CatalogItem.code == Order.item_code)
         .outerjoin(Volunteer, Volunteer.id == Order.volunteer_id)
@@ -178,7 +187,7 @@ def follow_up_detail(
         .outerjoin(Complaint, Complaint.follow_up_id == FollowUp.id)
         .where(FollowUp.id == follow_up_id, in_scope(viewer))
     ).first()
-    f, o, item_name, notes, complaint_id, volunteer_name = found(row, "follow-up", follow_up_id)
+    f, o, item_name, notes, complaint_id, volunteer, chosen = found(row, "follow-up", follow_up_id)
     calls = session.scalars(
         select(FollowUpCall)
         .where(FollowUpCall.follow_up_id == follow_up_id)
@@ -199,7 +208,7 @@ def follow_up_detail(
             "category_code": o.category_code,
             "address": o.address if holder else None,
             "volunteer_id": o.volunteer_id,
-            "volunteer_name": volunteer_name,
+            "volunteer_name": display_name(volunteer, chosen) if volunteer else None,
             "notes": notes,
             "complaint_id": complaint_id,
             "calls": [

@@ -84,7 +84,7 @@ async def test_an_agent_claims_a_follow_up_calls_and_records_a_complaint(
         await expect(page.locator("#c-phone")).to_have_text("+86" + UNHAPPY)
         await expect(page.locator("#c-name")).to_have_text("龙秀英")
         script = page.locator("#script")
-        await expect(script).to_contain_text("志愿者吴志强")
+        await expect(script).to_contain_text("吴志愿者为您提供了")  # as the resident knows them
         await expect(script).to_contain_text("空巢老人探访")
         await expect(script).to_contain_text("“满意”")  # the review to confirm
         await expect(script).to_contain_text("不满意")  # why they are being called

@@ -17,7 +17,7 @@ from api.database import Database
 from core.settings import Settings
 from core.vocab import OrderStatus, Role
 from tests import signin
-from tests.api.recognition_data import BASE, _order, seed
+from tests.api.recognition_data import BASE, add_order, seed
 from tests.signin import STAFF_PASSWORD, Caller, staff_username
 from tests.web.conftest import DESKTOP, TABLET, inspect, new_context
 from tests.web.test_docs_page import only_our_server
@@ -80,7 +80,7 @@ async def test_an_admin_watches_the_live_figures_and_charts_of_their_townships(
 
     # A new overdue order shows without a reload.
     await database.run(
-        lambda session: _order(
+        lambda session: add_order(
             session,
             world.township,
             BASE + timedelta(days=9),

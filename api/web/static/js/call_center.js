@@ -93,7 +93,7 @@
     const served = d.completed_at ? day.format(new Date(d.completed_at)) : _("前几天");
     const service = d.item_name;
     lines.push(d.volunteer_name
-      ? say(_("{when}，志愿者{volunteer}为您提供了“{service}”服务，想耽误您一分钟做个回访。"), { when: served, volunteer: d.volunteer_name, service })
+      ? say(_("{when}，{volunteer}为您提供了“{service}”服务，想耽误您一分钟做个回访。"), { when: served, volunteer: d.volunteer_name, service })
       : say(_("{when}，我们的志愿者为您提供了“{service}”服务，想耽误您一分钟做个回访。"), { when: served, service }));
     if (d.queue_reason === "dissatisfied") lines.push(_("您在回访电话里选了“不满意”，能和我说说哪里没做好吗？我们一定改进。"));
     if (d.queue_reason === "staff_requested") lines.push(_("您在回访电话里选择了人工服务，请问有什么需要我们帮忙的？"));
