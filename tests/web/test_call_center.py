@@ -12,6 +12,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from playwright.async_api import Browser, Page, expect
 
 from api.database import Database
@@ -23,6 +24,14 @@ from tests.web.conftest import DESKTOP, TABLET, inspect, new_context
 from twilio_sim import SimControl
 
 DESK = (DESKTOP, TABLET)
+
+
+@pytest.fixture
+def live_settings(live_settings: Settings) -> Settings:
+    # The call after an online review waits FOLLOW_UP_AFTER_REVIEW (hours); here it rings at once.
+    return live_settings.model_copy(update={"follow_up_after_review": timedelta(0)})
+
+
 # The two residents (as typed, and in E.164 as the simulator knows them).
 UNHAPPY, WANTS_A_PERSON = "13800138000", "13800138001"
 
