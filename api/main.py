@@ -26,7 +26,9 @@ from api.routes import (
     auth,
     call_center,
     call_center_pages,
+    catalog,
     complaints,
+    console_pages,
     pages,
     photos,
     public,
@@ -139,6 +141,7 @@ def create_app(
     ):
         app.include_router(router)
     app.include_router(complaints.router)
+    app.include_router(catalog.router)
     app.include_router(reports.router)
     app.include_router(recognition.router)
     app.include_router(public.router)
@@ -147,6 +150,7 @@ def create_app(
     app.include_router(staff.router)
     app.include_router(docs.router)
     app.include_router(pages.router)
+    app.include_router(console_pages.router)
     app.include_router(volunteer_pages.router)
     app.include_router(call_center_pages.router)
     app.include_router(supervision_pages.router)

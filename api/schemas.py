@@ -858,3 +858,71 @@ class SmsCodeSent(BaseModel):
     """A sign-in code is on its way, if the number can receive SMS (the same for every number)."""
 
     expires_in: int
+
+
+# --- the admin console (issue 13) -------------------------------------------------------
+
+
+class BoardOut(BaseModel):
+    """The to-close board (销号清单): open orders by what the center must do next.
+
+    ``counts`` are every such order in the admin's townships; ``columns`` the most urgent
+    of each (nearest deadline first). Columns: ``pending`` (待派单), ``dispatched`` (已派单),
+    ``accepted`` (已接单), ``overdue`` (超时: past the 72 hours), ``supervised`` (督办:
+    nobody could take it, its workflow was lost, the resident hurried it, or a complaint
+    about it is open).
+    """
+
+    counts: dict[str, int]
+    columns: dict[str, list[OrderSummary]]
+    at: datetime
+
+
+NoteText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class NoteBody(Strict):
+    text: NoteText
+
+
+class NoteOut(BaseModel):
+    """A staff note on an order: internal, never shown to residents or volunteers."""
+
+    id: str
+    order_id: PublicId
+    text: str
+    author: str | None
+    created_at: datetime
+
+
+ItemCode = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=2, max_length=60, pattern=r"^[a-z0-9][a-z0-9_.-]*$"
+    ),
+]
+ItemName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+ItemNameEn = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+
+
+class CatalogItemCreate(Strict):
+    """A new sub-item of the service menu (深度拓展供需服务内容)."""
+
+    category_code: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    code: ItemCode
+    name: ItemName
+    name_en: ItemNameEn
+
+
+class CatalogItemPatch(Strict):
+    """Rename an item, or take it off the menu (``active: false``) and back."""
+
+    name: ItemName | None = None
+    name_en: ItemNameEn | None = None
+    active: bool | None = None
+
+
+class CatalogItemOut(ItemOut):
+    category_code: str
+    active: bool
+    position: int

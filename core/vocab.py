@@ -249,8 +249,10 @@ class Channel(StrEnum):
     WALK_IN = "walk_in"  # staff, for a resident at a station
 
 
+# What staff write on an order for each other (the console's internal notes).
+STAFF_NOTE = "staff_note"
 # Notes only staff read: why a volunteer declined, what the call-center heard, why an admin
-# dispatched, how a complaint was resolved.
+# dispatched, how a complaint was resolved, staff notes.
 INTERNAL_NOTES = frozenset(
     {
         "dispatch_reason",
@@ -258,6 +260,7 @@ INTERNAL_NOTES = frozenset(
         "follow_up_notes",
         "complaint_resolution",
         "resident_complaint",
+        STAFF_NOTE,
     }
 )
 

@@ -54,13 +54,18 @@ def database(engine: Engine) -> Database:
     return Database(engine)
 
 
-@pytest.fixture
-def township(engine: Engine) -> str:
-    """A township of this test's own, registered, so tests never see each other's orders."""
-    name = f"测试镇-{uuid.uuid4().hex[:8]}"
+def new_township(engine: Engine, prefix: str = "测试镇") -> str:
+    """A newly registered township of a unique name."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
     with engine.begin() as conn:
         conn.execute(insert(Township).values(name=name, name_en="Test township", position=1000))
     return name
+
+
+@pytest.fixture
+def township(engine: Engine) -> str:
+    """A township of this test's own, registered, so tests never see each other's orders."""
+    return new_township(engine)
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, status
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -12,8 +14,8 @@ from api import schemas
 from api.auth import AdminActor, StaffActor, VisibleOrder, client_ip
 from api.deps import CommandsDep, DatabaseDep, SettingsDep, TemporalDep
 from api.errors import raise_for_update_failure
-from api.params import IdFilter, Limit, Offset, OrderFilterId
-from api.stores import candidates, erasure, escalations, orders, policies, sms, units
+from api.params import IdFilter, Limit, Offset, OrderFilterId, TownshipFilter
+from api.stores import board, candidates, erasure, escalations, notes, orders, policies, sms, units
 from api.stores.errors import NO_CANDIDATES, Conflict, Forbidden
 from api.stores.references import require_volunteer
 from core.db import utcnow
@@ -27,6 +29,7 @@ router = APIRouter(prefix="/api", tags=["admin"], responses=schemas.ERRORS)
 async def list_orders(
     actor: StaffActor,
     db: DatabaseDep,
+    settings: SettingsDep,
     status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
     overdue: bool | None = None,
     undispatchable: bool | None = None,
@@ -35,15 +38,19 @@ async def list_orders(
     item: str | None = None,
     volunteer_id: IdFilter = None,
     lost: bool | None = None,
+    since: Annotated[date | None, Query(description="Submitted on or after (county date)")] = None,
+    until: Annotated[date | None, Query(description="Submitted on or before (county date)")] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> schemas.Page[schemas.OrderSummary]:
     """Orders in your townships, newest first (agents: those with a follow-up).
 
-    Filters: status, overdue, undispatchable, place, item, volunteer, and ``lost``: orders
-    whose workflow ended outside the API (terminated in the Temporal UI, failed), which an
-    admin must look at.
+    Filters: status, overdue, undispatchable, place, item, volunteer, the days submitted
+    (``since``, ``until``: dates in the county's time zone), and ``lost``: orders whose
+    workflow ended outside the API (terminated in the Temporal UI, failed), which an admin
+    must look at.
     """
+    county = ZoneInfo(settings.county_timezone)
     flt = orders.OrderFilter(
         status=status_,
         overdue=overdue,
@@ -53,8 +60,52 @@ async def list_orders(
         item=item,
         volunteer_id=volunteer_id,
         lost=lost,
+        submitted_from=None if since is None else datetime.combine(since, time(), county),
+        submitted_before=None
+        if until is None
+        else datetime.combine(until + timedelta(days=1), time(), county),
     )
     return await db.run(orders.list_orders, flt, viewer=actor, limit=limit, offset=offset)
+
+
+@router.get("/board", response_model=schemas.BoardOut)
+async def to_close_board(
+    actor: AdminActor,
+    db: DatabaseDep,
+    township: TownshipFilter = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> schemas.BoardOut:
+    """The to-close board (销号清单) of your townships: how many orders wait at each step
+    (待派单 / 已派单 / 已接单 / 超时 / 督办) and the ``limit`` with the nearest deadlines.
+
+    Cheap enough to poll every few seconds: one counting query and one short list each.
+    """
+    return await db.run(board.board, actor, township=township, limit=limit, now=utcnow())
+
+
+@router.get("/orders/{order_id}/notes", response_model=list[schemas.NoteOut])
+async def list_notes(
+    actor: StaffActor, order: VisibleOrder, db: DatabaseDep
+) -> list[schemas.NoteOut]:
+    """Staff notes on the order, oldest first, with who wrote each. Staff only."""
+    return await db.run(notes.staff_notes, order)
+
+
+@router.post(
+    "/orders/{order_id}/notes",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.NoteOut,
+)
+async def add_note(
+    actor: StaffActor,
+    order: VisibleOrder,
+    body: schemas.NoteBody,
+    request: Request,
+    db: DatabaseDep,
+) -> schemas.NoteOut:
+    """Add an internal note (内部备注) for other staff: never shown to the resident or the
+    volunteers, kept out of the workflow, audited. Closed orders take notes too."""
+    return await db.run(notes.add_staff_note, order, body.text, actor, ip=client_ip(request))
 
 
 async def _tried(client: Client, order_id: int) -> list[int]:

@@ -23,7 +23,7 @@ router = APIRouter(prefix="/api", tags=["registry"], responses=schemas.ERRORS)
 
 def county_admin(actor: Principal) -> None:
     if not actor.county_wide:
-        raise Forbidden("only a county admin changes the county's places")
+        raise Forbidden("only a county admin changes what the county shares (places, the menu)")
 
 
 @router.post("/townships", status_code=status.HTTP_201_CREATED, response_model=schemas.TownshipOut)

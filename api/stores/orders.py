@@ -490,6 +490,8 @@ class OrderFilter:
     volunteer_id: int | None = None
     # Orders whose workflow ended outside the API (see the reconciler).
     lost: bool | None = None
+    submitted_from: datetime | None = None
+    submitted_before: datetime | None = None
 
 
 def list_orders(
@@ -515,6 +517,10 @@ def list_orders(
         query = query.where(
             Order.workflow_lost_at.is_not(None) if flt.lost else Order.workflow_lost_at.is_(None)
         )
+    if flt.submitted_from is not None:
+        query = query.where(Order.submitted_at >= flt.submitted_from)
+    if flt.submitted_before is not None:
+        query = query.where(Order.submitted_at < flt.submitted_before)
     return _newest_first(session, query, limit=limit, offset=offset)
 
 

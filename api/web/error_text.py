@@ -72,6 +72,7 @@ TEXT: Final[dict[str, str]] = {
     "DuplicatePlace": N_("这个村（社区）已经有了。"),
     "VillageOutsideTownship": N_("这个村（社区）不在所选乡镇。"),
     "DuplicateUnit": N_("这个服务队已经有了。"),
+    "DuplicateItem": N_("已经有这个代码的服务项目了，请换一个代码。"),
     "InactiveUnit": N_("这个服务队已停用。"),
     "UnitWithoutLeader": N_("这个服务队还没有队长。"),
     "NotUnitMember": N_("这位志愿者不是本队队员。"),

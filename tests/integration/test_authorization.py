@@ -129,6 +129,18 @@ def rules(ids: World) -> dict[tuple[str, str], Rule]:
         ("GET", "/api/me/inbox"): rule(VOL, VOL2, LEAD),
         ("GET", "/api/units/{unit_id}/members"): rule(LEAD),
         ("GET", "/api/orders/{order_id}/candidates"): rule(ADMIN, hidden={TADMIN}),
+        ("GET", "/api/orders/{order_id}/notes"): rule(ADMIN, hidden={AGENT, TADMIN}),
+        ("POST", "/api/orders/{order_id}/notes"): rule(
+            ADMIN, hidden={AGENT, TADMIN}, body={"text": "矩阵备注"}
+        ),
+        ("GET", "/api/board"): rule(TADMIN, ADMIN),
+        ("GET", "/api/catalog/items"): rule(TADMIN, ADMIN),
+        # An unknown category (422 once let in): the seeded menu stays as it is for other tests.
+        ("POST", "/api/catalog/items"): rule(
+            ADMIN,
+            body={"category_code": "matrix", "code": "matrix.x", "name": "矩阵", "name_en": "M"},
+        ),
+        ("PATCH", "/api/catalog/items/{item_code}"): rule(ADMIN, body={"active": True}),
         ("GET", "/api/orders/{order_id}/messages"): rule(ADMIN, hidden={TADMIN}),
         ("POST", "/api/orders/{order_id}/dispatch"): rule(ADMIN, hidden={TADMIN}, body={}),
         ("POST", "/api/orders/{order_id}/open-call"): rule(ADMIN, hidden={TADMIN}, body={}),
@@ -242,6 +254,7 @@ class World:
             code=self.certificate,
             period=ROLL_PERIOD,
             scope="*",
+            item_code="care.errands",
             call_id=1,
             sms_id=1,
         )

@@ -1,0 +1,74 @@
+"""The to-close board (销号清单): the admin's open orders by what the center must do next."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from api import schemas
+from api.stores.access import in_scope
+from api.stores.orders import summary
+from core.models import Complaint, Order
+from core.security import Principal
+from core.vocab import OPEN_STATUSES, ComplaintStatus, OrderStatus
+
+
+def _columns() -> dict[str, ColumnElement[bool]]:
+    """Each column's condition; an order may stand in more than one (overdue and accepted)."""
+    still_open = Order.status.in_([s.value for s in OPEN_STATUSES])
+    complaint_open = exists().where(
+        Complaint.order_id == Order.id, Complaint.status == ComplaintStatus.OPEN.value
+    )
+    return {
+        "pending": Order.status == OrderStatus.PENDING.value,
+        "dispatched": Order.status == OrderStatus.DISPATCHED.value,
+        "accepted": Order.status == OrderStatus.ACCEPTED.value,
+        "overdue": and_(still_open, Order.overdue.is_(True)),
+        # 督办: what no timer will settle by itself, or what the resident hurried (催办): someone
+        # at the center must act.
+        "supervised": or_(
+            and_(
+                still_open,
+                or_(
+                    Order.undispatchable.is_(True),
+                    Order.workflow_lost_at.is_not(None),
+                    Order.hurry_count > 0,
+                ),
+            ),
+            complaint_open,
+        ),
+    }
+
+
+def board(
+    session: Session, viewer: Principal, *, township: str | None, limit: int, now: datetime
+) -> schemas.BoardOut:
+    """Counts for every column in one query, then the ``limit`` nearest deadlines of each."""
+    scope = in_scope(viewer)
+    if township is not None:
+        scope = and_(scope, Order.township == township)
+    columns = _columns()
+    counted = session.execute(
+        select(
+            *(
+                func.coalesce(func.sum(case((cond, 1), else_=0)), 0).label(name)
+                for name, cond in columns.items()
+            )
+        ).where(scope)
+    ).one()
+    lists = {
+        name: [
+            summary(o)
+            for o in session.scalars(
+                select(Order).where(scope, cond).order_by(Order.deadline_at, Order.id).limit(limit)
+            )
+        ]
+        for name, cond in columns.items()
+    }
+    return schemas.BoardOut(
+        counts={name: int(counted._mapping[name]) for name in columns},
+        columns=lists,
+        at=now,
+    )
