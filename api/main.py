@@ -27,6 +27,7 @@ from api.routes import (
     admin,
     auth,
     call_center,
+    call_center_pages,
     catalog,
     complaints,
     console_pages,
@@ -38,6 +39,7 @@ from api.routes import (
     reports,
     resident,
     staff,
+    supervision_pages,
     twilio,
     volunteer,
     volunteer_pages,
@@ -157,6 +159,8 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(console_pages.router)
     app.include_router(volunteer_pages.router)
+    app.include_router(call_center_pages.router)
+    app.include_router(supervision_pages.router)
     app.mount("/static", pages.static, name="static")
 
     @app.get("/healthz", response_model=schemas.Health, tags=["ops"])

@@ -664,6 +664,8 @@ class FollowUpDetail(FollowUpTask):
     # The full phone and the address only for the agent holding a live claim (audited).
     address: str | None
     volunteer_id: int | None
+    # The call script names who served them as the resident knows them (their display name).
+    volunteer_name: str | None = None
     notes: str | None = None
     complaint_id: int | None = None
     calls: list[FollowUpCallOut]

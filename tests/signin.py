@@ -71,6 +71,22 @@ async def staff(
     return bearer(await db.run(create), settings)
 
 
+async def staff_username(db: Database, role: Role, townships: Sequence[str] | None = None) -> str:
+    """A new staff account to sign in with on a page (password ``STAFF_PASSWORD``)."""
+    username = f"{role.value}-{uuid.uuid4().hex[:8]}"
+    await db.run(
+        lambda session: accounts.create_staff(
+            session,
+            username=username,
+            password=STAFF_PASSWORD,
+            role=role,
+            townships=townships,
+            known_townships=list(townships or ()),
+        )
+    )
+    return username
+
+
 def order_link(public_id: str, settings: Settings) -> Headers:
     token = issue_order_link(
         public_id,

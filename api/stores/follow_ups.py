@@ -18,9 +18,18 @@ from api.stores.errors import (
     Conflict,
     found,
 )
+from api.stores.order_view import display_name
 from api.stores.rows import total_rows
 from core.db import utcnow
-from core.models import CatalogItem, Complaint, FollowUp, FollowUpCall, Order, OrderNote
+from core.models import (
+    CatalogItem,
+    Complaint,
+    FollowUp,
+    FollowUpCall,
+    Order,
+    OrderNote,
+    Volunteer,
+)
 from core.phones import mask_for_screen
 from core.security import Principal
 from core.vocab import FollowUpStatus
@@ -162,14 +171,23 @@ def follow_up_detail(
     """
     now = now or utcnow()
     row = session.execute(
-        select(FollowUp, Order, CatalogItem.name, OrderNote.body, Complaint.id)
+        select(
+            FollowUp,
+            Order,
+            CatalogItem.name,
+            OrderNote.body,
+            Complaint.id,
+            Volunteer.name,
+            Volunteer.display_name,
+        )
         .join(Order, Order.id == FollowUp.order_id)
         .join(CatalogItem, CatalogItem.code == Order.item_code)
+        .outerjoin(Volunteer, Volunteer.id == Order.volunteer_id)
         .outerjoin(OrderNote, OrderNote.id == FollowUp.note_id)
         .outerjoin(Complaint, Complaint.follow_up_id == FollowUp.id)
         .where(FollowUp.id == follow_up_id, in_scope(viewer))
     ).first()
-    f, o, item_name, notes, complaint_id = found(row, "follow-up", follow_up_id)
+    f, o, item_name, notes, complaint_id, volunteer, chosen = found(row, "follow-up", follow_up_id)
     calls = session.scalars(
         select(FollowUpCall)
         .where(FollowUpCall.follow_up_id == follow_up_id)
@@ -190,6 +208,7 @@ def follow_up_detail(
             "category_code": o.category_code,
             "address": o.address if holder else None,
             "volunteer_id": o.volunteer_id,
+            "volunteer_name": display_name(volunteer, chosen) if volunteer else None,
             "notes": notes,
             "complaint_id": complaint_id,
             "calls": [

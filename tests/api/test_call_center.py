@@ -523,7 +523,11 @@ async def test_a_task_shows_its_order_and_every_automated_call(
 ) -> None:
     def seed(session: Session) -> tuple[str, int]:
         township = add_township(session)
-        order_id = add_order(session, township, review_rating="average")
+        phone = f"+86139{uuid.uuid4().int % 10**8:08d}"
+        volunteer = Volunteer(name="吴芳", phone=phone, township=township)
+        session.add(volunteer)
+        session.flush()
+        order_id = add_order(session, township, review_rating="average", volunteer_id=volunteer.id)
         task = add_follow_up(
             session,
             order_id,
@@ -575,6 +579,8 @@ async def test_a_task_shows_its_order_and_every_automated_call(
     assert (detail["resident_name"], detail["resident_phone"]) == ("龙秀英", PHONE)
     assert detail["address"] == ADDRESS
     assert detail["review_rating"] == "average"
+    # The call script names who served them.
+    assert detail["volunteer_name"] == "吴志愿者"  # no display name chosen: surname + 志愿者
     assert (detail["call_rating"], detail["call_attempts"]) == ("dissatisfied", 2)
     assert (detail["queue_reason"], detail["priority"]) == ("dissatisfied", 0)
     assert (detail["claimed_by"], detail["mine"]) == (holder.id, True)

@@ -46,12 +46,14 @@ def staff_id(caller: Caller, settings: Settings) -> int:
     return found
 
 
-async def reviewed_order(people: People, township: str, rating: str) -> str:
-    """An order taken round the loop up to the resident's review; its public id."""
-    admin, resident = await people.admin(), await people.resident()
+async def reviewed_order(
+    people: People, township: str, rating: str, phone: str = "13800138000"
+) -> str:
+    """An order taken round the loop up to the review by the resident of ``phone``; its id."""
+    admin, resident = await people.admin(), await people.resident(phone)
     volunteer_id = await register(admin, township, ["care"])
     volunteer = await people.volunteer(volunteer_id)
-    order_id = await order_placed(people, township)
+    order_id = await order_placed(people, township, phone)
     await ok(
         await admin.post(f"/api/orders/{order_id}/dispatch", json={"volunteer_id": volunteer_id})
     )

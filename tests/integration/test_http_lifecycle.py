@@ -63,9 +63,11 @@ async def wait_for_follow_up(caller: Caller, order_id: str) -> Json:
     return follow_up
 
 
-async def order_placed(people: People, township: str, **overrides: object) -> str:
-    """A new order from the default resident; its public id."""
-    resident = await people.resident()
+async def order_placed(
+    people: People, township: str, phone: str = "13800138000", **overrides: object
+) -> str:
+    """A new order from the resident of ``phone`` (the default one unless told); its public id."""
+    resident = await people.resident(phone)
     created = await ok(
         await resident.post("/api/orders", json=submission(township, **overrides)), 201
     )

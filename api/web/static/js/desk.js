@@ -33,6 +33,9 @@ window.Desk = (() => {
     )));
   }
 
+  // A time for a table cell: county time, kept on one line, machine-readable.
+  const when = (iso) => (iso ? el("time", { dateTime: iso }, App.time(iso)) : "—");
+
   // "29:58" or "1:02:03": a lease or a deadline to the second.
   function clock(ms) {
     const s = Math.max(0, Math.floor(ms / 1000));
@@ -119,5 +122,5 @@ window.Desk = (() => {
     });
   }
 
-  return { el, table, clock, countdown, live, start, signOut };
+  return { el, table, when, clock, countdown, live, start, signOut };
 })();

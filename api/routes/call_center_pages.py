@@ -1,0 +1,19 @@
+"""The call-center workbench (回访工作台): the follow-up queue, claims, the call and its result.
+
+One page over the JSON API (``/api/follow-ups``): the page itself carries no personal data;
+the script reads the resident's contact from the task detail only once the agent holds it.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+
+from api.web.render import PagesDep
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/call-center/")
+async def workbench(pages: PagesDep) -> HTMLResponse:
+    return pages.render("call_center/index.html", app="call-center")

@@ -1,0 +1,237 @@
+// The call-center workbench: the follow-up queue (live), a claim with its lease ticking, the
+// call script, the calls so far, the resident's contact (only for the task this agent holds)
+// and the result form. Everything goes through /api/follow-ups.
+"use strict";
+(() => {
+  const { _, $, api, showError } = App;
+  const { el, table, when, countdown, live, start } = Desk;
+
+  const REASONS = {
+    dissatisfied: [_("居民不满意"), "urgent"],
+    staff_requested: [_("要求人工"), "high"],
+    attempts_exhausted: [_("多次未接通"), "normal"],
+    call_impossible: [_("无法自动拨打"), "normal"],
+    no_automated_call: [_("未自动回访"), "quiet"],
+  };
+  const RATINGS = { very_satisfied: _("非常满意"), satisfied: _("满意"), average: _("一般"), dissatisfied: _("不满意") };
+  const CALL_OUTCOMES = {
+    rated: _("已按键评价"), staff_requested: _("要求人工"), no_input: _("接通未按键"),
+    "no-answer": _("无人接听"), busy: _("占线"), failed: _("拨打失败"), machine: _("语音信箱"),
+    lost: _("没有回执"),
+  };
+  const KEYS = { 1: RATINGS.very_satisfied, 2: RATINGS.satisfied, 3: RATINGS.average, 4: RATINGS.dissatisfied, 9: _("要求人工") };
+  const day = new Intl.DateTimeFormat(App.data.lang, { timeZone: App.data.timezone, month: "long", day: "numeric" });
+
+  let items = {};  // catalog item code → name (the queue lists codes)
+  let current = null;  // the task this agent holds and works on: its detail
+  // Bumped whenever the task on screen changes: a queue read that was asked for before then
+  // says nothing reliable about it (it might close a task just claimed), so it is dropped.
+  let epoch = 0;
+
+  const reasonChip = (reason) => {
+    const [label, level] = REASONS[reason] || [_("待回访"), "quiet"];
+    return el("span", { class: `chip ${level}`, dataset: { reason: reason || "" } }, label);
+  };
+  const say = (template, values) => Object.entries(values).reduce((s, [k, v]) => s.replace(`{${k}}`, v), template);
+
+  // --- the queue ---------------------------------------------------------------------------
+  function actionCell(task) {
+    if (task.mine) {
+      if (current && current.id === task.id) return el("span", { class: "chip normal" }, _("处理中"));
+      return el("button", { type: "button", class: "secondary", dataset: { open: task.id } }, _("继续处理"));
+    }
+    if (task.claimable) return el("button", { type: "button", dataset: { claim: task.id } }, _("认领"));
+    return el("span", { class: "chip quiet", dataset: { claimedBy: task.claimed_by } }, _("其他话务员处理中"));
+  }
+
+  async function refreshQueue() {
+    const asked = epoch;
+    const page = await api("GET", "/api/follow-ups?status=open&limit=100");
+    if (asked !== epoch) return;
+    $("queue-count").textContent = say(_("共 {n} 条"), { n: page.total });
+    table($("queue-rows"), page.items, [
+      (t) => reasonChip(t.queue_reason),
+      (t) => items[t.item_code] || t.item_code,
+      (t) => t.township,
+      (t) => (t.review_rating ? RATINGS[t.review_rating] : _("未评价")),
+      (t) => say(_("{n} 次"), { n: t.call_attempts }),
+      (t) => when(t.queued_at || t.created_at),
+      actionCell,
+    ], { empty: _("队列是空的，所有回访都已处理。") });
+    const held = page.items.filter((t) => t.mine);
+    if (current) {
+      const row = held.find((t) => t.id === current.id);
+      // Our lease ran out or the task left the queue: its contact leaves the screen too.
+      if (!row) { closeTask(_("认领已到期，这条回访已退回队列。")); return; }
+      countdown($("lease"), row.claim_expires_at);
+      $("queue-rows").querySelector(`tr[data-id="${current.id}"]`)?.setAttribute("aria-current", "true");
+    } else if (held.length) {
+      await openTask(held[0].id);
+    }
+  }
+
+  $("queue-rows").addEventListener("click", async (ev) => {
+    const button = ev.target.closest("button");
+    if (!button) return;
+    showError(null);
+    button.disabled = true;
+    try {
+      const id = button.dataset.claim
+        ? (await api("POST", `/api/follow-ups/${button.dataset.claim}/claim`)).id
+        : Number(button.dataset.open);
+      closeTask(null);
+      await openTask(id);
+      // On a tablet the task is below the queue: take the reader (and their focus) there.
+      $("task-title").focus();
+    } catch (err) { showError(err); }
+    await refreshQueue().catch(showError);
+  });
+
+  // --- the task held ---------------------------------------------------------------------
+  function scriptLines(d) {
+    const lines = [say(_("您好，我是县志愿服务中心的回访员，请问是{name}吗？"), { name: d.resident_name || _("居民") })];
+    const served = d.completed_at ? day.format(new Date(d.completed_at)) : _("前几天");
+    const service = d.item_name;
+    lines.push(d.volunteer_name
+      ? say(_("{when}，{volunteer}为您提供了“{service}”服务，想耽误您一分钟做个回访。"), { when: served, volunteer: d.volunteer_name, service })
+      : say(_("{when}，我们的志愿者为您提供了“{service}”服务，想耽误您一分钟做个回访。"), { when: served, service }));
+    if (d.queue_reason === "dissatisfied") lines.push(_("您在回访电话里选了“不满意”，能和我说说哪里没做好吗？我们一定改进。"));
+    if (d.queue_reason === "staff_requested") lines.push(_("您在回访电话里选择了人工服务，请问有什么需要我们帮忙的？"));
+    lines.push(d.review_rating
+      ? say(_("您给这次服务的评价是“{rating}”，请问是这样吗？"), { rating: RATINGS[d.review_rating] })
+      : _("请问您对这次服务满意吗？非常满意、满意、一般，还是不满意？"));
+    lines.push(say(_("谢谢您！有需要随时拨打服务热线{hotline}。"), { hotline: App.data.hotline }));
+    return lines.map((line) => el("p", {}, line));
+  }
+
+  function fillTask(d) {
+    $("t-item").textContent = d.item_name;
+    $("t-reason").replaceChildren(reasonChip(d.queue_reason));
+    countdown($("lease"), d.claim_expires_at);
+    $("c-name").textContent = d.resident_name || "—";
+    $("c-phone").textContent = d.resident_phone;
+    $("c-phone").href = `tel:${d.resident_phone}`;
+    $("c-address").textContent = d.address || "—";
+    $("script").replaceChildren(...scriptLines(d));
+    table($("call-rows"), d.calls, [
+      (c) => String(c.attempt),
+      (c) => when(c.placed_at),
+      (c) => CALL_OUTCOMES[c.outcome] || (c.state === "ended" ? _("已结束") : _("进行中")),
+      (c) => (c.digits ? `${c.digits}（${KEYS[c.digits] || _("无效按键")}）` : "—"),
+    ], { empty: _("没有拨打过自动回访电话。"), key: (c) => c.attempt });
+    $("result-form").reset();
+    ruleHints();
+  }
+
+  async function openTask(id) {
+    const detail = await api("GET", `/api/follow-ups/${id}`);
+    if (!detail.mine) return;  // never show a task (or its contact) we do not hold
+    epoch += 1;
+    current = detail;
+    fillTask(detail);
+    $("task-notice").hidden = true;
+    $("task-empty").hidden = true;
+    $("task-body").hidden = false;
+  }
+
+  // Off the screen with the task: the contact is cleared, not merely hidden.
+  function closeTask(notice) {
+    epoch += 1;
+    current = null;
+    $("task-body").hidden = true;
+    $("task-empty").hidden = false;
+    countdown($("lease"), null);
+    for (const id of ["c-name", "c-phone", "c-address", "script"]) $(id).replaceChildren();
+    $("c-phone").removeAttribute("href");
+    $("task-notice").textContent = notice || "";
+    $("task-notice").hidden = !notice;
+  }
+
+  $("lease").addEventListener("expired", () => {
+    if (current) closeTask(_("认领已到期，这条回访已退回队列。"));
+    refreshQueue().catch(showError);
+  });
+
+  async function act(button, fn) {
+    showError(null);
+    button.disabled = true;
+    try { await fn(); } catch (err) { showError(err); }
+    button.disabled = false;
+    await refreshQueue().catch(showError);
+  }
+  $("renew").addEventListener("click", (ev) => act(ev.currentTarget, async () => {
+    const task = await api("POST", `/api/follow-ups/${current.id}/claim`);
+    countdown($("lease"), task.claim_expires_at);
+  }));
+  $("release").addEventListener("click", (ev) => act(ev.currentTarget, async () => {
+    await api("POST", `/api/follow-ups/${current.id}/release`);
+    closeTask(_("已退回队列，其他话务员可以认领。"));
+  }));
+
+  // --- the result --------------------------------------------------------------------------
+  const chosen = (name) => document.querySelector(`input[name=${name}]:checked`).value;
+  // The rating is needed to correct one, or when the resident never rated the service
+  // (unless they could not be reached at all).
+  function ratingNeeded(outcome) {
+    return outcome === "rating_corrected" || (outcome !== "unreachable" && !(current && current.review_rating));
+  }
+  function ruleHints() {
+    const outcome = chosen("outcome");
+    $("rating-field").hidden = outcome === "unreachable" || (outcome === "confirmed" && current && current.review_rating);
+    $("rating-label").classList.toggle("required", ratingNeeded(outcome));
+    $("rating").required = ratingNeeded(outcome);
+    $("rating-hint").textContent = outcome === "rating_corrected" ? _("居民改口时，选他现在说的满意程度。")
+      : ratingNeeded(outcome) ? _("居民没有评价过，请按他电话里说的选。")
+        : _("居民电话里说的满意程度（选填）。");
+    $("notes-label").classList.toggle("required", outcome === "complaint");
+    $("notes").required = outcome === "complaint";
+    $("notes-hint").textContent = outcome === "complaint"
+      ? _("写明居民反映的问题，投诉会转给中心管理员处理。")
+      : _("居民说的其他情况（选填）。");
+  }
+  $("result-form").addEventListener("change", ruleHints);
+
+  $("result-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    showError(null);
+    for (const id of ["rating", "notes"]) $(id).removeAttribute("aria-invalid");
+    const outcome = chosen("outcome");
+    const body = { method: chosen("method"), outcome };
+    const rating = $("rating").value;
+    if (!$("rating-field").hidden && rating) body.rating = rating;
+    if (ratingNeeded(outcome) && !rating) {
+      $("rating").setAttribute("aria-invalid", "true");
+      showError(new Error(_("请选择满意程度。")));
+      $("rating").focus();
+      return;
+    }
+    const notes = $("notes").value.trim();
+    if (notes) body.notes = notes;
+    if (outcome === "complaint" && !notes) {
+      $("notes").setAttribute("aria-invalid", "true");
+      showError(new Error(_("请写明居民投诉的内容。")));
+      $("notes").focus();
+      return;
+    }
+    $("submit-result").disabled = true;
+    try {
+      await api("POST", `/api/follow-ups/${current.id}/result`, body);
+      closeTask(outcome === "complaint"
+        ? _("回访结果已记录，投诉已转给中心管理员处理。")
+        : _("回访结果已记录，这张单子已办结。"));
+    } catch (err) {
+      showError(err);
+      for (const field of err.fields || []) $(field)?.setAttribute("aria-invalid", "true");
+    }
+    $("submit-result").disabled = false;
+    await refreshQueue().catch(showError);
+  });
+
+  start(async () => {
+    try {
+      const catalog = await api("GET", "/api/catalog");
+      for (const category of catalog) for (const item of category.items) items[item.code] = item.name;
+    } catch (err) { showError(err); }
+    live(4000, refreshQueue);
+  });
+})();
