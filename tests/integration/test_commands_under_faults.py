@@ -37,7 +37,8 @@ async def test_notes_of_commands_that_never_reached_the_workflow_are_removed(
     )
     assert dispatched["timeline"][-1]["note"] == "离得最近"
 
-    assert await drop_orphan_notes(temporal, database, older_than=timedelta(0)) == 1
+    # (Other tests sharing this database may have left orphans of their own: all go.)
+    assert await drop_orphan_notes(temporal, database, older_than=timedelta(0)) >= 1
     assert await database.run(_notes, internal) == ["离得最近"]
     assert orphan not in await database.run(_note_ids, internal)
     assert await drop_orphan_notes(temporal, database, older_than=timedelta(0)) == 0
