@@ -13,7 +13,7 @@
     call_impossible: [_("无法自动拨打"), "normal"],
     no_automated_call: [_("未自动回访"), "quiet"],
   };
-  const RATINGS = { very_satisfied: _("非常满意"), satisfied: _("满意"), average: _("一般"), dissatisfied: _("不满意") };
+  const { RATINGS } = App;
   const CALL_OUTCOMES = {
     rated: _("已按键评价"), staff_requested: _("要求人工"), no_input: _("接通未按键"),
     "no-answer": _("无人接听"), busy: _("占线"), failed: _("拨打失败"), machine: _("语音信箱"),

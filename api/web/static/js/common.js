@@ -6,6 +6,8 @@ window.App = (() => {
   // Strings in scripts are msgids (Chinese); the page brings their translations.
   const _ = (message) => data.messages[message] || message;
   const $ = (id) => document.getElementById(id);
+  // The four grades of the review (满意度评议), best first: every app names them alike.
+  const RATINGS = { very_satisfied: _("非常满意"), satisfied: _("满意"), average: _("一般"), dissatisfied: _("不满意") };
 
   // Codes that are about one field of the sign-in form: their words go next to it.
   const CODE_FIELDS = { InvalidPhone: "phone", PhoneRequired: "phone", InvalidCode: "code" };
@@ -180,5 +182,5 @@ window.App = (() => {
   // One key per filled-in form, so a double click or a retry never makes two of anything.
   const newKey = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
 
-  return { data, _, $, api, Failure, showError, fieldError, signIn, time, countdown, every, tokens, newKey };
+  return { data, _, $, RATINGS, api, Failure, showError, fieldError, signIn, time, countdown, every, tokens, newKey };
 })();

@@ -9,7 +9,7 @@ const Console = (() => {
     pending: _("待派单"), dispatched: _("已派单"), accepted: _("已接单"), completed: _("已完成，待评价"),
     reviewed: _("已评价，待回访"), closed: _("已办结"), cancelled: _("已取消"),
   };
-  const RATINGS = { very_satisfied: _("非常满意"), satisfied: _("满意"), average: _("一般"), dissatisfied: _("不满意") };
+  const { RATINGS } = App;
   const EVENTS = {
     submitted: _("提交求助"), dispatched: _("派单"), redispatched: _("改派"), open_call: _("发布抢单"),
     assigned: _("队长指派"), accepted: _("接单"), declined: _("拒单"), accept_timeout: _("未及时接单"),

@@ -12,7 +12,7 @@ const Resident = (() => {
   // The page refreshes itself every few seconds (the brief's ceiling is 5 s).
   const POLL_MS = 4000;
 
-  const RATINGS = { very_satisfied: _("非常满意"), satisfied: _("满意"), average: _("一般"), dissatisfied: _("不满意") };
+  const { RATINGS } = App;
   const STATUS = {
     pending: _("等待中心派单"), dispatched: _("已派单，等志愿者接单"), accepted: _("志愿者已接单，正在办理"),
     completed: _("已完成，请您评价"), reviewed: _("您已评价，等待中心回访"), closed: _("已办结"),

@@ -5,9 +5,7 @@
 (() => {
   const { _, $, api } = App;
   const { el, table, live, start } = Desk;
-  const RATINGS = [
-    ["very_satisfied", _("非常满意")], ["satisfied", _("满意")], ["average", _("一般")], ["dissatisfied", _("不满意")],
-  ];
+  const RATINGS = Object.entries(App.RATINGS);
   // Dark enough for 3:1 against white (WCAG 1.4.11, graphical objects).
   const COLORS = ["#0b4f9c", "#1b5e20", "#b71c1c", "#8a4b00", "#5b2c83"];
   const number = new Intl.NumberFormat(App.data.lang, { maximumFractionDigits: 1 });

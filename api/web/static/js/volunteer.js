@@ -19,7 +19,7 @@ const Volunteer = (() => {
     followed_up: _("中心已回访"), escalated: _("已超时，中心督办"), cancelled: _("已取消"), closed: _("已办结"),
     complaint: _("居民投诉"),
   };
-  const RATINGS = { very_satisfied: _("非常满意"), satisfied: _("满意"), average: _("一般"), dissatisfied: _("不满意") };
+  const { RATINGS } = App;
   const REVIEW_CHANNELS = { on_site: _("现场填写"), online: _("居民在手机上评价") };
 
   const el = (tag, text, cls) => {
