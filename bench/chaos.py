@@ -54,7 +54,15 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from api.database import Database
-from bench.run import RESULTS, Callers, Stack, free_port, order_json, wait_until_up
+from bench.run import (
+    RESULTS,
+    Callers,
+    Stack,
+    free_port,
+    order_json,
+    volunteer_json,
+    wait_until_up,
+)
 from core.db import make_engine
 from core.dbadmin import temporary_database
 from core.settings import ROOT, SIMULATOR_ACCOUNT_SID
@@ -480,13 +488,7 @@ async def _drive(
             driver = Driver(http)
             volunteers = []
             for k in range(args.concurrency):
-                body = {
-                    "name": f"志愿者{k}",
-                    "phone": f"1390000{k:04d}",
-                    "township": TOWNSHIP,
-                    "skills": ["care"],
-                    "max_open_orders": 20,
-                }
+                body = volunteer_json(k, TOWNSHIP)
                 created = await driver.call("POST", "/api/volunteers", callers.admin, body=body)
                 volunteers.append(int(created["id"]))
                 await callers.add_volunteer(db, stack.settings(), volunteers[-1])

@@ -36,6 +36,7 @@ from bench.run import (
     Timings,
     ok,
     project_lifecycle,
+    volunteer_json,
     wait_until_up,
 )
 from core.db import make_engine
@@ -81,13 +82,7 @@ async def drive(args: argparse.Namespace, workdir: Path, url: str) -> dict[str, 
             callers = await Callers.sign_in(db, settings)
 
             async def register(k: int) -> int:
-                body = {
-                    "name": f"志愿者{k}",
-                    "phone": f"1390000{k:04d}",
-                    "township": TOWNSHIP,
-                    "skills": ["care"],
-                    "max_open_orders": 20,
-                }
+                body = volunteer_json(k, TOWNSHIP)
                 created = await http.post("/api/volunteers", json=body, headers=callers.admin)
                 volunteer = int(ok(created)["id"])
                 return volunteer

@@ -337,6 +337,17 @@ def order_json(township: str) -> dict[str, str]:
     }
 
 
+def volunteer_json(k: int, township: str) -> dict[str, Any]:
+    """The ``k``-th volunteer the fault and hot-spot runs register: room for many orders."""
+    return {
+        "name": f"志愿者{k}",
+        "phone": f"1390000{k:04d}",
+        "township": township,
+        "skills": ["care"],
+        "max_open_orders": 20,
+    }
+
+
 @dataclass
 class Callers:
     """Who drives the lifecycles, each signed in: the resident, an admin, an agent, the
