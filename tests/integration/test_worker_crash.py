@@ -1,9 +1,10 @@
 """A worker SIGKILLed mid-lifecycle: the order still completes and nothing doubles; a worker
-SIGTERMed mid-activity finishes the activity before it exits."""
+SIGTERMed mid-projection finishes it, and the workflow task that holds it, before it exits."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -120,7 +121,7 @@ async def test_sigkilled_worker_resumes_and_each_transition_lands_once(
     assert b"PyGILState_Release" not in rest and b"Fatal Python error" not in rest
 
 
-async def test_sigterm_lets_the_activity_in_flight_finish_before_the_worker_exits(
+async def test_sigterm_lets_the_projection_in_flight_finish_before_the_worker_exits(
     people: People,
     township: str,
     engine: Engine,
@@ -152,14 +153,21 @@ async def test_sigterm_lets_the_activity_in_flight_finish_before_the_worker_exit
     # The row is free: the attempt finishes in this worker, which then exits cleanly.
     rest = await first.stderr.read()
     assert await first.wait() == 0, rest.decode()
-    # The workflow task that answers the command goes to the next worker.
+    # The order goes on in the next worker.
     await spawn_worker()
     assert (await ok(await dispatch))["status"] == "dispatched"
     order = await ok(await admin.get(f"/api/orders/{order_id}"))
     history = await temporal.get_workflow_handle(order["workflow_id"]).fetch_history()
-    attempts = [
-        e.activity_task_started_event_attributes.attempt
+    # The projection is a local activity (issue 15): its attempts are in its marker.
+    projections = [
+        json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)
         for e in history.events
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
     ]
-    assert attempts == [1], "the projection ran once, in the worker that was stopping"
+    assert [(p["activity_type"], p["attempt"]) for p in projections] == [
+        ("record_transition", 1)
+    ], "the projection ran once, in the worker that was stopping"
+    assert EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT not in [
+        e.event_type for e in history.events
+    ]

@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
@@ -435,4 +436,63 @@ async def test_hurry_check_in_out_and_an_on_site_review_reach_the_read_model(
         "completed",
         "reviewed",
         "follow_up_created",
+    ]
+
+
+async def test_a_command_is_checked_projected_and_answered_in_one_workflow_task(
+    system: Harness,
+) -> None:
+    # Issue 15: the projection runs as a local activity, so nothing waits on the task queue
+    # between the update's acceptance and its answer, and unchanged search attributes are
+    # not upserted again.
+    handle = await system.submit()
+    first, volunteer = await system.volunteer(), await system.volunteer()
+    await handle.execute_update(OrderWorkflow.dispatch, DispatchInput(volunteer_id=first))
+    # Still dispatched, to someone else: the status attribute keeps its value.
+    await handle.execute_update(OrderWorkflow.dispatch, DispatchInput(volunteer_id=volunteer))
+    await handle.execute_update(OrderWorkflow.accept, AcceptInput(volunteer_id=volunteer))
+    await handle.execute_update(
+        OrderWorkflow.complete, CompleteInput(volunteer_id=volunteer, hours=1)
+    )
+    events = (await handle.fetch_history()).events
+    kinds = [e.event_type for e in events]
+    assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in kinds
+    accepted = [
+        i
+        for i, k in enumerate(kinds)
+        if k == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    ]
+    completed = [
+        i
+        for i, k in enumerate(kinds)
+        if k == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED
+    ]
+    assert len(accepted) == len(completed) == 4  # dispatch, dispatch again, accept, complete
+    commands = [events[start:end] for start, end in zip(accepted, completed, strict=True)]
+    for between in commands:
+        kinds_between = [e.event_type for e in between]
+        assert EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED not in kinds_between
+        projections = [
+            e
+            for e in between
+            if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+            and e.marker_recorded_event_attributes.marker_name == "core_local_activity"
+        ]
+        assert len(projections) == 1
+    upserts = [
+        [
+            e
+            for e in between
+            if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+        ]
+        for between in commands
+    ]
+    # The first also records the patch's own attribute (TemporalChangeVersion).
+    assert [len(u) for u in upserts] == [2, 0, 1, 1]
+    assert await system.events(handle) == [
+        "submitted",
+        "dispatched",
+        "dispatched",
+        "accepted",
+        "completed",
     ]

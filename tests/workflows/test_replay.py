@@ -6,7 +6,8 @@ Earlier versions' histories are kept for good, never re-recorded: orders already
 when the next version was deployed must finish under it. ``tests/histories_v1`` holds those
 recorded before matching and dispatch policies came in; ``tests/histories_v2`` those recorded
 before the automated follow-up calls and SMS; ``tests/histories_v3`` those recorded before the
-apps (issue 12: hurry, check-in/out, the on-site review, the follow-up confirming a review).
+apps (issue 12: hurry, check-in/out, the on-site review, the follow-up confirming a review);
+``tests/histories_v4`` those recorded before the projections became local activities (issue 15).
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ PATHS = (
     "test_the_roll_is_stored_once_and_published",
 )
 # Versions before this one; each directory is frozen.
-EARLIER = ("histories_v1", "histories_v2", "histories_v3")
+EARLIER = ("histories_v1", "histories_v2", "histories_v3", "histories_v4")
 
 
 def _histories() -> list[Path]:

@@ -6,6 +6,13 @@ transition and carries out its effects: search attributes, then one ``record_tra
 activity that persists the events and the read model before the command returns (so the
 API reads its own writes), then SMS in the background (they never hold the order up).
 
+Since ``PROJECTION_PATCH`` the projection and the candidate pick run as local activities:
+a command is checked, applied, projected and answered in one workflow task, with one marker
+in history instead of an activity's scheduled, started and completed events and a second
+workflow task. They still retry, and stay idempotent on their keys (a worker killed mid-task
+replays the task and runs the projection again). SMS and calls stay regular activities: they
+talk to the outside, take seconds and must never hold an order's workflow task.
+
 The phases are loops over timers: the dispatch loop (accept and team-assign timeouts, and
 automatic dispatch under the ``suggest``/``auto`` policies), the completion deadline's
 escalations, the review window, and the follow-up, whose automated calls (``follow_up.py``)
@@ -22,7 +29,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import (
+    RetryPolicy,
+    SearchAttributePair,
+    SearchAttributeUpdate,
+    TypedSearchAttributes,
+)
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -61,6 +73,9 @@ DATABASE_RETRY = RetryPolicy(
 TWILIO_ATTEMPT = timedelta(seconds=30)
 # Issue 12: after the resident's own review, the first call waits and asks to confirm it.
 CONFIRM_REVIEW_PATCH = "follow-up-confirms-review"
+# Issue 15: projections and picks as local activities, search attributes upserted only when
+# their value changes. Orders started before it keep regular activities to the end.
+PROJECTION_PATCH = "projection-local-activity"
 # Twilio's side: a placing attempt retries for up to CALL_PLACING_WINDOW, then the call counts
 # as failed and the next one is planned. SMS retry for a day and never hold the order up.
 CALL_PLACING_WINDOW = timedelta(minutes=30)
@@ -270,16 +285,29 @@ class OrderWorkflow:
         """Upsert what changed, persist the transition, then send its notices."""
         if fx is None:
             return None
-        if fx.search_attributes:
-            workflow.upsert_search_attributes(fx.search_attributes)
+        local = self._local()
+        changed = _changed(fx.search_attributes) if local else fx.search_attributes
+        if changed:
+            workflow.upsert_search_attributes(changed)
         self._describe()
-        result = await workflow.execute_activity(
-            record_transition,
-            fx.record(self._s),
-            start_to_close_timeout=DATABASE_ATTEMPT,
-            retry_policy=DATABASE_RETRY,
-            summary=", ".join(e.event for e in fx.events),
-        )
+        record = fx.record(self._s)
+        summary = ", ".join(e.event for e in fx.events)
+        if local:
+            result = await workflow.execute_local_activity(
+                record_transition,
+                record,
+                start_to_close_timeout=DATABASE_ATTEMPT,
+                retry_policy=DATABASE_RETRY,
+                summary=summary,
+            )
+        else:
+            result = await workflow.execute_activity(
+                record_transition,
+                record,
+                start_to_close_timeout=DATABASE_ATTEMPT,
+                retry_policy=DATABASE_RETRY,
+                summary=summary,
+            )
         if self._inp.notify:
             for sms in fx.notices:
                 self._notices.append(asyncio.create_task(self._send_sms(sms)))
@@ -302,6 +330,16 @@ class OrderWorkflow:
 
     def _describe(self) -> None:
         workflow.set_current_details(machine.details(self._s))
+
+    @staticmethod
+    def _local() -> bool:
+        """Whether this order projects through local activities (``PROJECTION_PATCH``).
+
+        Asked at each projection, not once in ``run``: an update can run before ``run``
+        starts. The SDK remembers the first answer for the whole run, so an order that
+        replays an older history keeps regular activities even for its new commands.
+        """
+        return workflow.patched(PROJECTION_PATCH)
 
     # --- phases ----------------------------------------------------------------------------------
 
@@ -339,13 +377,23 @@ class OrderWorkflow:
             await self._carry_out(machine.give_up(s, "attempts_exhausted", workflow.now()))
             return
         generation = s.generation
-        pick = await workflow.execute_activity(
-            pick_candidate,
-            PickInput(order_id=s.order_id, exclude=s.excluded),
-            start_to_close_timeout=DATABASE_ATTEMPT,
-            retry_policy=DATABASE_RETRY,
-            summary="pick candidate",
-        )
+        pick_input = PickInput(order_id=s.order_id, exclude=s.excluded)
+        if self._local():
+            pick = await workflow.execute_local_activity(
+                pick_candidate,
+                pick_input,
+                start_to_close_timeout=DATABASE_ATTEMPT,
+                retry_policy=DATABASE_RETRY,
+                summary="pick candidate",
+            )
+        else:
+            pick = await workflow.execute_activity(
+                pick_candidate,
+                pick_input,
+                start_to_close_timeout=DATABASE_ATTEMPT,
+                retry_policy=DATABASE_RETRY,
+                summary="pick candidate",
+            )
         if s.generation != generation or s.status != OrderStatus.PENDING:
             return  # an admin dispatched or the resident cancelled meanwhile
         if pick.volunteer_id is None:
@@ -480,6 +528,15 @@ class OrderWorkflow:
         call = follow_up.placed(s, attempt, result.call_id, result.call_sid)
         await self._carry_out(follow_up.call_placed(s, call, workflow.now()))
         return call
+
+
+def _changed(updates: list[SearchAttributeUpdate[Any]]) -> list[SearchAttributeUpdate[Any]]:
+    """The updates whose value differs from the attribute's current one.
+
+    An unchanged value would still be one more upsert recorded in history and indexed.
+    """
+    current = workflow.info().typed_search_attributes
+    return [u for u in updates if current.get(u.key) != u.value]
 
 
 async def _wait_until(condition: Callable[[], bool], *, within: timedelta, summary: str) -> None:
