@@ -41,6 +41,7 @@ async def test_every_section_runs_at_smoke_sizes_and_judges_its_targets(tmp_path
         r["db_bytes_per_order"] > 0 and r["history_bytes_per_order"] > 0 for r in scale["rows"]
     )
     assert scale["rows"][0]["worker_rss_holding_mb"] > 0
+    assert all(r["backlog_reported"] for r in scale["rows"])
 
     escalation = results["escalation"]
     assert escalation["open_before"] >= QUICK["escalation_open"]
