@@ -17,7 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.worker import Interceptor, Worker
+from temporalio.worker import (
+    Interceptor,
+    UnsandboxedWorkflowRunner,
+    Worker,
+    WorkflowRunner,
+)
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from activities.database import OrderStore
 from activities.recognition import RecognitionStore
@@ -103,7 +109,15 @@ def build_worker(
         max_cached_workflows=settings.worker_max_cached_workflows,
         graceful_shutdown_timeout=settings.worker_shutdown_grace,
         interceptors=interceptors,
+        workflow_runner=workflow_runner(settings),
     )
+
+
+def workflow_runner(settings: Settings) -> WorkflowRunner:
+    """The sandbox unless ``WORKFLOW_SANDBOX`` turns it off (see core/settings.py)."""
+    if settings.workflow_sandbox:
+        return SandboxedWorkflowRunner()
+    return UnsandboxedWorkflowRunner()
 
 
 def keep_bytecode() -> None:

@@ -174,6 +174,12 @@ class Settings(BaseSettings):
     # On SIGTERM the worker stops polling and gives in-flight activities this long to finish.
     worker_shutdown_grace: Duration = timedelta(seconds=30)
     worker_max_cached_workflows: int = 1000
+    # Temporal's workflow sandbox re-imports the workflow modules for each workflow it loads
+    # and runs generated code for every payload it converts: replaying our histories costs
+    # about three times the CPU inside it (issue 15). What it guards, no clock, randomness or
+    # I/O in workflow code, the tests guard instead: the workflow tests and every replay run
+    # sandboxed, so a forbidden call fails there, before it could reach a worker.
+    workflow_sandbox: bool = False
 
     page_size_max: int = 200
 

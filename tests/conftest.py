@@ -119,6 +119,8 @@ def settings(database_url: str, task_queue: str, tmp_path: Path) -> Settings:
         temporal_task_queue=task_queue,
         media_dir=tmp_path / "media",
         worker_max_concurrent_activities=20,
+        # Production runs unsandboxed (core/settings.py): the tests keep the sandbox's checks.
+        workflow_sandbox=True,
         # One test resident places many orders; tests/api/test_limits.py tests the limits.
         order_submit_per_resident="100000/day",
         order_submit_per_ip="100000/minute",
