@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TypeVar
 
 from temporalio.client import (
@@ -32,8 +32,7 @@ from api import schemas
 from api.database import Database
 from api.errors import raise_for_update_failure
 from api.stores import orders
-from api.stores.access import OrderRef, Viewer, resolve
-from api.stores.errors import NotFound
+from api.stores.access import OrderRef
 from api.stores.order_view import Center
 from core.logs import bind_order
 from core.security import Principal
@@ -80,16 +79,21 @@ def follow_up_plan(settings: Settings) -> FollowUpPlan:
     )
 
 
+def workflows_url(settings: Settings) -> str:
+    """Where staff see an order's workflow (the Temporal UI)."""
+    return (
+        f"{settings.temporal_ui_url.rstrip('/')}/namespaces/{settings.temporal_namespace}/workflows"
+    )
+
+
+def center(settings: Settings) -> Center:
+    return Center(name=settings.center_name, hotline=settings.center_hotline)
+
+
 async def order_detail(db: Database, settings: Settings, order: OrderRef) -> schemas.OrderOut:
     """The order with its timeline as the caller may read it (staff: linked to the Temporal UI)."""
     return await db.run(
-        orders.order_detail,
-        order,
-        workflows_url=(
-            f"{settings.temporal_ui_url.rstrip('/')}/namespaces/"
-            f"{settings.temporal_namespace}/workflows"
-        ),
-        center=Center(name=settings.center_name, hotline=settings.center_hotline),
+        orders.order_detail, order, workflows_url=workflows_url(settings), center=center(settings)
     )
 
 
@@ -129,14 +133,18 @@ class OrderCommands:
         return await self.reread(order)
 
     async def reread(self, order: OrderRef) -> schemas.OrderOut:
-        """The order as the caller may read it now."""
-        # Read again as the caller: the command may have changed what they may see (a
-        # volunteer who declined no longer holds the order, and sees only what anyone would).
-        try:
-            fresh = await self.db.run(resolve, self.principal, order.public_id)
-        except NotFound:
-            fresh = replace(order, viewer=Viewer.VOLUNTEER)
-        return await order_detail(self.db, self.settings, fresh)
+        """The order as the caller may read it now: one transaction, the command's effect in it.
+
+        The Update answers once the workflow has recorded the transition in the read model,
+        so this read shows it (the timeline is the read model's, not the workflow's).
+        """
+        return await self.db.run(
+            orders.order_detail_after_command,
+            self.principal,
+            order,
+            workflows_url=workflows_url(self.settings),
+            center=center(self.settings),
+        )
 
     async def ensure_workflow(self, order: orders.Submitted) -> None:
         """Start the order's workflow unless it exists already; safe to call any number of times."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, delete, exists, select, update
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from api import schemas
 from api.stores import audit
-from api.stores.access import OrderRef, Viewer, visible
+from api.stores.access import OrderRef, Viewer, resolve, visible
 from api.stores.accounts import resident_by_phone
 from api.stores.errors import (
     IDEMPOTENCY_MISMATCH,
@@ -457,6 +457,23 @@ def order_detail(
         workflow_url=f"{workflows_url}/{wid}" if staff else None,
         **for_people,
     )
+
+
+def order_detail_after_command(
+    session: Session, principal: Principal, order: OrderRef, *, workflows_url: str, center: Center
+) -> schemas.OrderOut:
+    """``order_detail`` as ``principal`` may read the order after a command of theirs.
+
+    Staff read every order they act on as staff, and its resident as its owner, whatever a
+    command did; a volunteer's view follows the order (one who declined no longer holds it,
+    and sees only what anyone would), so only theirs is looked up again, in this transaction.
+    """
+    if order.viewer not in (Viewer.STAFF, Viewer.OWNER):
+        try:
+            order = resolve(session, principal, order.public_id)
+        except NotFound:
+            order = replace(order, viewer=Viewer.VOLUNTEER)
+    return order_detail(session, order, workflows_url=workflows_url, center=center)
 
 
 def _may_reach(session: Session, order: OrderRef, principal: Principal) -> bool:
