@@ -1,4 +1,4 @@
-"""The sandbox's cost figure (``python -m bench.replay_cost``) keeps running on today's histories."""
+"""The sandbox's cost figure (``python -m bench.replay_cost``) keeps running on our histories."""
 
 from __future__ import annotations
 
