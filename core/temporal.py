@@ -17,6 +17,7 @@ from temporalio.client import Client, Interceptor
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
+from core.converter import DATA_CONVERTER
 from core.search_attributes import SEARCH_ATTRIBUTES
 from core.settings import Settings
 
@@ -53,6 +54,7 @@ async def connect(
                 else None,
                 interceptors=interceptors,
                 runtime=runtime,
+                data_converter=DATA_CONVERTER,
             )
         except RuntimeError as exc:  # the SDK's "Failed client connect"
             if asyncio.get_running_loop().time() + pause > deadline:
