@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func
+from sqlalchemy import ColumnElement, func
 
 from core.models import FollowUp, Order
 from core.service import REACHED_OUTCOMES, VERIFYING_OUTCOMES
@@ -15,8 +15,11 @@ from core.vocab import FollowUpOutcome, Rating
 
 
 def count_if(condition: ColumnElement[bool]) -> Any:
-    """How many rows of the group meet ``condition`` (0, never NULL)."""
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+    """How many rows of the group meet ``condition`` (0, never NULL).
+
+    An aggregate ``FILTER``, not a sum of ``CASE``: the overview evaluates some thirty of
+    these on each of a million rows, and a filtered row skips the aggregate's step."""
+    return func.count().filter(condition)
 
 
 COMPLETED = Order.completed_at.is_not(None)
@@ -35,4 +38,4 @@ VERIFIED = COMPLETED & (
 )
 RATED_AFTER_FOLLOW_UP = REACHED & Order.rating.is_not(None)
 VERY_SATISFIED = RATED_AFTER_FOLLOW_UP & (Order.rating == Rating.VERY_SATISFIED.value)
-VERIFIED_HOURS: Any = func.coalesce(func.sum(case((VERIFIED, Order.hours), else_=0)), 0)
+VERIFIED_HOURS: Any = func.coalesce(func.sum(Order.hours).filter(VERIFIED), 0)

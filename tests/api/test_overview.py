@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import io
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy.orm import Session
 
+from api import report_schemas as out
 from api.database import Database
 from api.stores import overview
 from api.stores.overview import Filters
@@ -158,6 +161,42 @@ async def test_filters_select_the_orders_they_name(each_database: Database) -> N
     months = await report(each_database, township=t, interval="month")
     assert months["series"] == [
         {"start": "2032-05-01", "received": 8, "completed": 6, "completed_on_time": 5, "overdue": 2}
+    ]
+
+
+@pytest.mark.parametrize("interval", ["day", "week", "month"])
+async def test_postgresql_numbers_the_buckets_as_the_rows_fall(
+    database: Database, interval: out.Interval
+) -> None:
+    """PostgreSQL finds each order's bucket by its number among the buckets' starts; counted
+    row by row in the county's time (SQLite's way) the series must be the same, with a period
+    and without one (then the starts span every order there is)."""
+    world: World = await database.run(seed)
+    for since, until in ((BASE, BASE + 30 * D), (None, None), (BASE - 2 * D, None)):
+        f = Filters(since=since, until=until, township=world.township, interval=interval)
+
+        def both(session: Session, f: Filters = f) -> tuple[list[Any], list[Any]]:
+            rows = overview._buckets(session, overview.cohort(session, f), f)
+            by_rows = [
+                {"start": k, **{n: rows[k][n] for n in overview.SERIES}} for k in sorted(rows)
+            ]
+            return by_rows, overview.overview(session, f).model_dump()["series"]
+
+        by_rows, series = await database.run(both)
+        assert series == by_rows and sum(p["received"] for p in series) >= 8
+
+
+def test_the_buckets_start_at_county_midnight() -> None:
+    f = Filters(since=BASE, until=BASE + 40 * D, interval="month")
+    starts = overview._starts(None, f)  # type: ignore[arg-type]  # a period needs no query
+    local = [s.astimezone(ZoneInfo("Asia/Shanghai")) for s in starts]
+    assert [(t.month, t.day, t.hour) for t in local] == [(5, 1, 0), (6, 1, 0), (7, 1, 0)]
+    # Until Sunday: one week, closed by the next Monday.
+    week = Filters(since=BASE, until=BASE + 6 * D, interval="week")
+    weeks = overview._starts(None, week)  # type: ignore[arg-type]
+    assert [w.isoformat() for w in weeks] == [
+        "2032-05-03T00:00:00+08:00",
+        "2032-05-10T00:00:00+08:00",
     ]
 
 
