@@ -26,7 +26,7 @@ from core.durations import format_duration, parse_duration
 from core.match_settings import Matching, Weights
 from core.phones import e164
 from core.service import RollWeights
-from core.timeouts import MIN_COMMAND_TIMEOUT
+from core.timeouts import MIN_COMMAND_TIMEOUT, WORKFLOW_TASK_SLOTS
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -174,6 +174,8 @@ class Settings(BaseSettings):
     # On SIGTERM the worker stops polling and gives in-flight activities this long to finish.
     worker_shutdown_grace: Duration = timedelta(seconds=30)
     worker_max_cached_workflows: int = 1000
+    # Workflow tasks one worker holds at once (see core/timeouts.py, WORKFLOW_TASK_SLOTS).
+    worker_max_concurrent_workflow_tasks: int = Field(default=WORKFLOW_TASK_SLOTS, ge=2)
 
     page_size_max: int = 200
 
