@@ -7,7 +7,6 @@ implementations (methods of the classes ``worker.py`` builds, in ``database.py``
 implementation to one signature. Kept free of I/O libraries so workflow modules can import it.
 """
 
-
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final

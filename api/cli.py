@@ -127,8 +127,7 @@ async def _verify(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     sys.stdout.write("\n".join(report.lines()) + "\n")
-    left = len(report.drifted) - report.repaired + len(report.unanswered)
-    return 1 if left else 0
+    return 1 if report.left else 0
 
 
 async def _recognition(settings: Settings, action: str, start: str | None) -> list[str]:

@@ -131,7 +131,7 @@ async def profile(
                         stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL,
                     )
-                with CpuMeter({"api": pid}) as meter:
+                with CpuMeter({"api": pid}, stack.database) as meter:
                     result = await drive(https[name], callers, volunteers, args.n, args.concurrency)
                 if spy is not None:
                     spy.send_signal(signal.SIGINT)

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -35,9 +36,14 @@ ACCESS = "access"
 ORDER_LINK_PREFIX = "ol1."
 VOLUNTEER_LINK_PREFIX = "vl1."
 _passwords = PasswordHash((Argon2Hasher(),))
-# Verifying against this when the account does not exist costs what a real check costs, so
-# response times do not tell which usernames exist.
-_DUMMY_HASH = _passwords.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this when the account does not exist costs what a real check costs, so
+    response times do not tell which usernames exist. Made on first use, not at import: an
+    argon2 hash is a CPU-second on a busy machine, and every worker (re)start imports us."""
+    return _passwords.hash(secrets.token_urlsafe(16))
 
 
 class InvalidToken(Exception):
@@ -240,7 +246,7 @@ def hash_password(password: str) -> str:
 def verify_password(password: str, hashed: str | None) -> bool:
     """Whether ``password`` matches; as slow for an unknown account as for a known one."""
     if hashed is None:
-        _passwords.verify(password, _DUMMY_HASH)
+        _passwords.verify(password, _dummy_hash())
         return False
     try:
         return _passwords.verify(password, hashed)

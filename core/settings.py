@@ -26,7 +26,7 @@ from core.durations import format_duration, parse_duration
 from core.match_settings import Matching, Weights
 from core.phones import e164
 from core.service import RollWeights
-from core.timeouts import MIN_COMMAND_TIMEOUT
+from core.timeouts import MIN_COMMAND_TIMEOUT, WORKFLOW_TASK_SLOTS
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
@@ -180,6 +180,8 @@ class Settings(BaseSettings):
     # I/O in workflow code, the tests guard instead: the workflow tests and every replay run
     # sandboxed, so a forbidden call fails there, before it could reach a worker.
     workflow_sandbox: bool = False
+    # Workflow tasks one worker holds at once (see core/timeouts.py, WORKFLOW_TASK_SLOTS).
+    worker_max_concurrent_workflow_tasks: int = Field(default=WORKFLOW_TASK_SLOTS, ge=2)
 
     page_size_max: int = 200
 

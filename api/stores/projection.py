@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import dataclass, fields
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from activities.contracts import OrderSnapshot
 from activities.database import project_order
-from core.models import Order, OrderOffer
-from core.vocab import OPEN_STATUSES, Rating
+from core.models import Escalation, FollowUp, Order, OrderEvent, OrderOffer
+from core.vocab import OPEN_STATUSES, FollowUpStatus, OrderStatus, Rating
+from workflows.order.messages import OrderView
 
 _COMPARED = tuple(f.name for f in fields(OrderSnapshot))
 _SPECIAL = frozenset({"seq", "review_rating", "rating", "offered_to"})
@@ -67,3 +68,65 @@ def drift(row: OrderSnapshot, workflow: OrderSnapshot) -> list[str]:
 def repair(session: Session, order_id: int, workflow: OrderSnapshot) -> bool:
     """Write the workflow's state into the order's row (never over a newer projection)."""
     return project_order(session.connection(), order_id, workflow, repair=True)
+
+
+@dataclass(frozen=True)
+class Trail:
+    """What a transition's projection writes beside the order's row, in the same transaction."""
+
+    event_seqs: list[int]
+    escalation_levels: list[int]
+    follow_up: tuple[int, str] | None  # the order's follow-up row: (id, status)
+
+
+def trail(session: Session, order_id: int) -> Trail:
+    follow_up = session.execute(
+        select(FollowUp.id, FollowUp.status).where(FollowUp.order_id == order_id)
+    ).one_or_none()
+    return Trail(
+        event_seqs=list(
+            session.scalars(
+                select(OrderEvent.seq)
+                .where(OrderEvent.order_id == order_id)
+                .order_by(OrderEvent.seq)
+            )
+        ),
+        escalation_levels=list(
+            session.scalars(
+                select(Escalation.level)
+                .where(Escalation.order_id == order_id)
+                .order_by(Escalation.level)
+            )
+        ),
+        follow_up=(follow_up.id, follow_up.status) if follow_up else None,
+    )
+
+
+def trail_drift(found: Trail, shown: OrderView) -> list[str]:
+    """Where the audit trail, the escalations or the follow-up disagree with the workflow.
+
+    Only what the ``state`` query can tell: one event per transition numbered 1 to its
+    ``seq``, one escalation row per level reached, and the follow-up the workflow holds in the
+    status its view implies. Not repairable from it (events carry actors and data, a closed
+    follow-up its result), so ``--repair`` leaves these alone and reports them again.
+    """
+    differ = []
+    if found.event_seqs != list(range(1, shown.seq + 1)):
+        differ.append("events")
+    if found.escalation_levels != list(range(1, shown.escalation_level + 1)):
+        differ.append("escalations")
+    # None while its row commits and the id travels back to the workflow: nothing to hold yet.
+    if shown.follow_up_id is not None and found.follow_up != (
+        shown.follow_up_id,
+        follow_up_status(shown).value,
+    ):
+        differ.append("follow_up")
+    return differ
+
+
+def follow_up_status(shown: OrderView) -> FollowUpStatus:
+    """The follow-up row's status a workflow with a follow-up implies: its result closes the
+    order, and it is in the staff queue once queued, else the automated calls still try."""
+    if shown.status == OrderStatus.CLOSED:
+        return FollowUpStatus.DONE
+    return FollowUpStatus.OPEN if shown.follow_up_queued else FollowUpStatus.CALLING

@@ -47,7 +47,7 @@ def strategy(hint: Any) -> st.SearchStrategy[Any]:
     """Values of ``hint``, ``Any`` included (free-form event data)."""
     if hint is Any:
         return JSON
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         hints = typing.get_type_hints(hint)
         return st.builds(
             hint,

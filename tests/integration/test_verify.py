@@ -9,14 +9,20 @@ import shutil
 import sys
 from pathlib import Path
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.engine import make_url
 
+from core.db import utcnow
 from core.dbadmin import temporary_database
-from core.models import Order
+from core.models import Escalation, FollowUp, Order, OrderEvent
 from core.settings import ROOT, Settings
 from tests.conftest import ADMIN_URL
-from tests.integration.test_http_lifecycle import ok, order_placed, register
+from tests.integration.test_http_lifecycle import (
+    ok,
+    order_placed,
+    register,
+    wait_for_follow_up,
+)
 from tests.signin import People
 
 
@@ -85,6 +91,57 @@ async def test_verify_finds_a_drifted_row_and_repair_fixes_it_once(
         0,
         "checked 2, drifted 0, repaired 0, unanswered 0",
     ), out
+
+
+async def test_verify_checks_the_trail_escalations_and_follow_up_and_repair_leaves_them(
+    worker: None, people: People, township: str, engine: Engine, live_settings: Settings
+) -> None:
+    order_id = await order_placed(people, township)
+    base = f"/api/orders/{order_id}"
+    admin = await people.admin()
+    volunteer_id = await register(admin, township)
+    await ok(await admin.post(f"{base}/dispatch", json={"volunteer_id": volunteer_id}))
+    volunteer = await people.volunteer(volunteer_id)
+    await ok(await volunteer.post(f"{base}/accept"))
+    await ok(await volunteer.post(f"{base}/complete", json={"summary": "已办好", "hours": 1.5}))
+    resident = await people.resident()
+    await ok(await resident.post(f"{base}/review", json={"rating": "satisfied"}))
+    follow_up = await wait_for_follow_up(await people.agent(), order_id)
+    assert follow_up["status"] == "open"  # no automated calls here: straight to the queue
+    # A reviewed order is no longer open: --all takes it in.
+    status, out = await cli(live_settings, "verify", "--all", "--township", township)
+    assert (status, out.splitlines()[-1]) == (
+        0,
+        "checked 1, drifted 0, repaired 0, unanswered 0",
+    ), out
+
+    with engine.begin() as conn:
+        pk = conn.scalar(select(Order.id).where(Order.public_id == order_id))
+        # A lost audit event, an escalation that never happened, a follow-up set back, and a
+        # column of the row itself.
+        conn.execute(delete(OrderEvent).where(OrderEvent.order_id == pk, OrderEvent.seq == 2))
+        conn.execute(insert(Escalation).values(order_id=pk, level=1, at=utcnow()))
+        conn.execute(update(FollowUp).where(FollowUp.order_id == pk).values(status="calling"))
+        conn.execute(update(Order).where(Order.id == pk).values(hours=None))
+
+    by_hand = "events, escalations, follow_up differ (not repairable from the workflow's state)"
+    status, out = await cli(live_settings, "verify", "--all", "--township", township)
+    assert status == 1, out
+    assert f"order {order_id}: hours differ; {by_hand}\n" in out
+
+    # The row is rewritten; what only people and the history know is reported, never guessed.
+    status, out = await cli(live_settings, "verify", "--all", "--repair", "--township", township)
+    assert status == 1, out
+    assert f"order {order_id}: hours differ (repaired); {by_hand}\n" in out
+    status, out = await cli(live_settings, "verify", "--all", "--repair", "--township", township)
+    assert status == 1, out
+    assert out.splitlines() == [
+        f"order {order_id}: {by_hand}",
+        "checked 1, drifted 1, repaired 0, unanswered 0",
+    ], out
+    with engine.connect() as conn:
+        assert conn.scalar(select(Order.hours).where(Order.id == pk)) == 1.5
+        assert conn.scalar(select(FollowUp.status).where(FollowUp.order_id == pk)) == "calling"
 
 
 async def test_a_restored_dump_of_the_app_database_agrees_with_the_workflows(

@@ -6,7 +6,6 @@ every new workflow, and building these dataclasses each time was a twentieth of 
 CPU in the lifecycle benchmark. No Temporal, no I/O here: plain dataclasses and enums.
 """
 
-
 from dataclasses import dataclass, field
 from datetime import datetime
 
