@@ -14,7 +14,7 @@ as 404, decided by the stores (``api/stores/access.py``), so existence never lea
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -34,7 +34,7 @@ from core.vocab import Role
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
 
 
-def _maybe_principal(
+async def _maybe_principal(
     request: Request, token: Annotated[str | None, Depends(_bearer)]
 ) -> Principal | None:
     if not token:
@@ -51,7 +51,7 @@ def _maybe_principal(
 MaybeActor = Annotated[Principal | None, Depends(_maybe_principal)]
 
 
-def _signed_in(principal: MaybeActor, request: Request) -> Principal:
+async def _signed_in(principal: MaybeActor, request: Request) -> Principal:
     if principal is None:
         raise Unauthorized(NOT_SIGNED_IN, "sign in first")
     # A volunteer link (from a dispatch SMS) reaches its one order's routes, nothing else.
@@ -65,10 +65,11 @@ def _signed_in(principal: MaybeActor, request: Request) -> Principal:
 Actor = Annotated[Principal, Depends(_signed_in)]
 
 
-def require(*roles: Role) -> Callable[[Principal], Principal]:
+def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets through a principal holding any of ``roles``."""
 
-    def check(principal: Actor) -> Principal:
+    # async: checked on the event loop, not handed to a thread (see api/deps.py).
+    async def check(principal: Actor) -> Principal:
         if not principal.has(*roles):
             raise Forbidden()
         return principal

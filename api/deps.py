@@ -1,4 +1,9 @@
-"""What handlers receive: settings, database, Temporal client (made in the lifespan), commands."""
+"""What handlers receive: settings, database, Temporal client (made in the lifespan), commands.
+
+Dependencies that neither block nor wait are ``async def``: FastAPI runs a plain ``def`` one
+in its thread pool, and that hand-off, for reading an attribute, cost more than a tenth of the
+API's CPU in the lifecycle benchmark (issue 15).
+"""
 
 from __future__ import annotations
 
@@ -14,17 +19,17 @@ from api.media import MediaStore
 from core.settings import Settings
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _database(request: Request) -> Database:
+async def _database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def _temporal(request: Request) -> Client:
+async def _temporal(request: Request) -> Client:
     client: Client = request.app.state.temporal
     return client
 
@@ -34,7 +39,7 @@ DatabaseDep = Annotated[Database, Depends(_database)]
 TemporalDep = Annotated[Client, Depends(_temporal)]
 
 
-def _order_commands(
+async def _order_commands(
     client: TemporalDep, db: DatabaseDep, settings: SettingsDep, principal: Actor
 ) -> OrderCommands:
     return OrderCommands(client, db, settings, principal)
@@ -43,7 +48,7 @@ def _order_commands(
 CommandsDep = Annotated[OrderCommands, Depends(_order_commands)]
 
 
-def _media(request: Request) -> MediaStore:
+async def _media(request: Request) -> MediaStore:
     store: MediaStore = request.app.state.media
     return store
 

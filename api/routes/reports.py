@@ -87,7 +87,7 @@ def _aware(value: datetime | None, zone: ZoneInfo) -> datetime | None:
     return value.replace(tzinfo=zone)
 
 
-def _filters(
+async def _filters(
     actor: AdminActor,
     settings: SettingsDep,
     from_: From = None,
