@@ -33,7 +33,7 @@ from activities.contracts import (
     TransitionRecord,
     TransitionResult,
 )
-from core.db import insert_ignore, retry_conflicts, utcnow
+from core.db import insert_ignore, insert_or_replace, retry_conflicts, utcnow
 from core.matching import (
     ASSIGNED_STATUSES,
     Matching,
@@ -151,14 +151,23 @@ class OrderStore:
         return TransitionResult(applied_events=applied, follow_up_id=follow_up_id)
 
 
+# What a transition's event says; the row is the order's event number ``seq``.
+_EVENT_COLUMNS = ("event", "actor", "at", "volunteer_id", "note_id", "data")
+
+
 def _insert_events(conn: Connection, record: TransitionRecord) -> int:
-    """The audit rows, once each (keyed by ``(order_id, seq)``); how many were new."""
+    """The audit rows, once each (keyed by ``(order_id, seq)``); how many were new or changed.
+
+    A number already taken by a different event is rewritten: as with the order's row (see
+    ``project_order``), it was written by a workflow task that never completed, and the
+    event this one records is the one in the workflow's history.
+    """
     if not record.events:
         return 0
     result = cast(
         CursorResult[Any],
         conn.execute(
-            insert_ignore(conn, order_events, ("order_id", "seq")).values(
+            insert_or_replace(conn, order_events, ("order_id", "seq"), _EVENT_COLUMNS).values(
                 [
                     {
                         "order_id": record.order_id,
@@ -236,13 +245,16 @@ def _order_row(columns: tuple[str, ...]) -> Update:
     )
 
 
-def project_order(
-    conn: Connection, order_id: int, snap: OrderSnapshot, *, repair: bool = False
-) -> bool:
+def project_order(conn: Connection, order_id: int, snap: OrderSnapshot) -> bool:
     """Move the order row forward to ``snap`` (never back), with the volunteers' counters.
 
-    ``repair`` (the operators' ``verify --repair``) also rewrites a row already at
-    ``snap.seq`` whose columns drifted from it. Whether the row was written.
+    A snapshot of the row's own ``seq`` is written again, not skipped: the projection runs
+    as a local activity, inside the workflow task, and a worker killed after the projection
+    committed but before the task completed leaves a transition that never happened in
+    history. The task's next attempt makes the transition again, at a later time (and, had
+    another command come first, a different one), and its projection must win. Writing the
+    same values again is harmless; the operators' ``verify --repair`` relies on it too.
+    Whether the row was written.
 
     Locks are taken up front and always in the same order: the order row, then the
     volunteers whose counters this transition changes (see ``lock_volunteers``), and only
@@ -261,8 +273,8 @@ def project_order(
         .where(orders.c.id == order_id)
         .with_for_update(key_share=True)
     ).one_or_none()
-    if before is None or before.last_seq > snap.seq or (before.last_seq == snap.seq and not repair):
-        return False  # a retry, or a later snapshot got here first: its transaction did all this
+    if before is None or before.last_seq > snap.seq:
+        return False  # a later snapshot got here first: its transaction did all this
     after = (snap.volunteer_id, snap.status, snap.completed_at is not None, snap.rating)
     # Only a change to one of their inputs moves the counters: the volunteer, whether the
     # order is assigned to them, its completion, its rating (accepting, an escalation, a

@@ -12,7 +12,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import (
+    JSON,
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    Text,
+    cast,
+    create_engine,
+    event,
+    or_,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, DisconnectionError
@@ -195,14 +206,45 @@ def retry_conflicts(
     raise AssertionError("unreachable")
 
 
+def insert_or_replace(
+    bind: Session | Connection, table: Any, conflict: Sequence[str], columns: Sequence[str]
+) -> Insert:
+    """``INSERT ... ON CONFLICT DO UPDATE`` of ``columns``, only where one of them differs.
+
+    An identical row is left alone (not rewritten, not counted in ``rowcount``).
+    """
+    dialect = _dialect(bind)
+    statement = dialect.insert(table)
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=list(conflict),
+        set_={name: new[name] for name in columns},
+        where=or_(
+            *(
+                _comparable(table.c[name]).is_distinct_from(_comparable(new[name]))
+                for name in columns
+            )
+        ),
+    )
+
+
+def _comparable(column: Any) -> Any:
+    # PostgreSQL's json has no equality: compare its text (a reformatted value only rewrites).
+    return cast(column, Text) if isinstance(column.type, JSON) else column
+
+
+def _dialect(bind: Session | Connection) -> Any:
+    name = (bind.get_bind() if isinstance(bind, Session) else bind).dialect.name
+    if name == "postgresql":
+        return postgresql
+    if name == "sqlite":
+        return sqlite
+    raise RuntimeError(f"unsupported database backend {name!r}")
+
+
 def insert_ignore(bind: Session | Connection, table: Any, conflict: Sequence[str]) -> Insert:
     """``INSERT ... ON CONFLICT DO NOTHING`` for the backend behind ``bind``.
 
     Activities run at least once; this is what makes their inserts idempotent.
     """
-    name = (bind.get_bind() if isinstance(bind, Session) else bind).dialect.name
-    if name == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
-    if name == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing(index_elements=list(conflict))
-    raise RuntimeError(f"unsupported database backend {name!r}")
+    return _dialect(bind).insert(table).on_conflict_do_nothing(index_elements=list(conflict))

@@ -67,7 +67,7 @@ def drift(row: OrderSnapshot, workflow: OrderSnapshot) -> list[str]:
 
 def repair(session: Session, order_id: int, workflow: OrderSnapshot) -> bool:
     """Write the workflow's state into the order's row (never over a newer projection)."""
-    return project_order(session.connection(), order_id, workflow, repair=True)
+    return project_order(session.connection(), order_id, workflow)
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,43 @@ async def test_retried_transition_writes_once_and_old_snapshots_never_win(
     assert task is not None and task.status == "open"
 
 
+async def test_a_transition_from_a_task_that_never_completed_gives_way_to_the_one_that_did(
+    backend: Database, settings: Settings, township: str
+) -> None:
+    # The projection is a local activity: a worker killed after it committed, before its
+    # workflow task completed, leaves a transition that is not in history. The task's next
+    # attempt numbers its own transition the same, later (here: the order was cancelled
+    # first), and the read model must say what history says.
+    database = backend
+    store = OrderStore(database.engine)
+    env = ActivityEnvironment()
+    order_id = await new_order(database, settings, township)
+    volunteer = await database.run(add_volunteer, township)
+    lost_at = datetime.now(UTC)
+    lost = TransitionRecord(
+        order_id=order_id,
+        snapshot=snapshot(2, "dispatched", volunteer_id=volunteer),
+        events=[EventRecord(seq=2, event="dispatched", actor="admin:1", at=lost_at)],
+    )
+    kept_at = lost_at + timedelta(seconds=12)
+    kept = TransitionRecord(
+        order_id=order_id,
+        snapshot=snapshot(2, "cancelled", closed_at=kept_at),
+        events=[EventRecord(seq=2, event="cancelled", actor="resident:1", at=kept_at)],
+    )
+    assert env.run(store.record_transition, lost).applied_events == 1
+    assert env.run(store.record_transition, kept).applied_events == 1
+    assert env.run(store.record_transition, kept).applied_events == 0  # a plain retry: nothing
+    assert await database.run(events, order_id) == ["submitted", "cancelled"]
+    order = await database.run(order_row, order_id)
+    assert (order.status, order.volunteer_id, order.last_seq) == ("cancelled", None, 2)
+    assert order.closed_at is not None
+    assert order.closed_at.replace(tzinfo=UTC) == kept_at
+    # The volunteer the lost task dispatched to holds nothing.
+    counted = await database.run(lambda s: s.get(Volunteer, volunteer))
+    assert counted is not None and counted.open_orders == 0
+
+
 async def test_volunteer_counters_follow_their_orders_and_retries_change_nothing(
     backend: Database, settings: Settings, township: str
 ) -> None:
