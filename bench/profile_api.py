@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from temporalio.client import Client
 
 from api.database import Database
 from bench.run import (
@@ -38,6 +37,7 @@ from bench.run import (
     measured,
     ok,
     project_lifecycle,
+    temporal_client,
     wait_until_up,
 )
 from core.db import make_engine
@@ -86,13 +86,7 @@ async def profile(
 ) -> list[dict[str, Any]]:
     stack = Stack.with_temporal(workdir, database_url)
     try:
-        client: Client | None = None
-
-        async def connect() -> None:
-            nonlocal client
-            client = await Client.connect(stack.temporal_address)
-
-        await wait_until_up(connect, "Temporal")
+        await temporal_client(stack)
         stack.start("worker", [sys.executable, "worker.py"], stack.env(QUEUE))
         apis = {
             "this": start_api(stack, "api-this", Path.cwd()),

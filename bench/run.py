@@ -368,6 +368,18 @@ class Stack:
         )
 
 
+async def temporal_client(stack: Stack) -> Client:
+    """A client of the stack's Temporal server, once it answers (the SDK's plain converter:
+    the bare baseline is what a Temporal user writes by default)."""
+    connected: list[Client] = []
+
+    async def connect() -> None:
+        connected.append(await Client.connect(stack.temporal_address))
+
+    await wait_until_up(connect, "Temporal")
+    return connected[-1]
+
+
 async def wait_until_up(
     check: Callable[[], Awaitable[Any]], what: str, within: float = 180
 ) -> None:
@@ -937,14 +949,7 @@ async def bench(args: argparse.Namespace, workdir: Path, database_url: str) -> d
     stack = Stack.with_temporal(workdir, database_url)
     results: dict[str, Any] = {}
     try:
-        client: Client | None = None
-
-        async def connect() -> None:
-            nonlocal client
-            client = await Client.connect(stack.temporal_address)
-
-        await wait_until_up(connect, "Temporal")
-        assert client is not None
+        client = await temporal_client(stack)
         project_queue, baseline_queue = "bench-project", "bench-baseline"
         worker_pid = stack.start("worker", [sys.executable, "worker.py"], stack.env(project_queue))
         baseline_pid = stack.start(

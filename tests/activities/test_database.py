@@ -117,9 +117,7 @@ async def test_a_transition_from_a_task_that_never_completed_gives_way_to_the_on
     # workflow task completed, leaves a transition that is not in history. The task's next
     # attempt numbers its own transition the same, later (here: the order was cancelled
     # first), and the read model must say what history says.
-    database = backend
-    store = OrderStore(database.engine)
-    env = ActivityEnvironment()
+    database, store, env = backend, OrderStore(backend.engine), ActivityEnvironment()
     order_id = await new_order(database, settings, township)
     volunteer = await database.run(add_volunteer, township)
     lost_at = datetime.now(UTC)
