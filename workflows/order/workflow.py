@@ -26,7 +26,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import (
@@ -87,6 +87,8 @@ SMS_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5), maximum_interval=timedelta(minutes=10)
 )
 _SA_BY_NAME = {key.name: key for key in SEARCH_ATTRIBUTES}
+In = TypeVar("In")
+Out = TypeVar("Out")
 
 __all__ = [
     "SEARCH_ATTRIBUTES",
@@ -292,22 +294,7 @@ class OrderWorkflow:
         self._describe()
         record = fx.record(self._s)
         summary = ", ".join(e.event for e in fx.events)
-        if local:
-            result = await workflow.execute_local_activity(
-                record_transition,
-                record,
-                start_to_close_timeout=DATABASE_ATTEMPT,
-                retry_policy=DATABASE_RETRY,
-                summary=summary,
-            )
-        else:
-            result = await workflow.execute_activity(
-                record_transition,
-                record,
-                start_to_close_timeout=DATABASE_ATTEMPT,
-                retry_policy=DATABASE_RETRY,
-                summary=summary,
-            )
+        result = await _database(record_transition, record, local=local, summary=summary)
         if self._inp.notify:
             for sms in fx.notices:
                 self._notices.append(asyncio.create_task(self._send_sms(sms)))
@@ -377,23 +364,12 @@ class OrderWorkflow:
             await self._carry_out(machine.give_up(s, "attempts_exhausted", workflow.now()))
             return
         generation = s.generation
-        pick_input = PickInput(order_id=s.order_id, exclude=s.excluded)
-        if self._local():
-            pick = await workflow.execute_local_activity(
-                pick_candidate,
-                pick_input,
-                start_to_close_timeout=DATABASE_ATTEMPT,
-                retry_policy=DATABASE_RETRY,
-                summary="pick candidate",
-            )
-        else:
-            pick = await workflow.execute_activity(
-                pick_candidate,
-                pick_input,
-                start_to_close_timeout=DATABASE_ATTEMPT,
-                retry_policy=DATABASE_RETRY,
-                summary="pick candidate",
-            )
+        pick = await _database(
+            pick_candidate,
+            PickInput(order_id=s.order_id, exclude=s.excluded),
+            local=self._local(),
+            summary="pick candidate",
+        )
         if s.generation != generation or s.status != OrderStatus.PENDING:
             return  # an admin dispatched or the resident cancelled meanwhile
         if pick.volunteer_id is None:
@@ -528,6 +504,18 @@ class OrderWorkflow:
         call = follow_up.placed(s, attempt, result.call_id, result.call_sid)
         await self._carry_out(follow_up.call_placed(s, call, workflow.now()))
         return call
+
+
+async def _database(activity: Callable[[In], Out], arg: In, *, local: bool, summary: str) -> Out:
+    """One database activity (the projection, the pick): local under ``PROJECTION_PATCH``."""
+    run = workflow.execute_local_activity if local else workflow.execute_activity
+    return await run(
+        activity,
+        arg,
+        start_to_close_timeout=DATABASE_ATTEMPT,
+        retry_policy=DATABASE_RETRY,
+        summary=summary,
+    )
 
 
 def _changed(updates: list[SearchAttributeUpdate[Any]]) -> list[SearchAttributeUpdate[Any]]:
