@@ -17,7 +17,7 @@ from activities.contracts import (
     RollStored,
 )
 from core.db import insert_ignore
-from core.models import FollowUp, HonourRoll, Order, Volunteer
+from core.models import HonourRoll, Order, Volunteer
 from core.service import RollWeights as Weights
 from core.service_sql import (
     COMPLAINED,
@@ -69,7 +69,6 @@ class RecognitionStore:
                         )
                         .select_from(Order)
                         .join(Volunteer, Volunteer.id == Order.volunteer_id)
-                        .outerjoin(FollowUp, FollowUp.order_id == Order.id)
                         .where(
                             Order.completed_at >= starts_at,
                             Order.completed_at < ends_at,

@@ -233,6 +233,8 @@ REPORT_COLUMNS = [
     "hours",
     "checked_in_at",
     "checked_out_at",
+    "follow_up_outcome",
+    "follow_up_complaint",
 ]
 
 
@@ -320,6 +322,11 @@ class Order(Base):
     last_hurried_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # How the review came in: the resident's own phone (online) or the volunteer's (on_site).
     review_channel: Mapped[str | None] = mapped_column(String(10))
+    # The follow-up's outcome and the status of the complaint it opened, copied by triggers
+    # on ``follow_ups`` and ``complaints`` (migration 0008): the reports read them here, from
+    # one table, instead of joining a million follow-ups.
+    follow_up_outcome: Mapped[str | None] = mapped_column(String(20))
+    follow_up_complaint: Mapped[str | None] = mapped_column(String(20))
     # The resident's personal data was erased; statistics stay.
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,6 +1,8 @@
 """The service rules of ``core.service`` as SQL, for the reports, records and honour rolls.
 
-Each expression reads ``orders`` joined (outer) to ``follow_ups``.
+Each expression reads ``orders`` alone: the follow-up's outcome is copied onto the order
+row (``Order.follow_up_outcome``, migration 0008), so a report over a year's orders needs no
+join.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, func
 
-from core.models import FollowUp, Order
+from core.models import Order
 from core.service import REACHED_OUTCOMES, VERIFYING_OUTCOMES
 from core.vocab import FollowUpOutcome, Rating
 
@@ -24,16 +26,16 @@ def count_if(condition: ColumnElement[bool]) -> Any:
 
 COMPLETED = Order.completed_at.is_not(None)
 ON_TIME = COMPLETED & (Order.completed_at <= Order.deadline_at)
-REACHED = FollowUp.outcome.in_(REACHED_OUTCOMES)
-COMPLAINED = FollowUp.outcome == FollowUpOutcome.COMPLAINT.value
+REACHED = Order.follow_up_outcome.in_(REACHED_OUTCOMES)
+COMPLAINED = Order.follow_up_outcome == FollowUpOutcome.COMPLAINT.value
 CHECKED_IN_AND_OUT = Order.checked_in_at.is_not(None) & Order.checked_out_at.is_not(None)
 # ``core.service.hours_kind`` in SQL, for completed orders (one checked in and out may not
 # be completed yet); a missing follow-up's outcome is NULL, not "complaint".
 VERIFIED = COMPLETED & (
-    FollowUp.outcome.in_(VERIFYING_OUTCOMES)
+    Order.follow_up_outcome.in_(VERIFYING_OUTCOMES)
     | (
         CHECKED_IN_AND_OUT
-        & (func.coalesce(FollowUp.outcome, "") != FollowUpOutcome.COMPLAINT.value)
+        & (func.coalesce(Order.follow_up_outcome, "") != FollowUpOutcome.COMPLAINT.value)
     )
 )
 RATED_AFTER_FOLLOW_UP = REACHED & Order.rating.is_not(None)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api import report_schemas as out
-from core.models import Category, FollowUp, Order
+from core.models import Category, Order
 from core.service_sql import (
     COMPLETED,
     RATED_AFTER_FOLLOW_UP,
@@ -28,7 +28,7 @@ SATISFIED = Order.rating.in_([Rating.VERY_SATISFIED.value, Rating.SATISFIED.valu
 
 
 def totals(session: Session, *, timezone: str) -> out.PublicTotals:
-    joined = select().select_from(Order).outerjoin(FollowUp, FollowUp.order_id == Order.id)
+    joined = select().select_from(Order)
     completed, hours, volunteers, reached, rated, satisfied = session.execute(
         joined.add_columns(
             func.count(),

@@ -21,7 +21,7 @@ from api import report_schemas as out
 from api.certificates import CertificateText
 from api.stores import units, volunteers
 from api.stores.errors import NO_VERIFIED_HOURS, Conflict, NotFound
-from core.models import FollowUp, HonourRoll, Order, Volunteer
+from core.models import HonourRoll, Order, Volunteer
 from core.security import (
     CertificateClaim,
     InvalidToken,
@@ -52,11 +52,10 @@ def served(session: Session, *where: ColumnElement[bool]) -> list[Served]:
             Order.hours,
             Order.review_rating,
             Order.rating,
-            FollowUp.outcome,
+            Order.follow_up_outcome.label("outcome"),
             Order.checked_in_at,
             Order.checked_out_at,
         )
-        .outerjoin(FollowUp, FollowUp.order_id == Order.id)
         .where(Order.completed_at.is_not(None), *where)
         .order_by(Order.completed_at)
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import text
 
 from api.stores import overview
 from api.stores.overview import Filters
@@ -17,12 +18,24 @@ def test_the_benchmark_fills_a_year_in_the_stated_shares() -> None:
         engine = make_engine(url)
         try:
             fill(engine, 2000)
+            with engine.connect() as conn:
+                # The order's copies of its follow-up's outcome and complaint agree with them.
+                drifted = conn.scalar(
+                    text(
+                        "SELECT count(*) FROM orders o "
+                        "LEFT JOIN follow_ups f ON f.order_id = o.id "
+                        "LEFT JOIN complaints c ON c.follow_up_id = f.id "
+                        "WHERE o.follow_up_outcome IS DISTINCT FROM f.outcome "
+                        "OR o.follow_up_complaint IS DISTINCT FROM c.status"
+                    )
+                )
             with transaction(make_sessionmaker(engine)) as session:
                 report = overview.overview(
                     session, Filters(since=YEAR[0], until=YEAR[1], viewer=ADMIN)
                 )
         finally:
             engine.dispose()
+    assert drifted == 0
     assert report.received == 2000
     assert (report.cancelled, report.open) == (60, 60)  # 3 % each
     assert report.completed == 1880

@@ -184,3 +184,102 @@ ORDER_0005 = {
     "last_seq": 5,
     "updated_at": datetime(2031, 1, 1, tzinfo=UTC),
 }
+
+
+def test_the_follow_up_outcome_reaches_its_order_however_it_is_written(empty_url: str) -> None:
+    """Backfilled by 0008, then copied by the triggers on every insert and update; so is
+    the status of a complaint the follow-up opened (not one the resident filed)."""
+    command.upgrade(alembic_config(empty_url), "0007")
+    engine = make_engine(empty_url)
+    t0 = datetime(2031, 1, 1, tzinfo=UTC)
+    orders_0007 = table(
+        "orders",
+        *(column(c) for c in ORDER_0005 if c != "updated_at"),
+        *(column(c, UTCDateTime()) for c in ("submitted_at", "deadline_at", "updated_at")),
+    )
+    follow_ups = table(
+        "follow_ups",
+        *(column(c) for c in ("id", "order_id", "status", "outcome", "priority")),
+        *(column(c) for c in ("call_attempts",)),
+        column("created_at", UTCDateTime()),
+    )
+    complaints = table(
+        "complaints",
+        *(column(c) for c in ("order_id", "follow_up_id", "status", "source")),
+        column("created_at", UTCDateTime()),
+    )
+    ids = []
+    try:
+        with engine.begin() as conn:
+            for n in range(3):
+                values = {**ORDER_0005, "public_id": f"migrationtest000{n}"}
+                conn.execute(insert(orders_0007).values(**values, submitted_at=t0, deadline_at=t0))
+            ids = list(conn.scalars(text("SELECT id FROM orders ORDER BY id")))
+            conn.execute(
+                insert(follow_ups).values(
+                    order_id=ids[0], status="done", outcome="confirmed", priority=3,
+                    call_attempts=1, created_at=t0,
+                )
+            )  # fmt: skip
+            first = conn.scalar(text("SELECT id FROM follow_ups"))
+            conn.execute(
+                insert(complaints).values(
+                    order_id=ids[0], follow_up_id=first, status="open", source="follow_up",
+                    created_at=t0,
+                )
+            )  # fmt: skip
+        command.upgrade(alembic_config(empty_url), "head")
+
+        def outcomes() -> list[str | None]:
+            with engine.connect() as conn:
+                return list(conn.scalars(select(Order.follow_up_outcome).order_by(Order.id)))
+
+        def complained() -> list[str | None]:
+            with engine.connect() as conn:
+                return list(conn.scalars(select(Order.follow_up_complaint).order_by(Order.id)))
+
+        assert outcomes() == ["confirmed", None, None]
+        assert complained() == ["open", None, None]
+        with engine.begin() as conn:
+            conn.execute(
+                insert(follow_ups).values(
+                    order_id=ids[1], status="calling", priority=3, call_attempts=0, created_at=t0
+                )
+            )
+            conn.execute(
+                insert(follow_ups).values(
+                    order_id=ids[2], status="done", outcome="unreachable", priority=3,
+                    call_attempts=3, created_at=t0,
+                )
+            )  # fmt: skip
+        assert outcomes() == ["confirmed", None, "unreachable"]
+        with engine.begin() as conn:
+            conn.execute(
+                update(follow_ups)
+                .where(follow_ups.c.order_id == ids[1])
+                .values(status="done", outcome="complaint")
+            )
+            conn.execute(
+                update(follow_ups)
+                .where(follow_ups.c.order_id == ids[0])
+                .values(outcome="rating_corrected")
+            )
+        assert outcomes() == ["rating_corrected", "complaint", "unreachable"]
+        with engine.begin() as conn:
+            conn.execute(update(complaints).values(status="resolved"))
+            second = conn.scalar(select(follow_ups.c.id).where(follow_ups.c.order_id == ids[1]))
+            conn.execute(
+                insert(complaints).values(
+                    order_id=ids[1], follow_up_id=second, status="open", source="follow_up",
+                    created_at=t0,
+                )
+            )  # fmt: skip
+            conn.execute(
+                insert(complaints).values(
+                    order_id=ids[2], follow_up_id=None, status="open", source="resident",
+                    created_at=t0,
+                )
+            )  # fmt: skip
+        assert complained() == ["resolved", "open", None]
+    finally:
+        engine.dispose()
