@@ -1,5 +1,4 @@
-"""The follow-up's outcome and its complaint's status on the order row, kept there by the
-database (issue 14).
+"""The follow-up's outcome and its complaint's status on the order row (issue 14).
 
 The overview's figures that depend on the follow-up (reached, verified hours, the rating
 after verification, complaints …) joined a million follow-ups and their complaints to a
