@@ -175,8 +175,8 @@ def overview(session: Session, f: Filters) -> out.Overview:
     # The breakdowns and the series are two scans, not one grouped by both: the planner
     # cannot tell how many buckets a ``width_bucket`` of a parameter yields, assumes a group
     # per row, and then neither splits the work between its workers nor hashes. Apart, the
-    # breakdowns' few hundred groups are summed in parallel (a county's year: 1.4-1.8 s
-    # together, 0.45 s + 0.55 s apart).
+    # breakdowns' few hundred groups are summed in parallel (a county's year of a million
+    # orders: 2.1 s together, 0.7 s + 0.5 s apart).
     keys = (Order.township, Order.category_code)
     groups = session.execute(
         select(*keys, *(v.label(k) for k, v in FIGURES.items()))
@@ -309,9 +309,9 @@ def _series(
     session: Session, where: list[ColumnElement[bool]], f: Filters
 ) -> defaultdict[str, Counter[str]]:
     """The series' counts by bucket (its start, a local date)."""
-    zone = ZoneInfo(f.timezone)
-    buckets: defaultdict[str, Counter[str]] = defaultdict(Counter)
     if session.get_bind().dialect.name == "postgresql":
+        zone = ZoneInfo(f.timezone)
+        buckets: defaultdict[str, Counter[str]] = defaultdict(Counter)
         # The bucket's number among its starts (a binary search per row), not date_trunc of
         # the local time: converting a million timestamps to the county's zone cost more
         # than the rest of the scan.
