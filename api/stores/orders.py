@@ -11,8 +11,9 @@ import json
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Select, delete, exists, select, update
+from sqlalchemy import Row, Select, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from api import schemas
@@ -575,20 +576,38 @@ def list_orders(
     return _newest_first(session, query, limit=limit, offset=offset)
 
 
+# What a list reads of each order: its summary's columns. Whole ORM objects (some forty
+# columns, personal data among them, each tracked by the session) made a township's page
+# of 200 take half as long again (14-17 ms against 10-11), and admins' screens poll it.
+_SUMMARY_COLUMNS = (
+    Order.public_id,
+    Order.workflow_lost_status,
+    *(
+        getattr(Order, name)
+        for name in schemas.OrderSummary.model_fields
+        if name not in ("id", "workflow_lost")
+    ),
+)
+
+
 def _newest_first(
     session: Session, query: Select[Order], *, limit: int, offset: int
 ) -> schemas.Page[schemas.OrderSummary]:
     """One page of orders, newest first, with the count of them all."""
     total = total_rows(session, query)
-    rows = session.scalars(
-        query.order_by(Order.submitted_at.desc(), Order.id.desc()).limit(limit).offset(offset)
+    rows = session.execute(
+        query.with_only_columns(*_SUMMARY_COLUMNS)
+        .order_by(Order.submitted_at.desc(), Order.id.desc())
+        .limit(limit)
+        .offset(offset)
     ).all()
     return schemas.Page[schemas.OrderSummary](
         items=[summary(o) for o in rows], total=total, limit=limit, offset=offset
     )
 
 
-def summary(o: Order) -> schemas.OrderSummary:
+def summary(o: Order | Row[Any]) -> schemas.OrderSummary:
+    """An order's list entry, from its row or from its summary's columns."""
     return from_row(schemas.OrderSummary, o, id=o.public_id, workflow_lost=o.workflow_lost_status)
 
 
