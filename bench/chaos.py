@@ -145,11 +145,9 @@ class Driver:
         *,
         body: Json | None = None,
         done: Callable[[], Awaitable[Json | None]] | None = None,
-        within: float | None = None,
     ) -> Json:
         """The answer once the call succeeded; ``done`` says whether a 409 means "already"."""
-        within = self.patience if within is None else within
-        deadline, pause = time.time() + within, 0.2
+        deadline, pause = time.time() + self.patience, 0.2
         while True:
             sent = time.time()
             try:
@@ -173,7 +171,7 @@ class Driver:
             elif r is not None and r.status_code < 500 and r.status_code not in (409, 429):
                 raise RuntimeError(f"{method} {url}: {r.status_code} {r.text[:300]}")
             if time.time() > deadline:
-                raise RuntimeError(f"{method} {url} did not succeed within {within:.0f} s")
+                raise RuntimeError(f"{method} {url} did not succeed within {self.patience:.0f} s")
             self.retries += 1
             await asyncio.sleep(pause)
             pause = min(pause * 2, 3.0)

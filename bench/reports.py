@@ -97,8 +97,9 @@ SELECT 'bench' || lpad(g::text, 11, '0'),
          ELSE (ARRAY['very_satisfied', 'satisfied', 'satisfied', 'average'])[1 + g % 4] END,
     CASE WHEN fate < 6 THEN NULL ELSE 0.5 * (1 + g % 8) END,
     8, now(),
-    -- What the triggers would copy from the follow-up and its complaint below: written here,
-    -- their copies change nothing, and the table stays as packed as a vacuumed live one.
+    -- The follow-up's outcome and its complaint's status, which the follow-up and complaint
+    -- rows below take from here: the triggers' copies then change nothing, and the table
+    -- stays as packed as a vacuumed live one.
     CASE WHEN fate < 6 OR verdict >= 96 THEN NULL WHEN verdict < 80 THEN 'confirmed'
          WHEN verdict < 88 THEN 'rating_corrected' WHEN verdict < 92 THEN 'complaint'
          ELSE 'unreachable' END,
@@ -108,15 +109,13 @@ FROM numbered, towns, items;
 
 INSERT INTO follow_ups (order_id, status, created_at, done_at, method, outcome, rating,
     priority, call_attempts, settled_by)
-SELECT id, CASE WHEN o.k < 96 THEN 'done' ELSE 'open' END, completed_at,
-    CASE WHEN o.k < 96 THEN completed_at + interval '20 hours' END,
-    CASE WHEN o.k < 96 THEN 'phone' END,
-    CASE WHEN o.k < 80 THEN 'confirmed' WHEN o.k < 88 THEN 'rating_corrected'
-         WHEN o.k < 92 THEN 'complaint' WHEN o.k < 96 THEN 'unreachable' END,
-    CASE WHEN o.k >= 80 AND o.k < 92 THEN 'average' END, 3, 1,
-    CASE WHEN o.k < 96 THEN 'automated_call' END
+SELECT id, CASE WHEN done THEN 'done' ELSE 'open' END, completed_at,
+    CASE WHEN done THEN completed_at + interval '20 hours' END,
+    CASE WHEN done THEN 'phone' END, follow_up_outcome,
+    CASE WHEN follow_up_outcome IN ('rating_corrected', 'complaint') THEN 'average' END, 3, 1,
+    CASE WHEN done THEN 'automated_call' END
 FROM (
-    SELECT id, completed_at, (CAST(substr(public_id, 6) AS bigint) * 53) % 100 AS k
+    SELECT id, completed_at, follow_up_outcome, follow_up_outcome IS NOT NULL AS done
     FROM orders WHERE completed_at IS NOT NULL
 ) o;
 

@@ -28,9 +28,8 @@ SATISFIED = Order.rating.in_([Rating.VERY_SATISFIED.value, Rating.SATISFIED.valu
 
 
 def totals(session: Session, *, timezone: str) -> out.PublicTotals:
-    joined = select().select_from(Order)
     completed, hours, volunteers, reached, rated, satisfied = session.execute(
-        joined.add_columns(
+        select(
             func.count(),
             VERIFIED_HOURS,
             func.count(func.distinct(Order.volunteer_id)),
@@ -41,7 +40,7 @@ def totals(session: Session, *, timezone: str) -> out.PublicTotals:
     ).one()
     zone = ZoneInfo(timezone)
     recent = session.execute(
-        joined.add_columns(Order.completed_at, Order.township, Category.name, Order.hours)
+        select(Order.completed_at, Order.township, Category.name, Order.hours)
         .join(Category, Category.code == Order.category_code)
         .where(VERIFIED)
         .order_by(Order.completed_at.desc(), Order.id.desc())

@@ -45,10 +45,11 @@ BEFORE = [
     "checked_out_at",
 ]
 AFTER = [*BEFORE, "follow_up_outcome", "follow_up_complaint"]
-# (source table, its column, the order's column, which rows count)
+# (source table, its column, the order's column, the condition on a source row to copy it:
+# of complaints, only one a follow-up opened)
 COPIES = (
     ("follow_ups", "outcome", "follow_up_outcome", "true"),
-    ("complaints", "status", "follow_up_complaint", "NEW.follow_up_id IS NOT NULL"),
+    ("complaints", "status", "follow_up_complaint", "{row}.follow_up_id IS NOT NULL"),
 )
 
 
@@ -58,9 +59,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("follow_up_complaint", sa.String(length=20), nullable=True))
     postgresql = op.get_bind().dialect.name == "postgresql"
     for source, value, target, counts in COPIES:
-        rows = f"FROM {source} s WHERE s.order_id = orders.id AND s.{value} IS NOT NULL"
-        if source == "complaints":
-            rows += " AND s.follow_up_id IS NOT NULL"
+        rows = (
+            f"FROM {source} s WHERE s.order_id = orders.id AND s.{value} IS NOT NULL "
+            f"AND {counts.format(row='s')}"
+        )
         op.execute(
             f"UPDATE orders SET {target} = (SELECT s.{value} {rows}) WHERE EXISTS (SELECT 1 {rows})"
         )
@@ -73,7 +75,7 @@ def upgrade() -> None:
         if postgresql:
             op.execute(
                 f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-                f"BEGIN IF {counts} THEN {copy}; END IF; RETURN NULL; END $$"
+                f"BEGIN IF {counts.format(row='NEW')} THEN {copy}; END IF; RETURN NULL; END $$"
             )
             op.execute(
                 f"CREATE TRIGGER {name} AFTER INSERT OR UPDATE OF {value} ON {source} "
@@ -83,7 +85,7 @@ def upgrade() -> None:
         for verb in ("INSERT", f"UPDATE OF {value}"):
             op.execute(
                 f"CREATE TRIGGER {name}_{verb.split()[0].lower()} AFTER {verb} ON {source} "
-                f"WHEN {counts} BEGIN {copy}; END"
+                f"WHEN {counts.format(row='NEW')} BEGIN {copy}; END"
             )
     _covering_indexes(AFTER)
 
