@@ -10,7 +10,8 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	@# setuptools warns at length that an editable install is editable: nothing to act on.
+	PYTHONWARNINGS=ignore $(PY) -m pip install --quiet -e '.[dev]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -63,7 +64,7 @@ histories: install
 
 ## The lifecycle benchmark against bare Temporal (not part of `make test`); see bench/run.py.
 bench: install
-	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	PYTHONWARNINGS=ignore $(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 ## Candidate ranking among 10,000 volunteers on PostgreSQL and SQLite (target < 50 ms).

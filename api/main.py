@@ -189,4 +189,10 @@ def _ping(session: Session) -> None:
     session.execute(text("SELECT 1"))
 
 
-app = create_app()
+def __getattr__(name: str) -> FastAPI:
+    # ``uvicorn api.main:app`` builds the app from the environment when it asks for it, not
+    # whoever imports this module for ``create_app``: the settings may refuse to start (no
+    # JWT_SECRET), and only the server should.
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)

@@ -48,7 +48,7 @@ def build(variant: str) -> App:
 
     if variant != "bare":
         # As with METRICS_PORT set: counted, with no /metrics route beside the bench's.
-        metrics.install(app, Settings(environment="test", metrics_port=9100))
+        metrics.install(app, Settings(environment="development", metrics_port=9100))
     if variant == "metrics+tracing":
         app.tracing = Tracing(Dropping(), service="bench")
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -30,8 +32,14 @@ from core.timeouts import MIN_COMMAND_TIMEOUT, WORKFLOW_TASK_SLOTS
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
-# Signs tokens in development and tests only: production refuses to start with it.
+# Signs tokens only where ENVIRONMENT=development is said outright: it is public, so anything
+# else (an unset ENVIRONMENT included) must bring a JWT_SECRET of its own.
 DEVELOPMENT_JWT_SECRET = "development-only-secret-never-use-in-production"
+# What a production secret must carry, estimated from its characters (see secret_bits): a
+# 32-byte random string (`openssl rand -base64 32`) estimates at about 200, a typed phrase or
+# a repeated pattern far below.
+MIN_SECRET_BITS = 128
+MIN_SECRET_SYMBOLS = 16
 # The local Twilio simulator's account (``make run``): never a real one.
 SIMULATOR_ACCOUNT_SID = "AC" + "0" * 32
 
@@ -243,7 +251,7 @@ class Settings(BaseSettings):
 
     @property
     def signing_secret(self) -> str:
-        """The key tokens and SMS codes are signed with (a fixed one outside production)."""
+        """The key tokens and SMS codes are signed with (the public one in development only)."""
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
         return DEVELOPMENT_JWT_SECRET
@@ -317,6 +325,15 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_needs_real_database(self) -> Settings:
+        # An unset ENVIRONMENT reads as development, but must not sign with the public
+        # development secret: a forgotten variable on a server would accept forged tokens.
+        if self.jwt_secret is None and not (
+            self.environment == "development" and "environment" in self.model_fields_set
+        ):
+            raise ValueError(
+                "JWT_SECRET is not set: set it to a random string of 32 or more characters "
+                "(openssl rand -base64 48), or ENVIRONMENT=development for a local trial"
+            )
         if self.environment == "production" and self.database_url.startswith("sqlite"):
             raise ValueError("DATABASE_URL must point at PostgreSQL in production")
         partly = [
@@ -363,8 +380,16 @@ class Settings(BaseSettings):
 
     def _refuse_unsafe_production(self) -> None:
         secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
-        if len(secret) < 32 or secret == DEVELOPMENT_JWT_SECRET:
-            raise ValueError("JWT_SECRET must be set to a random string of 32 or more characters")
+        if (
+            len(secret) < 32
+            or secret == DEVELOPMENT_JWT_SECRET
+            or len(set(secret)) < MIN_SECRET_SYMBOLS
+            or secret_bits(secret) < MIN_SECRET_BITS
+        ):
+            raise ValueError(
+                "JWT_SECRET must be a random string of 32 or more characters "
+                "(openssl rand -base64 48): this one is too short or too predictable"
+            )
         if self.twilio_configured:
             api = urlsplit(self.twilio_api_base_url)
             if api.scheme != "https" or api.hostname in LOCAL_HOSTS:
@@ -378,6 +403,17 @@ class Settings(BaseSettings):
             len(self.bootstrap_admin_password.get_secret_value()) < 12
         ):
             raise ValueError("BOOTSTRAP_ADMIN_PASSWORD must be 12 characters or more")
+
+
+def secret_bits(secret: str) -> float:
+    """The secret's entropy in bits as its own character frequencies estimate it.
+
+    An upper bound for what a person typed (a phrase scores as if its letters were random),
+    but what matters here is the floor: "aaaa…", "abab…" and short alphabets score low.
+    """
+    counts = Counter(secret)
+    per_symbol = -sum(n / len(secret) * math.log2(n / len(secret)) for n in counts.values())
+    return per_symbol * len(secret)
 
 
 @lru_cache

@@ -10,8 +10,10 @@ With no Twilio account configured (``TWILIO_ACCOUNT_SID`` etc.), it also starts 
 Twilio simulator on :8091 (``TWILIO_SIM_PORT``) and points the worker and the API at it, so
 follow-up calls and SMS run on this machine; its page shows what each resident heard.
 
-While the county has no admin, it creates a development one, ``admin``, with a password
-generated once and kept in ``data/dev-admin-password``, and prints how to sign in.
+While the county has no admin, it creates the first one before the API starts: the
+``BOOTSTRAP_ADMIN_USERNAME``/``_PASSWORD`` account when those are set, otherwise a development
+``admin`` with a password generated once and kept in ``data/dev-admin-password``; it prints
+how to sign in.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -36,7 +39,7 @@ from api.stores.accounts import staff_by_username  # noqa: E402
 from core.db import make_engine, make_sessionmaker, transaction  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
 from core.security import verify_password  # noqa: E402
-from core.settings import SIMULATOR_ACCOUNT_SID, get_settings  # noqa: E402
+from core.settings import SIMULATOR_ACCOUNT_SID, Settings, get_settings  # noqa: E402
 from core.temporal import connect, dev_server_command, ensure_search_attributes  # noqa: E402
 
 log = logging.getLogger("run")
@@ -111,59 +114,88 @@ def twilio_simulator(api_base: str) -> tuple[dict[str, str], list[str] | None]:
 DEV_ADMIN = "admin"
 
 
-def dev_admin(database_url: str, data: Path) -> tuple[str, str] | None:
-    """The development admin's username and password, created while the county has no admin.
+def first_admin(database_url: str, settings: Settings, data: Path) -> FirstAdmin | None:
+    """Who signs in first, creating that admin while the county has none.
 
-    ``None`` when an admin made otherwise exists (then the CLI adds more).
+    ``BOOTSTRAP_ADMIN_USERNAME``/``_PASSWORD`` when set (the password is theirs: it is never
+    printed); otherwise a development ``admin`` with a password generated once and kept in
+    ``data/dev-admin-password``. ``None`` when an admin made otherwise holds the county.
     """
+    username, password = settings.bootstrap_admin_username, settings.bootstrap_admin_password
+    if username is not None and password is not None:
+        try:
+            made = usable_admin(database_url, username, password.get_secret_value())
+        except ValueError as exc:  # the account's own rules (a password too short, say)
+            sys.exit(f"BOOTSTRAP_ADMIN_USERNAME/_PASSWORD cannot make an admin: {exc}")
+        return FirstAdmin(username, None) if made else None
+    if username is not None or password is not None:
+        sys.exit("set BOOTSTRAP_ADMIN_USERNAME and BOOTSTRAP_ADMIN_PASSWORD together")
+    if settings.production:  # a known password file has no place on a server
+        return None
     keep = data / "dev-admin-password"
     if not keep.exists():
         keep.touch(mode=0o600)
         keep.write_text(secrets.token_urlsafe(12) + "\n")
-    password = keep.read_text().strip()
+    generated = keep.read_text().strip()
+    return (
+        FirstAdmin(DEV_ADMIN, generated)
+        if usable_admin(database_url, DEV_ADMIN, generated)
+        else None
+    )
+
+
+def usable_admin(database_url: str, username: str, password: str) -> bool:
+    """Create ``username`` as the county admin unless one exists; whether it signs in."""
     engine = make_engine(database_url, pool_size=1)
     try:
         with transaction(make_sessionmaker(engine)) as session:
-            ensure_admin(session, DEV_ADMIN, password)
-            account = staff_by_username(session, DEV_ADMIN)
-            usable = (
+            ensure_admin(session, username, password)
+            account = staff_by_username(session, username)
+            return (
                 account is not None
                 and account.active
                 and verify_password(password, account.password_hash)
             )
     finally:
         engine.dispose()
-    return (DEV_ADMIN, password) if usable else None
 
 
-def banner(
-    base: str, temporal_ui: str, simulator: str | None, admin: tuple[str, str] | None
-) -> str:
-    """What ``make run`` prints once everything is starting."""
+class FirstAdmin(NamedTuple):
+    username: str
+    # The generated development password, to print; ``None`` for the operator's own.
+    password: str | None
+
+
+def banner(base: str, temporal_ui: str, simulator: str | None, admin: FirstAdmin | None) -> str:
+    """What ``make run`` prints once everything is starting: every app, and how to sign in."""
     phones = (
-        f"    Twilio sim     {simulator}/  (what residents heard; sign-in codes)\n"
+        f"    Twilio sim         {simulator}/  (what residents heard; sign-in codes)\n"
         if simulator
         else ""
     )
-    if admin is not None:
+    if admin is None:
         staff = (
-            f"    Staff sign-in  {base}/docs → Authorize, or POST {base}/api/auth/login\n"
-            f"                   username {admin[0]}  password {admin[1]}\n"
+            "    Staff sign-in      an admin exists already; add staff with\n"
+            "                       python -m api.cli create-admin --username NAME\n"
         )
     else:
+        password = admin.password or "(BOOTSTRAP_ADMIN_PASSWORD)"
         staff = (
-            "    Staff sign-in  an admin exists already; add staff with\n"
-            "                   python -m api.cli create-admin --username NAME\n"
+            f"    Staff sign-in      {base}/console/, or {base}/docs → Authorize\n"
+            f"                       username {admin.username}  password {password}\n"
         )
     return (
         "\n  Four orders is running:\n"
-        f"    Resident page  {base}/\n"
-        f"    Volunteer app  {base}/volunteer/\n"
-        f"    API            {base}/api/catalog\n"
-        f"    API docs       {base}/docs\n"
+        f"    Resident page      {base}/\n"
+        f"    Volunteer app      {base}/volunteer/\n"
+        f"    Call center        {base}/call-center/\n"
+        f"    Admin console      {base}/console/\n"
+        f"    Supervision screen {base}/console/supervision\n"
+        f"    API                {base}/api/catalog\n"
+        f"    API docs           {base}/docs\n"
         f"{staff}"
-        f"    Health         {base}/healthz\n"
-        f"    Temporal UI    {temporal_ui}\n"
+        f"    Health             {base}/healthz\n"
+        f"    Temporal UI        {temporal_ui}\n"
         f"{phones}"
         "  Ctrl-C stops everything.\n"
     )
@@ -189,6 +221,9 @@ def stop(procs: list[tuple[str, subprocess.Popen[bytes]]]) -> int:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s run: %(message)s")
+    # The embedded default is a trial on this machine: said outright, since only a declared
+    # development may sign with the public development secret (children inherit it).
+    os.environ.setdefault("ENVIRONMENT", "development")
     DATA.mkdir(parents=True, exist_ok=True)
     settings = get_settings()
     procs: list[tuple[str, subprocess.Popen[bytes]]] = []
@@ -228,7 +263,7 @@ def main() -> int:
         asyncio.run(wait_for_temporal())
         log.info("applying migrations to %s", settings.database_url.split("@")[-1])
         upgrade(settings.database_url)
-        admin = None if settings.production else dev_admin(settings.database_url, DATA)
+        admin = first_admin(settings.database_url, settings, DATA)
         api_host = os.environ.get("API_HOST", "127.0.0.1")
         api_port = os.environ.get("API_PORT", "8000")
         base = f"http://{api_host}:{api_port}"

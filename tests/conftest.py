@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -32,6 +33,10 @@ from twilio_sim import SimControl, ThreadedServer
 BIN = Path(sys.executable).parent
 TEMPORAL_CLI = str(BIN / "temporal")
 TEMPORAL_TEST_SERVER = str(BIN / "temporal-test-server")
+
+# Settings refuse to start without a JWT_SECRET unless ENVIRONMENT=development is said: the
+# tests sign with one of their run's own, which the processes they start inherit.
+os.environ.setdefault("JWT_SECRET", secrets.token_urlsafe(32))
 
 # A server URL whose database we may create and drop databases from.
 ADMIN_URL = os.environ.get(

@@ -12,6 +12,8 @@ from core.settings import DEVELOPMENT_JWT_SECRET, SIMULATOR_ACCOUNT_SID, Setting
 from core.timeouts import DATABASE_ATTEMPT, DATABASE_FIRST_RETRY
 from tests.conftest import ADMIN_URL
 
+SECRET = "G7yq-3Lk_p0vWZ2sXb9RtC4nJmE8hUaD6fQiYo1K"  # 40 random characters, as a server's
+
 
 @pytest.mark.parametrize(
     ("text", "expected"),
@@ -150,7 +152,7 @@ def test_production_twilio_needs_a_public_https_address(monkeypatch: pytest.Monk
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("ENVIRONMENT", "production")
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg2://u@db/app")
-    monkeypatch.setenv("JWT_SECRET", "k" * 40)
+    monkeypatch.setenv("JWT_SECRET", SECRET)
     with pytest.raises(ValidationError, match="PUBLIC_BASE_URL"):
         Settings()
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://volunteer.example.org/fourorders")
@@ -163,6 +165,11 @@ def test_production_twilio_needs_a_public_https_address(monkeypatch: pytest.Monk
         ("JWT_SECRET", "", "JWT_SECRET"),
         ("JWT_SECRET", "too-short", "JWT_SECRET"),
         ("JWT_SECRET", DEVELOPMENT_JWT_SECRET, "JWT_SECRET"),
+        # Long enough, but a pattern anyone could guess.
+        ("JWT_SECRET", "a" * 48, "JWT_SECRET"),
+        ("JWT_SECRET", "ab" * 24, "JWT_SECRET"),
+        ("JWT_SECRET", "1234567890" * 4, "JWT_SECRET"),
+        ("JWT_SECRET", "secretsecretsecretsecretsecret!!", "JWT_SECRET"),
         ("TWILIO_API_BASE_URL", "http://127.0.0.1:8091", "TWILIO_API_BASE_URL"),
         ("TWILIO_API_BASE_URL", "https://localhost:8091", "TWILIO_API_BASE_URL"),
         ("TWILIO_ACCOUNT_SID", SIMULATOR_ACCOUNT_SID, "simulator"),
@@ -178,21 +185,41 @@ def test_production_refuses_unsafe_settings(
     monkeypatch.setenv("ENVIRONMENT", "production")
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg2://u@db/app")
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://volunteer.example.org")
-    monkeypatch.setenv("JWT_SECRET", "k" * 40)
-    assert Settings().signing_secret == "k" * 40  # safe as it stands
+    monkeypatch.setenv("JWT_SECRET", SECRET)
+    assert Settings().signing_secret == SECRET  # safe as it stands
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValidationError, match=refusal):
         Settings()
 
 
-def test_development_signs_with_a_fixed_secret_and_shows_the_docs() -> None:
+def test_development_signs_with_a_fixed_secret_and_shows_the_docs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("JWT_SECRET")
     dev = Settings(environment="development")
     assert dev.signing_secret == DEVELOPMENT_JWT_SECRET and dev.docs_on
     assert not Settings(
         environment="production",
         database_url="postgresql+psycopg2://u@db/app",
-        jwt_secret=SecretStr("k" * 40),
+        jwt_secret=SecretStr(SECRET),
     ).docs_on
+
+
+@pytest.mark.parametrize("environment", [None, "test", "production"])
+def test_without_a_secret_only_a_declared_development_starts(
+    monkeypatch: pytest.MonkeyPatch, environment: str | None
+) -> None:
+    # The development secret is public: a server whose ENVIRONMENT was forgotten must not
+    # accept tokens anyone can forge with it.
+    monkeypatch.delenv("JWT_SECRET")
+    monkeypatch.delenv("ENVIRONMENT", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg2://u@db/app")
+    if environment is not None:
+        monkeypatch.setenv("ENVIRONMENT", environment)
+    with pytest.raises(ValidationError, match="JWT_SECRET is not set"):
+        Settings()
+    monkeypatch.setenv("ENVIRONMENT", "development")
+    assert Settings().signing_secret == DEVELOPMENT_JWT_SECRET
 
 
 def test_command_timeout_outlasts_lost_projection_attempts(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,6 +5,7 @@ created by API replicas starting together (once), by the CLI, and never lost to 
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -113,7 +114,11 @@ def cli(
         capture_output=True,
         text=True,
         cwd=tmp_path,  # no developer's .env
-        env={"PATH": "/usr/bin:/bin", "DATABASE_URL": county_url},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DATABASE_URL": county_url,
+            "JWT_SECRET": os.environ["JWT_SECRET"],
+        },
         timeout=60,
         check=False,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -402,7 +403,7 @@ async def test_production_serves_metrics_only_on_their_port() -> None:
     production = Settings(
         environment="production",
         database_url="postgresql://u:p@db/fourorders",
-        jwt_secret=SecretStr("s" * 40),
+        jwt_secret=SecretStr(secrets.token_urlsafe(32)),
     )
     assert not production.metrics_on_api_port
 
