@@ -43,6 +43,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(PY) -m scripts.layers
 
 format: install
 	$(VENV)/bin/ruff check --fix .

@@ -14,6 +14,7 @@ from typing import Any, Final
 from temporalio import activity
 
 from core.service import RollWeights as Weights
+from core.snapshot import OrderSnapshot
 from core.vocab import (
     CallOutcome,
     FollowUpMethod,
@@ -24,7 +25,7 @@ from core.vocab import (
     Rating,
     SettledBy,
 )
-from workflows.recognition.ranking import Figures, RankedEntry
+from workflows.recognition.messages import Figures, RankedEntry
 
 RECORD_TRANSITION: Final = "record_transition"
 PICK_CANDIDATE: Final = "pick_candidate"
@@ -51,32 +52,6 @@ class EventRecord:
     volunteer_id: int | None = None
     note_id: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class OrderSnapshot:
-    """The order's read-model columns after a transition (ids, codes and times only)."""
-
-    seq: int
-    status: str
-    volunteer_id: int | None
-    overdue: bool
-    escalation_level: int
-    review_rating: Rating | None
-    rating: Rating | None
-    hours: float | None
-    completed_at: datetime | None
-    closed_at: datetime | None
-    unit_id: int | None = None
-    # Volunteers an open call currently offers the order to.
-    offered_to: list[int] = field(default_factory=list)
-    dispatch_attempts: int = 0
-    undispatchable: bool = False
-    checked_in_at: datetime | None = None
-    checked_out_at: datetime | None = None
-    hurry_count: int = 0
-    last_hurried_at: datetime | None = None
-    review_channel: str | None = None
 
 
 @dataclass

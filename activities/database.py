@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import datetime
 from typing import Any, cast
 
@@ -10,15 +9,11 @@ from sqlalchemy import (
     CursorResult,
     Engine,
     Table,
-    bindparam,
-    delete,
     func,
-    insert,
     select,
     update,
 )
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.dml import Update
 from temporalio import activity
 
 from activities.contracts import (
@@ -27,7 +22,6 @@ from activities.contracts import (
     CallRecord,
     FollowUpClosing,
     FollowUpQueueing,
-    OrderSnapshot,
     PickInput,
     PickResult,
     TransitionRecord,
@@ -37,9 +31,7 @@ from core.db import insert_ignore, insert_or_replace, retry_conflicts, utcnow
 from core.matching import (
     ASSIGNED_STATUSES,
     Matching,
-    lock_volunteers,
     rank_volunteers,
-    refresh_volunteer_stats,
     target_for_order,
 )
 from core.models import (
@@ -51,6 +43,7 @@ from core.models import (
     OrderEvent,
     OrderOffer,
 )
+from core.read_model import project_order, rating_code
 from core.vocab import (
     QUEUE_PRIORITY,
     ComplaintStatus,
@@ -58,7 +51,6 @@ from core.vocab import (
     FollowUpOutcome,
     FollowUpStatus,
     QueueReason,
-    Rating,
 )
 
 # Core tables, not ORM entities: this runs for every transition of every order, and the
@@ -71,18 +63,6 @@ order_offers = cast(Table, OrderOffer.__table__)
 follow_up_calls = cast(Table, FollowUpCall.__table__)
 ASSIGNED = frozenset(s.value for s in ASSIGNED_STATUSES)
 complaints = cast(Table, Complaint.__table__)
-
-
-def _code(value: Rating | None) -> str | None:
-    return value.value if value is not None else None
-
-
-def _counter_inputs(
-    volunteer_id: int | None, status: str, completed: bool, rating: Rating | str | None
-) -> tuple[int | None, bool, bool, str | None]:
-    """What ``refresh_volunteer_stats`` counts of one order (see core.matching)."""
-    rating_code = rating.value if isinstance(rating, Rating) else rating
-    return (volunteer_id, status in ASSIGNED, bool(completed), rating_code)
 
 
 class OrderStore:
@@ -209,96 +189,6 @@ def _stamp_firsts(conn: Connection, record: TransitionRecord) -> None:
         )
 
 
-def _row_values(snap: OrderSnapshot) -> dict[str, Any]:
-    """The order row's columns as the snapshot sets them."""
-    return {
-        "last_seq": snap.seq,
-        "status": snap.status,
-        "volunteer_id": snap.volunteer_id,
-        "overdue": snap.overdue,
-        "escalation_level": snap.escalation_level,
-        "review_rating": _code(snap.review_rating),
-        "rating": _code(snap.rating),
-        "hours": snap.hours,
-        "completed_at": snap.completed_at,
-        "closed_at": snap.closed_at,
-        "unit_id": snap.unit_id,
-        "dispatch_attempts": snap.dispatch_attempts,
-        "undispatchable": snap.undispatchable,
-        "checked_in_at": snap.checked_in_at,
-        "checked_out_at": snap.checked_out_at,
-        "hurry_count": snap.hurry_count,
-        "last_hurried_at": snap.last_hurried_at,
-        "review_channel": snap.review_channel,
-    }
-
-
-@functools.cache
-def _order_row(columns: tuple[str, ...]) -> Update:
-    """The UPDATE of these columns, built once: building it on every transition cost the
-    worker more than sending it (issue 15)."""
-    return (
-        update(orders)
-        .where(orders.c.id == bindparam("the_order"))
-        # Named apart from the columns: SQLAlchemy keeps a column's own name for its SET value.
-        .values({name: bindparam(f"new_{name}", type_=orders.c[name].type) for name in columns})
-    )
-
-
-def project_order(conn: Connection, order_id: int, snap: OrderSnapshot) -> bool:
-    """Move the order row forward to ``snap`` (never back), with the volunteers' counters.
-
-    A snapshot of the row's own ``seq`` is written again, not skipped: the projection runs
-    as a local activity, inside the workflow task, and a worker killed after the projection
-    committed but before the task completed leaves a transition that never happened in
-    history. The task's next attempt makes the transition again, at a later time (and, had
-    another command come first, a different one), and its projection must win. Writing the
-    same values again is harmless; the operators' ``verify --repair`` relies on it too.
-    Whether the row was written.
-
-    Locks are taken up front and always in the same order: the order row, then the
-    volunteers whose counters this transition changes (see ``lock_volunteers``), and only
-    then the writes that lock rows implicitly. Two transitions of one order wait for each
-    other here, so what they read as "before" is exact; transitions of different orders for
-    one volunteer queue on that volunteer's row instead of deadlocking.
-    """
-    before = conn.execute(
-        select(
-            orders.c.last_seq,
-            orders.c.volunteer_id,
-            orders.c.status,
-            orders.c.completed_at.is_not(None),
-            orders.c.rating,
-        )
-        .where(orders.c.id == order_id)
-        .with_for_update(key_share=True)
-    ).one_or_none()
-    if before is None or before.last_seq > snap.seq:
-        return False  # a later snapshot got here first: its transaction did all this
-    after = (snap.volunteer_id, snap.status, snap.completed_at is not None, snap.rating)
-    # Only a change to one of their inputs moves the counters: the volunteer, whether the
-    # order is assigned to them, its completion, its rating (accepting, an escalation, a
-    # follow-up task or a closing that keeps the rating leave them alone).
-    recount: set[int] = set()
-    if _counter_inputs(*before[1:]) != _counter_inputs(*after):
-        recount = {v for v in (before.volunteer_id, snap.volunteer_id) if v is not None}
-    lock_volunteers(conn, recount)
-    values = _row_values(snap)
-    conn.execute(
-        _order_row(tuple(values)),
-        {"the_order": order_id, **{f"new_{name}": value for name, value in values.items()}},
-    )
-    # The open call's offers are part of the snapshot: replace them with it.
-    conn.execute(delete(order_offers).where(order_offers.c.order_id == order_id))
-    if snap.offered_to:
-        conn.execute(
-            insert(order_offers),
-            [{"order_id": order_id, "volunteer_id": v} for v in snap.offered_to],
-        )
-    refresh_volunteer_stats(conn, recount)
-    return True
-
-
 def _open_follow_up(conn: Connection, order_id: int, at: datetime, status: FollowUpStatus) -> int:
     """The order's follow-up, opened once: ``calling`` first, or straight into the queue."""
     queued = status == FollowUpStatus.OPEN
@@ -355,7 +245,7 @@ def _queue_follow_up(conn: Connection, queueing: FollowUpQueueing) -> None:
             queued_at=queueing.at,
             queue_reason=queueing.reason.value,
             priority=queueing.priority,
-            call_rating=_code(queueing.call_rating),
+            call_rating=rating_code(queueing.call_rating),
         )
     )
 
@@ -373,7 +263,7 @@ def _close_follow_up(conn: Connection, order_id: int, closing: FollowUpClosing) 
             done_at=closing.at,
             method=closing.method.value,
             outcome=closing.outcome.value,
-            rating=_code(closing.rating),
+            rating=rating_code(closing.rating),
             note_id=closing.note_id,
             settled_by=closing.settled_by.value,
             agent_id=closing.agent_id,

@@ -27,7 +27,8 @@ from core.service_sql import (
     VERY_SATISFIED,
     count_if,
 )
-from workflows.recognition.ranking import Figures, period_bounds, previous_period
+from workflows.recognition.messages import Figures
+from workflows.recognition.ranking import period_bounds, previous_period
 
 
 class RecognitionStore:

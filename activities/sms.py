@@ -23,14 +23,14 @@ from temporalio.exceptions import ApplicationError
 from twilio.rest import Client
 
 from activities.contracts import SEND_SMS, SMS_IMPOSSIBLE, SmsInput, SmsResult
-from activities.twilio_errors import (
+from core.db import insert_ignore, utcnow
+from core.models import CatalogItem, Order, SmsMessage, Unit, Village, Volunteer
+from core.phones import e164, mask_for_log
+from core.twilio_errors import (
     Verdict,
     classify,
     retry_error,
 )
-from core.db import insert_ignore, utcnow
-from core.models import CatalogItem, Order, SmsMessage, Unit, Village, Volunteer
-from core.phones import e164, mask_for_log
 from core.vocab import Notice
 from core.webhooks import sms_status_url
 

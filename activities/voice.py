@@ -10,10 +10,10 @@ from temporalio.exceptions import ApplicationError
 from twilio.rest import Client
 
 from activities.contracts import CALL_IMPOSSIBLE, PLACE_CALL, PlaceCallInput, PlaceCallResult
-from activities.twilio_errors import Verdict, classify, retry_error
 from core.db import insert_ignore, utcnow
 from core.models import FollowUpCall, Order
 from core.phones import e164, mask_for_log
+from core.twilio_errors import Verdict, classify, retry_error
 from core.webhooks import call_status_url, call_voice_url
 
 follow_up_calls = cast(Table, FollowUpCall.__table__)

@@ -18,7 +18,7 @@ from api.stores import orders
 from core.db import utcnow
 from core.security import SYSTEM
 from core.settings import Settings
-from workflows.order.workflow import order_id_of, workflow_id
+from core.workflow_ids import order_id_of, workflow_id
 
 log = logging.getLogger(__name__)
 

@@ -11,11 +11,11 @@ import logging
 
 from anyio import to_thread
 
-from activities.twilio_errors import Verdict, classify
 from api.errors import ApiError
 from core.phones import mask_for_log
 from core.settings import Settings
 from core.twilio import make_client
+from core.twilio_errors import Verdict, classify
 
 log = logging.getLogger(__name__)
 

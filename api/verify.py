@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from activities.contracts import OrderSnapshot
 from api.database import Database
 from api.stores import projection
+from core.snapshot import OrderSnapshot
 from workflows.order import OrderWorkflow, workflow_id
 from workflows.order.messages import OrderView
 from workflows.order.state import snapshot_of

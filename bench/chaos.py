@@ -55,19 +55,13 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from api.database import Database
-from bench.run import (
-    RESULTS,
-    Callers,
-    Stack,
-    free_port,
-    order_json,
-    volunteer_json,
-    wait_until_up,
-)
+from bench.measure import RESULTS
+from bench.stack import Callers, Stack, healthy, order_json, volunteer_json, wait_until_up
 from core.db import make_engine
 from core.dbadmin import temporary_database
 from core.settings import ROOT, SIMULATOR_ACCOUNT_SID
 from scripts.test_env import EmbeddedPostgres
+from tests.helpers import free_port
 from twilio_sim import SimControl
 
 log = logging.getLogger("bench.chaos")
@@ -485,7 +479,7 @@ async def _drive(
         stack.start_api("chaos")
         limits = httpx.Limits(max_connections=args.concurrency * 2 + 20)
         async with httpx.AsyncClient(base_url=stack.api_url, timeout=60, limits=limits) as http:
-            await wait_until_up(lambda: _healthy(http), "API", within=180)
+            await wait_until_up(lambda: healthy(http), "API", within=180)
             await wait_until_up(lambda: asyncio.to_thread(sim.calls, settled=False), "simulator")
             db = Database(make_engine(url))
             callers = await Callers.sign_in(db, stack.settings())
@@ -578,11 +572,6 @@ def _not_closed(url: str, orders: list[str]) -> list[str]:
             )
     finally:
         engine.dispose()
-
-
-async def _healthy(http: httpx.AsyncClient) -> None:
-    r = await http.get("/healthz")
-    r.raise_for_status()
 
 
 def markdown(results: dict[str, Any]) -> str:

@@ -29,11 +29,11 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from api.database import Database
-from bench.run import (
-    ADMIN_URL,
+from bench.measure import ADMIN_URL, Timings
+from bench.stack import (
     Callers,
     Stack,
-    Timings,
+    healthy,
     ok,
     project_lifecycle,
     volunteer_json,
@@ -75,7 +75,7 @@ async def drive(args: argparse.Namespace, workdir: Path, url: str) -> dict[str, 
         stack.start("worker", [sys.executable, "worker.py"], stack.env(queue))
         stack.start_api(queue)
         async with httpx.AsyncClient(base_url=stack.api_url, timeout=120) as http:
-            await wait_until_up(lambda: _healthy(http), "API", within=120)
+            await wait_until_up(lambda: healthy(http), "API", within=120)
             timings = Timings()
             settings = stack.settings()
             db = Database(make_engine(url))
@@ -143,10 +143,6 @@ async def drive(args: argparse.Namespace, workdir: Path, url: str) -> dict[str, 
         }
     finally:
         stack.stop_all()
-
-
-async def _healthy(http: httpx.AsyncClient) -> None:
-    ok(await http.get("/healthz"))
 
 
 def main() -> None:

@@ -26,15 +26,11 @@ from typing import Any
 import httpx
 
 from api.database import Database
-from bench.run import (
-    ADMIN_URL,
-    BIN,
+from bench.measure import ADMIN_URL, BIN, CpuMeter, Timings, measured
+from bench.stack import (
     Callers,
-    CpuMeter,
     Stack,
-    Timings,
-    _healthy,
-    measured,
+    healthy,
     ok,
     project_lifecycle,
     temporal_client,
@@ -96,7 +92,7 @@ async def profile(
             name: httpx.AsyncClient(base_url=url, timeout=120) for name, (_pid, url) in apis.items()
         }
         for http in https.values():
-            await wait_until_up(partial(_healthy, http), "API")
+            await wait_until_up(partial(healthy, http), "API")
         db, settings = Database(make_engine(database_url)), stack.settings()
         callers = await Callers.sign_in(db, settings)
         volunteers = []

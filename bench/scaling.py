@@ -31,25 +31,20 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
 from bench.chaos import audit_problems
-from bench.run import (
-    Bench,
+from bench.measure import (
     CpuMeter,
-    RoundRobin,
     Timings,
-    free_port,
-    ok,
     open_loop,
-    order_json,
     pct,
     peak_rss_mb,
-    plot_two_axes,
     run_many,
     summary_ms,
     system_cpu_ms,
-    volunteer_json,
-    wait_until_up,
 )
+from bench.plots import plot_two_axes
+from bench.stack import Bench, RoundRobin, healthy, ok, order_json, volunteer_json, wait_until_up
 from core.vocab import OPEN_STATUSES
+from tests.helpers import free_port
 
 log = logging.getLogger("bench")
 
@@ -232,7 +227,7 @@ async def escalation_lag(
     )
     try:
         async with httpx.AsyncClient(base_url=url, timeout=120) as http:
-            await wait_until_up(lambda: _healthy(http), "the short-deadline API")
+            await wait_until_up(lambda: healthy(http), "the short-deadline API")
             township = await b.township("bench-escalation")
             # Accepted orders stay open, so each volunteer needs room for many.
             helpers = []
@@ -342,7 +337,7 @@ async def scale_out(b: Bench, n: int, concurrency: int) -> dict[str, Any]:
         async with httpx.AsyncClient(
             base_url=url, timeout=120, limits=httpx.Limits(max_connections=concurrency * 2 + 20)
         ) as second:
-            await wait_until_up(lambda: _healthy(second), "the second API")
+            await wait_until_up(lambda: healthy(second), "the second API")
             await b.project(min(20, n), min(5, concurrency), http=RoundRobin([b.http, second]))
             with CpuMeter(two_pids, stack.database) as meter:
                 double = await b.project(
@@ -377,10 +372,6 @@ async def scale_out(b: Bench, n: int, concurrency: int) -> dict[str, Any]:
         "out_of_order": problems["out_of_order"][:20],
         "cpu_ratio_two_to_one": round(system_cpu_ms(double_cpu) / system_cpu_ms(single_cpu), 3),
     }
-
-
-async def _healthy(http: httpx.AsyncClient) -> None:
-    ok(await http.get("/healthz"))
 
 
 # --- report ----------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio import activity
 
 from core.settings import Settings
-from workflows.order.workflow import order_id_of, workflow_id
+from core.workflow_ids import order_id_of, workflow_id
 
 _order: ContextVar[int | None] = ContextVar("order_id", default=None)
 # uvicorn's loggers have handlers of their own and do not propagate: routed through ours.

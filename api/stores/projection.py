@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from activities.contracts import OrderSnapshot
-from activities.database import project_order
 from core.models import Escalation, FollowUp, Order, OrderEvent, OrderOffer
+from core.read_model import project_order
+from core.snapshot import RATINGS, ROW_COLUMN, ROW_FIELDS, SNAPSHOT_FIELDS, OrderSnapshot
 from core.vocab import OPEN_STATUSES, FollowUpStatus, OrderStatus, Rating
 from workflows.order.messages import OrderView
 
-_COMPARED = tuple(f.name for f in fields(OrderSnapshot))
-_SPECIAL = frozenset({"seq", "review_rating", "rating", "offered_to"})
+_PLAIN = tuple(n for n in ROW_FIELDS if n not in RATINGS and n not in ROW_COLUMN)
 
 
 def orders_to_verify(
@@ -41,7 +40,7 @@ def row_snapshot(session: Session, order_id: int) -> OrderSnapshot:
     offered = session.scalars(
         select(OrderOffer.volunteer_id).where(OrderOffer.order_id == order_id)
     )
-    columns = {name: getattr(o, name) for name in _COMPARED if name not in _SPECIAL}
+    columns = {name: getattr(o, name) for name in _PLAIN}
     return OrderSnapshot(
         **columns,
         seq=o.last_seq,
@@ -54,7 +53,7 @@ def row_snapshot(session: Session, order_id: int) -> OrderSnapshot:
 def drift(row: OrderSnapshot, workflow: OrderSnapshot) -> list[str]:
     """The columns where the read model differs from the workflow's state."""
     differ = []
-    for name in _COMPARED:
+    for name in SNAPSHOT_FIELDS:
         ours, theirs = getattr(row, name), getattr(workflow, name)
         if name == "offered_to":
             ours, theirs = sorted(ours), sorted(theirs)

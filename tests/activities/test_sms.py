@@ -15,9 +15,9 @@ from twilio.rest import Client
 
 from activities.contracts import SMS_IMPOSSIBLE, SmsInput, SmsResult
 from activities.sms import MAX_SEGMENTS_BY_NOTICE, Facts, SmsSender, compose, segments
-from activities.twilio_errors import TWILIO_OUTCOME_UNKNOWN, TWILIO_UNAVAILABLE
 from core.models import SmsMessage
 from core.security import link_code, volunteer_link_code
+from core.twilio_errors import TWILIO_OUTCOME_UNKNOWN, TWILIO_UNAVAILABLE
 from core.vocab import Notice
 from core.webhooks import sms_status_url
 from tests.activities.conftest import (

@@ -20,17 +20,17 @@ from activities.contracts import (
     SmsResult,
 )
 from activities.sms import SmsSender
-from activities.twilio_errors import (
-    TWILIO_OUTCOME_UNKNOWN,
-    TWILIO_UNAVAILABLE,
-    Verdict,
-    classify,
-)
 from activities.voice import RING_SECONDS, FollowUpCaller
 from api.database import Database
 from core.db import utcnow
 from core.models import FollowUpCall, Township
 from core.phones import mask_for_log
+from core.twilio_errors import (
+    TWILIO_OUTCOME_UNKNOWN,
+    TWILIO_UNAVAILABLE,
+    Verdict,
+    classify,
+)
 from core.vocab import Notice
 from core.webhooks import call_status_url, call_voice_url
 from tests.activities.conftest import (

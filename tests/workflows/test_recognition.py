@@ -15,8 +15,8 @@ from api.stores import records, rolls
 from core.models import HonourRoll
 from tests.api.recognition_data import World, seed
 from tests.helpers import COUNTY_ADMIN, HISTORIES, Harness
+from workflows.recognition.messages import Figures
 from workflows.recognition.ranking import (
-    Figures,
     Weights,
     period_bounds,
     previous_period,

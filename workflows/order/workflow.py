@@ -60,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from core.timeouts import DATABASE_ATTEMPT, DATABASE_FIRST_RETRY
     from core.vocab import OPEN_STATUSES, CallOutcome, OrderStatus
+    from core.workflow_ids import workflow_id
     from workflows.order import follow_up
     from workflows.order import messages as msg
     from workflows.order import state as machine
@@ -97,17 +98,6 @@ __all__ = [
     "summary",
     "workflow_id",
 ]
-
-
-def workflow_id(order_id: int) -> str:
-    """The one place an order's workflow id is derived."""
-    return f"order-{order_id}"
-
-
-def order_id_of(workflow_id: str) -> int | None:
-    """The order an ``order-<id>`` workflow id names (``None`` for any other workflow)."""
-    prefix, _, ident = workflow_id.partition("-")
-    return int(ident) if prefix == "order" and ident.isdigit() else None
 
 
 def initial_search_attributes(inp: msg.OrderInput) -> TypedSearchAttributes:

@@ -10,35 +10,11 @@ in the period are ranked; ties go to more hours, then to the lower id.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from core.service import RollWeights as Weights
-
-
-@dataclass
-class Figures:
-    """One volunteer's or unit's figures over the period's completed orders."""
-
-    id: int
-    verified_hours: float
-    orders: int
-    on_time: int
-    rated: int  # reached by the follow-up with a rating
-    very_satisfied: int
-    complaints: int
-
-
-@dataclass
-class RankedEntry:
-    rank: int
-    id: int
-    score: float
-    verified_hours: float
-    very_satisfied_share: float | None
-    on_time_rate: float | None
-    complaints: int
+from workflows.recognition.messages import Figures, RankedEntry
 
 
 def period_bounds(period: str, timezone: str) -> tuple[datetime, datetime]:
