@@ -10,7 +10,6 @@ answer is the order as it is now.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -18,19 +17,16 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from temporalio.client import (
-    Client,
-    WorkflowHandle,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 from temporalio.workflow import UpdateMethodMultiParam
 
 from api import schemas
 from api.database import Database
 from api.errors import raise_for_update_failure
+from api.gateway import OrderGateway, not_found
 from api.stores import orders
 from api.stores.access import OrderRef
 from api.stores.order_view import Center
@@ -41,9 +37,6 @@ from workflows.order import (
     OrderInput,
     OrderView,
     OrderWorkflow,
-    initial_search_attributes,
-    summary,
-    workflow_id,
 )
 from workflows.order.messages import FollowUpPlan, OrderTimers
 
@@ -99,9 +92,9 @@ async def order_detail(db: Database, settings: Settings, order: OrderRef) -> sch
 
 @dataclass(frozen=True)
 class OrderCommands:
-    """The Temporal client, the database and the settings a command needs."""
+    """The order workflows' gateway, the database and the settings a command needs."""
 
-    client: Client
+    workflows: OrderGateway
     db: Database
     settings: Settings
     principal: Principal
@@ -161,18 +154,7 @@ class OrderCommands:
             follow_up=follow_up_plan(settings),
             notify=settings.sms_enabled and settings.twilio_configured,
         )
-        with contextlib.suppress(WorkflowAlreadyStartedError):
-            await self.client.start_workflow(
-                OrderWorkflow.run,
-                inp,
-                id=workflow_id(order.order_id),
-                task_queue=settings.temporal_task_queue,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-                # A finished order's id is never reused: a late retry must not reopen it.
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                search_attributes=initial_search_attributes(inp),
-                static_summary=summary(inp),
-            )
+        await self.workflows.start(inp, task_queue=settings.temporal_task_queue)
         await self.db.run(orders.mark_workflow_started, order.order_id)
 
     async def send_update(
@@ -189,13 +171,12 @@ class OrderCommands:
         command whose answer never came reached the workflow (``drop_orphan_notes``).
         """
         bind_order(order_id)
-        handle = self.client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
         command = getattr(update, "__name__", "update")
         started = time.monotonic()
         try:
             async with asyncio.timeout(self.settings.command_timeout.total_seconds()):
                 try:
-                    view = await self._execute(handle, order_id, update, arg, note_id)
+                    view = await self._execute(order_id, update, arg, note_id)
                     log.info("%s applied in %.0f ms", command, (time.monotonic() - started) * 1e3)
                     return view
                 except WorkflowUpdateFailedError as exc:
@@ -207,7 +188,7 @@ class OrderCommands:
                 log.info("%s refused by the workflow", command)
                 # A retried command is refused as "already so" while the projection of the
                 # first may still be running: answer once the read model says so too.
-                await self._projection_caught_up(handle, order_id)
+                await self._projection_caught_up(order_id)
         except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError) as exc:
             log.warning("%s not confirmed: %s", command, type(exc).__name__)
             raise_for_update_failure(exc)
@@ -215,29 +196,27 @@ class OrderCommands:
 
     async def _execute(
         self,
-        handle: WorkflowHandle[OrderWorkflow, OrderView],
         order_id: int,
         update: UpdateMethodMultiParam[[OrderWorkflow, A], OrderView],
         arg: A,
         note_id: str | None,
     ) -> OrderView:
         try:
-            return await handle.execute_update(update, arg, id=note_id)
+            return await self.workflows.update(order_id, update, arg, update_id=note_id)
         except RPCError as exc:
-            if exc.status != RPCStatusCode.NOT_FOUND:
+            if not not_found(exc):
                 raise
             # Not started yet (the submit's start did not get through): start it now.
             order = await self.db.run(orders.submitted_order, order_id)
             if order is None:
                 raise
             await self.ensure_workflow(order)
-            return await handle.execute_update(update, arg, id=note_id)
+            return await self.workflows.update(order_id, update, arg, update_id=note_id)
 
-    async def _projection_caught_up(
-        self, handle: WorkflowHandle[OrderWorkflow, OrderView], order_id: int
-    ) -> None:
+    async def _projection_caught_up(self, order_id: int) -> None:
         """Wait until the read model holds every transition the workflow has made."""
-        seq = (await handle.query(OrderWorkflow.state)).seq
+        shown = await self.workflows.state(order_id)
+        seq = shown.seq if shown is not None else 0
         # Polled: the projection runs in the worker, which has no way to tell this process.
         while True:
             if await self.db.run(orders.projected_seq, order_id) >= seq:

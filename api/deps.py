@@ -15,6 +15,7 @@ from temporalio.client import Client
 from api.auth import Actor
 from api.commands import OrderCommands
 from api.database import Database
+from api.gateway import OrderGateway
 from api.media import MediaStore
 from core.settings import Settings
 
@@ -42,7 +43,7 @@ TemporalDep = Annotated[Client, Depends(_temporal)]
 async def _order_commands(
     client: TemporalDep, db: DatabaseDep, settings: SettingsDep, principal: Actor
 ) -> OrderCommands:
-    return OrderCommands(client, db, settings, principal)
+    return OrderCommands(OrderGateway(client), db, settings, principal)
 
 
 CommandsDep = Annotated[OrderCommands, Depends(_order_commands)]

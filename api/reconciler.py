@@ -9,16 +9,16 @@ import asyncio
 import logging
 from datetime import timedelta
 
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import Client
 
 from api.commands import OrderCommands
 from api.database import Database
+from api.gateway import OrderGateway
 from api.stores import orders
 from core.db import utcnow
 from core.security import SYSTEM
 from core.settings import Settings
-from core.workflow_ids import order_id_of, workflow_id
+from core.workflow_ids import order_id_of
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ async def reconcile_once(
     client: Client, db: Database, settings: Settings, *, older_than: timedelta
 ) -> int:
     """Start workflows for orders committed without one (the API died, Temporal was down)."""
-    commands = OrderCommands(client, db, settings, SYSTEM)
+    commands = OrderCommands(OrderGateway(client), db, settings, SYSTEM)
     missing = await db.run(orders.orders_without_workflow, older_than=older_than)
     for order in missing:
         await commands.ensure_workflow(order)
@@ -81,26 +81,12 @@ async def drop_orphan_notes(client: Client, db: Database, *, older_than: timedel
     for note_id, order_id in await db.run(
         orders.unattached_notes, older_than=older_than, within=LOST_LOOKBACK
     ):
-        if await _never_applied(client, order_id, note_id):
+        if await OrderGateway(client).never_applied(order_id, note_id, within=UPDATE_POLL):
             await db.run(orders.drop_note, note_id)
             dropped += 1
     if dropped:
         log.warning("removed %d note(s) of commands that never reached their workflow", dropped)
     return dropped
-
-
-async def _never_applied(client: Client, order_id: int, update_id: str) -> bool:
-    update = client.get_workflow_handle(workflow_id(order_id)).get_update_handle(update_id)
-    try:
-        async with asyncio.timeout(UPDATE_POLL.total_seconds()):
-            await update.result(rpc_timeout=UPDATE_POLL)
-    except WorkflowUpdateFailedError:
-        return True  # refused, and the API died before removing the note
-    except RPCError as exc:
-        return exc.status == RPCStatusCode.NOT_FOUND
-    except TimeoutError:
-        return False  # admitted and waiting for a worker: it will still apply
-    return False
 
 
 UPDATE_POLL = timedelta(seconds=5)

@@ -20,9 +20,9 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from api.database import Database
+from api.gateway import OrderGateway
 from api.stores import projection
 from core.snapshot import OrderSnapshot
-from workflows.order import OrderWorkflow, workflow_id
 from workflows.order.messages import OrderView
 from workflows.order.state import snapshot_of
 
@@ -96,10 +96,11 @@ async def verify(
         projection.orders_to_verify, township=township, closed_too=closed_too
     ):
         report.checked += 1
-        handle = client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
         try:
-            shown = await handle.query(OrderWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
+            shown = await OrderGateway(client).state(order_id, rpc_timeout=QUERY_TIMEOUT)
         except RPCError:
+            shown = None
+        if shown is None:
             report.unanswered.append(public_id)
             continue
         state = snapshot_of(shown)

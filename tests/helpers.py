@@ -14,6 +14,7 @@ from temporalio.client import Client, WorkflowHandle
 from api import schemas
 from api.commands import OrderCommands
 from api.database import Database
+from api.gateway import OrderGateway
 from api.stores import orders, places, policies, units, volunteers
 from api.stores.access import OrderRef, resolve
 from core.models import Escalation, FollowUp, Order, OrderEvent, Volunteer
@@ -74,7 +75,7 @@ async def submit(
         idempotency_key=None,
         completion_sla=settings.completion_sla,
     )
-    await OrderCommands(client, db, settings, COUNTY_ADMIN).ensure_workflow(submitted)
+    await OrderCommands(OrderGateway(client), db, settings, COUNTY_ADMIN).ensure_workflow(submitted)
     return client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(submitted.order_id))
 
 

@@ -8,19 +8,20 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request, status
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from api import schemas
 from api.auth import AdminActor, StaffActor, VisibleOrder, client_ip
 from api.deps import CommandsDep, DatabaseDep, SettingsDep, TemporalDep
 from api.errors import raise_for_update_failure
+from api.gateway import OrderGateway
 from api.params import IdFilter, Limit, Offset, OrderFilterId, TownshipFilter
 from api.stores import board, candidates, erasure, escalations, notes, orders, policies, sms, units
 from api.stores.errors import NO_CANDIDATES, Conflict, Forbidden
 from api.stores.references import require_volunteer
 from core.db import utcnow
 from core.vocab import OrderStatus
-from workflows.order import DispatchInput, OpenCallInput, OrderWorkflow, workflow_id
+from workflows.order import DispatchInput, OpenCallInput, OrderWorkflow
 
 router = APIRouter(prefix="/api", tags=["admin"], responses=schemas.ERRORS)
 
@@ -110,12 +111,11 @@ async def add_note(
 
 async def _tried(client: Client, order_id: int) -> list[int]:
     """Who declined or let an offer lapse, as the order's workflow remembers it."""
-    handle = client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
     try:
-        view = await handle.query(OrderWorkflow.state)
+        view = await OrderGateway(client).state(order_id)
     except RPCError as exc:
-        if exc.status != RPCStatusCode.NOT_FOUND:
-            raise_for_update_failure(exc)  # 503 while Temporal is unavailable
+        raise_for_update_failure(exc)  # 503 while Temporal is unavailable
+    if view is None:
         return []  # not started yet: nobody was tried
     return sorted(set(view.declined_by) | set(view.passed_over))
 

@@ -17,11 +17,12 @@ from temporalio.service import RPCError, RPCStatusCode
 from api import twiml
 from api.deps import DatabaseDep, SettingsDep, TemporalDep
 from api.errors import UNAVAILABLE, ApiError
+from api.gateway import OrderGateway
 from api.params import CallId, SmsId
 from api.stores import calls, sms
 from api.twilio_signature import TwilioParams
 from core.vocab import GATHER_ROUNDS, is_machine
-from workflows.order import CallProgress, OrderWorkflow, workflow_id
+from workflows.order import CallProgress
 
 log = logging.getLogger(__name__)
 
@@ -47,17 +48,15 @@ def _progress(
 
 
 async def _tell_workflow(client: Client, order_id: int, progress: CallProgress) -> None:
-    handle = client.get_workflow_handle_for(OrderWorkflow.run, workflow_id(order_id))
     try:
-        await handle.signal(OrderWorkflow.call_progress, progress)
+        told = await OrderGateway(client).call_progress(order_id, progress)
     except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
-            # The order has closed: a late or repeated callback has nothing left to change.
-            log.info("order %s: callback %s after the workflow ended", order_id, progress.event)
-            return
         if exc.status == RPCStatusCode.UNAVAILABLE:
             raise ApiError(503, UNAVAILABLE, "the workflow service is unavailable") from exc
         raise
+    if not told:
+        # The order has closed: a late or repeated callback has nothing left to change.
+        log.info("order %s: callback %s after the workflow ended", order_id, progress.event)
 
 
 @router.post("/calls/{call_id}/voice", response_class=Response)

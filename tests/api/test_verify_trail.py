@@ -10,6 +10,8 @@ from api.stores.projection import Trail, trail_drift
 from core.vocab import OrderStatus
 from workflows.order.messages import OrderView
 
+pytestmark = pytest.mark.unit
+
 
 def view(
     status: OrderStatus, *, seq: int, follow_up_id: int | None = None, **more: object

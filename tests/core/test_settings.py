@@ -6,11 +6,11 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from core.db import make_engine
-from core.dbadmin import temporary_database
 from core.durations import format_duration, parse_duration
 from core.settings import DEVELOPMENT_JWT_SECRET, SIMULATOR_ACCOUNT_SID, Settings
 from core.timeouts import DATABASE_ATTEMPT, DATABASE_FIRST_RETRY
-from tests.conftest import ADMIN_URL
+
+pytestmark = pytest.mark.unit
 
 SECRET = "G7yq-3Lk_p0vWZ2sXb9RtC4nJmE8hUaD6fQiYo1K"  # 40 random characters, as a server's
 
@@ -97,17 +97,6 @@ def test_plain_postgresql_urls_mean_psycopg2(
     engine = make_engine(url)  # loads the driver, connects to nothing
     assert engine.dialect.driver == ("psycopg2" if "postgres" in given.lower() else "pysqlite")
     engine.dispose()
-
-
-def test_a_plain_admin_url_makes_test_databases() -> None:
-    """TEST_DATABASE_ADMIN_URL=postgresql://... works as well (through core.dbadmin)."""
-    plain = "postgresql://" + ADMIN_URL.split("://", 1)[1]
-    with temporary_database(plain, prefix="fourorders_plain", migrate=False) as url:
-        assert url.startswith("postgresql+psycopg2://")
-        engine = make_engine(url)
-        with engine.connect() as conn:
-            assert conn.exec_driver_sql("select 1").scalar() == 1
-        engine.dispose()
 
 
 TWILIO = {

@@ -23,6 +23,7 @@ from twilio.request_validator import RequestValidator
 
 from api.commands import OrderCommands
 from api.database import Database
+from api.gateway import OrderGateway
 from api.main import create_app
 from api.stores import orders
 from core.db import utcnow
@@ -82,9 +83,9 @@ async def call(
         idempotency_key=None,
         completion_sla=timedelta(hours=72),
     )
-    await OrderCommands(temporal, database, public_settings, COUNTY_ADMIN).ensure_workflow(
-        submitted
-    )
+    await OrderCommands(
+        OrderGateway(temporal), database, public_settings, COUNTY_ADMIN
+    ).ensure_workflow(submitted)
     call_id = await database.run(_call_row, submitted.order_id)
     return submitted.order_id, call_id
 

@@ -6,6 +6,8 @@ import pytest
 
 from twilio_sim import parse_call_behaviour, parse_message_behaviour
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.mark.parametrize(
     ("text", "kind", "digits"),
