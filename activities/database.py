@@ -28,9 +28,9 @@ from activities.contracts import (
     TransitionResult,
 )
 from core.db import insert_ignore, insert_or_replace, retry_conflicts, utcnow
+from core.match_settings import Matching
 from core.matching import (
     ASSIGNED_STATUSES,
-    Matching,
     rank_volunteers,
     target_for_order,
 )

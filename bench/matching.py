@@ -28,7 +28,8 @@ from sqlalchemy import Engine, insert, select, text
 
 from core.db import make_engine
 from core.dbadmin import temporary_database
-from core.matching import Matching, rank_volunteers, target_for_order
+from core.match_settings import Matching
+from core.matching import rank_volunteers, target_for_order
 from core.migrate import upgrade
 from core.models import (
     AvailabilityWindow,

@@ -216,7 +216,7 @@ def insert_or_replace(
     dialect = _dialect(bind)
     statement = dialect.insert(table)
     new = statement.excluded
-    return statement.on_conflict_do_update(
+    upsert: Insert = statement.on_conflict_do_update(
         index_elements=list(conflict),
         set_={name: new[name] for name in columns},
         where=or_(
@@ -226,6 +226,7 @@ def insert_or_replace(
             )
         ),
     )
+    return upsert
 
 
 def _comparable(column: Any) -> Any:
@@ -247,4 +248,7 @@ def insert_ignore(bind: Session | Connection, table: Any, conflict: Sequence[str
 
     Activities run at least once; this is what makes their inserts idempotent.
     """
-    return _dialect(bind).insert(table).on_conflict_do_nothing(index_elements=list(conflict))
+    ignore: Insert = (
+        _dialect(bind).insert(table).on_conflict_do_nothing(index_elements=list(conflict))
+    )
+    return ignore

@@ -186,7 +186,10 @@ class Tracing:
     def instrument_engine(self, engine: Engine) -> None:
         """Spans for this engine's statements (SQL text only; parameters are never read)."""
         usage = NoOpMeterProvider().get_meter(__name__).create_up_down_counter("db.connections")
-        EngineTracer(self.provider.get_tracer("sqlalchemy"), engine, usage)
+        # OpenTelemetry's SQLAlchemy instrumentation is untyped.
+        EngineTracer(  # type: ignore[no-untyped-call]
+            self.provider.get_tracer("sqlalchemy"), engine, usage
+        )
 
     def interceptors(self) -> list[CommandTracing]:
         """For the Temporal client (and so its workers): spans that carry the trace across."""

@@ -25,7 +25,7 @@ def installed(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
     monkeypatch.setattr(test_env, "apt_install", lambda *packages: calls.append(packages))
     monkeypatch.delenv("CHROMIUM", raising=False)
     monkeypatch.setattr(test_env, "find_chromium", lambda: None)
-    monkeypatch.setattr(test_env.shutil, "which", lambda name: None)  # no npm either
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # no npm either
     return calls
 
 

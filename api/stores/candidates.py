@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from api import schemas
 from api.stores.access import OrderRef
 from api.stores.errors import NotFound
-from core.matching import Matching, rank_units, rank_volunteers, target_for_order
+from core.match_settings import Matching
+from core.matching import rank_units, rank_volunteers, target_for_order
 from core.models import Order
 from core.vocab import DispatchPolicy
 

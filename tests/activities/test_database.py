@@ -10,12 +10,13 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 from temporalio.testing import ActivityEnvironment
 
-from activities.contracts import EventRecord, OrderSnapshot, TransitionRecord
+from activities.contracts import EventRecord, TransitionRecord
 from activities.database import OrderStore
 from api.database import Database
 from api.stores import orders
 from core.models import Township, Volunteer
 from core.settings import Settings
+from core.snapshot import OrderSnapshot
 from core.vocab import Rating
 from tests.helpers import (
     RESIDENT,

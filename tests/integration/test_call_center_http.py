@@ -135,7 +135,7 @@ async def still_awaiting_follow_up(admin: Caller, database: Database, order_id: 
 def followed_up(order: Json) -> Json:
     """The order's one ``followed_up`` event."""
     [event] = [e for e in order["timeline"] if e["event"] == "followed_up"]
-    return event
+    return dict(event)
 
 
 @asynccontextmanager

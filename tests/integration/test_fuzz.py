@@ -125,10 +125,10 @@ def fuzz(base: str, callers: dict[str, Headers]) -> list[str]:
     admin = callers["county admin"]
 
     class SignedIn(schema.as_state_machine()):  # type: ignore[misc]
-        def get_call_kwargs(self, case: Case) -> dict[str, Any]:
+        def get_call_kwargs(self, case: Case[Any]) -> dict[str, Any]:
             return {"base_url": base, "headers": admin}
 
-        def validate_response(self, response: Response, case: Case, **kwargs: Any) -> None:
+        def validate_response(self, response: Response, case: Case[Any], **kwargs: Any) -> None:
             case.validate_response(response, checks=CHECKS)
 
     try:
@@ -140,12 +140,12 @@ def fuzz(base: str, callers: dict[str, Headers]) -> list[str]:
     return failures
 
 
-def _examples(strategy: Any, check: Callable[[Case], None]) -> Callable[[], None]:
+def _examples(strategy: Any, check: Callable[[Case[Any]], None]) -> Callable[[], None]:
     return SETTINGS(given(case=strategy)(check))
 
 
-def _checked(base: str, headers: Headers) -> Callable[[Case], None]:
-    def check(case: Case) -> None:
+def _checked(base: str, headers: Headers) -> Callable[[Case[Any]], None]:
+    def check(case: Case[Any]) -> None:
         case.call_and_validate(base_url=base, headers=headers, checks=CHECKS)
 
     return check

@@ -34,8 +34,9 @@ def place_call(twilio: Client, hook: str, case: str = "main", **kwargs: Any) -> 
     }
     params.update(kwargs)
     call = twilio.calls.create(**params)
-    assert call.sid is not None
-    return call.sid
+    sid: str | None = call.sid
+    assert sid is not None
+    return sid
 
 
 def statuses(recorder: Recorder, case: str = "main") -> list[str]:
@@ -347,7 +348,9 @@ def test_concurrent_calls_each_follow_their_own_script(
         sim.script(phone, [f"answer:{n % 3}"] if n % 4 else ["busy"])
 
     def place(phone: str) -> str:
-        sid = twilio.calls.create(to=phone, from_=CENTER, url=f"{hook}/voice/many/twiml").sid
+        sid: str | None = twilio.calls.create(
+            to=phone, from_=CENTER, url=f"{hook}/voice/many/twiml"
+        ).sid
         assert sid is not None
         return sid
 

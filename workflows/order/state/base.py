@@ -15,12 +15,11 @@ from activities.contracts import (
     EventRecord,
     FollowUpClosing,
     FollowUpQueueing,
-    OrderSnapshot,
     SmsInput,
     TransitionRecord,
 )
 from core.search_attributes import SA_STATUS
-from core.snapshot import SNAPSHOT_FIELDS
+from core.snapshot import SNAPSHOT_FIELDS, OrderSnapshot
 from core.vocab import (
     FINAL_STATUSES,
     ActorKind,
