@@ -6,17 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-# Issue 15's targets.
-THROUGHPUT_RATIO = 0.85
-CPU_RATIO = 1.1
-COMMAND_P99_MS = 100.0
-SUBMIT_P99_MS = 100.0
-ESCALATION_P99_MS = 1000.0
-HOLDING_RATIO = 0.9
-WORKER_RSS_MB = 600.0
-# The commands of a lifecycle that the steady-rate target covers.
-COMMANDS = ("submit", "dispatch", "accept", "complete", "review", "follow_up_result", "get_order")
-
 
 def plot_two_axes(
     path: Path,

@@ -13,10 +13,10 @@ import hmac
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -430,6 +430,45 @@ def _page_json(
     }
 
 
+class _Resource(Protocol):
+    def resource(self) -> dict[str, Any]: ...
+
+
+R = TypeVar("R", bound=_Resource)
+
+
+def _found(table: Mapping[str, R], sid: str, request: Request) -> R:
+    found = table.get(sid)
+    if found is None:
+        raise not_found(request.url.path)
+    return found
+
+
+def _rest_resource(
+    app: FastAPI,
+    plural: str,
+    create: Callable[[str, dict[str, list[str]]], _Resource],
+    table: Callable[[], Mapping[str, _Resource]],
+    sim: Simulator,
+) -> None:
+    """Create, list and fetch of one of Twilio's resources (``Calls``, ``Messages``)."""
+
+    @app.post(f"{PREFIX}/{plural}.json", status_code=201, name=f"create_{plural}")
+    async def create_one(account_sid: str, request: Request) -> JSONResponse:
+        made = create(account_sid, await _form(request))
+        return JSONResponse(made.resource(), status_code=201)
+
+    @app.get(f"{PREFIX}/{plural}.json", name=f"list_{plural}")
+    async def list_all(account_sid: str, request: Request) -> dict[str, Any]:
+        with sim.state.lock:
+            items = [r.resource() for r in reversed(list(table().values()))]
+        return _page_json(plural.lower(), items, account_sid, plural)
+
+    @app.get(f"{PREFIX}/{plural}/{{sid}}.json", name=f"fetch_{plural}")
+    async def fetch_one(account_sid: str, sid: str, request: Request) -> dict[str, Any]:
+        return _found(table(), sid, request).resource()
+
+
 # ---- the app -----------------------------------------------------------------------------
 
 
@@ -536,48 +575,13 @@ def create_app(
 
     # Twilio's REST surface -----------------------------------------------------------
 
-    @app.post(PREFIX + "/Calls.json", status_code=201)
-    async def create_call(account_sid: str, request: Request) -> JSONResponse:
-        call = sim.create_call(account_sid, await _form(request))
-        return JSONResponse(call.resource(), status_code=201)
+    _rest_resource(app, "Calls", sim.create_call, lambda: sim.state.calls, sim)
+    _rest_resource(app, "Messages", sim.create_message, lambda: sim.state.messages, sim)
 
-    @app.get(PREFIX + "/Calls.json")
-    async def list_calls(account_sid: str, request: Request) -> dict[str, Any]:
-        with sim.state.lock:
-            items = [c.resource() for c in reversed(sim.state.calls.values())]
-        return _page_json("calls", items, account_sid, "Calls")
-
-    @app.get(PREFIX + "/Calls/{call_sid}.json")
-    async def fetch_call(account_sid: str, call_sid: str, request: Request) -> dict[str, Any]:
-        call = sim.state.calls.get(call_sid)
-        if call is None:
-            raise not_found(request.url.path)
-        return call.resource()
-
-    @app.post(PREFIX + "/Calls/{call_sid}.json")
-    async def update_call(account_sid: str, call_sid: str, request: Request) -> dict[str, Any]:
-        call = sim.state.calls.get(call_sid)
-        if call is None:
-            raise not_found(request.url.path)
+    @app.post(PREFIX + "/Calls/{sid}.json")
+    async def update_call(account_sid: str, sid: str, request: Request) -> dict[str, Any]:
+        call = _found(sim.state.calls, sid, request)
         return sim.update_call(call, await _form(request)).resource()
-
-    @app.post(PREFIX + "/Messages.json", status_code=201)
-    async def create_message(account_sid: str, request: Request) -> JSONResponse:
-        message = sim.create_message(account_sid, await _form(request))
-        return JSONResponse(message.resource(), status_code=201)
-
-    @app.get(PREFIX + "/Messages.json")
-    async def list_messages(account_sid: str, request: Request) -> dict[str, Any]:
-        with sim.state.lock:
-            items = [m.resource() for m in reversed(sim.state.messages.values())]
-        return _page_json("messages", items, account_sid, "Messages")
-
-    @app.get(PREFIX + "/Messages/{message_sid}.json")
-    async def fetch_message(account_sid: str, message_sid: str, request: Request) -> dict[str, Any]:
-        message = sim.state.messages.get(message_sid)
-        if message is None:
-            raise not_found(request.url.path)
-        return message.resource()
 
     # The simulator's own control and inspection API ----------------------------------
 

@@ -97,9 +97,7 @@ def test_the_simulator_serves_the_specs_paths(twilio_spec: dict[str, Any]) -> No
     app = create_app(account_sid=CONTRACT_ACCOUNT_SID, auth_token=CONTRACT_AUTH_TOKEN)
     paths = [str(getattr(route, "path", "")) for route in app.routes]
     ours = {
-        path.replace("{account_sid}", "{AccountSid}")
-        .replace("{call_sid}", "{Sid}")
-        .replace("{message_sid}", "{Sid}")
+        path.replace("{account_sid}", "{AccountSid}").replace("{sid}", "{Sid}")
         for path in paths
         if path.startswith("/2010-04-01/")
     }
