@@ -43,13 +43,13 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    true,
     update,
 )
 from sqlalchemy.sql.dml import Update
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, Label
+from sqlalchemy.sql.selectable import Select
 
-from core.match_settings import Matching
+from core.match_settings import Matching, Weights
 from core.models import (
     AvailabilityWindow,
     Category,
@@ -225,6 +225,41 @@ def _local_slot(now: datetime, timezone: str) -> tuple[int, int]:
     return local.weekday(), local.hour * 60 + local.minute
 
 
+def _scored(
+    w: Weights,
+    *,
+    proximity: ColumnElement[Any],
+    skill: ColumnElement[Any],
+    trade: ColumnElement[Any],
+    fit: ColumnElement[Any],
+    d2: ColumnElement[Any] | None,
+) -> tuple[ColumnElement[Any], list[Label[Any]]]:
+    """The weighted score, and it with its parts as the columns ``_score_parts`` reads."""
+    score = w.proximity * proximity + w.skill * skill + w.trade * trade + w.fit * fit
+    parts = [
+        score.label("score"),
+        proximity.label("proximity"),
+        skill.label("skill"),
+        trade.label("trade"),
+        fit.label("fit"),
+        (d2 if d2 is not None else cast(null(), Float)).label("d2"),
+    ]
+    return score, parts
+
+
+def _best_first(
+    query: Select[Any],
+    score: ColumnElement[Any],
+    key: ColumnElement[int],
+    exclude: Collection[int],
+    limit: int,
+) -> Select[Any]:
+    """The ``limit`` best rows by score (ties: the lower id), leaving out ``exclude``."""
+    if exclude:
+        query = query.where(key.not_in(list(exclude)))
+    return query.order_by(score.desc(), key).limit(limit)
+
+
 def rank_volunteers(
     conn: Connection,
     target: Target,
@@ -264,7 +299,7 @@ def rank_volunteers(
         + FIT_ON_TIME * on_time
         + FIT_RATING * rating
     )
-    score = w.proximity * proximity + w.skill * skill + w.trade * trade + w.fit * fit
+    score, scored = _scored(w, proximity=proximity, skill=skill, trade=trade, fit=fit, d2=d2)
 
     # Only rows some index can find: in the township, holding the skill, or inside the
     # radius's bounding box. Everyone else would score at most trade + fit.
@@ -286,35 +321,25 @@ def rank_volunteers(
                 v.c.lon.between(target.lon - dlon, target.lon + dlon),
             )
         )
-    query = (
-        select(
-            v.c.id,
-            v.c.name,
-            v.c.township,
-            v.c.village_id,
-            v.c.unit_id,
-            v.c.open_orders,
-            v.c.max_open_orders,
-            score.label("score"),
-            proximity.label("proximity"),
-            skill.label("skill"),
-            trade.label("trade"),
-            fit.label("fit"),
-            (d2 if d2 is not None else cast(null(), Float)).label("d2"),
-            available.label("available"),
-            on_time.label("on_time"),
-            rating.label("rating"),
-        )
-        .where(
-            v.c.active.is_(True),
-            v.c.paused.is_(False),
-            v.c.open_orders < v.c.max_open_orders,
-            v.c.id.not_in(list(exclude)) if exclude else true(),
-            or_(*reachable),
-        )
-        .order_by(score.desc(), v.c.id)
-        .limit(limit)
+    query = select(
+        v.c.id,
+        v.c.name,
+        v.c.township,
+        v.c.village_id,
+        v.c.unit_id,
+        v.c.open_orders,
+        v.c.max_open_orders,
+        *scored,
+        available.label("available"),
+        on_time.label("on_time"),
+        rating.label("rating"),
+    ).where(
+        v.c.active.is_(True),
+        v.c.paused.is_(False),
+        v.c.open_orders < v.c.max_open_orders,
+        or_(*reachable),
     )
+    query = _best_first(query, score, v.c.id, exclude, limit)
     return [
         Candidate(
             volunteer_id=r.id,
@@ -403,7 +428,7 @@ def rank_units(
     total = members()
     free = members(member.c.paused.is_(False), member.c.open_orders < member.c.max_open_orders)
     fit = case((total > 0, cast(free, Float) / total), else_=0.0)
-    score = w.proximity * proximity + w.skill * skill + w.trade * trade + w.fit * fit
+    score, scored = _scored(w, proximity=proximity, skill=skill, trade=trade, fit=fit, d2=d2)
     query = (
         select(
             u.c.id,
@@ -411,12 +436,7 @@ def rank_units(
             u.c.name,
             u.c.township,
             u.c.leader_id,
-            score.label("score"),
-            proximity.label("proximity"),
-            skill.label("skill"),
-            trade.label("trade"),
-            fit.label("fit"),
-            (d2 if d2 is not None else cast(null(), Float)).label("d2"),
+            *scored,
             total.label("members"),
             free.label("free"),
         )
@@ -424,15 +444,9 @@ def rank_units(
         .join(townships, townships.c.name == u.c.township)
         .outerjoin(villages, villages.c.id == u.c.village_id)
         .join(leader, leader.c.id == u.c.leader_id)
-        .where(
-            u.c.active.is_(True),
-            leader.c.active.is_(True),
-            leader.c.paused.is_(False),
-            u.c.id.not_in(list(exclude)) if exclude else true(),
-        )
-        .order_by(score.desc(), u.c.id)
-        .limit(limit)
+        .where(u.c.active.is_(True), leader.c.active.is_(True), leader.c.paused.is_(False))
     )
+    query = _best_first(query, score, u.c.id, exclude, limit)
     return [
         UnitCandidate(
             unit_id=r.id,
