@@ -28,8 +28,8 @@ from temporalio.worker import (
 )
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from activities.database import OrderStore
-from activities.recognition import RecognitionStore
+from activities.database import OrderProjector
+from activities.recognition import RollRecorder
 from activities.sms import SmsSender
 from activities.voice import FollowUpCaller
 from core.db import make_engine, utcnow
@@ -65,7 +65,7 @@ def build_worker(
     ``interceptors`` are for a client built without them (tests): ``main``'s client carries
     its tracing interceptor, which its workers take on by themselves.
     """
-    store = OrderStore(engine, matching=settings.matching)
+    store = OrderProjector(engine, matching=settings.matching)
     # Registered with or without a Twilio account: an order that planned calls or SMS under
     # an earlier configuration gets a clear, non-retryable "not configured" failure.
     twilio = make_client(settings)
@@ -95,7 +95,7 @@ def build_worker(
             now=utcnow(),
         ),
     )
-    recognition = RecognitionStore(
+    recognition = RollRecorder(
         engine, weights=settings.recognition_weights, size=settings.recognition_roll_size
     )
     return Worker(
@@ -105,7 +105,7 @@ def build_worker(
         activities=[
             store.record_transition,
             store.pick_candidate,
-            caller.place_call,
+            caller.place_follow_up_call,
             sms.send_sms,
             recognition.roll_figures,
             recognition.store_roll,

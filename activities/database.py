@@ -65,7 +65,7 @@ ASSIGNED = frozenset(s.value for s in ASSIGNED_STATUSES)
 complaints = cast(Table, Complaint.__table__)
 
 
-class OrderStore:
+class OrderProjector:
     """Persists what ``OrderWorkflow`` decides. Every write is idempotent.
 
     Activities run at least once: events are keyed by ``(order_id, seq)``, escalations by

@@ -31,7 +31,7 @@ from workflows.recognition.messages import Figures
 from workflows.recognition.ranking import period_bounds, previous_period
 
 
-class RecognitionStore:
+class RollRecorder:
     """Reads who served in a period and stores its honour roll, once."""
 
     def __init__(self, engine: Engine, *, weights: Weights, size: int) -> None:

@@ -56,7 +56,7 @@ class FollowUpCaller:
         self._country = country_code
 
     @activity.defn(name=PLACE_CALL)
-    def place_call(self, inp: PlaceCallInput) -> PlaceCallResult:
+    def place_follow_up_call(self, inp: PlaceCallInput) -> PlaceCallResult:
         """Record the intent, then ask Twilio for the call; see the states above.
 
         Returns the row id (which the call's webhook URLs carry) and the ``CallSid``, or

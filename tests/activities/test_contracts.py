@@ -10,8 +10,8 @@ import pytest
 from temporalio import activity
 
 from activities import contracts
-from activities.database import OrderStore
-from activities.recognition import RecognitionStore
+from activities.database import OrderProjector
+from activities.recognition import RollRecorder
 from activities.sms import SmsSender
 from activities.voice import FollowUpCaller
 
@@ -24,12 +24,12 @@ STUBS = (
     contracts.store_roll,
 )
 IMPLEMENTATIONS = (
-    OrderStore.record_transition,
-    OrderStore.pick_candidate,
-    FollowUpCaller.place_call,
+    OrderProjector.record_transition,
+    OrderProjector.pick_candidate,
+    FollowUpCaller.place_follow_up_call,
     SmsSender.send_sms,
-    RecognitionStore.roll_figures,
-    RecognitionStore.store_roll,
+    RollRecorder.roll_figures,
+    RollRecorder.store_roll,
 )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from temporalio.testing import ActivityEnvironment
 
 from activities.contracts import EventRecord, TransitionRecord
-from activities.database import OrderStore
+from activities.database import OrderProjector
 from api.database import Database
 from api.stores import orders
 from core.models import Township, Volunteer
@@ -69,7 +69,7 @@ async def test_retried_transition_writes_once_and_old_snapshots_never_win(
     backend: Database, settings: Settings, township: str
 ) -> None:
     database = backend
-    store = OrderStore(database.engine)
+    store = OrderProjector(database.engine)
     env = ActivityEnvironment()
     order_id = await new_order(database, settings, township)
     now = datetime.now(UTC)
@@ -118,7 +118,7 @@ async def test_a_transition_from_a_task_that_never_completed_gives_way_to_the_on
     # workflow task completed, leaves a transition that is not in history. The task's next
     # attempt numbers its own transition the same, later (here: the order was cancelled
     # first), and the read model must say what history says.
-    database, store, env = backend, OrderStore(backend.engine), ActivityEnvironment()
+    database, store, env = backend, OrderProjector(backend.engine), ActivityEnvironment()
     order_id = await new_order(database, settings, township)
     volunteer = await database.run(add_volunteer, township)
     lost_at = datetime.now(UTC)
@@ -150,7 +150,7 @@ async def test_volunteer_counters_follow_their_orders_and_retries_change_nothing
     backend: Database, settings: Settings, township: str
 ) -> None:
     database = backend
-    store = OrderStore(database.engine)
+    store = OrderProjector(database.engine)
     env = ActivityEnvironment()
     order_id = await new_order(database, settings, township)
     first = await database.run(add_volunteer, township)
@@ -196,7 +196,7 @@ async def test_the_first_dispatch_and_acceptance_are_stamped_once(
 ) -> None:
     """The reports' times: the first dispatch (or open call) and acceptance, from the events."""
     database = backend
-    store = OrderStore(database.engine)
+    store = OrderProjector(database.engine)
     env = ActivityEnvironment()
     order_id = await new_order(database, settings, township)
     t0 = datetime(2031, 1, 1, tzinfo=UTC)

@@ -61,7 +61,7 @@ def caller(
 
 def place(activity: FollowUpCaller, world: World, attempt: int = 1) -> PlaceCallResult:
     inp = PlaceCallInput(order_id=world.order_id, follow_up_id=world.follow_up_id, attempt=attempt)
-    result: PlaceCallResult = ActivityEnvironment().run(activity.place_call, inp)
+    result: PlaceCallResult = ActivityEnvironment().run(activity.place_follow_up_call, inp)
     return result
 
 

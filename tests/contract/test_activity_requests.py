@@ -1,7 +1,7 @@
 """The Twilio activities' own requests, against Twilio's API description (Prism).
 
 ``test_twilio_requests.py`` sends hand-written copies of the project's requests; these tests
-run the real activities (``FollowUpCaller.place_call``, ``SmsSender.send_sms``) against
+run the real activities (``FollowUpCaller.place_follow_up_call``, ``SmsSender.send_sms``) against
 ``prism mock --errors`` and check every request they sent was accepted. The known deviations
 listed there apply; the activities do not send ``StatusCallbackEvent`` (only the default
 ``completed`` event is needed), so deviation 1 does not arise.
@@ -62,7 +62,7 @@ def test_place_call_requests_match_twilios_spec(
         engine, client, from_number=CENTER, public_base_url=PUBLIC_BASE_URL, country_code="86"
     )
     inp = PlaceCallInput(order_id=world.order_id, follow_up_id=world.follow_up_id, attempt=1)
-    result: PlaceCallResult = ActivityEnvironment().run(caller.place_call, inp)
+    result: PlaceCallResult = ActivityEnvironment().run(caller.place_follow_up_call, inp)
     assert_accepted(http)
     assert len(http.responses) == 1
     assert result.call_sid is not None and result.call_sid.startswith("CA")
