@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from temporalio import activity
 
-from core.service import RollWeights as Weights
+from core.service_hours import RollWeights as Weights
 from core.snapshot import OrderSnapshot
 from core.vocab import (
     CallOutcome,

@@ -18,8 +18,8 @@ from activities.contracts import (
 )
 from core.db import insert_ignore
 from core.models import HonourRoll, Order, Volunteer
-from core.service import RollWeights as Weights
-from core.service_sql import (
+from core.service_hours import RollWeights as Weights
+from core.service_hours_sql import (
     COMPLAINED,
     ON_TIME,
     RATED_AFTER_FOLLOW_UP,

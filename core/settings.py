@@ -27,7 +27,7 @@ from core.db import psycopg2_url
 from core.durations import format_duration, parse_duration
 from core.match_settings import Matching, Weights
 from core.phones import e164
-from core.service import RollWeights
+from core.service_hours import RollWeights
 from core.timeouts import MIN_COMMAND_TIMEOUT, WORKFLOW_TASK_SLOTS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -44,7 +44,7 @@ from api.stores.references import require_township, require_unit
 from api.stores.reports import percentile
 from core.models import Category, Order
 from core.security import Principal
-from core.service_sql import COMPLETED, ON_TIME, REACHED, VERIFIED_HOURS, count_if
+from core.service_hours_sql import COMPLETED, ON_TIME, REACHED, VERIFIED_HOURS, count_if
 from core.vocab import (
     OPEN_STATUSES,
     ComplaintStatus,

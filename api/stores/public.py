@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from api import report_schemas as out
 from core.models import Category, Order
-from core.service_sql import (
+from core.service_hours_sql import (
     COMPLETED,
     RATED_AFTER_FOLLOW_UP,
     REACHED,

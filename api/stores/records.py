@@ -3,7 +3,7 @@
 Hours are the volunteer's report at completion (the app offers the check-in to check-out
 span, ``proposed_hours``, as its default); they count as *verified* once the follow-up
 verified the order, or when the app recorded both a check-in and a check-out
-(``core.service``). Months and years are the county's, by when the order was completed.
+(``core.service_hours``). Months and years are the county's, by when the order was completed.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from core.security import (
     certificate_code,
     read_certificate_code,
 )
-from core.service import REACHED_OUTCOMES, HoursKind, hours_kind, next_star, star_level
+from core.service_hours import REACHED_OUTCOMES, HoursKind, hours_kind, next_star, star_level
 from core.vocab import Rating
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from api.database import Database
 from api.stores import overview, public, records
 from api.stores.overview import Filters
-from core.service import next_star, star_level
+from core.service_hours import next_star, star_level
 from core.settings import Settings
 from core.vocab import FollowUpStatus, OrderStatus
 from tests import signin

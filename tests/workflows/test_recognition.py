@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from api.stores import records, rolls
 from core.models import HonourRoll
-from core.service import RollWeights as Weights
+from core.service_hours import RollWeights as Weights
 from tests.api.recognition_data import World, seed
 from tests.helpers import COUNTY_ADMIN, HISTORIES, Harness
 from workflows.recognition.messages import Figures

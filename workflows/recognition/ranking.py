@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from core.service import RollWeights as Weights
+from core.service_hours import RollWeights as Weights
 from workflows.recognition.messages import Figures, RankedEntry
 
 

@@ -1,4 +1,4 @@
-"""The service rules of ``core.service`` as SQL, for the reports, records and honour rolls.
+"""The service rules of ``core.service_hours`` as SQL, for the reports, records and honour rolls.
 
 Each expression reads ``orders`` alone: the follow-up's outcome is copied onto the order
 row (``Order.follow_up_outcome``, migration 0008), so a report over a year's orders needs no
@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func
 
 from core.models import Order
-from core.service import REACHED_OUTCOMES, VERIFYING_OUTCOMES
+from core.service_hours import REACHED_OUTCOMES, VERIFYING_OUTCOMES
 from core.vocab import FollowUpOutcome, Rating
 
 
@@ -29,7 +29,7 @@ ON_TIME = COMPLETED & (Order.completed_at <= Order.deadline_at)
 REACHED = Order.follow_up_outcome.in_(REACHED_OUTCOMES)
 COMPLAINED = Order.follow_up_outcome == FollowUpOutcome.COMPLAINT.value
 CHECKED_IN_AND_OUT = Order.checked_in_at.is_not(None) & Order.checked_out_at.is_not(None)
-# ``core.service.hours_kind`` in SQL, for completed orders (one checked in and out may not
+# ``core.service_hours.hours_kind`` in SQL, for completed orders (one checked in and out may not
 # be completed yet); a missing follow-up's outcome is NULL, not "complaint".
 VERIFIED = COMPLETED & (
     Order.follow_up_outcome.in_(VERIFYING_OUTCOMES)
