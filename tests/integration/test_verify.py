@@ -1,5 +1,5 @@
 """``python -m api.cli verify [--repair]`` against the running workflows, and a restored dump
-of the application database checked the same way (the README's backup and restore)."""
+of the application database checked the same way (docs/operations.md, backup and restore)."""
 
 from __future__ import annotations
 

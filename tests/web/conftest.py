@@ -3,7 +3,7 @@
 ``live`` serves the real app over HTTP with a worker; ``page`` opens a phone-sized tab;
 ``inspect(page, name)`` is what every page test calls in every state it passes through: axe-core
 finds no WCAG 2.1 A/AA violation, and screenshots at a phone's and a desktop's width land in
-``SCREENSHOTS`` (default ``build/screenshots/``, named in the README) for people to look at.
+``SCREENSHOTS`` (default ``build/screenshots/``, named in docs/testing.md) for people to look at.
 """
 
 from __future__ import annotations
