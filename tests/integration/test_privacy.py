@@ -137,7 +137,7 @@ async def test_personal_data_reaches_only_who_must_see_it(
     assert leaks(history.to_json()) == []
 
 
-def _text_everywhere(engine: Engine) -> str:
+def text_everywhere(engine: Engine) -> str:
     """Every text and JSON value in every table, as one string to search."""
     chunks: list[str] = []
     with engine.connect() as conn:
@@ -182,11 +182,11 @@ async def test_erasing_a_resident_leaves_nothing_of_them_but_the_numbers(
         )
     )
     await ok(await resident.post(f"/api/orders/{second}/cancel", json={"reason": reason}))
-    assert leaks(_text_everywhere(engine), ERASED) != []  # the data was there
+    assert leaks(text_everywhere(engine), ERASED) != []  # the data was there
 
     erased = await ok(await admin.post(f"/api/orders/{first}/erase-resident"))
     assert erased["orders"] == 2
-    assert leaks(_text_everywhere(engine), ERASED) == []
+    assert leaks(text_everywhere(engine), ERASED) == []
     again = await admin.post(f"/api/orders/{second}/erase-resident")
     assert (again.status_code, again.json()["code"]) == (409, "AlreadyErased")
 
