@@ -10,7 +10,18 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import JSON, Engine, column, delete, insert, select, table, text, update
+from sqlalchemy import (
+    JSON,
+    Engine,
+    column,
+    delete,
+    func,
+    insert,
+    select,
+    table,
+    text,
+    update,
+)
 from sqlalchemy.exc import DBAPIError
 
 from core.db import Base, UTCDateTime, make_engine
@@ -281,5 +292,28 @@ def test_the_follow_up_outcome_reaches_its_order_however_it_is_written(empty_url
                 )
             )  # fmt: skip
         assert complained() == ["resolved", "open", None]
+    finally:
+        engine.dispose()
+
+
+# ---- the audit log against its owner ---------------------------------------------------------
+
+
+@pytest.fixture
+def postgresql_url() -> Iterator[str]:
+    with temporary_database(ADMIN_URL, prefix="fourorders_migr", migrate=False) as url:
+        yield url
+
+
+def test_not_even_the_owner_can_truncate_the_audit_log(postgresql_url: str) -> None:
+    upgrade(postgresql_url)
+    engine = make_engine(postgresql_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(AuditEntry).values(actor="staff:1", action="t", target="x"))
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(text("TRUNCATE audit_log"))
+        with engine.connect() as conn:
+            assert conn.scalar(select(func.count()).select_from(AuditEntry)) == 1
     finally:
         engine.dispose()
