@@ -134,6 +134,28 @@ def test_only_the_proxy_is_published_and_the_temporal_ui_is_not_open(
     assert "${JWT_SECRET:?" in env_of(services["api"])["JWT_SECRET"]
 
 
+def test_the_proxy_logs_no_query_string() -> None:
+    """An SMS link's ``?t=<code>`` acts as its recipient: not in the proxy's access log."""
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    formats = dict(re.findall(r"log_format (\w+) ((?:'[^']*'\s*)+);", nginx))
+    servers = nginx.split("server {")[1:]
+    assert servers and formats
+    for server in servers:
+        logged = re.findall(r"access_log \S+ (\w+);", server)
+        assert logged and set(logged) <= set(formats), server
+    for name, line in formats.items():
+        for variable in (
+            "$request ",
+            '$request"',
+            "$request_uri",
+            "$args",
+            "$query_string",
+            "$http_referer",
+        ):
+            assert variable not in line + " ", (name, variable)
+        assert "$uri" in line
+
+
 # --- Observability (issue 18) -----------------------------------------------------------------
 
 OBSERVABILITY = ("prometheus", "grafana")
