@@ -424,7 +424,8 @@ async def test_production_serves_metrics_only_on_their_port() -> None:
 SIGN_IN_CODE = re.compile(r"验证码是(\d{6})")
 
 
-async def test_no_log_line_or_row_keeps_a_link_code_or_a_sign_in_code(
+async def test_no_log_line_span_metric_or_row_keeps_a_link_code_or_a_sign_in_code(
+    spans: tuple[Tracing, InMemorySpanExporter],
     live_settings: Settings,
     sim_server: ThreadedServer,
     sim: SimControl,
@@ -437,7 +438,8 @@ async def test_no_log_line_or_row_keeps_a_link_code_or_a_sign_in_code(
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = with_twilio(live_settings, api_base_url=sim_server.base_url, public_base_url=url)
-    app = create_app(settings, reconcile_every=timedelta(hours=1))
+    tracing, exporter = spans
+    app = create_app(settings, reconcile_every=timedelta(hours=1), tracing=tracing)
     buffer = io.StringIO()
     root = logging.getLogger()
     level = root.level
@@ -455,6 +457,7 @@ async def test_no_log_line_or_row_keeps_a_link_code_or_a_sign_in_code(
             try:
                 people = People(client, database, settings)
                 sent = await _a_loop_by_sms(people, client, sim, township)
+                metrics = await scrape(client)
             finally:
                 root.removeHandler(handler)
                 root.setLevel(level)
@@ -471,10 +474,22 @@ async def test_no_log_line_or_row_keeps_a_link_code_or_a_sign_in_code(
     assert any(re.search(r'"GET /orders/[\w-]+\?t=… HTTP', m) for m in access), access
     assert [c for c in codes if c in logged] == []
     assert [c for c in sign_in if re.search(rf"(?<!\d){c}(?!\d)", logged)] == []
-    # What the database keeps of the texts has the codes cut too.
+    # Nor do the request's spans (by route template) or the metrics (by route too).
+    traced = [
+        {"name": s.name, **dict(s.attributes or {})}
+        for s in exporter.get_finished_spans()
+        if s.kind == SpanKind.SERVER
+    ]
+    assert {"/orders/{order_id}", "/volunteer/orders/{order_id}"} <= {
+        str(t.get("http.route")) for t in traced
+    }, traced
+    assert [c for c in codes if c in json.dumps(traced) or c in metrics] == []
+    # What the database keeps of the texts has the codes cut too; the sign-in code is kept
+    # only as its keyed hash.
     stored = text_everywhere(engine)
     assert "?t=…" in stored
     assert [c for c in codes if c in stored] == []
+    assert [c for c in sign_in if re.search(rf"(?<!\w){c}(?!\w)", stored)] == []
 
 
 async def _a_loop_by_sms(
