@@ -3,6 +3,8 @@
 Every message is recorded under its key (order, notice, event ``seq``, recipient) before Twilio
 is asked to send it, so a retried activity skips whoever already got it, and a message whose
 request may have reached Twilio (an attempt died or timed out mid-request) is never re-sent.
+Neither the key nor the recorded text holds a secret or a resident's number: the key names
+the recipient by id or role, and the text is kept with its link's code cut.
 
 Texts are short Chinese notices (one 70-character UCS-2 segment where possible, never more
 than two) and carry nobody's phone number: a volunteer never learns the resident's number
@@ -11,6 +13,7 @@ from them, a resident never the volunteer's name or number, only that a 志愿�
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -26,6 +29,7 @@ from activities.contracts import SEND_SMS, SMS_IMPOSSIBLE, SmsInput, SmsResult
 from core.db import insert_ignore, utcnow
 from core.models import CatalogItem, Order, SmsMessage, Unit, Village, Volunteer
 from core.phones import e164, mask_for_log
+from core.security import mask_link_codes
 from core.twilio_errors import (
     Verdict,
     classify,
@@ -184,6 +188,27 @@ class Recipient:
     phone: str | None  # as stored; None when the person is not found
 
 
+def message_key(inp: SmsInput, recipient: Recipient, to: str) -> str:
+    """The message's idempotency key, which never holds the number it goes to.
+
+    A volunteer or leader is named by id, the resident by role (an order has one), an admin
+    (a number from the settings) by a digest of their number.
+    """
+    key = f"order-{inp.order_id}:{Notice(inp.notice).value}:{inp.seq}:{recipient.kind}"
+    if recipient.id is not None:
+        return f"{key}:{recipient.id}"
+    if recipient.kind == "resident":
+        return key
+    return f"{key}:{hashlib.sha256(to.encode()).hexdigest()[:16]}"
+
+
+def legacy_key(inp: SmsInput, recipient: Recipient, to: str) -> str | None:
+    """The key this message had when keys ended with the number (``None``: the same key)."""
+    if recipient.id is not None:
+        return None
+    return f"order-{inp.order_id}:{Notice(inp.notice).value}:{inp.seq}:{recipient.kind}:{to}"
+
+
 class SmsSender:
     """Sends the loop's SMS; however often retried, each message at most once.
 
@@ -277,9 +302,7 @@ class SmsSender:
             if to in seen:  # the same admin number listed twice
                 continue
             seen.add(to)
-            key = f"order-{inp.order_id}:{notice.value}:{inp.seq}:{recipient.kind}:"
-            key += str(recipient.id) if recipient.id is not None else to
-            claimed = self._claim(key, inp, notice, recipient, to, body)
+            claimed = self._claim(inp, notice, recipient, to, body)
             if claimed is None:
                 result.skipped += 1
                 continue
@@ -380,7 +403,6 @@ class SmsSender:
 
     def _claim(
         self,
-        key: str,
         inp: SmsInput,
         notice: Notice,
         recipient: Recipient,
@@ -390,9 +412,18 @@ class SmsSender:
         """Record the intent (committed) and return (row id, to, body) to send, or None.
 
         None: an earlier attempt recorded this message (sent, refused, or maybe sent). A row
-        it left in ``retry`` is claimed back and sent as it was recorded.
+        it left in ``retry`` is claimed back and sent to the number it recorded, with this
+        attempt's text: the recorded one has its link's code cut.
         """
+        key = message_key(inp, recipient, to)
+        legacy = legacy_key(inp, recipient, to)
         with self._engine.begin() as conn:
+            if legacy is not None:
+                # Recorded before keys left the number out: still the same message.
+                key = (
+                    conn.scalar(select(sms_messages.c.key).where(sms_messages.c.key == legacy))
+                    or key
+                )
             inserted = conn.execute(
                 insert_ignore(conn, sms_messages, ("key",))
                 .values(
@@ -402,7 +433,7 @@ class SmsSender:
                     recipient_kind=recipient.kind,
                     recipient_id=recipient.id,
                     to_number=to,
-                    body=body,
+                    body=mask_link_codes(body),
                     state=SENDING,
                     created_at=utcnow(),
                     updated_at=utcnow(),
@@ -415,10 +446,10 @@ class SmsSender:
             row = conn.execute(
                 update(sms_messages)
                 .where(sms_messages.c.key == key, sms_messages.c.state == RETRY)
-                .values(state=SENDING, updated_at=utcnow())
-                .returning(sms_messages.c.id, sms_messages.c.to_number, sms_messages.c.body)
+                .values(state=SENDING, body=mask_link_codes(body), updated_at=utcnow())
+                .returning(sms_messages.c.id, sms_messages.c.to_number)
             ).one_or_none()
-        return (row.id, row.to_number, row.body) if row is not None else None
+        return (row.id, row.to_number, body) if row is not None else None
 
     def _send(self, where: str, sms_id: int, to: str, body: str) -> bool:
         """Ask Twilio to send the ``sending`` row ``sms_id``; False if it refused."""

@@ -6,6 +6,8 @@ The order comes from where the code runs: an API request that addressed an order
 SDK's loggers put its info on each record). The trace is OpenTelemetry's current span, when
 tracing is on. Nothing here adds personal data; what callers log is theirs to keep clean
 (``core.phones.mask_for_log``), and ``tests/integration/test_observability.py`` checks it.
+Every line has the code of any SMS link in it cut (uvicorn's access log writes the request
+line whole, query string and all): whoever holds the code acts as the link's recipient.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from opentelemetry import trace
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio import activity
 
+from core.security import mask_link_codes
 from core.settings import Settings
 from core.workflow_ids import order_id_of, workflow_id
 
@@ -92,6 +95,10 @@ def _context(record: logging.LogRecord) -> dict[str, Any]:
 
 class _Ours(logging.StreamHandler[IO[str]]):
     """The one handler ``configure_logging`` owns on the root logger."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        # The whole line, so a link quoted in an exception's text is cut too.
+        return mask_link_codes(super().format(record))
 
 
 def configure_logging(settings: Settings, *, stream: IO[str] | None = None) -> logging.Handler:

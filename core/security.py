@@ -19,6 +19,7 @@ import base64
 import functools
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -120,6 +121,18 @@ def link_code(public_id: str, *, secret: str, ttl: timedelta, now: datetime) -> 
     """
     expires = _base36(int((now + ttl).timestamp()))
     return f"{expires}.{_link_mac(public_id, expires, secret)}"
+
+
+_LINK_CODE = re.compile(r"([?&]t=)[A-Za-z0-9_.-]+")
+
+
+def mask_link_codes(text: str) -> str:
+    """``text`` with the code of every link in it (``?t=<code>``) cut to ``?t=…``.
+
+    Anyone holding a link's code acts as its recipient, so what we store and log of a link
+    never carries it: only the SMS itself does.
+    """
+    return _LINK_CODE.sub(r"\1…", text)
 
 
 def volunteer_link_code(

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = f"sqlite:///{ROOT / 'data' / 'app.db'}"
+    # The tables' owner, for migrations only (``core/migrate.py``); unset: DATABASE_URL's user.
+    migration_database_url: str | None = None
     database_pool_size: int = 10
 
     temporal_address: str = "localhost:7233"
@@ -207,11 +209,11 @@ class Settings(BaseSettings):
     metrics_refresh: Duration = timedelta(seconds=15)
     otel_exporter_otlp_endpoint: str | None = None
 
-    @field_validator("database_url")
+    @field_validator("database_url", "migration_database_url")
     @classmethod
-    def _psycopg2_driver(cls, value: str) -> str:
+    def _psycopg2_driver(cls, value: str | None) -> str | None:
         # DATABASE_URL=postgresql://... (or postgres://...) means psycopg2, which we install.
-        return psycopg2_url(value)
+        return psycopg2_url(value) if value is not None else None
 
     @field_validator("county_timezone")
     @classmethod

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from api.bootstrap import ensure_admin  # noqa: E402
 from api.stores.accounts import staff_by_username  # noqa: E402
 from core.db import make_engine, make_sessionmaker, transaction  # noqa: E402
-from core.migrate import upgrade  # noqa: E402
+from core.migrate import migrate  # noqa: E402
 from core.security import verify_password  # noqa: E402
 from core.settings import SIMULATOR_ACCOUNT_SID, Settings, get_settings  # noqa: E402
 from core.temporal import connect, dev_server_command, ensure_search_attributes  # noqa: E402
@@ -262,7 +262,7 @@ def main() -> int:
             )
         asyncio.run(wait_for_temporal())
         log.info("applying migrations to %s", settings.database_url.split("@")[-1])
-        upgrade(settings.database_url)
+        migrate(settings)
         admin = first_admin(settings.database_url, settings, DATA)
         api_host = os.environ.get("API_HOST", "127.0.0.1")
         api_port = os.environ.get("API_PORT", "8000")

@@ -176,10 +176,13 @@ async def temporal(dev_server: WorkflowEnvironment) -> Client:
 
 
 @asynccontextmanager
-async def served(app: FastAPI, *, port: int | None = None) -> AsyncIterator[str]:
-    """The app behind a real HTTP server (on a free port unless given), its lifespan run."""
+async def served(
+    app: FastAPI, *, port: int | None = None, log_level: str = "warning"
+) -> AsyncIterator[str]:
+    """The app behind a real HTTP server (on a free port unless given), its lifespan run;
+    ``log_level="info"`` writes uvicorn's access log as production does."""
     port = port or free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level=log_level))
     task = asyncio.create_task(server.serve())
     async with asyncio.timeout(30):
         while not server.started:

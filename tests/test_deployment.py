@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from sqlalchemy.engine import make_url
 
 from api.metrics import PREFIX, _families
 from api.stores.metrics import LoopFigures
@@ -59,13 +60,43 @@ def test_app_environment_is_what_the_settings_read(compose: dict[str, Any]) -> N
         assert "@postgresql:5432/" in env["DATABASE_URL"]
         host = env["TEMPORAL_ADDRESS"].split(":")[0]
         assert host in services
-        # Every value must parse as the settings would read it.
-        values = {k.lower(): re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", v) for k, v in env.items()}
-        # A variable the operator must set (``${X:?...}``) gets a value of the right shape.
-        must = r"\$\{[A-Z_]+:\?[^}]*\}"
-        values = {k: re.sub(must, secrets.token_urlsafe(32), v) for k, v in values.items()}
-        values["database_url"] = "postgresql+psycopg2://u:p@postgresql:5432/fourorders"
-        Settings.model_validate(values)
+        settings_of(services[name])  # every value parses as the settings would read it
+
+
+def settings_of(service: dict[str, Any]) -> Settings:
+    values = {
+        k.lower(): re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", v) for k, v in env_of(service).items()
+    }
+    # A variable the operator must set (``${X:?...}``) gets a value of the right shape.
+    values = {
+        k: re.sub(r"\$\{[A-Z_]+:\?[^}]*\}", secrets.token_urlsafe(32), v) for k, v in values.items()
+    }
+    return Settings.model_validate(values)
+
+
+def test_only_migrations_run_as_the_owner_of_the_tables(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    owner = services["postgresql"]["environment"]["POSTGRES_USER"]
+    database = services["postgresql"]["environment"]["POSTGRES_DB"]
+    migrate = settings_of(services["migrate"])
+    assert migrate.migration_database_url is not None
+    owner_url = make_url(migrate.migration_database_url)
+    assert (owner_url.username, owner_url.host, owner_url.database) == (
+        owner,
+        "postgresql",
+        database,
+    )
+    for name in ("api", "worker", "migrate"):
+        app = make_url(settings_of(services[name]).database_url)
+        # Another user, on the same database: the one core.migrate grants after migrating.
+        assert app.username and app.username != owner, name
+        assert (app.host, app.database) == ("postgresql", database), name
+    # The API and the worker are never given the owner's password.
+    for name in ("api", "worker"):
+        env = env_of(services[name])
+        assert "MIGRATION_DATABASE_URL" not in env, name
+        assert not [k for k, v in env.items() if "POSTGRES_PASSWORD}" in v], name
+    assert "${POSTGRES_APP_PASSWORD:?" in env_of(services["api"])["DATABASE_URL"]
 
 
 def test_search_attributes_registered_match_the_workflow(compose: dict[str, Any]) -> None:
@@ -104,6 +135,28 @@ def test_only_the_proxy_is_published_and_the_temporal_ui_is_not_open(
     # Rate limits are shared by the API replicas through Redis.
     assert env_of(services["api"])["RATE_LIMIT_STORAGE_URL"].startswith("redis://redis:")
     assert "${JWT_SECRET:?" in env_of(services["api"])["JWT_SECRET"]
+
+
+def test_the_proxy_logs_no_query_string() -> None:
+    """An SMS link's ``?t=<code>`` acts as its recipient: not in the proxy's access log."""
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    formats = dict(re.findall(r"log_format (\w+) ((?:'[^']*'\s*)+);", nginx))
+    servers = nginx.split("server {")[1:]
+    assert servers and formats
+    for server in servers:
+        logged = re.findall(r"access_log \S+ (\w+);", server)
+        assert logged and set(logged) <= set(formats), server
+    for name, line in formats.items():
+        for variable in (
+            "$request ",
+            '$request"',
+            "$request_uri",
+            "$args",
+            "$query_string",
+            "$http_referer",
+        ):
+            assert variable not in line + " ", (name, variable)
+        assert "$uri" in line
 
 
 # --- Observability (issue 18) -----------------------------------------------------------------

@@ -1,14 +1,15 @@
 """Erasing a resident's personal data (个人信息删除), keeping the statistics.
 
 The resident's name, phone, address, the reasons they gave and every free-text note on their
-orders are overwritten, as are the numbers and texts of the SMS and calls to them; their
-sign-in stops working. What the county counts stays: statuses, times, ratings, hours,
-places (township, village), categories. Temporal histories never held any of it.
+orders are overwritten, as are the numbers and texts of the SMS and calls to them (and the
+number older SMS keys end with); their sign-in stops working. What the county counts stays:
+statuses, times, ratings, hours, places (township, village), categories. Temporal histories
+never held any of it.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, func, literal, select, update
 from sqlalchemy.orm import Session
 
 from api import schemas
@@ -63,10 +64,20 @@ def erase_resident(
     )
     session.execute(update(OrderNote).where(OrderNote.order_id.in_(order_ids)).values(body=ERASED))
     to_resident = SmsMessage.recipient_kind == "resident"
+    # Keys recorded before they named the resident by role end with the number: cut, the
+    # key is the one the sender now uses for that message (activities/sms.py).
+    number_in_key = literal(":") + SmsMessage.to_number
     session.execute(
         update(SmsMessage)
         .where(SmsMessage.order_id.in_(order_ids), to_resident)
-        .values(to_number="", body=ERASED)
+        .values(
+            key=case(
+                (SmsMessage.to_number == "", SmsMessage.key),
+                else_=func.replace(SmsMessage.key, number_in_key, ""),
+            ),
+            to_number="",
+            body=ERASED,
+        )
     )
     session.execute(
         update(FollowUpCall).where(FollowUpCall.order_id.in_(order_ids)).values(to_number="")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -12,6 +10,7 @@ from api.stores.access import OrderRef
 from api.stores.errors import found
 from core.models import SmsMessage
 from core.phones import mask_for_screen
+from core.security import mask_link_codes
 
 
 def order_messages(session: Session, order: OrderRef) -> list[schemas.SmsOut]:
@@ -23,20 +22,12 @@ def order_messages(session: Session, order: OrderRef) -> list[schemas.SmsOut]:
         schemas.SmsOut.model_validate(row, from_attributes=True).model_copy(
             update={
                 "to_number": mask_for_screen(row.to_number),
-                "body": redact_links(row.body),
+                # Stored masked; rows from before that was so are masked here.
+                "body": mask_link_codes(row.body),
             }
         )
         for row in rows
     ]
-
-
-_LINK_TOKEN = re.compile(r"([?&]t=)[A-Za-z0-9_.-]+")
-
-
-def redact_links(body: str) -> str:
-    """An SMS as staff may read it: the resident's own order link would let them act as the
-    resident, so its token is cut."""
-    return _LINK_TOKEN.sub(r"\1…", body)
 
 
 # Delivery statuses in the order they happen; a late or repeated callback never goes back.

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 from twilio.rest import Client
@@ -16,7 +17,7 @@ from twilio.rest import Client
 from activities.contracts import SMS_IMPOSSIBLE, SmsInput, SmsResult
 from activities.sms import MAX_SEGMENTS_BY_NOTICE, Facts, SmsSender, compose, segments
 from core.models import SmsMessage
-from core.security import link_code, volunteer_link_code
+from core.security import link_code, mask_link_codes, read_token, volunteer_link_code
 from core.twilio_errors import TWILIO_OUTCOME_UNKNOWN, TWILIO_UNAVAILABLE
 from core.vocab import Notice
 from core.webhooks import sms_status_url
@@ -175,10 +176,19 @@ def test_each_notice_reaches_the_right_person_with_the_right_text(
 
         row = recorded[message["sid"]]
         assert (row.state, row.notice, row.recipient_kind) == ("sent", notice.value, expected.kind)
-        assert row.to_number == message["to"] and row.body == body
+        # What we keep of the text has its link's code cut: the code acts as the recipient.
+        assert row.to_number == message["to"] and row.body == mask_link_codes(body)
+        assert "?t=" not in body or ("?t=…" in row.body and "?t=…" not in body)
         assert row.sent_at is not None and row.delivery_status == "queued"
-        recipient = row.recipient_id if row.recipient_id is not None else message["to"]
-        assert row.key == f"order-{world.order_id}:{notice.value}:{SEQ}:{expected.kind}:{recipient}"
+        # The key names the recipient by id or role, never by number.
+        key = f"order-{world.order_id}:{notice.value}:{SEQ}:{expected.kind}"
+        if row.recipient_id is not None:
+            assert row.key == f"{key}:{row.recipient_id}"
+        elif expected.kind == "resident":
+            assert row.key == key
+        else:
+            assert row.key.startswith(key + ":")
+        assert message["to"][-8:] not in row.key
         status_url = sms_status_url(public_base_url, row.id)
         assert sim_message(simulator, message["sid"]).status_callback == status_url
         assert sim_message(simulator, message["sid"]).from_ == CENTER
@@ -280,7 +290,7 @@ def test_twilio_unavailable_is_retried_and_what_was_sent_is_not_sent_again(
     assert gate.refused_requests == [ADMIN_B]
 
 
-def test_twilio_down_is_retryable(
+def test_twilio_down_is_retryable_and_the_retry_goes_out_with_a_working_link(
     engine: Engine,
     world: World,
     down_twilio: Client,
@@ -289,14 +299,54 @@ def test_twilio_down_is_retryable(
     public_base_url: str,
 ) -> None:
     with pytest.raises(ApplicationError) as down:
-        notify(sender(engine, down_twilio, public_base_url), world, Notice.ACCEPTED)
+        notify(sender(engine, down_twilio, public_base_url), world, Notice.COMPLETED)
     assert down.value.type == TWILIO_UNAVAILABLE and not down.value.non_retryable
     [row] = rows(engine, world)
-    assert row.state == "retry"
-    assert notify(sender(engine, twilio, public_base_url), world, Notice.ACCEPTED).sent == 1
-    assert [m["to"] for m in sim.messages()] == [world.resident_e164]
+    assert row.state == "retry" and "?t=…" in row.body
+    assert notify(sender(engine, twilio, public_base_url), world, Notice.COMPLETED).sent == 1
+    [message] = sim.messages()
+    assert message["to"] == world.resident_e164
+    # Its link is signed afresh (what was recorded has the code cut) and opens the order.
+    code = re.search(r"\?t=([A-Za-z0-9_.-]+)", message["body"])
+    assert code is not None
+    opened = read_token(f"ol1.{world.public_id}.{code.group(1)}", secret=LINK_SECRET)
+    assert opened.order == world.public_id
     [row] = rows(engine, world)
-    assert row.state == "sent"
+    assert row.state == "sent" and row.body == mask_link_codes(message["body"])
+    assert code.group(1) not in row.body
+
+
+@pytest.mark.parametrize("notice", [Notice.ACCEPTED, Notice.ESCALATED])
+def test_a_message_recorded_under_a_key_with_the_number_is_not_sent_again(
+    notice: Notice,
+    engine: Engine,
+    world: World,
+    twilio: Client,
+    sim: SimControl,
+    public_base_url: str,
+) -> None:
+    # Keys once ended with the number: a retry after the upgrade still finds the message.
+    numbers = [world.resident_e164] if notice is Notice.ACCEPTED else [ADMIN_A, ADMIN_B]
+    kind = "resident" if notice is Notice.ACCEPTED else "admin"
+    with engine.begin() as conn:
+        for number in numbers:
+            conn.execute(
+                insert(SmsMessage).values(
+                    key=f"order-{world.order_id}:{notice.value}:{SEQ}:{kind}:{number}",
+                    order_id=world.order_id,
+                    notice=notice.value,
+                    recipient_kind=kind,
+                    to_number=number,
+                    body="earlier",
+                    state="sent",
+                )
+            )
+    result = notify(
+        sender(engine, twilio, public_base_url), world, notice, **ids_for(world, notice)
+    )
+    assert result == SmsResult(sent=0, skipped=len(numbers), refused=0)
+    assert sim.messages() == []
+    assert len(rows(engine, world)) == len(numbers)
 
 
 def test_a_message_whose_answer_was_lost_is_not_sent_again(

@@ -112,3 +112,34 @@ def test_configure_logging_owns_one_handler() -> None:
     finally:
         root.removeHandler(second)
         root.setLevel(level)
+
+
+@pytest.mark.parametrize("log_format", ["json", "text"])
+def test_no_line_carries_a_link_code(log_format: str) -> None:
+    root = logging.getLogger()
+    level = root.level
+    settings = Settings.model_validate(
+        {"environment": "test", "log_level": "INFO", "log_format": log_format}
+    )
+    buffer = io.StringIO()
+    handler = configure_logging(settings, stream=buffer)
+    resident, volunteer = "tq3frx.YKXpB8XrhK6t5err6t_tsw", "9ix.tq3frx.YKXpB8Xr-K6"
+    try:
+        # What uvicorn's access log writes for each link kind, and a link in an exception.
+        access = logging.getLogger("uvicorn.access")
+        access.setLevel(logging.INFO)  # a server started by an earlier test may have set it
+        line = '%s - "%s %s HTTP/%s" %d'
+        access.info(line, "10.0.0.1:5", "GET", f"/orders/dutseswr?t={resident}", "1.1", 200)
+        access.info(line, "10.0.0.1:5", "GET", f"/volunteer/orders/x?a=1&t={volunteer}", "1.1", 200)
+        try:
+            raise ValueError(f"cannot open https://fw.example/orders/dutseswr?t={resident}")
+        except ValueError:
+            logging.getLogger("tests.link_codes").exception("failed")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    written = buffer.getvalue()
+    assert resident not in written and volunteer not in written
+    assert "/orders/dutseswr?t=… HTTP/1.1" in written
+    assert "/volunteer/orders/x?a=1&t=… HTTP/1.1" in written
+    assert "orders/dutseswr?t=…" in written.split("failed", 1)[1]

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import re
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,21 +15,40 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import JSON, Engine, column, delete, insert, select, table, text, update
+from sqlalchemy import (
+    JSON,
+    Engine,
+    column,
+    create_engine,
+    delete,
+    func,
+    insert,
+    select,
+    table,
+    text,
+    update,
+)
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
-from core.db import Base, UTCDateTime, make_engine
+from api.stores import audit, sign_in
+from core.db import Base, UTCDateTime, make_engine, psycopg2_url, utcnow
 from core.dbadmin import temporary_database
-from core.migrate import alembic_config, upgrade
+from core.migrate import alembic_config, migrate, upgrade
 from core.models import (
     AuditEntry,
     CategoryTrade,
     DispatchPolicyRow,
     Order,
     Resident,
+    SmsCode,
     Township,
     Village,
 )
+from core.security import Principal
+from core.settings import Settings
+from core.vocab import Role
 from tests.conftest import ADMIN_URL
 
 
@@ -283,3 +307,147 @@ def test_the_follow_up_outcome_reaches_its_order_however_it_is_written(empty_url
         assert complained() == ["resolved", "open", None]
     finally:
         engine.dispose()
+
+
+# ---- the audit log against its owner, and the application's role --------------------------
+
+
+@pytest.fixture
+def postgresql_url() -> Iterator[str]:
+    with temporary_database(ADMIN_URL, prefix="fourorders_migr", migrate=False) as url:
+        yield url
+
+
+def test_not_even_the_owner_can_truncate_the_audit_log(postgresql_url: str) -> None:
+    upgrade(postgresql_url)
+    engine = make_engine(postgresql_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(AuditEntry).values(actor="staff:1", action="t", target="x"))
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(text("TRUNCATE audit_log"))
+        with engine.connect() as conn:
+            assert conn.scalar(select(func.count()).select_from(AuditEntry)) == 1
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def app_role() -> Iterator[str]:
+    """A role name of this test's own on the test cluster, dropped afterwards."""
+    name = f"fourorders_app_{uuid.uuid4().hex[:8]}"
+    yield name
+    admin = create_engine(psycopg2_url(ADMIN_URL), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP ROLE IF EXISTS "{name}"'))
+    finally:
+        admin.dispose()
+
+
+def _refused(engine: Engine, statement: str) -> str:
+    """The SQLSTATE ``statement`` fails with."""
+    with pytest.raises(DBAPIError) as failed, engine.begin() as conn:
+        conn.execute(text(statement))
+    return str(getattr(failed.value.orig, "pgcode", None))
+
+
+INSUFFICIENT_PRIVILEGE = "42501"
+
+
+def test_the_application_role_owns_nothing_and_may_only_add_to_the_audit_log(
+    app_role: str, tmp_path: Path
+) -> None:
+    with temporary_database(ADMIN_URL, prefix="fourorders_roles", migrate=False) as owner_url:
+        # A password the statements must quote right.
+        app_url = (
+            make_url(owner_url)
+            .set(username=app_role, password="p%w:d'\"x")
+            .render_as_string(hide_password=False)
+        )
+        settings = Settings(database_url=app_url, migration_database_url=owner_url)
+        migrate(settings)
+        migrate(settings)  # every deployment runs it again
+        app = make_engine(app_url)
+        owner = make_engine(owner_url)
+        try:
+            assert _password_of(owner, app_role, "p%w:d'\"x")
+            _check_app_role(app, owner, app_role, settings, tmp_path)
+        finally:
+            app.dispose()
+            owner.dispose()
+
+
+def _password_of(owner: Engine, role: str, password: str) -> bool:
+    """Whether ``role``'s stored SCRAM verifier is ``password``'s (the test cluster trusts
+    local connections, so logging in would not tell)."""
+    with owner.connect() as conn:
+        verifier = conn.scalar(
+            text("SELECT rolpassword FROM pg_authid WHERE rolname = :r"), {"r": role}
+        )
+    found = re.fullmatch(r"SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):(.+)", verifier or "")
+    assert found, verifier
+    iterations, salt, stored = int(found[1]), base64.b64decode(found[2]), found[3]
+    salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
+    client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
+    return base64.b64encode(hashlib.sha256(client_key).digest()).decode() == stored
+
+
+def _check_app_role(
+    app: Engine, owner: Engine, role: str, settings: Settings, tmp_path: Path
+) -> None:
+    with app.connect() as conn:
+        assert conn.scalar(text("SELECT current_user")) == role
+        assert not conn.scalar(
+            text("SELECT count(*) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner "
+                 "WHERE r.rolname = current_user")
+        )  # fmt: skip
+
+        def may(table_name: str, privilege: str) -> bool:
+            return bool(
+                conn.scalar(
+                    text("SELECT has_table_privilege(:t, :p)"), {"t": table_name, "p": privilege}
+                )
+            )
+
+        for name in Base.metadata.tables:
+            rights = {
+                p for p in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE") if may(name, p)
+            }
+            expected = (
+                {"SELECT", "INSERT"}
+                if name == "audit_log"
+                else {"SELECT", "INSERT", "UPDATE", "DELETE"}
+            )
+            assert rights == expected, name
+        assert not may("alembic_version", "SELECT")
+    # The application's own statements: sequences, triggers, locks, the audit log.
+    admin = Principal(subject="staff:1", roles=frozenset({Role.ADMIN}), staff_id=1)
+
+    def work(session: Session) -> None:
+        for code in ("111111", "222222"):  # the second ends the first (an UPDATE)
+            sign_in.store_code(session, "+8613800001111", code, now=utcnow(), settings=settings)
+        audit.record(session, admin, "resident.erase", "order:x", ip=None)
+        session.flush()
+        session.execute(select(SmsCode).with_for_update()).all()
+
+    with Session(app) as session, session.begin():
+        work(session)
+    for statement in (
+        "UPDATE audit_log SET actor = 'x'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+        "TRUNCATE sms_codes",
+        "DROP TRIGGER audit_log_append_only ON audit_log",
+        "ALTER TABLE orders ADD COLUMN extra integer",
+        "CREATE TABLE public.mine (id integer)",
+        "SELECT * FROM alembic_version",
+    ):
+        assert _refused(app, statement) == INSUFFICIENT_PRIVILEGE, statement
+    # A table a later migration makes comes with the same rights.
+    with owner.begin() as conn:
+        conn.execute(text("CREATE TABLE later (id serial PRIMARY KEY, note text)"))
+    with app.begin() as conn:
+        conn.execute(text("INSERT INTO later (note) VALUES ('x')"))
+        conn.execute(text("UPDATE later SET note = 'y'"))
+        conn.execute(text("DELETE FROM later"))

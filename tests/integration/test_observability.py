@@ -4,14 +4,17 @@ After a whole loop over HTTP, the API's ``/metrics`` counts the requests by rout
 and the ``fourorders_`` figures moved by exactly what the loop did, and the worker's endpoint
 (the Temporal SDK's) counts the activities the workflow's history shows. With tracing on,
 one command is one trace from the HTTP request through the update and its activity to the
-database. Every log line is a JSON object, and none names the person who asked for help.
+database. Every log line is a JSON object, and none names the person who asked for help or
+carries the code of an SMS link or a sign-in code, uvicorn's access log included.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
+import re
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +40,7 @@ from core.settings import Settings
 from core.temporal import connect, metrics_runtime
 from core.tracing import Tracing
 from scripts.test_env import free_port
+from tests.conftest import served
 from tests.integration.conftest import app_client
 from tests.integration.test_http_lifecycle import (
     finish,
@@ -46,9 +50,11 @@ from tests.integration.test_http_lifecycle import (
     submission,
     wait_for_follow_up,
 )
-from tests.integration.test_privacy import leaks
+from tests.integration.test_privacy import leaks, text_everywhere
+from tests.phones import with_twilio
 from tests.polling import eventually
-from tests.signin import People
+from tests.signin import Caller, People
+from twilio_sim import SimControl, ThreadedServer
 from worker import build_worker
 from workflows.order import workflow_id
 
@@ -414,3 +420,124 @@ async def test_production_serves_metrics_only_on_their_port() -> None:
 
     assert await metrics_of(production) == 404
     assert await metrics_of(Settings(environment="development")) == 200
+
+
+SIGN_IN_CODE = re.compile(r"验证码是(\d{6})")
+
+
+async def test_no_log_line_span_metric_or_row_keeps_a_link_code_or_a_sign_in_code(
+    spans: tuple[Tracing, InMemorySpanExporter],
+    live_settings: Settings,
+    sim_server: ThreadedServer,
+    sim: SimControl,
+    temporal: Client,
+    engine: Engine,
+    database: Database,
+    township: str,
+) -> None:
+    # The real server, with uvicorn's access log as production writes it.
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = with_twilio(live_settings, api_base_url=sim_server.base_url, public_base_url=url)
+    tracing, exporter = spans
+    app = create_app(settings, reconcile_every=timedelta(hours=1), tracing=tracing)
+    buffer = io.StringIO()
+    root = logging.getLogger()
+    level = root.level
+    with ThreadPoolExecutor(max_workers=settings.worker_max_concurrent_activities) as pool:
+        async with (
+            build_worker(temporal, engine, settings, executor=pool),
+            served(app, port=port, log_level="info"),
+            httpx.AsyncClient(base_url=url, timeout=30) as client,
+        ):
+            # After the app's start-up, which configured logging to stderr.
+            handler = configure_logging(
+                settings.model_copy(update={"log_format": "json", "log_level": "DEBUG"}),
+                stream=buffer,
+            )
+            try:
+                people = People(client, database, settings)
+                sent = await _a_loop_by_sms(people, client, sim, township)
+                metrics = await scrape(client)
+            finally:
+                root.removeHandler(handler)
+                root.setLevel(level)
+
+    codes = [c for body in sent for c in re.findall(r"\?t=([A-Za-z0-9_.-]+)", body)]
+    sign_in = [c for body in sent for c in SIGN_IN_CODE.findall(body)]
+    assert len(codes) == 2 and len(sign_in) == 1, sent
+    # The simulator plays Twilio, which is told the codes.
+    lines = [line for line in buffer.getvalue().splitlines() if '"logger": "twilio_sim' not in line]
+    logged = "\n".join(lines)
+    # The links were opened, and logged with their codes cut.
+    access = [json.loads(line)["message"] for line in lines if '"uvicorn.access"' in line]
+    assert any(re.search(r'"GET /volunteer/orders/[\w-]+\?t=… HTTP', m) for m in access), access
+    assert any(re.search(r'"GET /orders/[\w-]+\?t=… HTTP', m) for m in access), access
+    assert [c for c in codes if c in logged] == []
+    assert [c for c in sign_in if re.search(rf"(?<!\d){c}(?!\d)", logged)] == []
+    # Nor do the request's spans (by route template) or the metrics (by route too).
+    traced = [
+        {"name": s.name, **dict(s.attributes or {})}
+        for s in exporter.get_finished_spans()
+        if s.kind == SpanKind.SERVER
+    ]
+    assert {"/orders/{order_id}", "/volunteer/orders/{order_id}"} <= {
+        str(t.get("http.route")) for t in traced
+    }, traced
+    assert [c for c in codes if c in json.dumps(traced) or c in metrics] == []
+    # What the database keeps of the texts has the codes cut too; the sign-in code is kept
+    # only as its keyed hash.
+    stored = text_everywhere(engine)
+    assert "?t=…" in stored
+    assert [c for c in codes if c in stored] == []
+    assert [c for c in sign_in if re.search(rf"(?<!\w){c}(?!\w)", stored)] == []
+
+
+async def _a_loop_by_sms(
+    people: People, client: httpx.AsyncClient, sim: SimControl, township: str
+) -> list[str]:
+    """A resident signs in by SMS code, their order is done; both links are opened."""
+    phone = "13812346666"
+    asked = await client.post("/api/auth/sms-code", json={"phone": phone})
+    assert asked.status_code == 202, asked.text
+
+    async def texts() -> list[str]:
+        return [m["body"] for m in await asyncio.to_thread(sim.messages)]
+
+    def text_with(found: list[str], fragment: str) -> str | None:
+        return next((body for body in found if fragment in body), None)
+
+    async def text_saying(fragment: str) -> str:
+        found = await eventually(
+            texts, lambda f: text_with(f, fragment) is not None, what=f"an SMS with {fragment}"
+        )
+        body = text_with(found, fragment)
+        assert body is not None
+        return body
+
+    code = SIGN_IN_CODE.findall(await text_saying("验证码"))[0]
+    tokens = await ok(await client.post("/api/auth/sms-login", json={"phone": phone, "code": code}))
+    resident = Caller(client, {"Authorization": f"Bearer {tokens['access_token']}"})
+    admin = await people.admin()
+    volunteer_id = await register(admin, township)
+    body = submission(township, resident_name=NAME, address=ADDRESS, reason=REASON)
+    order_id = (await ok(await resident.post("/api/orders", json=body), 201))["id"]
+    await ok(
+        await admin.post(f"/api/orders/{order_id}/dispatch", json={"volunteer_id": volunteer_id})
+    )
+    dispatched = await text_saying(f"/volunteer/orders/{order_id}?t=")
+    assert (await client.get(_link(dispatched))).status_code == 200
+    volunteer = await people.volunteer(volunteer_id)
+    await ok(await volunteer.post(f"/api/orders/{order_id}/accept"))
+    done = {"summary": "已办", "hours": 1}
+    await ok(await volunteer.post(f"/api/orders/{order_id}/complete", json=done))
+    completed = await text_saying("请评价")
+    assert (await client.get(_link(completed))).status_code == 200
+    return await texts()
+
+
+def _link(body: str) -> str:
+    """The path and query of the one link in an SMS."""
+    found = re.search(r"http://[^/\s]+(/\S+?\?t=[A-Za-z0-9_.-]+)", body)
+    assert found is not None, body
+    return found.group(1)

@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy import Engine, String, Text, select, text
+from sqlalchemy import Engine, MetaData, String, Text, select, text
 from temporalio.client import Client
 
 from api.database import Database
-from core.db import Base
-from core.models import AuditEntry
+from core.models import AuditEntry, Order, SmsMessage
+from core.settings import Settings
+from tests.integration.conftest import app_client
 from tests.integration.test_http_lifecycle import ok, register, submission, wait_for_follow_up
+from tests.phones import with_twilio
+from tests.polling import eventually
 from tests.signin import Caller, People
+from twilio_sim import ThreadedServer
+from worker import build_worker
 
 NAME = "隐私测试员甲"
 PHONE = "13812349876"
@@ -137,11 +143,17 @@ async def test_personal_data_reaches_only_who_must_see_it(
     assert leaks(history.to_json()) == []
 
 
-def _text_everywhere(engine: Engine) -> str:
-    """Every text and JSON value in every table, as one string to search."""
+def text_everywhere(engine: Engine) -> str:
+    """Every text and JSON value in every table of the database, as one string to search.
+
+    The tables are read from the database itself, not the models: a table or column only a
+    migration made is searched too.
+    """
     chunks: list[str] = []
     with engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
+        found = MetaData()
+        found.reflect(conn)
+        for table in found.tables.values():
             columns = [
                 c
                 for c in table.columns
@@ -155,11 +167,68 @@ def _text_everywhere(engine: Engine) -> str:
     return "\n".join(chunks)
 
 
+def phone_forms(phone: str) -> tuple[str, ...]:
+    """An 11-digit number as it may be written (``+86…`` contains the bare digits)."""
+    return (phone, f"{phone[:3]} {phone[3:7]} {phone[7:]}", f"{phone[:3]}-{phone[3:7]}-{phone[7:]}")
+
+
+@pytest.fixture
+async def people_with_sms(
+    live_settings: Settings,
+    sim_server: ThreadedServer,
+    temporal: Client,
+    engine: Engine,
+    database: Database,
+) -> AsyncIterator[People]:
+    """Callers on the real app, and a worker, both sending SMS through the simulator."""
+    settings = with_twilio(
+        live_settings, api_base_url=sim_server.base_url, public_base_url="http://testserver"
+    )
+    with ThreadPoolExecutor(max_workers=settings.worker_max_concurrent_activities) as pool:
+        async with (
+            build_worker(temporal, engine, settings, executor=pool),
+            app_client(settings) as client,
+        ):
+            yield People(client, database, settings)
+
+
+def _resident_sms(session: Any, public_id: str) -> list[tuple[str, str, str]]:
+    return [
+        (row.key, row.to_number, row.body)
+        for row in session.execute(
+            select(SmsMessage.key, SmsMessage.to_number, SmsMessage.body)
+            .join(Order, Order.id == SmsMessage.order_id)
+            .where(Order.public_id == public_id, SmsMessage.recipient_kind == "resident")
+            .order_by(SmsMessage.id)
+        )
+    ]
+
+
+def _recorded_with_the_number(session: Any, public_id: str, number: str) -> None:
+    """A message as recorded before keys left the number out."""
+    order_id = session.scalar(select(Order.id).where(Order.public_id == public_id))
+    session.add(
+        SmsMessage(
+            key=f"order-{order_id}:accepted:99:resident:{number}",
+            order_id=order_id,
+            notice="accepted",
+            recipient_kind="resident",
+            to_number=number,
+            body="【志愿服务】早先的短信",
+            state="sent",
+        )
+    )
+
+
 async def test_erasing_a_resident_leaves_nothing_of_them_but_the_numbers(
-    worker: None, people: People, township: str, engine: Engine, api: httpx.AsyncClient
+    people_with_sms: People, township: str, engine: Engine
 ) -> None:
+    people = people_with_sms
     name, phone, address, reason, note = ERASED
+    secrets = (name, *phone_forms(phone), phone[3:], address, reason, note)
     admin, agent = await people.admin(), await people.agent()
+    asked = await people.anonymous.post("/api/auth/sms-code", json={"phone": phone})
+    assert asked.status_code == 202, asked.text
     resident = await people.resident(phone)
     helper_id = await register(admin, township)
     helper = await people.volunteer(helper_id)
@@ -182,11 +251,23 @@ async def test_erasing_a_resident_leaves_nothing_of_them_but_the_numbers(
         )
     )
     await ok(await resident.post(f"/api/orders/{second}/cancel", json={"reason": reason}))
-    assert leaks(_text_everywhere(engine), ERASED) != []  # the data was there
+    # The resident was texted about their order (accepted, completed).
+    sent = await eventually(
+        lambda: people.db.run(_resident_sms, first),
+        lambda found: len(found) == 2,
+        what="the accepted and completed SMS to the resident",
+    )
+    assert [n for _, n, _ in sent] == ["+86" + phone] * 2, sent
+    assert not [k for k, _, _ in sent if phone in k]
+    await people.db.run(_recorded_with_the_number, first, "+86" + phone)
+    assert phone in text_everywhere(engine) and leaks(text_everywhere(engine), ERASED) != []
 
     erased = await ok(await admin.post(f"/api/orders/{first}/erase-resident"))
     assert erased["orders"] == 2
-    assert leaks(_text_everywhere(engine), ERASED) == []
+    assert leaks(text_everywhere(engine), secrets) == []
+    # The old key lost the number and still names the message.
+    keys = [k for k, _, _ in await people.db.run(_resident_sms, first)]
+    assert keys[-1].endswith(":accepted:99:resident"), keys
     again = await admin.post(f"/api/orders/{second}/erase-resident")
     assert (again.status_code, again.json()["code"]) == (409, "AlreadyErased")
 

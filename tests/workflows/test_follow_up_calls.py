@@ -26,9 +26,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.database import Database
 from api.main import create_app
-from api.stores.sms import redact_links
 from core.calling_hours import CallingHours
 from core.models import FollowUp, FollowUpCall, OrderEvent
+from core.security import mask_link_codes
 from core.settings import Settings
 from core.vocab import (
     CallOutcome,
@@ -271,7 +271,7 @@ async def test_sms_go_out_at_dispatch_accept_and_completion_and_report_delivery(
     assert "志愿者" in accepted_sms and "评价" in completed_sms
     # Staff read the resident's link with its code cut: it would let them act as the resident.
     assert completed_sms.endswith("中心将电话回访。") and "?t=…" in completed_sms
-    assert {redact_links(m["body"]) for m in sent.values()} == {
+    assert {mask_link_codes(m["body"]) for m in sent.values()} == {
         volunteer_sms,
         accepted_sms,
         completed_sms,
