@@ -21,7 +21,7 @@ from api.bootstrap import bootstrap_admin
 from api.database import Database
 from api.deps import DatabaseDep, TemporalDep
 from api.limits import Limits
-from api.media import BucketStore, media_store
+from api.media import BucketStore, Decoding, media_store
 from api.responses import document_422s
 from api.routes import (
     admin,
@@ -97,6 +97,7 @@ def create_app(
         app.state.database = Database(engine)
         app.state.limits = Limits(cfg)
         app.state.media = media_store(cfg)
+        app.state.decoding = Decoding(cfg.photo_decodes_at_once)
         if isinstance(app.state.media, BucketStore):
             # Made on first start; a store still coming up must not keep the API down.
             try:

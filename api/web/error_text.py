@@ -57,6 +57,7 @@ TEXT: Final[dict[str, str]] = {
     "ComplaintOpen": N_("您的投诉正在处理中，中心会尽快联系您。"),
     "NotCheckedIn": N_("请先点“到达”，离开时再点“离开”。"),
     "PhotoTooLarge": N_("照片太大了，请选5MB以内的照片。"),
+    "PhotoTooManyPixels": N_("照片像素太高了，请用手机直接拍的照片（2500万像素以内）。"),
     "UnsupportedPhoto": N_("只能上传照片（JPG、PNG或WebP格式）。"),
     "TooManyPhotos": N_("每张单子最多上传9张照片。"),
     "UnknownPhoto": N_("有照片没有上传成功，请重新上传。"),
