@@ -45,6 +45,7 @@ from api.routes import (
     volunteer_pages,
 )
 from api.security_headers import SecurityHeaders
+from api.typeable import TypeableParameters
 from core.db import make_engine
 from core.logs import RequestLogContext, configure_logging
 from core.settings import Settings, get_settings
@@ -57,14 +58,17 @@ log = logging.getLogger(__name__)
 class App(FastAPI):
     """FastAPI whose every response, a 500 from the outermost error handler included,
     carries the security headers (``api/security_headers.py``), which refuses oversized
-    bodies before reading them (``api/body_limit.py``), whose log lines name the order a
+    bodies before reading them (``api/body_limit.py``) and control characters in paths and
+    query strings before routing (``api/typeable.py``), whose log lines name the order a
     request addressed (``core/logs.py``), and, with tracing on, whose every request but
     the probes starts a trace (``core/tracing.py``)."""
 
     tracing: Tracing | None = None
 
     def build_middleware_stack(self) -> ASGIApp:
-        app: ASGIApp = BodyLimit(RequestLogContext(super().build_middleware_stack()))
+        app: ASGIApp = BodyLimit(
+            TypeableParameters(RequestLogContext(super().build_middleware_stack()))
+        )
         if self.tracing is not None:
             app = self.tracing.middleware(app)
         return SecurityHeaders(app)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -15,6 +14,7 @@ from pydantic import (
     model_validator,
 )
 
+from api.typeable import UNTYPEABLE, UNTYPEABLE_MESSAGE
 from core import phones
 from core.matching import Candidate, UnitCandidate
 from core.vocab import (
@@ -57,10 +57,6 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 # Ids are PostgreSQL integers: anything larger names nothing (and must not overflow a query).
 MAX_ID = 2**31 - 1
-# Characters no person types into a form: C0 controls but tab and newlines, DEL, the
-# bidirectional overrides that make text read differently than it is stored, and lone
-# surrogates (no character at all; PostgreSQL and UTF-8 refuse them).
-_UNTYPEABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 class Strict(BaseModel):
@@ -72,8 +68,8 @@ class Strict(BaseModel):
     @classmethod
     def _typeable(cls, value: object) -> object:
         texts = value if isinstance(value, list) else [value]
-        if any(isinstance(t, str) and _UNTYPEABLE.search(t) for t in texts):
-            raise ValueError("contains control or direction-override characters")
+        if any(isinstance(t, str) and UNTYPEABLE.search(t) for t in texts):
+            raise ValueError(UNTYPEABLE_MESSAGE)
         return value
 
 
