@@ -25,6 +25,8 @@ TEXT: Final[dict[str, str]] = {
     "Forbidden": N_("您没有权限进行这项操作。"),
     "NotFound": N_("没有找到这条记录，请核对后再试。"),
     "InvalidRequest": N_("填写的内容有误，请检查标红的项目。"),
+    "MethodNotAllowed": N_("这个地址不支持这种操作，请刷新页面后再试。"),
+    "HttpError": N_("请求有误，请刷新页面后再试。"),
     "RateLimited": N_("操作太频繁了，请稍等一会儿再试。"),
     "InvalidCode": N_("验证码不对或已过期，请重新获取。"),
     "InvalidCredentials": N_("账号或密码不对。"),
