@@ -136,7 +136,8 @@ def install(app: FastAPI) -> None:
         if methods is not None:
             # Starlette's names only the first route on the path (GET of GET and PATCH).
             headers["Allow"] = ", ".join(methods)
-        codes = {404: NOT_FOUND, 405: METHOD_NOT_ALLOWED}
+        # A 400 is a body that cannot be parsed at all.
+        codes = {400: INVALID_REQUEST, 404: NOT_FOUND, 405: METHOD_NOT_ALLOWED}
         code = codes.get(exc.status_code, HTTP_ERROR)
         return _response(exc.status_code, code, str(exc.detail), headers)
 
@@ -165,14 +166,22 @@ def install(app: FastAPI) -> None:
 
 
 def documented_methods(request: Request) -> list[str] | None:
-    """The methods the API document lists for the request's path (``None``: not one of its
-    paths, a page)."""
+    """The methods the API document lists for the request's path, under every template that
+    matches it (``None``: not one of its paths, a page)."""
     paths: dict[str, dict[str, object]] = request.app.openapi()["paths"]
-    for template, operations in paths.items():
-        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
-        if re.fullmatch(pattern, request.url.path):
-            return sorted(method.upper() for method in operations)
-    return None
+    methods = {
+        method.upper()
+        for template, operations in paths.items()
+        if on_template(request.url.path, template)
+        for method in operations
+    }
+    return sorted(methods) or None
+
+
+def on_template(path: str, template: str) -> bool:
+    """Whether ``path`` is one of an OpenAPI path template's (``/api/units/{unit_id}``)."""
+    pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+    return re.fullmatch(pattern, path) is not None
 
 
 def _retry() -> dict[str, str]:

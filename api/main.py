@@ -22,7 +22,7 @@ from api.database import Database
 from api.deps import DatabaseDep, TemporalDep
 from api.limits import Limits
 from api.media import BucketStore, Decoding, media_store
-from api.responses import document_422s
+from api.responses import document_refusals
 from api.routes import (
     admin,
     auth,
@@ -75,7 +75,7 @@ class App(FastAPI):
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:
-            self.openapi_schema = document_422s(super().openapi())
+            self.openapi_schema = document_refusals(super().openapi())
         return self.openapi_schema
 
 
@@ -168,7 +168,12 @@ def create_app(
     app.include_router(supervision_pages.router)
     app.mount("/static", pages.static, name="static")
 
-    @app.get("/healthz", response_model=schemas.Health, tags=["ops"])
+    @app.get(
+        "/healthz",
+        response_model=schemas.Health,
+        tags=["ops"],
+        responses={503: {"model": schemas.Health, "description": "The database or Temporal"}},
+    )
     async def healthz(response: Response, db: DatabaseDep, client: TemporalDep) -> schemas.Health:
         """Whether the database and Temporal answer; 503 when either does not."""
         database = temporal = "ok"

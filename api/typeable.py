@@ -8,12 +8,13 @@ own 422, without what was sent.
 
 from __future__ import annotations
 
-import json
 import re
+from typing import Any
 
 from starlette.datastructures import QueryParams
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from api.body_limit import send_json
 from api.errors import INVALID_REQUEST
 
 # C0 controls but tab and newlines, DEL, the bidirectional overrides that make text read
@@ -25,6 +26,16 @@ UNTYPEABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u20
 # JSON nor percent-decoding can carry one to us anyway.
 TYPEABLE_PATTERN = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u202a-\u202e\u2066-\u2069]*$"
 UNTYPEABLE_MESSAGE = "contains control or direction-override characters"
+
+
+def document_typeable(schema: dict[str, Any]) -> None:
+    """A free text JSON schema (or its ``anyOf`` branches, or their items) gets the pattern
+    that says it takes no untypeable text; one with a pattern, a format or a set of values
+    says what it takes already."""
+    for branch in schema.get("anyOf", [schema]):
+        text = branch.get("items", {}) if branch.get("type") == "array" else branch
+        if text.get("type") == "string" and not {"pattern", "format", "enum", "const"} & set(text):
+            text["pattern"] = TYPEABLE_PATTERN
 
 
 def untypeable_parameter(scope: Scope) -> list[str] | None:
@@ -49,15 +60,4 @@ class TypeableParameters:
             await self.app(scope, receive, send)
             return
         error = {"loc": where, "msg": f"Value error, {UNTYPEABLE_MESSAGE}", "type": "value_error"}
-        body = json.dumps({"detail": [error], "code": INVALID_REQUEST}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 422,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_json(send, 422, {"detail": [error], "code": INVALID_REQUEST})

@@ -18,6 +18,7 @@ from api import twiml
 from api.deps import DatabaseDep, SettingsDep, TemporalDep
 from api.errors import UNAVAILABLE, ApiError
 from api.params import CallId, SmsId
+from api.responses import refusals
 from api.stores import calls, sms
 from api.twilio_signature import TwilioParams
 from core.vocab import GATHER_ROUNDS, is_machine
@@ -25,7 +26,11 @@ from workflows.order import CallProgress, OrderWorkflow, workflow_id
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api/twilio", tags=["twilio"])
+router = APIRouter(
+    prefix="/api/twilio",
+    tags=["twilio"],
+    responses=refusals({403: "Not signed by Twilio (X-Twilio-Signature)"}),
+)
 
 XML = "application/xml"
 

@@ -13,6 +13,7 @@ from api.stores.errors import (
     INACTIVE_UNIT,
     INVALID_DISPLAY_NAME,
     INVALID_PHONE,
+    INVALID_WINDOW,
     LEADER_TRANSFER,
     NOT_AN_APPLICATION,
     SAME_UNIT,
@@ -59,6 +60,10 @@ def _check_trade(session: Session, trade: str | None) -> None:
 
 
 def _windows(availability: Sequence[schemas.Window]) -> list[AvailabilityWindow]:
+    if any(schemas.minutes(w.start) >= schemas.minutes(w.end) for w in availability):
+        raise Invalid(
+            INVALID_WINDOW, "a window ends after it starts (split windows across midnight)"
+        )
     return [
         AvailabilityWindow(
             weekday=w.weekday,

@@ -64,6 +64,7 @@ TEXT: Final[dict[str, str]] = {
     "TooManyPhotos": N_("每张单子最多上传9张照片。"),
     "UnknownPhoto": N_("有照片没有上传成功，请重新上传。"),
     "InvalidDisplayName": N_("称呼里不能有数字。"),
+    "InvalidWindow": N_("服务时间的结束要晚于开始；跨过半夜的请分成两段。"),
     # Desks.
     "ClaimedByOther": N_("这条回访已被其他话务员领取。"),
     "NotClaimHolder": N_("这条回访不是您领取的。"),
