@@ -64,17 +64,21 @@ class BodyLimit:
             await self._refuse(send, limit)
 
     async def _refuse(self, send: Send, limit: int) -> None:
-        body = json.dumps(
-            {"detail": f"the request body is over {limit} bytes", "code": TOO_LARGE}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        refusal = {"detail": f"the request body is over {limit} bytes", "code": TOO_LARGE}
+        await send_json(send, 413, refusal)
+
+
+async def send_json(send: Send, status: int, payload: object) -> None:
+    """A whole JSON response, from a middleware that answers before the app."""
+    body = json.dumps(payload).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -16,7 +16,7 @@ from api.auth import Actor
 from api.commands import OrderCommands
 from api.database import Database
 from api.gateway import OrderGateway
-from api.media import MediaStore
+from api.media import Decoding, MediaStore
 from core.settings import Settings
 
 
@@ -55,3 +55,11 @@ async def _media(request: Request) -> MediaStore:
 
 
 MediaDep = Annotated[MediaStore, Depends(_media)]
+
+
+async def _decoding(request: Request) -> Decoding:
+    decoding: Decoding = request.app.state.decoding
+    return decoding
+
+
+DecodingDep = Annotated[Decoding, Depends(_decoding)]

@@ -8,17 +8,27 @@ time) raises ``ApiError``. Responses look like ``{"detail": "...", "code": "..."
 from __future__ import annotations
 
 import logging
+import re
 from typing import NoReturn
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.exceptions import HTTPException
 from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.stores.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, Unauthorized
+from api.stores.errors import (
+    NOT_FOUND,
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unauthorized,
+)
 from workflows import errors as wf
 
 log = logging.getLogger(__name__)
@@ -99,6 +109,8 @@ def raise_for_update_failure(exc: BaseException) -> NoReturn:
 RETRY_AFTER = "5"
 DATABASE_UNAVAILABLE = "DatabaseUnavailable"
 INVALID_REQUEST = "InvalidRequest"
+METHOD_NOT_ALLOWED = "MethodNotAllowed"
+HTTP_ERROR = "HttpError"
 
 
 def install(app: FastAPI) -> None:
@@ -116,6 +128,18 @@ def install(app: FastAPI) -> None:
             for e in exc.errors()[:20]
         ]
         return JSONResponse({"detail": errors, "code": INVALID_REQUEST}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def _routing(request: Request, exc: HTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        methods = documented_methods(request) if exc.status_code == 405 else None
+        if methods is not None:
+            # Starlette's names only the first route on the path (GET of GET and PATCH).
+            headers["Allow"] = ", ".join(methods)
+        # A 400 is a body that cannot be parsed at all.
+        codes = {400: INVALID_REQUEST, 404: NOT_FOUND, 405: METHOD_NOT_ALLOWED}
+        code = codes.get(exc.status_code, HTTP_ERROR)
+        return _response(exc.status_code, code, str(exc.detail), headers)
 
     @app.exception_handler(RPCError)
     async def _temporal(_request: Request, exc: RPCError) -> JSONResponse:
@@ -139,6 +163,25 @@ def install(app: FastAPI) -> None:
         # RFC 6750: a 401 says how to authenticate.
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
         return _response(status, exc.code, exc.message, headers)
+
+
+def documented_methods(request: Request) -> list[str] | None:
+    """The methods the API document lists for the request's path, under every template that
+    matches it (``None``: not one of its paths, a page)."""
+    paths: dict[str, dict[str, object]] = request.app.openapi()["paths"]
+    methods = {
+        method.upper()
+        for template, operations in paths.items()
+        if on_template(request.url.path, template)
+        for method in operations
+    }
+    return sorted(methods) or None
+
+
+def on_template(path: str, template: str) -> bool:
+    """Whether ``path`` is one of an OpenAPI path template's (``/api/units/{unit_id}``)."""
+    pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+    return re.fullmatch(pattern, path) is not None
 
 
 def _retry() -> dict[str, str]:

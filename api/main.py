@@ -21,8 +21,8 @@ from api.bootstrap import bootstrap_admin
 from api.database import Database
 from api.deps import DatabaseDep, TemporalDep
 from api.limits import Limits
-from api.media import BucketStore, media_store
-from api.responses import document_422s
+from api.media import BucketStore, Decoding, media_store
+from api.responses import document_refusals
 from api.routes import (
     admin,
     auth,
@@ -45,6 +45,7 @@ from api.routes import (
     volunteer_pages,
 )
 from api.security_headers import SecurityHeaders
+from api.typeable import TypeableParameters
 from core.db import make_engine
 from core.logs import RequestLogContext, configure_logging
 from core.settings import Settings, get_settings
@@ -57,21 +58,24 @@ log = logging.getLogger(__name__)
 class App(FastAPI):
     """FastAPI whose every response, a 500 from the outermost error handler included,
     carries the security headers (``api/security_headers.py``), which refuses oversized
-    bodies before reading them (``api/body_limit.py``), whose log lines name the order a
+    bodies before reading them (``api/body_limit.py``) and control characters in paths and
+    query strings before routing (``api/typeable.py``), whose log lines name the order a
     request addressed (``core/logs.py``), and, with tracing on, whose every request but
     the probes starts a trace (``core/tracing.py``)."""
 
     tracing: Tracing | None = None
 
     def build_middleware_stack(self) -> ASGIApp:
-        app: ASGIApp = BodyLimit(RequestLogContext(super().build_middleware_stack()))
+        app: ASGIApp = BodyLimit(
+            TypeableParameters(RequestLogContext(super().build_middleware_stack()))
+        )
         if self.tracing is not None:
             app = self.tracing.middleware(app)
         return SecurityHeaders(app)
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:
-            self.openapi_schema = document_422s(super().openapi())
+            self.openapi_schema = document_refusals(super().openapi())
         return self.openapi_schema
 
 
@@ -97,6 +101,7 @@ def create_app(
         app.state.database = Database(engine)
         app.state.limits = Limits(cfg)
         app.state.media = media_store(cfg)
+        app.state.decoding = Decoding(cfg.photo_decodes_at_once)
         if isinstance(app.state.media, BucketStore):
             # Made on first start; a store still coming up must not keep the API down.
             try:
@@ -163,7 +168,12 @@ def create_app(
     app.include_router(supervision_pages.router)
     app.mount("/static", pages.static, name="static")
 
-    @app.get("/healthz", response_model=schemas.Health, tags=["ops"])
+    @app.get(
+        "/healthz",
+        response_model=schemas.Health,
+        tags=["ops"],
+        responses={503: {"model": schemas.Health, "description": "The database or Temporal"}},
+    )
     async def healthz(response: Response, db: DatabaseDep, client: TemporalDep) -> schemas.Health:
         """Whether the database and Temporal answer; 503 when either does not."""
         database = temporal = "ok"

@@ -9,6 +9,7 @@ bucket (MinIO, …) when ``OBJECT_STORE_URL`` is set, under the same keys.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import secrets
 from dataclasses import dataclass
@@ -17,15 +18,21 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 from minio import Minio
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageMode, ImageOps, UnidentifiedImageError
+from starlette.concurrency import run_in_threadpool
 
-from api.stores.errors import UNSUPPORTED_PHOTO, Invalid
+from api.stores.errors import PHOTO_TOO_MANY_PIXELS, UNSUPPORTED_PHOTO, Invalid
 from core.settings import Settings
 
 THUMBNAIL_PX = 320
-# Pillow's default guard is ~89 Mpx (a warning); a phone photo is under 50 Mpx. Bigger is
-# a decompression bomb, refused outright.
-MAX_PIXELS = 60_000_000
+# A phone's photo is 12-24 Mpx (a 200 Mpx sensor saves 12 by default). A few hundred KB of
+# PNG can declare far more, and decoding it is what costs: 8000x7400 RGBA took 1.15 GB and
+# 4 s. Both limits are read from the header, before a pixel is decoded.
+MAX_PIXELS = 25_000_000
+# What the decoded pixels may weigh, by the mode's own sample size: a 25 Mpx RGB photo (3
+# bytes a pixel) fits; with alpha, or 16 bits a sample, fewer pixels do. Pillow keeps up to
+# 4 bytes a pixel, and the upright copy and the thumbnail's source about double that.
+MAX_DECODED_BYTES = 75_000_000
 _FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 # The first bytes of each accepted format: anything else is refused before Pillow parses it.
@@ -58,17 +65,12 @@ def clean(data: bytes) -> CleanPhoto:
             kind = img.format or ""
             if kind not in _FORMATS:
                 raise Invalid(UNSUPPORTED_PHOTO, "send a JPEG, PNG or WebP photo")
-            if img.width * img.height > MAX_PIXELS:
-                raise Invalid(UNSUPPORTED_PHOTO, "the photo has too many pixels")
+            _require_decodable(img)
             upright = ImageOps.exif_transpose(img)
             upright.load()
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-    ) as exc:
+    except Image.DecompressionBombError as exc:  # Pillow's own guard, at twice its limit
+        raise Invalid(PHOTO_TOO_MANY_PIXELS, "the photo declares too many pixels") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise Invalid(UNSUPPORTED_PHOTO, "the photo cannot be read") from exc
     if kind == "JPEG" and upright.mode not in ("RGB", "L"):
         upright = upright.convert("RGB")
@@ -81,6 +83,29 @@ def clean(data: bytes) -> CleanPhoto:
         width=upright.width,
         height=upright.height,
     )
+
+
+def _require_decodable(img: Image.Image) -> None:
+    pixels = img.width * img.height
+    mode = ImageMode.getmode(img.mode)  # its typestr ends in a sample's bytes: "|u1", "<u2"
+    if pixels > MAX_PIXELS or pixels * len(mode.bands) * int(mode.typestr[-1]) > MAX_DECODED_BYTES:
+        raise Invalid(
+            PHOTO_TOO_MANY_PIXELS,
+            f"a photo is at most {MAX_PIXELS // 1_000_000} Mpx; this one is "
+            f"{img.width}x{img.height} {img.mode}",
+        )
+
+
+class Decoding:
+    """Photos cleaned in the thread pool, at most ``at_once`` together: each may hold a few
+    hundred MB while it decodes, so a burst of uploads waits instead of exhausting memory."""
+
+    def __init__(self, at_once: int) -> None:
+        self._slots = asyncio.Semaphore(at_once)
+
+    async def clean(self, data: bytes) -> CleanPhoto:
+        async with self._slots:
+            return await run_in_threadpool(clean, data)
 
 
 def _encode(img: Image.Image, kind: str) -> bytes:

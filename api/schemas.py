@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -14,7 +13,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import WithJsonSchema
 
+from api.typeable import UNTYPEABLE, UNTYPEABLE_MESSAGE, document_typeable
 from core import phones
 from core.matching import Candidate, UnitCandidate
 from core.vocab import (
@@ -38,7 +39,13 @@ from core.vocab import (
     UnitKind,
 )
 
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=24)]
+# A number as ``core.phones`` reads it: 6 to 15 digits, ``+`` first. Only documented (the
+# routes also take the spaces and dashes people type, and refuse other text in their words).
+Phone = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=24),
+    WithJsonSchema({"type": "string", "maxLength": 24, "pattern": r"^\+?[0-9]{6,15}$"}),
+]
 
 
 class ErrorOut(BaseModel):
@@ -57,24 +64,43 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 # Ids are PostgreSQL integers: anything larger names nothing (and must not overflow a query).
 MAX_ID = 2**31 - 1
-# Characters no person types into a form: C0 controls but tab and newlines, DEL, the
-# bidirectional overrides that make text read differently than it is stored, and lone
-# surrogates (no character at all; PostgreSQL and UTF-8 refuse them).
-_UNTYPEABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _typeable_fields(schema: dict[str, Any], _model: type) -> None:
+    # The document says what ``Strict._typeable`` refuses.
+    for field in schema.get("properties", {}).values():
+        document_typeable(field)
 
 
 class Strict(BaseModel):
     """A request body: no unknown fields, and no text a person could not have typed."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_typeable_fields)
 
     @field_validator("*", mode="after")
     @classmethod
     def _typeable(cls, value: object) -> object:
         texts = value if isinstance(value, list) else [value]
-        if any(isinstance(t, str) and _UNTYPEABLE.search(t) for t in texts):
-            raise ValueError("contains control or direction-override characters")
+        if any(isinstance(t, str) and UNTYPEABLE.search(t) for t in texts):
+            raise ValueError(UNTYPEABLE_MESSAGE)
         return value
+
+
+def _changes_something(schema: dict[str, Any], model: type) -> None:
+    _typeable_fields(schema, model)
+    schema["minProperties"] = 1
+
+
+class Patch(Strict):
+    """A change: the fields it leaves out stay, and one with none is refused."""
+
+    model_config = ConfigDict(json_schema_extra=_changes_something)
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if not self.model_fields_set:
+            raise ValueError("nothing to change")
+        return self
 
 
 # --- catalog ---------------------------------------------------------------------------
@@ -385,16 +411,22 @@ class Window(Strict):
 
     weekday: int = Field(ge=0, le=6)
     start: HHMM
-    end: HHMM
+    end: HHMM  # after start: the registry refuses another (JSON Schema cannot compare them)
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Window:
-        if minutes(self.start) >= minutes(self.end):
-            raise ValueError("a window ends after it starts (split windows across midnight)")
-        return self
+
+def _coordinates_schema(schema: dict[str, Any], model: type) -> None:
+    _typeable_fields(schema, model)
+    both = {"type": "number"}
+    neither = {"type": "null"}
+    schema["anyOf"] = [
+        {"required": ["lat", "lon"], "properties": {"lat": both, "lon": both}},
+        {"properties": {"lat": neither, "lon": neither}},
+    ]
 
 
 class Coordinates(Strict):
+    model_config = ConfigDict(json_schema_extra=_coordinates_schema)
+
     lat: float | None = Field(default=None, ge=-90, le=90)
     lon: float | None = Field(default=None, ge=-180, le=180)
 
@@ -437,7 +469,7 @@ class VolunteerApply(Coordinates):
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
 
 
-class VolunteerPatch(Strict):
+class VolunteerPatch(Patch):
     """Change what a volunteer may change without re-registering; omitted fields stay."""
 
     active: bool | None = None
@@ -448,12 +480,6 @@ class VolunteerPatch(Strict):
     skills: list[str] | None = Field(default=None, max_length=60)
     trade: str | None = Field(default=None, max_length=30)
     availability: list[Window] | None = Field(default=None, max_length=28)
-
-    @model_validator(mode="after")
-    def _something(self) -> VolunteerPatch:
-        if not self.model_fields_set:
-            raise ValueError("nothing to change")
-        return self
 
 
 class TransferBody(Strict):
@@ -536,15 +562,9 @@ class UnitCreate(Strict):
     leader_id: int | None = Field(default=None, gt=0, le=MAX_ID)
 
 
-class UnitPatch(Strict):
+class UnitPatch(Patch):
     leader_id: int | None = Field(default=None, gt=0, le=MAX_ID)
     active: bool | None = None
-
-    @model_validator(mode="after")
-    def _something(self) -> UnitPatch:
-        if not self.model_fields_set:
-            raise ValueError("nothing to change")
-        return self
 
 
 class UnitMember(BaseModel):
@@ -592,7 +612,18 @@ class CandidatesOut(BaseModel):
 # --- follow-ups and escalations --------------------------------------------------------
 
 
+def _corrected_with_rating(schema: dict[str, Any], model: type) -> None:
+    _typeable_fields(schema, model)
+    others = [o.value for o in FollowUpOutcome if o != FollowUpOutcome.RATING_CORRECTED]
+    schema["anyOf"] = [
+        {"properties": {"outcome": {"enum": others}}},
+        {"required": ["rating"], "properties": {"rating": {"not": {"type": "null"}}}},
+    ]
+
+
 class FollowUpResultBody(Strict):
+    model_config = ConfigDict(json_schema_extra=_corrected_with_rating)
+
     method: FollowUpMethod
     outcome: FollowUpOutcome
     rating: Rating | None = None

@@ -148,6 +148,8 @@ class Settings(BaseSettings):
     object_store_region: str = "us-east-1"
     # At most 5 MB: the body limit lets a photo upload through only up to about that.
     photo_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024, le=5 * 1024 * 1024)
+    # Photos decoded at once by each API process: each may hold a few hundred MB meanwhile.
+    photo_decodes_at_once: int = Field(default=2, ge=1, le=16)
 
     # Abuse limits, in the ``limits`` notation; shared by replicas through Redis when
     # RATE_LIMIT_STORAGE_URL is set (redis://...), else kept in each process.

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import media, schemas
 from api.auth import VisibleOrder, VolunteerActor
-from api.deps import DatabaseDep, MediaDep, SettingsDep
+from api.deps import DatabaseDep, DecodingDep, MediaDep, SettingsDep
 from api.errors import PHOTO_TOO_LARGE, ApiError
 from api.params import PhotoId
 from api.stores import photos, volunteers
@@ -30,6 +30,7 @@ async def upload_photo(
     file: Annotated[UploadFile, File()],
     db: DatabaseDep,
     store: MediaDep,
+    decoding: DecodingDep,
     settings: SettingsDep,
 ) -> schemas.PhotoOut:
     """Add a photo of the work (JPEG, PNG or WebP, up to 5 MB) while you hold the order.
@@ -42,7 +43,7 @@ async def upload_photo(
     data = await file.read(settings.photo_max_bytes + 1)
     if len(data) > settings.photo_max_bytes:
         raise ApiError(413, PHOTO_TOO_LARGE, f"a photo is at most {settings.photo_max_bytes} bytes")
-    clean = await run_in_threadpool(media.clean, data)
+    clean = await decoding.clean(data)
     photo_id = media.new_photo_id()
     await run_in_threadpool(store.save, order.public_id, photo_id, clean)
     await db.run(photos.add, order, me, photo_id, clean)

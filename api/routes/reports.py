@@ -23,15 +23,18 @@ from core.vocab import Channel, Platform
 
 router = APIRouter(prefix="/api/reports", tags=["reports"], responses=schemas.ERRORS)
 
+_WHEN = "ISO 8601; without an offset it is the county's local time."
+# The document's word for ``_plausible``: a year from 2000 to 2200.
+_YEARS = {"pattern": "^(2[01][0-9]{2}|2200)-"}
 Instant = Annotated[
     datetime | None,
-    Query(description="ISO 8601; without an offset it is the county's local time."),
+    Query(description=_WHEN, json_schema_extra=_YEARS),
     AfterValidator(lambda when: _plausible(when)),
 ]
 
 From = Annotated[
     datetime | None,
-    Query(alias="from", description="ISO 8601; without an offset it is the county's local time."),
+    Query(alias="from", description=_WHEN, json_schema_extra=_YEARS),
     AfterValidator(lambda when: _plausible(when)),
 ]
 

@@ -19,6 +19,7 @@ from api.commands import order_detail
 from api.deps import CommandsDep, DatabaseDep, SettingsDep
 from api.limits import LimitsDep
 from api.params import Limit, Offset
+from api.responses import refusals
 from api.stores import access, catalog, complaints, orders, places
 from api.stores.access import Viewer
 from api.stores.errors import Forbidden
@@ -46,7 +47,12 @@ async def get_places(db: DatabaseDep, township: str | None = None) -> list[schem
     return await db.run(places.places, township=township)
 
 
-@router.post("/orders", status_code=status.HTTP_201_CREATED, response_model=schemas.OrderOut)
+@router.post(
+    "/orders",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.OrderOut,
+    responses=refusals({429: "A resident ordering too often (Retry-After)"}),
+)
 async def submit_order(
     body: schemas.OrderCreate,
     request: Request,

@@ -19,6 +19,7 @@ from api.deps import DatabaseDep, SettingsDep, TemporalDep
 from api.errors import UNAVAILABLE, ApiError
 from api.gateway import OrderGateway
 from api.params import CallId, SmsId
+from api.responses import refusals
 from api.stores import calls, sms
 from api.twilio_signature import TwilioParams
 from core.vocab import GATHER_ROUNDS, is_machine
@@ -26,7 +27,11 @@ from workflows.order import CallProgress
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api/twilio", tags=["twilio"])
+router = APIRouter(
+    prefix="/api/twilio",
+    tags=["twilio"],
+    responses=refusals({403: "Not signed by Twilio (X-Twilio-Signature)"}),
+)
 
 XML = "application/xml"
 

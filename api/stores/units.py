@@ -18,7 +18,12 @@ from api.stores.errors import (
     NotFound,
     unknown,
 )
-from api.stores.references import require_township, require_village, require_volunteer
+from api.stores.references import (
+    require_township,
+    require_unit,
+    require_village,
+    require_volunteer,
+)
 from api.stores.rows import from_row, total_rows
 from api.stores.volunteers import move
 from core.db import utcnow
@@ -35,10 +40,7 @@ def _unit_out(session: Session, unit: Unit) -> schemas.UnitOut:
 
 def in_reach(session: Session, unit_id: int, viewer: Principal) -> Unit:
     """The unit, for an admin of its township; for anyone else ``NotFound``."""
-    unit = session.get(Unit, unit_id)
-    if unit is None or not viewer.may_see_township(unit.township):
-        raise NotFound("unit", unit_id)
-    return unit
+    return require_unit(session, unit_id, viewer)
 
 
 def create_unit(session: Session, body: schemas.UnitCreate, viewer: Principal) -> schemas.UnitOut:
@@ -47,8 +49,15 @@ def create_unit(session: Session, body: schemas.UnitCreate, viewer: Principal) -
     require_township(session, body.township)
     if body.village_id is not None:
         require_village(session, body.village_id, body.township)
+    leader = None
     if body.leader_id is not None:
-        require_volunteer(session, body.leader_id, active=True)
+        leader = require_volunteer(session, body.leader_id, active=True, viewer=viewer)
+        # A leader is one of their unit's members, and a member of one unit only.
+        if leader.unit_id is not None:
+            raise Invalid(
+                NOT_A_MEMBER,
+                f"volunteer {leader.id} is a member of unit {leader.unit_id}: transfer them first",
+            )
     if session.scalar(select(Unit.id).where(Unit.kind == body.kind, Unit.name == body.name)):
         raise Conflict(DUPLICATE_UNIT, f"a {body.kind} named {body.name} exists already")
     unit = Unit(
@@ -63,12 +72,8 @@ def create_unit(session: Session, body: schemas.UnitCreate, viewer: Principal) -
     )
     session.add(unit)
     session.flush()
-    if body.leader_id is not None:
-        # A leader belongs to the unit they lead.
-        leader = session.get(Volunteer, body.leader_id)
-        assert leader is not None
-        if leader.unit_id is None:
-            move(session, leader, unit.id, note="leader of a new unit")
+    if leader is not None:
+        move(session, leader, unit.id, note="leader of a new unit")
     return _unit_out(session, unit)
 
 
@@ -109,9 +114,7 @@ def update_unit(
     unit = in_reach(session, unit_id, viewer)
     if "leader_id" in body.model_fields_set:
         if body.leader_id is not None:
-            require_volunteer(session, body.leader_id, active=True)
-            leader = session.get(Volunteer, body.leader_id)
-            assert leader is not None
+            leader = require_volunteer(session, body.leader_id, active=True)
             if leader.unit_id != unit.id:
                 raise Invalid(
                     NOT_A_MEMBER, f"volunteer {body.leader_id} is not a member of {unit.name}"

@@ -13,6 +13,7 @@ from api.stores.errors import (
     INACTIVE_UNIT,
     INVALID_DISPLAY_NAME,
     INVALID_PHONE,
+    INVALID_WINDOW,
     LEADER_TRANSFER,
     NOT_AN_APPLICATION,
     SAME_UNIT,
@@ -59,6 +60,10 @@ def _check_trade(session: Session, trade: str | None) -> None:
 
 
 def _windows(availability: Sequence[schemas.Window]) -> list[AvailabilityWindow]:
+    if any(schemas.minutes(w.start) >= schemas.minutes(w.end) for w in availability):
+        raise Invalid(
+            INVALID_WINDOW, "a window ends after it starts (split windows across midnight)"
+        )
     return [
         AvailabilityWindow(
             weekday=w.weekday,
@@ -289,12 +294,13 @@ def transfer_volunteer(
     """Move a volunteer between teams or stations (关系转接), keeping their history."""
     volunteer = in_reach(session, volunteer_id, viewer)
     if body.unit_id is not None:
-        unit = require_unit(session, body.unit_id)
+        unit = require_unit(session, body.unit_id, viewer)
         if not unit.active:
             raise Invalid(INACTIVE_UNIT, f"unit {unit.id} is not active")
     if body.unit_id == volunteer.unit_id:
         raise Conflict(SAME_UNIT, "the volunteer is already in this unit")
-    led = session.scalar(select(Unit.id).where(Unit.leader_id == volunteer.id, Unit.active))
+    # An inactive unit's too: reactivated, it would be led by someone not in it.
+    led = session.scalar(select(Unit.id).where(Unit.leader_id == volunteer.id))
     if led is not None:
         raise Conflict(
             LEADER_TRANSFER, f"volunteer {volunteer_id} leads unit {led}: name a new leader"

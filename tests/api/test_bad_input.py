@@ -92,6 +92,30 @@ async def test_text_no_person_types_is_refused_and_never_echoed(
         assert ok.status_code == 201, ok.text
 
 
+@pytest.mark.parametrize(
+    ("method", "url", "signed_in"),
+    [
+        ("GET", "/api/places?township=%00", False),  # anonymous: PostgreSQL refused the NUL
+        ("GET", "/api/volunteers?skill=legal%00x", True),
+        ("GET", "/api/orders?item=%E2%80%AEtxet", True),  # reads backwards
+        ("GET", "/api/units?%00=1", True),  # in a name, or in a parameter no route declares
+        ("PUT", "/api/dispatch-policies/legal%07", True),
+        ("PATCH", "/api/catalog/items/legal%1b", True),
+        ("GET", "/no-such-page%00", False),
+    ],
+)
+async def test_parameters_no_person_types_are_refused_before_any_route(
+    app: FastAPI, admin: dict[str, str], method: str, url: str, signed_in: bool
+) -> None:
+    async with caller(app) as api:
+        answer = await api.request(method, url, headers=admin if signed_in else {}, json={})
+    assert answer.status_code == 422, answer.text
+    refusal = answer.json()
+    assert refusal["code"] == "InvalidRequest"
+    assert refusal["detail"][0]["loc"][0] in ("query", "path")
+    assert "\\u" not in answer.text and "%" not in answer.text
+
+
 async def test_a_body_of_megabytes_is_413_and_not_echoed(
     app: FastAPI, admin: dict[str, str]
 ) -> None:

@@ -6,6 +6,7 @@ free local port: the same calls MinIO answers in the compose file.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import socket
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 from PIL import Image
 
-from api.media import BucketStore, FolderStore, MediaStore, clean, media_store
+from api.media import BucketStore, Decoding, FolderStore, MediaStore, clean, media_store
 from api.stores.errors import Invalid
 from core.settings import Settings
 from tests.integration.test_apps_api import photo_bytes
@@ -79,14 +80,62 @@ def test_anything_but_a_readable_jpeg_png_or_webp_is_refused(data: bytes) -> Non
     assert refused.value.code == "UnsupportedPhoto"
 
 
-# Pillow warns on opening it; the pixel count refuses it before anything is decoded.
-@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
-def test_a_decompression_bomb_is_refused() -> None:
-    img = Image.new("1", (10_000, 10_000))  # 100 Mpx that compress to almost nothing
+def _png(mode: str, size: tuple[int, int]) -> bytes:
     out = io.BytesIO()
-    img.save(out, format="PNG")
-    with pytest.raises(Invalid):
-        clean(out.getvalue())
+    Image.new(mode, size).save(out, format="PNG")  # one colour: compresses to almost nothing
+    return out.getvalue()
+
+
+# Pillow warns on opening the largest; the header refuses each before anything is decoded.
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+@pytest.mark.parametrize(
+    ("mode", "size"),
+    [
+        ("1", (10_000, 10_000)),  # 100 Mpx
+        ("RGBA", (8000, 7400)),  # 59 Mpx in 230 KB: 1.15 GB and 4 s to decode
+        ("L", (5100, 5000)),  # 25.5 Mpx, one byte each: just over the pixels
+        ("RGBA", (4500, 4500)),  # 20 Mpx, under the pixels, but 81 MB with its alpha
+        ("RGB", (20_000, 20_000)),  # Pillow's own guard refuses this at open
+    ],
+)
+def test_a_photo_with_more_pixels_than_a_phone_takes_is_refused_before_decoding(
+    mode: str, size: tuple[int, int]
+) -> None:
+    data = _png(mode, size)
+    assert len(data) < 2_000_000
+    # The header and the first bytes of pixel data alone: decoding them would fail as
+    # unreadable, so a refusal for their pixels is one made before any decoding.
+    header = data[: data.index(b"IDAT") + 20]
+    for sent in (data, header):
+        with pytest.raises(Invalid) as refused:
+            clean(sent)
+        assert refused.value.code == "PhotoTooManyPixels"
+
+
+def test_a_photo_cut_short_is_unreadable() -> None:
+    data = _png("RGB", (100, 100))
+    with pytest.raises(Invalid) as refused:
+        clean(data[: data.index(b"IDAT") + 20])
+    assert refused.value.code == "UnsupportedPhoto"
+
+
+def test_a_phone_sized_photo_still_goes_through() -> None:
+    photo = clean(_png("RGB", (5000, 5000)))  # 25 Mpx, 75 MB decoded: the most allowed
+    assert (photo.width, photo.height) == (5000, 5000)
+
+
+async def test_photos_are_decoded_a_few_at_a_time() -> None:
+    decoding = Decoding(at_once=1)
+    done: list[str] = []
+
+    async def clean_one(name: str, data: bytes) -> None:
+        await decoding.clean(data)
+        done.append(name)
+
+    # The small one would finish first beside the large; with one slot it waits its turn.
+    big, small = _png("RGB", (4000, 4000)), photo_bytes("PNG", (10, 10))
+    await asyncio.gather(clean_one("big", big), clean_one("small", small))
+    assert done == ["big", "small"]
 
 
 def _round_trip(store: MediaStore) -> None:

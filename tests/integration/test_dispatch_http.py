@@ -6,6 +6,9 @@ import asyncio
 import uuid
 from typing import Any
 
+from sqlalchemy import Engine
+
+from tests.conftest import new_township
 from tests.integration.test_http_lifecycle import ok, order_placed
 from tests.signin import Caller, People
 
@@ -111,6 +114,41 @@ async def test_transfer_keeps_history_and_leaders_must_be_replaced_first(
     not_member = await api.patch(f"/api/units/{team['id']}", json={"leader_id": member})
     assert (not_member.status_code, not_member.json()["code"]) == (422, "NotUnitMember")
     await retire(api, leader, member)
+
+
+async def test_a_unit_is_led_by_a_member_from_the_admins_own_townships(
+    people: People, township: str, engine: Engine
+) -> None:
+    county = await people.admin()
+    other = new_township(engine)
+    theirs = await volunteer(county, other)
+    mine, member = await volunteer(county, township), await volunteer(county, township)
+    admin = await people.township_admin(township)
+    first = await new_team(county, township, member, "甲队")
+
+    def team(leader: int) -> Json:
+        name = f"乙队-{uuid.uuid4().hex[:6]}"
+        return {"kind": "team", "name": name, "township": township, "leader_id": leader}
+
+    # Another township's volunteer is not this admin's to name, nor their team to join.
+    foreign = await admin.post("/api/units", json=team(theirs))
+    assert (foreign.status_code, foreign.json()["code"]) == (422, "UnknownReference")
+    their_team = await new_team(county, other, theirs, "丙队")
+    joined = await admin.post(
+        f"/api/volunteers/{mine}/transfer", json={"unit_id": their_team["id"]}
+    )
+    assert joined.status_code == 404
+    # A member (here the leader) of another unit would lead a unit they are not in.
+    taken = await admin.post("/api/units", json=team(member))
+    assert (taken.status_code, taken.json()["code"]) == (422, "NotUnitMember")
+    # Nor may a leader leave their unit while it is inactive: reactivated, it would be led
+    # by an outsider.
+    await ok(await admin.patch(f"/api/units/{first['id']}", json={"active": False}))
+    left = await admin.post(f"/api/volunteers/{member}/transfer", json={"unit_id": None})
+    assert (left.status_code, left.json()["code"]) == (409, "LeaderTransfer")
+    created = await ok(await admin.post("/api/units", json=team(mine)), 201)
+    assert (created["leader_id"], created["members"]) == (mine, 1)
+    await retire(county, theirs, mine, member)
 
 
 async def test_candidates_explain_the_ranking_and_drop_who_declined(
