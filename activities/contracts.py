@@ -139,7 +139,7 @@ class PlaceCallInput:
     order_id: int
     follow_up_id: int
     attempt: int
-    # The call asks the resident to confirm this rating of theirs (issue 12), rather than
+    # The call asks the resident to confirm this rating of theirs, rather than
     # to rate: its TwiML reads it from the call's row.
     confirm_rating: Rating | None = None
 

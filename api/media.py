@@ -1,4 +1,4 @@
-"""Volunteers' photos of the work: checked, cleaned and stored (issue 12).
+"""Volunteers' photos of the work: checked, cleaned and stored.
 
 A photo is accepted by what its bytes are (JPEG, PNG or WebP, as Pillow reads them), never
 by its name or declared type. It is re-encoded, which drops EXIF (GPS position, the phone's

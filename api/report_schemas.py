@@ -1,4 +1,4 @@
-"""Response bodies of the recognition and report routes (issue 14)."""
+"""Response bodies of the recognition and report routes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The API's cost per lifecycle, A against B, back to back on one stack (issue 15).
+"""The API's cost per lifecycle, A against B, back to back on one stack.
 
 ``python -m bench.profile_api --other /path/to/a/checkout`` starts one Temporal dev server,
 one worker and two API processes on the same database and task queue: this checkout's

@@ -6,7 +6,7 @@ from typing import Any
 
 from bench import scaling
 
-# Issue 15's targets.
+# The performance targets.
 THROUGHPUT_RATIO = 0.85
 CPU_RATIO = 1.1
 COMMAND_P99_MS = 100.0
@@ -19,7 +19,7 @@ COMMANDS = ("submit", "dispatch", "accept", "complete", "review", "follow_up_res
 
 
 def verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """Issue 15's targets against what this run measured (those of the sections it ran)."""
+    """The performance targets against what this run measured (those of the sections it ran)."""
     rows: list[dict[str, Any]] = []
 
     def add(target: str, measured: str, passed: bool) -> None:
@@ -93,7 +93,7 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         f"```sh\n{results['command']}\n```",
         "",
-        "## Issue 15's targets",
+        "## The performance targets",
         "",
         "| target | measured | |",
         "|---|---|---|",

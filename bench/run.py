@@ -4,8 +4,8 @@ Starts its own stack on this machine: a Temporal dev server (SQLite file, WAL, a
 ``make run``), a fresh PostgreSQL database, the project's worker and API as separate
 processes, and the bare baseline worker. Then, in one run:
 
-Each section is chosen with ``--sections`` (all by default, at issue 15's sizes; ``--quick``
-for a smoke run of every one), and issue 15's targets are judged at the top of the results:
+Each section is chosen with ``--sections`` (all by default, at the targets' sizes; ``--quick``
+for a smoke run of every one), and the performance targets are judged at the top of the results:
 
 - ``main``: ``--n`` full lifecycles at ``--concurrency`` through the HTTP API, and the same
   number of bare lifecycles straight from the SDK: throughput, the ratio project / baseline,

@@ -1,4 +1,4 @@
-"""The lifecycle benchmark's sections about size (issue 15), run by ``bench/run.py``:
+"""The lifecycle benchmark's sections about size, run by ``bench/run.py``:
 
 - ``scale``: orders left open on their 72-hour timers at growing counts (``--scale``): what
   submitting them costs, how long the worker takes to catch up, its memory, the history and

@@ -497,7 +497,7 @@ def refresh_volunteer_stats(conn: Connection, volunteer_ids: Collection[int]) ->
 
 @functools.cache
 def _recount_statement() -> Update:
-    # Built once: constructing it (five subqueries) cost more than running it (issue 15).
+    # Built once: constructing it (five subqueries) cost more than running it.
     return (
         update(volunteers)
         .where(volunteers.c.id.in_(bindparam("ids", expanding=True)))

@@ -36,16 +36,16 @@ class EventName(StrEnum):
     FOLLOWED_UP = "followed_up"
     CLOSED = "closed"
     CANCELLED = "cancelled"
-    # Matching and dispatch (issue 3).
+    # Matching and dispatch.
     REDISPATCHED = "redispatched"
     OPEN_CALL = "open_call"
     ASSIGNED = "assigned"
     UNDISPATCHABLE = "undispatchable"
-    # Automated follow-up calls and the call-center queue (issue 4).
+    # Automated follow-up calls and the call-center queue.
     CALL_PLACED = "call_placed"
     CALL_ENDED = "call_ended"
     FOLLOW_UP_QUEUED = "follow_up_queued"
-    # The apps (issue 12): the resident hurries, the volunteer arrives and leaves.
+    # The apps: the resident hurries, the volunteer arrives and leaves.
     HURRIED = "hurried"
     CHECKED_IN = "checked_in"
     CHECKED_OUT = "checked_out"

@@ -1,4 +1,4 @@
-"""Recognition (issue 14): service records, certificates, honour rolls, a volunteer's standing.
+"""Recognition: service records, certificates, honour rolls, a volunteer's standing.
 
 A volunteer reads their own record and certificate, an admin those of their townships'
 volunteers (anyone else: 404); unit records and honour rolls are for admins, publishing a

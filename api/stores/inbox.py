@@ -1,4 +1,4 @@
-"""A volunteer's inbox (issue 12): what waits for their answer, what they hold, open calls.
+"""A volunteer's inbox: what waits for their answer, what they hold, open calls.
 
 The service and the place only: no resident's name, phone, address or reason (those come
 with ``/contact`` once the volunteer has accepted).

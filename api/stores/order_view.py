@@ -1,4 +1,4 @@
-"""The order as people read it on the resident and volunteer pages (issue 12).
+"""The order as people read it on the resident and volunteer pages.
 
 The staff timeline (``schemas.TimelineEntry``) names actors by id; here each step says who
 acted in words a resident understands: the center, a volunteer's display name (never a

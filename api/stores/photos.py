@@ -1,4 +1,4 @@
-"""Photos of the work (issue 12): which order, who took them, whether the completion named them."""
+"""Photos of the work: which order, who took them, whether the completion named them."""
 
 from __future__ import annotations
 

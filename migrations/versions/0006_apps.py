@@ -1,4 +1,4 @@
-"""The resident and volunteer apps (issue 12).
+"""The resident and volunteer apps.
 
 Orders gain the volunteer's check-in and check-out, the resident's hurry (催办) count and
 the review's channel (online or on site); complaints may come from the resident without a

@@ -1,4 +1,4 @@
-"""Recognition and reports (issue 14).
+"""Recognition and reports.
 
 Orders gain when they were first dispatched and first accepted (projected from the event
 log, and backfilled from it here), so report times read one row per order; indexes serve

@@ -1,4 +1,4 @@
-"""The follow-up's outcome and its complaint's status on the order row (issue 14).
+"""The follow-up's outcome and its complaint's status on the order row.
 
 The overview's figures that depend on the follow-up (reached, verified hours, the rating
 after verification, complaints …) joined a million follow-ups and their complaints to a

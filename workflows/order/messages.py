@@ -44,7 +44,7 @@ class FollowUpPlan:
     calling_end_minute: int = 20 * 60
     timezone: str = "Asia/Shanghai"
     # After the resident's own review, the first call waits this long and asks them to
-    # confirm it (issue 12); orders submitted before decode with 0.
+    # confirm it; orders submitted before decode with 0.
     after_review_s: int = 0
 
 
@@ -62,8 +62,8 @@ class OrderInput:
     # Fixed at submission, like the timers: a policy change applies to new orders.
     dispatch_policy: DispatchPolicy = DispatchPolicy.MANUAL
     max_dispatch_attempts: int = 3
-    # Issue 4. Orders submitted before it decode with these defaults: no calls, no SMS, so
-    # their histories replay unchanged.
+    # Orders submitted before automated follow-up calls decode with these defaults: no
+    # calls, no SMS, so their histories replay unchanged.
     follow_up: FollowUpPlan = field(default_factory=FollowUpPlan)
     notify: bool = False
 

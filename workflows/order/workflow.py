@@ -72,10 +72,11 @@ DATABASE_RETRY = RetryPolicy(
 )
 # One attempt of a Twilio request (the client's own HTTP timeout is shorter).
 TWILIO_ATTEMPT = timedelta(seconds=30)
-# Issue 12: after the resident's own review, the first call waits and asks to confirm it.
+# After the resident's own review, the first call waits and asks to confirm it.
 CONFIRM_REVIEW_PATCH = "follow-up-confirms-review"
-# Issue 15: projections and picks as local activities, search attributes upserted only when
-# their value changes. Orders started before it keep regular activities to the end.
+# Projections and picks as local activities (a command answered in one workflow task),
+# search attributes upserted only when their value changes. Orders started before it keep
+# regular activities to the end.
 PROJECTION_PATCH = "projection-local-activity"
 # Twilio's side: a placing attempt retries for up to CALL_PLACING_WINDOW, then the call counts
 # as failed and the next one is planned. SMS retry for a day and never hold the order up.
