@@ -159,7 +159,7 @@ def test_the_proxy_logs_no_query_string() -> None:
         assert "$uri" in line
 
 
-# --- Observability (issue 18) -----------------------------------------------------------------
+# --- Observability -----------------------------------------------------------------
 
 OBSERVABILITY = ("prometheus", "grafana")
 

@@ -1,4 +1,4 @@
-"""The worker's options that decide how fast orders recover after a worker dies (issue 17)."""
+"""The worker's options that decide how fast orders recover after a worker dies."""
 
 from __future__ import annotations
 

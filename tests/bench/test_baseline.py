@@ -3,7 +3,7 @@
 The baselines are the loop as a Temporal user would write it by default, with regular
 activities: they are held to an order's history from before the projections became local
 activities (``tests/histories_v4``), and today's order to the same messages and timers with
-no activity task at all (issue 15).
+no activity task at all.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The API behind the resident and volunteer apps (issue 12, docs/apps-api.md), over HTTP.
+"""The API behind the resident and volunteer apps (docs/apps-api.md), over HTTP.
 
 Real worker, Temporal dev server and PostgreSQL: the resident hurries and complains, the
 volunteer works from their inbox, checks in and out, adds photos and hands the phone over

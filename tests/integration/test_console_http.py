@@ -1,4 +1,4 @@
-"""The API the admin console adds (issue 13): the board, staff notes, the catalog editor."""
+"""The API the admin console adds: the board, staff notes, the catalog editor."""
 
 from __future__ import annotations
 

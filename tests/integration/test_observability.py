@@ -145,7 +145,7 @@ async def test_metrics_after_a_lifecycle(
         assert f"\n{series} " in after, series
 
     # The worker's own endpoint: one local record_transition per transition in the history
-    # (each a marker; issue 15), and no activity on the task queue.
+    # (each a marker), and no activity on the task queue.
     history = await temporal.get_workflow_handle(
         workflow_id(await people.db.run(_internal_id, order_id))
     ).fetch_history()

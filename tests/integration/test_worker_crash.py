@@ -158,7 +158,7 @@ async def test_sigterm_lets_the_projection_in_flight_finish_before_the_worker_ex
     assert (await ok(await dispatch))["status"] == "dispatched"
     order = await ok(await admin.get(f"/api/orders/{order_id}"))
     history = await temporal.get_workflow_handle(order["workflow_id"]).fetch_history()
-    # The projection is a local activity (issue 15): its attempts are in its marker.
+    # The projection is a local activity: its attempts are in its marker.
     projections = [
         json.loads(e.marker_recorded_event_attributes.details["data"].payloads[0].data)
         for e in history.events

@@ -1,4 +1,4 @@
-"""The admin console (/console/) in a real browser against the live system (issue 13).
+"""The admin console (/console/) in a real browser against the live system.
 
 Every state is inspected at a desktop's (1280×800) and a tablet's (768×1024) width.
 """

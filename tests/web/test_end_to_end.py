@@ -1,4 +1,4 @@
-"""The whole loop across the four apps in Chromium (issue 13): each person on their own page.
+"""The whole loop across the four apps in Chromium: each person on their own page.
 
 The resident orders on their phone, a township's admin dispatches from the ranked candidates
 in the console, the volunteer answers the dispatch SMS, accepts and completes on their phone,

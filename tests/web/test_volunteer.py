@@ -238,7 +238,7 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     await expect(vp.locator("#orders-completed")).to_have_text("1")
     await expect(vp.locator("#orders-on-time")).to_have_text("1")
     await expect(vp.locator("#held-empty")).to_be_visible()  # closed: no longer in hand
-    # Hours and stars come from the service record (issue 14) where the server has it.
+    # Hours and stars come from the service record where the server has it.
     await expect(vp.locator("#hours-card:visible, #hours-unavailable:visible")).to_have_count(1)
     await inspect(vp, "volunteer-record")
     await handset.close()

@@ -442,7 +442,7 @@ async def test_hurry_check_in_out_and_an_on_site_review_reach_the_read_model(
 async def test_a_command_is_checked_projected_and_answered_in_one_workflow_task(
     system: Harness,
 ) -> None:
-    # Issue 15: the projection runs as a local activity, so nothing waits on the task queue
+    # The projection runs as a local activity, so nothing waits on the task queue
     # between the update's acceptance and its answer, and unchanged search attributes are
     # not upserted again.
     handle = await system.submit()

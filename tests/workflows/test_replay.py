@@ -6,8 +6,8 @@ Earlier versions' histories are kept for good, never re-recorded: orders already
 when the next version was deployed must finish under it. ``tests/histories_v1`` holds those
 recorded before matching and dispatch policies came in; ``tests/histories_v2`` those recorded
 before the automated follow-up calls and SMS; ``tests/histories_v3`` those recorded before the
-apps (issue 12: hurry, check-in/out, the on-site review, the follow-up confirming a review);
-``tests/histories_v4`` those recorded before the projections became local activities (issue 15).
+apps (hurry, check-in/out, the on-site review, the follow-up confirming a review);
+``tests/histories_v4`` those recorded before the projections became local activities.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ PATHS = (
     "test_open_call_declines_and_timeout_pass_over_everyone",
     "test_team_dispatch_goes_through_the_leader_with_its_own_timeout",
     "test_redispatch_of_an_accepted_order_keeps_the_deadline",
-    # Automated follow-up calls and SMS (issue 4).
+    # Automated follow-up calls and SMS.
     "test_a_rating_pressed_on_the_call_settles_the_follow_up",
     "test_unanswered_calls_retry_later_then_reach_the_call_center",
     "test_dissatisfied_or_nine_goes_to_staff_at_once",
@@ -48,10 +48,10 @@ PATHS = (
     "test_callbacks_twilio_repeats_are_applied_once",
     "test_staff_may_settle_it_between_calls_and_no_more_calls_follow",
     "test_the_first_call_waits_for_calling_hours",
-    # The apps (issue 12).
+    # The apps.
     "test_hurry_check_in_out_and_an_on_site_review_reach_the_read_model",
     "test_after_a_review_the_call_waits_and_a_changed_answer_is_a_correction",
-    # Honour rolls (issue 14): a period computed and stored, then run again (nothing changes).
+    # Honour rolls: a period computed and stored, then run again (nothing changes).
     "test_the_roll_is_stored_once_and_published",
 )
 # Versions before this one; each directory is frozen.
