@@ -38,7 +38,7 @@ from core.security import link_code, volunteer_link_code
 from core.settings import Settings, get_settings
 from core.temporal import connect, metrics_runtime
 from core.timeouts import STICKY_SCHEDULE_TO_START
-from core.twilio import make_client
+from core.twilio import TwilioAccount
 from workflows.order import OrderWorkflow
 from workflows.recognition.schedules import ensure_schedules
 from workflows.recognition.workflow import RecognitionWorkflow
@@ -68,20 +68,11 @@ def build_worker(
     store = OrderProjector(engine, matching=settings.matching)
     # Registered with or without a Twilio account: an order that planned calls or SMS under
     # an earlier configuration gets a clear, non-retryable "not configured" failure.
-    twilio = make_client(settings)
-    caller = FollowUpCaller(
-        engine,
-        twilio,
-        from_number=settings.twilio_from_number,
-        public_base_url=settings.public_base_url,
-        country_code=settings.default_country_code,
-    )
+    twilio = TwilioAccount.from_settings(settings)
+    caller = FollowUpCaller(engine, twilio)
     sms = SmsSender(
         engine,
         twilio,
-        from_number=settings.twilio_from_number,
-        public_base_url=settings.public_base_url,
-        country_code=settings.default_country_code,
         escalation_to=settings.escalation_sms_to,
         timezone=settings.county_timezone,
         order_link=lambda public_id: link_code(

@@ -23,13 +23,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, Table, case, func, select, update
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
-from twilio.rest import Client
 
 from activities.contracts import SEND_SMS, SMS_IMPOSSIBLE, SmsInput, SmsResult
 from core.db import insert_ignore, utcnow
 from core.models import CatalogItem, Order, SmsMessage, Unit, Village, Volunteer
 from core.phones import e164, mask_for_log
 from core.security import mask_link_codes
+from core.twilio import TwilioAccount
 from core.twilio_errors import (
     Verdict,
     classify,
@@ -214,10 +214,8 @@ class SmsSender:
 
     Args:
         engine: The application database (``sms_messages`` and what the texts quote).
-        client: The twilio SDK client, or ``None`` when no Twilio account is configured.
-        from_number: The sender (E.164).
-        public_base_url: Where Twilio reaches the webhooks, and where the order pages are.
-        country_code: The country of numbers written without ``+``.
+        account: The Twilio account the SMS go out on; its public base URL is also where
+            the order pages are.
         escalation_to: The admins' numbers escalations go to.
         timezone: The county's time zone, for deadlines in the texts.
         order_link: Signs the code in a resident's link (given the order's public id), which
@@ -230,11 +228,8 @@ class SmsSender:
     def __init__(
         self,
         engine: Engine,
-        client: Client | None,
+        account: TwilioAccount,
         *,
-        from_number: str | None,
-        public_base_url: str,
-        country_code: str,
         escalation_to: Sequence[str],
         timezone: str,
         order_link: Callable[[str], str] | None = None,
@@ -243,10 +238,10 @@ class SmsSender:
         self._engine = engine
         self._order_link = order_link
         self._volunteer_link = volunteer_link
-        self._client = client
-        self._from = from_number
-        self._base = public_base_url.rstrip("/")
-        self._country = country_code
+        self._client = account.client
+        self._from = account.from_number
+        self._base = account.public_base_url.rstrip("/")
+        self._country = account.country_code
         self._admins = list(escalation_to)
         self._zone = ZoneInfo(timezone)
 

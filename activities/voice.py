@@ -7,12 +7,12 @@ from typing import Any, cast
 from sqlalchemy import Connection, Engine, Row, Table, case, func, select, update
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
-from twilio.rest import Client
 
 from activities.contracts import CALL_IMPOSSIBLE, PLACE_CALL, PlaceCallInput, PlaceCallResult
 from core.db import insert_ignore, utcnow
 from core.models import FollowUpCall, Order
 from core.phones import e164, mask_for_log
+from core.twilio import TwilioAccount
 from core.twilio_errors import Verdict, classify, retry_error
 from core.webhooks import call_status_url, call_voice_url
 
@@ -34,26 +34,15 @@ class FollowUpCaller:
 
     Args:
         engine: The application database (``follow_up_calls``, ``orders``).
-        client: The twilio SDK client, or ``None`` when no Twilio account is configured.
-        from_number: The caller id the calls come from (E.164).
-        public_base_url: Where Twilio reaches this application's webhooks.
-        country_code: The country of residents' numbers written without ``+``.
+        account: The Twilio account the calls go out on (``core.twilio.TwilioAccount``).
     """
 
-    def __init__(
-        self,
-        engine: Engine,
-        client: Client | None,
-        *,
-        from_number: str | None,
-        public_base_url: str,
-        country_code: str,
-    ) -> None:
+    def __init__(self, engine: Engine, account: TwilioAccount) -> None:
         self._engine = engine
-        self._client = client
-        self._from = from_number
-        self._base = public_base_url
-        self._country = country_code
+        self._client = account.client
+        self._from = account.from_number
+        self._base = account.public_base_url
+        self._country = account.country_code
 
     @activity.defn(name=PLACE_CALL)
     def place_follow_up_call(self, inp: PlaceCallInput) -> PlaceCallResult:

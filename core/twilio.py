@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
@@ -31,3 +33,24 @@ def make_client(settings: Settings) -> Client | None:
     client.region = None
     client.api.base_url = settings.twilio_api_base_url.rstrip("/")
     return client
+
+
+@dataclass(frozen=True)
+class TwilioAccount:
+    """What both Twilio activities send with: the client (``None`` without an account), the
+    number calls and SMS come from (E.164), where Twilio reaches this application's webhooks,
+    and the country of residents' numbers written without ``+``."""
+
+    client: Client | None
+    from_number: str | None
+    public_base_url: str
+    country_code: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TwilioAccount:
+        return cls(
+            make_client(settings),
+            settings.twilio_from_number,
+            settings.public_base_url,
+            settings.default_country_code,
+        )

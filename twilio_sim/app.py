@@ -434,6 +434,10 @@ class _Resource(Protocol):
     def resource(self) -> dict[str, Any]: ...
 
 
+class _Inspected(Protocol):
+    def inspection(self) -> dict[str, Any]: ...
+
+
 R = TypeVar("R", bound=_Resource)
 
 
@@ -467,6 +471,32 @@ def _rest_resource(
     @app.get(f"{PREFIX}/{plural}/{{sid}}.json", name=f"fetch_{plural}")
     async def fetch_one(account_sid: str, sid: str, request: Request) -> dict[str, Any]:
         return _found(table(), sid, request).resource()
+
+
+def _inspection(
+    app: FastAPI,
+    sim: Simulator,
+    plural: str,
+    singular: str,
+    table: Callable[[], Mapping[str, _Inspected]],
+) -> None:
+    """The simulator's own view of one kind of resource: all of them, or one, when settled."""
+
+    @app.get(f"/sim/{plural}", name=f"sim_{plural}")
+    async def every(settled: bool = False, max_wait: float = 30.0) -> dict[str, Any]:
+        idle = await sim.wait_idle(max_wait) if settled else not sim.tasks
+        with sim.state.lock:
+            found = [r.inspection() for r in table().values()]
+        return {"settled": idle, plural: found}
+
+    @app.get(f"/sim/{plural}/{{sid}}", name=f"sim_{singular}")
+    async def one(sid: str, settled: bool = False, max_wait: float = 30.0) -> Any:
+        if settled:
+            await sim.wait_idle(max_wait)
+        found = table().get(sid)
+        if found is None:
+            return JSONResponse({"detail": f"no {singular} {sid}"}, status_code=404)
+        return found.inspection()
 
 
 # ---- the app -----------------------------------------------------------------------------
@@ -599,37 +629,8 @@ def create_app(
         with sim.state.lock:
             return {phone: s.to_json() for phone, s in sim.state.scripts.items()}
 
-    @app.get("/sim/calls")
-    async def sim_calls(settled: bool = False, max_wait: float = 30.0) -> dict[str, Any]:
-        idle = await sim.wait_idle(max_wait) if settled else not sim.tasks
-        with sim.state.lock:
-            calls = [c.inspection() for c in sim.state.calls.values()]
-        return {"settled": idle, "calls": calls}
-
-    @app.get("/sim/calls/{call_sid}")
-    async def sim_call(call_sid: str, settled: bool = False, max_wait: float = 30.0) -> Any:
-        if settled:
-            await sim.wait_idle(max_wait)
-        call = sim.state.calls.get(call_sid)
-        if call is None:
-            return JSONResponse({"detail": f"no call {call_sid}"}, status_code=404)
-        return call.inspection()
-
-    @app.get("/sim/messages")
-    async def sim_messages(settled: bool = False, max_wait: float = 30.0) -> dict[str, Any]:
-        idle = await sim.wait_idle(max_wait) if settled else not sim.tasks
-        with sim.state.lock:
-            messages = [m.inspection() for m in sim.state.messages.values()]
-        return {"settled": idle, "messages": messages}
-
-    @app.get("/sim/messages/{message_sid}")
-    async def sim_message(message_sid: str, settled: bool = False, max_wait: float = 30.0) -> Any:
-        if settled:
-            await sim.wait_idle(max_wait)
-        message = sim.state.messages.get(message_sid)
-        if message is None:
-            return JSONResponse({"detail": f"no message {message_sid}"}, status_code=404)
-        return message.inspection()
+    _inspection(app, sim, "calls", "call", lambda: sim.state.calls)
+    _inspection(app, sim, "messages", "message", lambda: sim.state.messages)
 
     @app.post("/sim/wait")
     async def sim_wait(max_wait: float = 30.0) -> dict[str, Any]:

@@ -20,8 +20,9 @@ the Twilio error code to report, e.g. ``undelivered:30005``.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 CallKind = Literal["answer", "no-answer", "busy", "failed", "machine", "hangup"]
 MessageKind = Literal["delivered", "undelivered", "failed"]
@@ -69,19 +70,27 @@ class MessageBehaviour:
     source: str = "delivered"
 
 
+K = TypeVar("K", bound=str)
+
+
+def _split(text: str, kinds: Sequence[K], what: str) -> tuple[str, K, str, str]:
+    """``kind:rest`` as (the text stripped, the kind, the colon if any, the rest), the kind
+    one of ``kinds``; ``ValueError`` for any other."""
+    raw = text.strip()
+    kind, sep, rest = raw.partition(":")
+    kind = kind.strip().lower()
+    if kind not in kinds:
+        raise ValueError(f"unknown {what} {text!r}; expected one of {', '.join(kinds)}")
+    return raw, kinds[kinds.index(kind)], sep, rest
+
+
 def parse_call_behaviour(text: str, *, duplicate_callbacks: bool = False) -> CallBehaviour:
     """Parses ``answer:7,2``-style text.
 
     Raises:
         ValueError: For an unknown behaviour or keys a phone cannot press.
     """
-    raw = text.strip()
-    kind, sep, rest = raw.partition(":")
-    kind = kind.strip().lower()
-    if kind not in CALL_KINDS:
-        raise ValueError(
-            f"unknown call behaviour {text!r}; expected one of {', '.join(CALL_KINDS)}"
-        )
+    raw, kind, sep, rest = _split(text, CALL_KINDS, "call behaviour")
     if kind != "answer":
         if sep and rest.strip():
             raise ValueError(f"behaviour {kind!r} takes no digits: {text!r}")
@@ -102,13 +111,7 @@ def parse_message_behaviour(text: str, *, duplicate_callbacks: bool = False) -> 
     Raises:
         ValueError: For an unknown outcome or a non-numeric error code.
     """
-    raw = text.strip()
-    kind, sep, rest = raw.partition(":")
-    kind = kind.strip().lower()
-    if kind not in MESSAGE_KINDS:
-        raise ValueError(
-            f"unknown message outcome {text!r}; expected one of {', '.join(MESSAGE_KINDS)}"
-        )
+    raw, kind, sep, rest = _split(text, MESSAGE_KINDS, "message outcome")
     code: int | None = None
     if sep and rest.strip():
         if kind == "delivered":

@@ -18,6 +18,7 @@ from activities.contracts import SMS_IMPOSSIBLE, SmsInput, SmsResult
 from activities.sms import MAX_SEGMENTS_BY_NOTICE, Facts, SmsSender, compose, segments
 from core.models import SmsMessage
 from core.security import link_code, mask_link_codes, read_token, volunteer_link_code
+from core.twilio import TwilioAccount
 from core.twilio_errors import TWILIO_OUTCOME_UNKNOWN, TWILIO_UNAVAILABLE
 from core.vocab import Notice
 from core.webhooks import sms_status_url
@@ -52,10 +53,7 @@ def sender(
 ) -> SmsSender:
     return SmsSender(
         engine,
-        client,
-        from_number=CENTER,
-        public_base_url=base,
-        country_code="86",
+        TwilioAccount(client, CENTER, base, "86"),
         escalation_to=admins,
         timezone="Asia/Shanghai",
         order_link=lambda public_id: link_code(

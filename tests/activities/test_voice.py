@@ -25,6 +25,7 @@ from api.database import Database
 from core.db import utcnow
 from core.models import FollowUpCall, Township
 from core.phones import mask_for_log
+from core.twilio import TwilioAccount
 from core.twilio_errors import (
     TWILIO_OUTCOME_UNKNOWN,
     TWILIO_UNAVAILABLE,
@@ -54,9 +55,7 @@ def caller(
     *,
     from_number: str | None = CENTER,
 ) -> FollowUpCaller:
-    return FollowUpCaller(
-        engine, client, from_number=from_number, public_base_url=base, country_code="86"
-    )
+    return FollowUpCaller(engine, TwilioAccount(client, from_number, base, "86"))
 
 
 def place(activity: FollowUpCaller, world: World, attempt: int = 1) -> PlaceCallResult:
@@ -352,10 +351,7 @@ def test_calls_and_sms_work_on_either_database(
     assert [c["sid"] for c in sim.calls()] == [first.call_sid]
     sms = SmsSender(
         engine,
-        twilio,
-        from_number=CENTER,
-        public_base_url=public_base_url,
-        country_code="86",
+        TwilioAccount(twilio, CENTER, public_base_url, "86"),
         escalation_to=[],
         timezone="Asia/Shanghai",
     )

@@ -23,6 +23,7 @@ from activities.contracts import PlaceCallInput, PlaceCallResult, SmsInput, SmsR
 from activities.sms import SmsSender
 from activities.voice import FollowUpCaller
 from core.models import FollowUpCall, SmsMessage
+from core.twilio import TwilioAccount
 from core.vocab import Notice
 from tests.activities.conftest import CENTER, make_world
 from tests.contract.helpers import (
@@ -58,9 +59,7 @@ def test_place_call_requests_match_twilios_spec(
 ) -> None:
     world = make_world(engine, township)
     client, http = prism_client(prism_base_url)
-    caller = FollowUpCaller(
-        engine, client, from_number=CENTER, public_base_url=PUBLIC_BASE_URL, country_code="86"
-    )
+    caller = FollowUpCaller(engine, TwilioAccount(client, CENTER, PUBLIC_BASE_URL, "86"))
     inp = PlaceCallInput(order_id=world.order_id, follow_up_id=world.follow_up_id, attempt=1)
     result: PlaceCallResult = ActivityEnvironment().run(caller.place_follow_up_call, inp)
     assert_accepted(http)
@@ -79,10 +78,7 @@ def test_send_sms_requests_match_twilios_spec(
     client, http = prism_client(prism_base_url)
     sender = SmsSender(
         engine,
-        client,
-        from_number=CENTER,
-        public_base_url=PUBLIC_BASE_URL,
-        country_code="86",
+        TwilioAccount(client, CENTER, PUBLIC_BASE_URL, "86"),
         escalation_to=ADMINS,
         timezone="Asia/Shanghai",
     )
