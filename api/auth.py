@@ -14,6 +14,7 @@ as 404, decided by the stores (``api/stores/access.py``), so existence never lea
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
@@ -22,6 +23,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from api.database import Database
 from api.params import OrderId
+from api.stores import accounts
 from api.stores.access import OrderRef, Viewer, resolve, resolve_offered
 from api.stores.errors import INVALID_TOKEN, NOT_SIGNED_IN, Forbidden, Unauthorized
 from core.logs import bind_order
@@ -44,8 +46,46 @@ async def _maybe_principal(
         principal = read_token(token, secret=settings.signing_secret)
     except InvalidToken as exc:
         raise Unauthorized(INVALID_TOKEN, "the token is invalid or has expired") from exc
+    if accounts.rechecked(principal):
+        current = await _standings(request).current(
+            request.app.state.database, principal, settings.principal_refresh.total_seconds()
+        )
+        if current is None:
+            raise Unauthorized(INVALID_TOKEN, "the account is disabled")
+        principal = current
     request.state.principal = principal  # for the access log and the audit trail
     return principal
+
+
+class Standings:
+    """Tokens' principals as their accounts stand now, each re-read at most every
+    ``PRINCIPAL_REFRESH`` (a primary-key read or two): disabling an account or a volunteer
+    takes effect within that on every replica, not when the token expires."""
+
+    # Past this many principals, those not re-read within the refresh are forgotten.
+    LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self._seen: dict[Principal, tuple[float, Principal | None]] = {}
+
+    async def current(self, db: Database, principal: Principal, refresh: float) -> Principal | None:
+        now = time.monotonic()
+        seen = self._seen.get(principal)
+        if seen is not None and now - seen[0] < refresh:
+            return seen[1]
+        current = await db.run(accounts.current_principal, principal)
+        if len(self._seen) >= self.LIMIT:
+            self._seen = {p: s for p, s in self._seen.items() if now - s[0] < refresh}
+        self._seen[principal] = (now, current)
+        return current
+
+
+def _standings(request: Request) -> Standings:
+    # Made on first use (tests may skip the lifespan); on the event loop, so only once.
+    standings: Standings | None = getattr(request.app.state, "standings", None)
+    if standings is None:
+        standings = request.app.state.standings = Standings()
+    return standings
 
 
 MaybeActor = Annotated[Principal | None, Depends(_maybe_principal)]

@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     # order links in our SMS open one order for as long as a follow-up may take.
     jwt_secret: SecretStr | None = None
     access_token_ttl: Duration = timedelta(minutes=15)
+    # How stale an access token's account may be: disabling staff or a volunteer, or changing
+    # a staff member's townships, reaches every request within this (docs/api.md, "Who may
+    # do what").
+    principal_refresh: Duration = timedelta(seconds=5)
     refresh_token_ttl: Duration = timedelta(days=30)
     order_link_ttl: Duration = timedelta(days=14)
     sms_code_ttl: Duration = timedelta(minutes=5)

@@ -7,9 +7,11 @@ without sending SMS codes.
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -106,6 +108,18 @@ async def volunteer(db: Database, settings: Settings, volunteer_id: int) -> Head
         return number
 
     return await resident(db, settings, await db.run(phone))
+
+
+async def refused_within(
+    within: timedelta, call: Callable[[], Awaitable[httpx.Response]]
+) -> httpx.Response:
+    """The first answer of ``call`` that is not a success, failing the test if that takes
+    longer than ``within`` (how soon the README says a revoked sign-in stops working)."""
+    start = time.monotonic()
+    while (answer := await call()).is_success:
+        assert time.monotonic() - start < within.total_seconds() + 1, f"still {answer.text}"
+        await asyncio.sleep(0.25)
+    return answer
 
 
 class Caller:

@@ -9,6 +9,7 @@ call-center agents, with argon2 password hashes and a lockout after repeated fai
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -56,13 +57,7 @@ def resident_principal(session: Session, resident: Resident) -> Principal:
     led: tuple[int, ...] = ()
     if volunteer is not None:
         roles.add(Role.VOLUNTEER)
-        led = tuple(
-            session.scalars(
-                select(Unit.id)
-                .where(Unit.leader_id == volunteer.id, Unit.active.is_(True))
-                .order_by(Unit.id)
-            )
-        )
+        led = _led_units(session, volunteer.id)
         if led:
             roles.add(Role.LEADER)
     return Principal(
@@ -72,6 +67,59 @@ def resident_principal(session: Session, resident: Resident) -> Principal:
         volunteer_id=volunteer.id if volunteer is not None else None,
         led_units=led,
     )
+
+
+def _led_units(session: Session, volunteer_id: int) -> tuple[int, ...]:
+    return tuple(
+        session.scalars(
+            select(Unit.id)
+            .where(Unit.leader_id == volunteer_id, Unit.active.is_(True))
+            .order_by(Unit.id)
+        )
+    )
+
+
+def rechecked(principal: Principal) -> bool:
+    """Whether a token's principal depends on an account that may be disabled meanwhile.
+
+    Residents and order links hold no account beyond their phone or their order.
+    """
+    return principal.staff_id is not None or principal.volunteer_id is not None
+
+
+def current_principal(session: Session, principal: Principal) -> Principal | None:
+    """``principal`` (read from a token) as its account stands now; ``None`` if it may no
+    longer act at all: a disabled staff account, or a volunteer link of an inactive volunteer.
+
+    A token outlives what it was issued for (an account disabled, re-scoped, a volunteer
+    deactivated, a unit handed on), so each request is checked against the rows, by primary
+    key. A resident who stopped volunteering stays a resident. Rights gained since the
+    token wait for the next refresh; rights lost end here.
+    """
+    if principal.staff_id is not None:
+        account = session.get(StaffAccount, principal.staff_id)
+        if account is None or not account.active:
+            return None
+        return staff_principal(account)
+    if principal.volunteer_id is None:
+        return principal
+    volunteer = session.get(Volunteer, principal.volunteer_id)
+    active = volunteer is not None and volunteer.active
+    if principal.only_order is not None:  # a volunteer link: nothing but the volunteer
+        return principal if active else None
+    if not active:
+        return replace(
+            principal,
+            roles=principal.roles - {Role.VOLUNTEER, Role.LEADER},
+            volunteer_id=None,
+            led_units=(),
+        )
+    if not principal.led_units:
+        return principal
+    still = set(_led_units(session, principal.volunteer_id))
+    led = tuple(u for u in principal.led_units if u in still)
+    roles = principal.roles if led else principal.roles - {Role.LEADER}
+    return replace(principal, roles=roles, led_units=led)
 
 
 def staff_principal(account: StaffAccount) -> Principal:

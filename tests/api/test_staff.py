@@ -22,7 +22,7 @@ from core.vocab import Role
 from tests.api.auth_app import add_staff, app_on, bearer, caller, login, refresh
 from tests.api.test_call_center import body, refused
 from tests.helpers import Registry
-from tests.signin import STAFF_PASSWORD
+from tests.signin import STAFF_PASSWORD, refused_within
 
 NEW_PASSWORD = "a much longer new password"
 
@@ -233,6 +233,45 @@ async def test_disabling_resetting_and_unlocking_an_account(
             404,
             "NotFound",
         )
+
+
+async def test_a_disabled_admins_token_stops_working_within_the_stated_refresh(
+    api: httpx.AsyncClient, database: Database, settings: Settings
+) -> None:
+    # The README ("Who may do what") promises 5 seconds: the default of PRINCIPAL_REFRESH.
+    assert Settings.model_fields["principal_refresh"].default == timedelta(seconds=5)
+    assert settings.principal_refresh == timedelta(seconds=5)
+    _, admin = await signed_in(api, database)
+    gone_id, gone = await signed_in(api, database)
+    body(await api.get("/api/staff", headers=gone))  # its account is read now, and kept
+    body(await api.patch(f"/api/staff/{gone_id}", json={"active": False}, headers=admin))
+
+    answer = await refused_within(
+        settings.principal_refresh, lambda: api.get("/api/staff", headers=gone)
+    )
+    refused(answer, 401, "InvalidToken")
+    new_admin = account(f"by-disabled-{gone_id}", role="admin")
+    refused(await api.post("/api/staff", json=new_admin, headers=gone), 401, "InvalidToken")
+    refused(await api.get("/api/me", headers=gone), 401, "InvalidToken")
+
+
+async def test_every_request_sees_the_accounts_townships_now(
+    database: Database, settings: Settings, registry: Registry, township: str
+) -> None:
+    other = await registry.township()
+    at_once = app_on(database, settings, principal_refresh=timedelta(0))
+    async with caller(at_once) as api:
+        _, county = await signed_in(api, database)
+        scoped_id, scoped = await signed_in(api, database, Role.ADMIN, [township, other])
+        here = account(f"here-{scoped_id}", townships=[township])
+        body(await api.post("/api/staff", json=here, headers=scoped), 201)
+        url = f"/api/staff/{scoped_id}"
+        body(await api.patch(url, json={"townships": [other]}, headers=county))
+        # The token still names both townships; the account has only the other one now.
+        again = account(f"here-again-{scoped_id}", townships=[township])
+        refused(await api.post("/api/staff", json=again, headers=scoped), 403, "Forbidden")
+        me = body(await api.get("/api/me", headers=scoped))
+        assert me["townships"] == [other]
 
 
 async def test_the_audit_log_filters(api: httpx.AsyncClient, database: Database) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from api.database import Database
 from core.models import Complaint, Order, Photo
 from core.security import volunteer_link_code
+from core.settings import Settings
 from tests.integration.test_dispatch_http import volunteer
 from tests.integration.test_http_lifecycle import (
     Json,
@@ -24,7 +25,7 @@ from tests.integration.test_http_lifecycle import (
     order_placed,
     wait_for_follow_up,
 )
-from tests.signin import Caller, People
+from tests.signin import Caller, People, refused_within
 
 
 def photo_bytes(kind: str = "JPEG", size: tuple[int, int] = (800, 600)) -> bytes:
@@ -68,6 +69,21 @@ async def completed_order(people: People, township: str) -> tuple[str, Caller]:
 def refused(response: Any, status: int, code: str) -> None:
     assert response.status_code == status, response.text
     assert response.json()["code"] == code, response.text
+
+
+def volunteer_link(
+    people: People, settings: Settings, public_id: str, volunteer_id: int, **changes: Any
+) -> Caller:
+    """The bearer of a dispatch SMS's link (``as_order``: its order id swapped, a forgery)."""
+    code = volunteer_link_code(
+        public_id,
+        volunteer_id,
+        secret=settings.signing_secret,
+        ttl=changes.get("ttl", timedelta(days=14)),
+        now=datetime.now(UTC),
+    )
+    token = f"vl1.{changes.get('as_order', public_id)}.{code}"
+    return Caller(people.client, {"Authorization": f"Bearer {token}"})
 
 
 async def test_the_volunteer_inbox_lists_offers_holdings_and_open_calls(
@@ -117,15 +133,7 @@ async def test_a_volunteer_link_acts_as_its_volunteer_on_its_order_only(
         await ok(await admin.post(f"/api/orders/{public_id}/dispatch", json=body))
 
     def link(public_id: str, volunteer_id: int, **changes: Any) -> Caller:
-        code = volunteer_link_code(
-            public_id,
-            volunteer_id,
-            secret=live_settings.signing_secret,
-            ttl=changes.get("ttl", timedelta(days=14)),
-            now=datetime.now(UTC),
-        )
-        token = f"vl1.{changes.get('as_order', public_id)}.{code}"
-        return Caller(people.client, {"Authorization": f"Bearer {token}"})
+        return volunteer_link(people, live_settings, public_id, volunteer_id, **changes)
 
     as_link = link(order_id, helper)
     seen = await ok(await as_link.get(f"/api/orders/{order_id}"))
@@ -143,6 +151,47 @@ async def test_a_volunteer_link_acts_as_its_volunteer_on_its_order_only(
     refused(await forged.get(f"/api/orders/{other}"), 401, "InvalidToken")
     expired = link(order_id, helper, ttl=timedelta(seconds=-1))
     refused(await expired.get(f"/api/orders/{order_id}"), 401, "InvalidToken")
+
+
+async def test_a_deactivated_or_replaced_volunteer_reaches_the_order_no_more(
+    worker: None, people: People, township: str, live_settings: Settings
+) -> None:
+    admin = await people.admin()
+    helper = await volunteer(admin, township, skills=["care"])
+    order_id = await order_placed(people, township)
+    await ok(await admin.post(f"/api/orders/{order_id}/dispatch", json={"volunteer_id": helper}))
+    as_link = volunteer_link(people, live_settings, order_id, helper)
+    as_helper = await people.volunteer(helper)  # signed in with their phone
+    await ok(await as_link.post(f"/api/orders/{order_id}/accept"))
+    contact, check_in = f"/api/orders/{order_id}/contact", f"/api/orders/{order_id}/check-in"
+    assert (await ok(await as_link.get(contact)))["address"]
+    assert (await ok(await as_helper.get(contact)))["address"]
+
+    await ok(await admin.patch(f"/api/volunteers/{helper}", json={"active": False}))
+    # Within the refresh the README states: the link gets nothing, not even its order.
+    within = live_settings.principal_refresh
+    refused(await refused_within(within, lambda: as_link.get(contact)), 401, "InvalidToken")
+    refused(await as_link.post(check_in), 401, "InvalidToken")
+    refused(await as_link.get(f"/api/orders/{order_id}"), 401, "InvalidToken")
+    # Signed in by phone they are a resident still, and a volunteer no more.
+    refused(await refused_within(within, lambda: as_helper.get(contact)), 404, "NotFound")
+    refused(await as_helper.post(check_in), 403, "Forbidden")
+    me = await ok(await as_helper.get("/api/me"))
+    assert (me["roles"], me["volunteer_id"]) == (["resident"], None)
+
+    # Re-dispatched to someone else, the order is no longer the first volunteer's.
+    first, second = [await volunteer(admin, township, skills=["care"]) for _ in range(2)]
+    other_id = await order_placed(people, township)
+    await ok(await admin.post(f"/api/orders/{other_id}/dispatch", json={"volunteer_id": first}))
+    first_link = volunteer_link(people, live_settings, other_id, first)
+    await ok(await first_link.post(f"/api/orders/{other_id}/accept"))
+    await ok(await admin.post(f"/api/orders/{other_id}/dispatch", json={"volunteer_id": second}))
+    for answer in (
+        await first_link.get(f"/api/orders/{other_id}/contact"),
+        await first_link.post(f"/api/orders/{other_id}/check-in"),
+        await first_link.get(f"/api/orders/{other_id}"),
+    ):
+        refused(answer, 404, "NotFound")
 
 
 async def test_the_resident_hurries_at_most_once_an_hour_and_admins_see_it(
