@@ -83,10 +83,17 @@ def center(settings: Settings) -> Center:
     return Center(name=settings.center_name, hotline=settings.center_hotline)
 
 
-async def order_detail(db: Database, settings: Settings, order: OrderRef) -> schemas.OrderOut:
+async def order_detail(
+    db: Database, settings: Settings, order: OrderRef, reader: Principal, *, ip: str | None
+) -> schemas.OrderOut:
     """The order with its timeline as the caller may read it (staff: linked to the Temporal UI)."""
     return await db.run(
-        orders.order_detail, order, workflows_url=workflows_url(settings), center=center(settings)
+        orders.order_detail,
+        order,
+        reader,
+        ip=ip,
+        workflows_url=workflows_url(settings),
+        center=center(settings),
     )
 
 
@@ -98,6 +105,8 @@ class OrderCommands:
     db: Database
     settings: Settings
     principal: Principal
+    # The caller's address, for the audit trail of what the answer lets them read.
+    ip: str | None = None
 
     async def run(
         self,
@@ -135,6 +144,7 @@ class OrderCommands:
             orders.order_detail_after_command,
             self.principal,
             order,
+            ip=self.ip,
             workflows_url=workflows_url(self.settings),
             center=center(self.settings),
         )

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from temporalio.client import Client
 
-from api.auth import Actor
+from api.auth import Actor, client_ip
 from api.commands import OrderCommands
 from api.database import Database
 from api.gateway import OrderGateway
@@ -41,9 +41,9 @@ TemporalDep = Annotated[Client, Depends(_temporal)]
 
 
 async def _order_commands(
-    client: TemporalDep, db: DatabaseDep, settings: SettingsDep, principal: Actor
+    client: TemporalDep, db: DatabaseDep, settings: SettingsDep, principal: Actor, request: Request
 ) -> OrderCommands:
-    return OrderCommands(OrderGateway(client), db, settings, principal)
+    return OrderCommands(OrderGateway(client), db, settings, principal, ip=client_ip(request))
 
 
 CommandsDep = Annotated[OrderCommands, Depends(_order_commands)]

@@ -312,11 +312,12 @@ class OrderSummary(BaseModel):
 class OrderOut(OrderSummary):
     """One order as the caller may see it.
 
-    The resident's name and address, and the reason, reach the resident, staff and the
-    volunteer who accepted it (until it closes); before that a volunteer sees the service,
-    the place and the deadline only. The phone is masked for everyone here: the full contact
-    is ``GET /api/orders/{id}/contact``, which is audited. Internal notes (decline reasons,
-    call-center notes) and the workflow link are for staff.
+    The resident's name and address, and the reason, reach the resident, admins, the agent
+    holding its follow-up (audited) and the volunteer who accepted it (until it closes);
+    before that a volunteer sees the service, the place and the deadline only. The phone is
+    masked for everyone here: the full contact is ``GET /api/orders/{id}/contact``, which is
+    audited. Internal notes (decline reasons, call-center notes) and the workflow link are
+    for staff.
     """
 
     item_name: str

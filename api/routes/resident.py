@@ -90,7 +90,7 @@ async def submit_order(
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/api/orders/{submitted.public_id}"
     order = await db.run(access.placed_by, actor, submitted.public_id)
-    return await order_detail(db, settings, order)
+    return await order_detail(db, settings, order, actor, ip=client_ip(request))
 
 
 @router.get("/me/orders", response_model=schemas.Page[schemas.OrderSummary])
@@ -103,10 +103,10 @@ async def my_orders(
 
 @router.get("/orders/{order_id}", response_model=schemas.OrderOut)
 async def get_order(
-    order: VisibleOrder, db: DatabaseDep, settings: SettingsDep
+    order: VisibleOrder, actor: Actor, request: Request, db: DatabaseDep, settings: SettingsDep
 ) -> schemas.OrderOut:
     """One order with its timeline, as the caller may read it (see the schema)."""
-    return await order_detail(db, settings, order)
+    return await order_detail(db, settings, order, actor, ip=client_ip(request))
 
 
 @router.get("/orders/{order_id}/contact", response_model=schemas.ContactOut)
@@ -168,6 +168,7 @@ async def complain(
     order: VisibleOrder,
     actor: Actor,
     body: schemas.ComplaintBody,
+    request: Request,
     db: DatabaseDep,
     settings: SettingsDep,
 ) -> schemas.OrderOut:
@@ -177,7 +178,7 @@ async def complain(
     """
     owner_only(order)
     await db.run(complaints.open_by_resident, order, body.text)
-    return await order_detail(db, settings, order)
+    return await order_detail(db, settings, order, actor, ip=client_ip(request))
 
 
 @router.post("/orders/{order_id}/cancel", response_model=schemas.OrderOut)

@@ -384,7 +384,13 @@ def unattached_notes(
 
 
 def order_detail(
-    session: Session, order: OrderRef, *, workflows_url: str, center: Center
+    session: Session,
+    order: OrderRef,
+    reader: Principal,
+    *,
+    ip: str | None,
+    workflows_url: str,
+    center: Center,
 ) -> schemas.OrderOut:
     """The order with its timeline, as ``order.viewer`` may read it (see ``schemas.OrderOut``)."""
     # Two queries, plain rows for the timeline: this is the hottest read in the API.
@@ -410,7 +416,7 @@ def order_detail(
         .where(OrderEvent.order_id == order.id)
         .order_by(OrderEvent.seq)
     ).all()
-    personal = order.viewer in (Viewer.STAFF, Viewer.OWNER, Viewer.HOLDER)
+    personal = _reads_personal(session, order, reader, ip=ip)
     wid = workflow_id(o.id)
     for_people = people_fields(
         session,
@@ -441,7 +447,9 @@ def order_detail(
                 actor=by,
                 volunteer_id=volunteer,
                 data=(data or {}) if staff else _public_data(data),
-                note=note if staff or not internal else None,
+                # Internal notes are staff's own; the others, the resident's words and
+                # what was done for them, go with the order's personal data.
+                note=note if (staff if internal else personal) else None,
             )
             for at, event, by, volunteer, data, note, internal in timeline
         ],
@@ -461,7 +469,13 @@ def order_detail(
 
 
 def order_detail_after_command(
-    session: Session, principal: Principal, order: OrderRef, *, workflows_url: str, center: Center
+    session: Session,
+    principal: Principal,
+    order: OrderRef,
+    *,
+    ip: str | None,
+    workflows_url: str,
+    center: Center,
 ) -> schemas.OrderOut:
     """``order_detail`` as ``principal`` may read the order after a command of theirs.
 
@@ -474,12 +488,39 @@ def order_detail_after_command(
             order = resolve(session, principal, order.public_id)
         except NotFound:
             order = replace(order, viewer=Viewer.VOLUNTEER)
-    return order_detail(session, order, workflows_url=workflows_url, center=center)
+    return order_detail(
+        session, order, principal, ip=ip, workflows_url=workflows_url, center=center
+    )
+
+
+def _reads_personal(
+    session: Session, order: OrderRef, reader: Principal, *, ip: str | None
+) -> bool:
+    """Whether ``reader`` reads whom the order is for: the resident's name and address, the
+    reason, their words on the timeline.
+
+    Agents see every order with a follow-up in their townships, closed ones too, but whom it
+    is for only while they hold its follow-up (the one about to call), and each such read is
+    audited, as the follow-up's detail is.
+    """
+    if order.viewer is not Viewer.STAFF:
+        return order.viewer in (Viewer.OWNER, Viewer.HOLDER)
+    if reader.has(Role.ADMIN):
+        return True
+    if not _holds_follow_up(session, order, reader):
+        return False
+    audit.record(session, reader, "contact.read", f"order:{order.public_id}", ip=ip, via="order")
+    return True
 
 
 def _may_reach(session: Session, order: OrderRef, principal: Principal) -> bool:
     if order.viewer is Viewer.HOLDER or principal.has(Role.ADMIN):
         return True
+    return _holds_follow_up(session, order, principal)
+
+
+def _holds_follow_up(session: Session, order: OrderRef, principal: Principal) -> bool:
+    """Whether ``principal`` is the agent holding a live claim on the order's follow-up."""
     if not principal.has(Role.AGENT) or principal.staff_id is None:
         return False
     holds = session.scalar(

@@ -669,6 +669,49 @@ async def test_a_done_task_masks_the_phone_and_shows_its_note_and_complaint(
     assert await contact_reads(database, order) == []
 
 
+PERSONAL = ("reason", "address", "resident_name", "resident_phone_masked")
+
+
+async def test_an_agent_reads_whom_an_order_is_for_only_while_holding_its_follow_up(
+    api: httpx.AsyncClient, staff: Staff, database: Database
+) -> None:
+    def seed(session: Session) -> tuple[str, int, str]:
+        township = add_township(session)
+        order_id = add_order(session, township)
+        task = add_follow_up(session, order_id)
+        closed = add_order(session, township, status=OrderStatus.CLOSED)
+        add_follow_up(
+            session, closed, status=FollowUpStatus.DONE, done_at=BASE, outcome="confirmed"
+        )
+        return public_id(session, order_id), task, public_id(session, closed)
+
+    order, task, closed = await database.run(seed)
+    holder, other, admin = await staff.agent(), await staff.agent(), await staff.admin()
+
+    def personal(answer: httpx.Response) -> list[Any]:
+        return [body(answer)[field] for field in PERSONAL]
+
+    masked = [None] * len(PERSONAL)
+    # No claim yet (nor on a closed order's): the service, the place and the times only.
+    assert personal(await holder.get(f"/api/orders/{order}")) == masked
+    assert personal(await holder.get(f"/api/orders/{closed}")) == masked
+    assert await contact_reads(database, order) == []
+
+    await database.run(set_claim, task, holder.id, utcnow() + timedelta(minutes=5))
+    held = personal(await holder.get(f"/api/orders/{order}"))
+    assert held == ["帮忙买药", ADDRESS, "龙秀英", MASKED]
+    assert await contact_reads(database, order) == [
+        (f"staff:{holder.id}", "127.0.0.1", {"via": "order"})
+    ]
+    assert personal(await other.get(f"/api/orders/{order}")) == masked
+    # Admins read their townships' orders as before (the full number stays audited).
+    assert personal(await admin.get(f"/api/orders/{order}")) == held
+
+    await database.run(set_claim, task, holder.id, utcnow() - timedelta(seconds=1))
+    assert personal(await holder.get(f"/api/orders/{order}")) == masked
+    assert len(await contact_reads(database, order)) == 1
+
+
 # --- complaints ------------------------------------------------------------------------
 
 

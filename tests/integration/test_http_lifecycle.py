@@ -177,14 +177,15 @@ async def test_a_request_goes_round_the_whole_loop(
     assert [e["event"] for e in timeline] == WHOLE_LOOP
     by_event = {e["event"]: e for e in timeline}
     assert by_event["accepted"]["actor"] == f"volunteer:{volunteer_id}"
-    assert by_event["completed"]["note"] == "买了药，打扫了厨房。"
-    assert by_event["reviewed"]["note"] == "很及时"
     assert by_event["followed_up"]["note"] == "老人很满意"
     assert by_event["closed"]["actor"] == "system"
+    # Their claim ended with the result: the agent no longer reads the resident's words.
+    assert by_event["completed"]["note"] is None and by_event["reviewed"]["note"] is None
     # The call-center's note is internal: the resident reads their own words, not staff's.
     theirs = await ok(await resident.get(f"/api/orders/{order_id}"))
     notes = {e["event"]: e["note"] for e in theirs["timeline"]}
     assert notes["reviewed"] == "很及时" and notes["followed_up"] is None
+    assert notes["completed"] == "买了药，打扫了厨房。"
     # Once closed, the volunteer no longer reaches the resident.
     assert (await volunteer.get(f"/api/orders/{order_id}/contact")).status_code == 403
 

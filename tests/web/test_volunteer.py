@@ -220,10 +220,11 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     done = {"method": "phone", "outcome": "confirmed"}
     await ok(await agent.post(f"/api/follow-ups/{task['id']}/claim"))
     closed = await ok(await agent.post(f"/api/follow-ups/{task['id']}/result", json=done))
-    await retire(admin, v)
     assert closed["status"] == "closed"
     assert closed["review_channel"] == "on_site"
-    assert [p["photo_id"] for p in closed["photos"]]  # the photo went with the completion
+    # The photo went with the completion (the agent, no longer holding the task, sees none).
+    assert closed["photos"] == []
+    assert [p["photo_id"] for p in (await ok(await admin.get(f"/api/orders/{order_id}")))["photos"]]
 
     # The volunteer's page and the resident's page follow without a reload.
     await expect(vp.locator("#status")).to_have_attribute("data-status", "closed")
@@ -242,6 +243,8 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     await expect(vp.locator("#hours-card:visible, #hours-unavailable:visible")).to_have_count(1)
     await inspect(vp, "volunteer-record")
     await handset.close()
+    # Last: a retired volunteer's link and sign-in stop working within seconds.
+    await retire(admin, v)
 
 
 async def test_the_app_installs_and_its_worker_keeps_no_personal_data(
