@@ -552,10 +552,22 @@ class StaffAccount(Base):
     # ``None``: the whole county.
     townships: Mapped[list[str] | None] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class LoginFailure(Base):
+    """Wrong passwords in a row for one staff account from one source (an IPv4 address or
+    an IPv6 /64), and until when that source is locked out of it. Keyed by both, so a flood
+    from one place locks that place out, not the account's owner signing in from theirs."""
+
+    __tablename__ = "login_failures"
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"), primary_key=True)
+    source: Mapped[str] = mapped_column(String(48), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class RefreshToken(Base):

@@ -8,17 +8,18 @@ call-center agents, with argon2 password hashes and a lockout after repeated fai
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api.stores.errors import Conflict, Invalid
 from core.db import insert_ignore, utcnow
-from core.models import Resident, StaffAccount, Unit, Volunteer
+from core.models import LoginFailure, Resident, StaffAccount, Unit, Volunteer
 from core.security import Principal, hash_password, verify_password
 from core.vocab import Role
 
@@ -173,7 +174,6 @@ def create_staff(
         role=role.value,
         townships=sorted(townships) if townships else None,
         active=True,
-        failed_logins=0,
     )
     try:
         with session.begin_nested():  # the same name, taken meanwhile by another request
@@ -197,14 +197,18 @@ def verify_staff(
     username: str,
     password: str,
     *,
+    ip: str | None,
     now: datetime,
     max_failures: int,
     lockout: timedelta,
 ) -> StaffAccount | None:
     """The account if the password is right and it may sign in; else ``None``.
 
-    Every failure counts; ``max_failures`` in a row lock the account for ``lockout``. The
-    answer never says which part was wrong, and an unknown name costs a full hash check.
+    Every failure counts; ``max_failures`` in a row from one source (``login_source``) lock
+    that source out of the account for ``lockout``. Anyone can send wrong passwords for
+    ``admin``: locking the account itself would let anyone lock the county out, so its owner
+    elsewhere still signs in. The answer never says which part was wrong, and an unknown
+    name costs a full hash check.
     """
     account = session.scalar(
         # Locked, so that failures counted at once by concurrent attempts are all counted.
@@ -213,15 +217,60 @@ def verify_staff(
     if account is None:
         verify_password(password, None)
         return None
-    if account.locked_until is not None and account.locked_until > now:
+    failure = session.get(LoginFailure, (account.id, login_source(ip)))
+    if failure is not None and _locks(failure, now):
         verify_password(password, None)
         return None
-    if not verify_password(password, account.password_hash) or not account.active:
-        account.failed_logins += 1
-        if account.failed_logins >= max_failures:
-            account.locked_until = now + lockout
-            account.failed_logins = 0
-        return None
-    account.failed_logins = 0
-    account.locked_until = None
-    return account
+    if verify_password(password, account.password_hash) and account.active:
+        if failure is not None:
+            session.delete(failure)
+        return account
+    if failure is None:
+        failure = LoginFailure(staff_id=account.id, source=login_source(ip), failures=0)
+        session.add(failure)
+    failure.failures += 1
+    failure.last_failed_at = now
+    if failure.failures >= max_failures:
+        failure.locked_until = now + lockout
+        failure.failures = 0
+    return None
+
+
+def login_source(ip: str | None) -> str:
+    """Where sign-ins come from, as the lockout counts them: an IPv4 address, or an IPv6
+    /64 (one household or host holds a whole /64, so its addresses are one source)."""
+    try:
+        address = ipaddress.ip_address(ip or "")
+    except ValueError:
+        return (ip or "")[:48]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+def source_locked(session: Session, staff_id: int, ip: str | None, *, now: datetime) -> bool:
+    """Whether ``ip``'s source is locked out of this account now."""
+    failure = session.get(LoginFailure, (staff_id, login_source(ip)))
+    return failure is not None and _locks(failure, now)
+
+
+def locked_out(session: Session, staff_ids: Sequence[int], *, now: datetime) -> set[int]:
+    """Which of these accounts some source is locked out of now."""
+    return set(
+        session.scalars(
+            select(LoginFailure.staff_id).where(
+                LoginFailure.staff_id.in_(staff_ids), LoginFailure.locked_until > now
+            )
+        )
+    )
+
+
+def unlock(session: Session, staff_id: int) -> None:
+    """Every source may try this account's password again."""
+    session.execute(delete(LoginFailure).where(LoginFailure.staff_id == staff_id))
+
+
+def _locks(failure: LoginFailure, now: datetime) -> bool:
+    return failure.locked_until is not None and failure.locked_until > now

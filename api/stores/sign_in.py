@@ -109,6 +109,7 @@ def password_login(
         session,
         username,
         password,
+        ip=ip,
         now=now,
         max_failures=settings.login_max_failures,
         lockout=settings.login_lockout,
@@ -116,7 +117,7 @@ def password_login(
     if account is None:
         known = accounts.staff_by_username(session, username)
         if known is not None:
-            locked = known.locked_until is not None and known.locked_until > now
+            locked = accounts.source_locked(session, known.id, ip, now=now)
             audit.record(
                 session, ANONYMOUS, "auth.login_failed", f"staff:{known.id}", ip=ip, locked=locked
             )

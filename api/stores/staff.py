@@ -32,7 +32,7 @@ def create_staff(
 ) -> schemas.StaffOut:
     if not _within(actor, _scope(body.townships)):
         raise Forbidden(BEYOND_SCOPE)
-    return staff_out(add_account(session, actor, body, ip=ip), now=now)
+    return staff_out(add_account(session, actor, body, ip=ip), locked=False)
 
 
 def add_account(
@@ -68,8 +68,10 @@ def list_staff(
         for account in session.scalars(select(StaffAccount).order_by(StaffAccount.id))
         if _within(actor, account.townships)
     ]
+    page = visible[offset : offset + limit]
+    locked = accounts.locked_out(session, [a.id for a in page], now=now)
     return schemas.Page[schemas.StaffOut](
-        items=[staff_out(a, now=now) for a in visible[offset : offset + limit]],
+        items=[staff_out(a, locked=a.id in locked) for a in page],
         total=len(visible),
         limit=limit,
         offset=offset,
@@ -106,25 +108,24 @@ def update_staff(
         account.password_hash = hash_password(body.password)
         changes["password_reset"] = True
     if body.unlock:
-        account.locked_until = None
-        account.failed_logins = 0
+        accounts.unlock(session, account.id)
         changes["unlocked"] = True
     if was_county_admin and not _county_admin(account):
         _keep_a_county_admin(session, account)
     if not account.active or "password_reset" in changes:
         sign_in.revoke_subject(session, _target(account), now=now)
     audit.record(session, actor, "staff.update", _target(account), ip=ip, **changes)
-    return staff_out(account, now=now)
+    return staff_out(account, locked=bool(accounts.locked_out(session, [account.id], now=now)))
 
 
-def staff_out(account: StaffAccount, *, now: datetime) -> schemas.StaffOut:
+def staff_out(account: StaffAccount, *, locked: bool) -> schemas.StaffOut:
     return schemas.StaffOut(
         id=account.id,
         username=account.username,
         role=Role(account.role),
         townships=account.townships,
         active=account.active,
-        locked=account.locked_until is not None and account.locked_until > now,
+        locked=locked,
         created_at=account.created_at,
     )
 

@@ -482,6 +482,37 @@ async def test_a_wrong_password_an_unknown_name_and_a_locked_account_look_alike(
         assert (await login(api, username)).status_code == 200
 
 
+async def test_wrong_passwords_lock_out_where_they_come_from_not_the_account(
+    database: Database, sms_settings: Settings
+) -> None:
+    locking = app_on(
+        database, sms_settings, login_max_failures=3, login_lockout=timedelta(minutes=15)
+    )
+    staff_id, username = await add_staff(database)
+    async with (
+        caller(locking) as flood,
+        caller(locking) as owner,
+        caller(locking, "2001:db8:7:7::1") as host,
+        caller(locking, "2001:db8:7:7::2") as same_host,
+        caller(locking, "2001:db8:7:8::1") as next_door,
+    ):
+        for _ in range(5):
+            refused(await login(flood, username, "wrong password!"), 401, "InvalidCredentials")
+        refused(await login(flood, username), 401, "InvalidCredentials")  # locked out from there
+        # Its owner, from where they always sign in, is not.
+        assert (await login(owner, username)).status_code == 200
+        refused(await login(flood, username), 401, "InvalidCredentials")
+        # An IPv6 host has a whole /64: its addresses are one source.
+        for _ in range(3):
+            refused(await login(host, username, "wrong password!"), 401, "InvalidCredentials")
+        refused(await login(same_host, username), 401, "InvalidCredentials")
+        assert (await login(next_door, username)).status_code == 200
+
+    entries = await database.run(audit_of, f"staff:{staff_id}")
+    failed = [e.detail["locked"] for e in entries if e.action == "auth.login_failed"]
+    assert failed == [False, False, True, True, True, True, True, False, False, True, True]
+
+
 async def test_an_unknown_name_takes_as_long_as_a_wrong_password(
     api: httpx.AsyncClient, database: Database
 ) -> None:
