@@ -5,11 +5,8 @@ lock the county out. ``login_failures`` counts them per account and source (an I
 address or an IPv6 /64) and locks out that source only. The account's own counter and lock
 go; locks in force when this runs are dropped with them (they last minutes).
 
-It follows 0010, which was merged first: a database already at 0010 then gets this one on
-its next upgrade (had 0010 been moved after it, alembic would take it as applied).
-
 Revision ID: 0009
-Revises: 0010
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -20,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0010"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,7 +5,7 @@ table's owner could still empty it in one statement. A statement-level trigger r
 on PostgreSQL (SQLite has no TRUNCATE: its ``DELETE FROM`` meets 0005's DELETE trigger).
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
