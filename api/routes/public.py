@@ -10,10 +10,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
-from api import report_schemas as out
 from api import schemas
 from api.deps import DatabaseDep, SettingsDep
 from api.params import CertificateCode
+from api.schemas import reports as out
 from api.stores import public, records
 from api.stores.errors import NotFound
 from api.web.render import PagesDep

@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Request, Response
 
-from api import report_schemas as out
 from api import schemas
 from api.auth import Actor, AdminActor, VolunteerActor, client_ip
 from api.certificates import render_certificate
 from api.deps import DatabaseDep, SettingsDep
 from api.params import CertificateCode, UnitId, VolunteerId
+from api.schemas import reports as out
 from api.stores import records, rolls
 from core.db import utcnow
 

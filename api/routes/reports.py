@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import AfterValidator
 
-from api import report_schemas as out
 from api import schemas
 from api.auth import AdminActor, client_ip
 from api.deps import DatabaseDep, SettingsDep
 from api.exports import MEDIA_TYPES, Format, render
 from api.params import IdFilter, TownshipFilter
+from api.schemas import reports as out
 from api.stores import exports, overview, reports
 from api.stores.errors import NotFound
 from api.stores.overview import Filters

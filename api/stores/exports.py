@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import report_schemas as out
 from api.exports import Cell, Sheet
+from api.schemas import reports as out
 from api.stores import audit
 from api.stores.overview import Filters, cohort
 from core.models import Category, FollowUp, Order

@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from api import report_schemas as out
+from api.schemas import reports as out
 from api.stores.access import in_scope
 from api.stores.errors import INVALID_PERIOD, Invalid
 from api.stores.records import unit_members

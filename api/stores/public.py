@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from api import report_schemas as out
+from api.schemas import reports as out
 from core.models import Category, Order
 from core.service_hours_sql import (
     COMPLETED,

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, desc, or_, select
 from sqlalchemy.orm import Session
 
-from api import report_schemas as out
 from api.certificates import CertificateText
+from api.schemas import reports as out
 from api.stores import units, volunteers
 from api.stores.errors import NO_VERIFIED_HOURS, Conflict, NotFound
 from core.models import HonourRoll, Order, Volunteer

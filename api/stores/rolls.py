@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import desc, select
 from sqlalchemy.orm import Session
 
-from api import report_schemas as out
+from api.schemas import reports as out
 from api.stores import audit
 from api.stores.errors import Forbidden, NotFound, found
 from core.db import utcnow

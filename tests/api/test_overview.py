@@ -11,8 +11,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
-from api import report_schemas as out
 from api.database import Database
+from api.schemas import reports as out
 from api.stores import overview
 from api.stores.overview import Filters
 from core.security import Principal
