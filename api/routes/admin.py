@@ -16,7 +16,17 @@ from api.deps import CommandsDep, DatabaseDep, SettingsDep, TemporalDep
 from api.errors import raise_for_update_failure
 from api.gateway import OrderGateway
 from api.params import IdFilter, Limit, Offset, OrderFilterId, TownshipFilter
-from api.stores import board, candidates, erasure, escalations, notes, orders, policies, sms, units
+from api.stores import (
+    board,
+    candidates,
+    erasure,
+    escalations,
+    notes,
+    order_lists,
+    policies,
+    sms,
+    units,
+)
 from api.stores.errors import NO_CANDIDATES, Conflict, Forbidden
 from api.stores.references import require_volunteer
 from core.db import utcnow
@@ -52,7 +62,7 @@ async def list_orders(
     must look at.
     """
     county = ZoneInfo(settings.county_timezone)
-    flt = orders.OrderFilter(
+    flt = order_lists.OrderFilter(
         status=status_,
         overdue=overdue,
         undispatchable=undispatchable,
@@ -66,7 +76,7 @@ async def list_orders(
         if until is None
         else datetime.combine(until + timedelta(days=1), time(), county),
     )
-    return await db.run(orders.list_orders, flt, viewer=actor, limit=limit, offset=offset)
+    return await db.run(order_lists.list_orders, flt, viewer=actor, limit=limit, offset=offset)
 
 
 @router.get("/board", response_model=schemas.BoardOut)

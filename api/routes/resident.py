@@ -20,7 +20,7 @@ from api.deps import CommandsDep, DatabaseDep, SettingsDep
 from api.limits import LimitsDep
 from api.params import Limit, Offset
 from api.responses import refusals
-from api.stores import access, catalog, complaints, orders, places
+from api.stores import access, catalog, complaints, order_lists, orders, places
 from api.stores.access import Viewer
 from api.stores.errors import Forbidden
 from core.vocab import ReviewChannel, Role
@@ -98,7 +98,7 @@ async def my_orders(
     actor: ResidentActor, db: DatabaseDep, limit: Limit = 50, offset: Offset = 0
 ) -> schemas.Page[schemas.OrderSummary]:
     """The signed-in resident's own orders (我的求助), newest first."""
-    return await db.run(orders.residents_orders, actor, limit=limit, offset=offset)
+    return await db.run(order_lists.residents_orders, actor, limit=limit, offset=offset)
 
 
 @router.get("/orders/{order_id}", response_model=schemas.OrderOut)

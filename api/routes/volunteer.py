@@ -14,7 +14,7 @@ from api.auth import Actor, LeaderActor, OfferedOrder, VisibleOrder, VolunteerAc
 from api.commands import OrderCommands
 from api.deps import CommandsDep, DatabaseDep, SettingsDep
 from api.params import UnitId, VolunteerId
-from api.stores import inbox, orders, photos, units, volunteers
+from api.stores import inbox, order_lists, orders, photos, units, volunteers
 from api.stores.access import OrderRef
 from api.stores.errors import Forbidden
 from core.security import Principal
@@ -129,7 +129,7 @@ async def my_offers(
     The volunteer themself, or an admin of their township.
     """
     await db.run(volunteers.in_reach, volunteer_id, actor)
-    return await db.run(orders.offers_for, volunteer_id)
+    return await db.run(order_lists.offers_for, volunteer_id)
 
 
 @router.get("/units/{unit_id}/members", response_model=list[schemas.UnitMember])

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from api import schemas
 from api.stores.access import in_scope
-from api.stores.orders import summary
+from api.stores.order_lists import summary
 from core.models import Complaint, Order
 from core.security import Principal
 from core.vocab import OPEN_STATUSES, ComplaintStatus, OrderStatus
