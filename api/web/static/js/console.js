@@ -2,7 +2,7 @@
 "use strict";
 const Console = (() => {
   const { _, $, api, showError, time } = App;
-  const { el, table, countdown, live, start } = Desk;
+  const { el, table, countdown, live, start, everything } = Desk;
   const LIVE_MS = 3000;
 
   const STATUS = {
@@ -297,7 +297,7 @@ const Console = (() => {
 
   // --- volunteers: applications, pause, transfer --------------------------------------------
   async function volunteers() {
-    const units = (await api("GET", "/api/units?limit=200")).items;
+    const units = await everything("/api/units");
     for (const u of units.filter((x) => x.active)) $("transfer-unit").append(new Option(u.name, String(u.id)));
     const unitName = (id) => units.find((u) => u.id === id)?.name || "—";
     let moving = null;
@@ -344,8 +344,7 @@ const Console = (() => {
     for (const [code, label] of Object.entries(UNIT_KINDS)) $("unit-kind").append(new Option(label, code));
     await fillTownships($("unit-township"));
     const refresh = async () => {
-      const page = await api("GET", "/api/units?limit=200");
-      table($("units-body"), page.items, [
+      table($("units-body"), await everything("/api/units"), [
         (u) => u.name, (u) => UNIT_KINDS[u.kind] || u.kind, (u) => u.township, (u) => String(u.members),
         (u) => (u.leader_id ? _("志愿者 {id}").replace("{id}", u.leader_id) : _("未指定")),
         (u) => (u.active ? _("在用") : _("已停用")),
@@ -373,8 +372,7 @@ const Console = (() => {
     let editing = null;
     const patch = async (s, body) => { await api("PATCH", `/api/staff/${s.id}`, body); await refresh(); };
     async function refresh() {
-      const page = await api("GET", "/api/staff?limit=200");
-      table($("staff-body"), page.items, [
+      table($("staff-body"), await everything("/api/staff"), [
         (s) => s.username, (s) => ROLES[s.role] || s.role, (s) => (s.townships && s.townships.length ? s.townships.join("、") : _("全县")),
         (s) => [s.active ? _("在用") : _("已停用"), s.locked ? _("已锁定") : ""].filter(Boolean).join("，"),
         (s) => el("span", { class: "actions" },

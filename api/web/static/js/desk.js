@@ -122,5 +122,17 @@ window.Desk = (() => {
     });
   }
 
-  return { el, table, when, clock, countdown, live, start, signOut };
+  // Every item of a paged list (``{items, total}``), page after page: a registry the desk
+  // shows whole (staff, units) must not stop at its first page.
+  async function everything(path, size = 200) {
+    const items = [];
+    for (;;) {
+      const glue = path.includes("?") ? "&" : "?";
+      const page = await api("GET", `${path}${glue}limit=${size}&offset=${items.length}`);
+      items.push(...page.items);
+      if (!page.items.length || items.length >= page.total) return items;
+    }
+  }
+
+  return { el, table, when, clock, countdown, live, start, signOut, everything };
 })();
