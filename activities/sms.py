@@ -27,6 +27,7 @@ from temporalio.exceptions import ApplicationError
 from activities.contracts import SEND_SMS, SMS_IMPOSSIBLE, SmsInput, SmsResult
 from core.db import insert_ignore, utcnow
 from core.models import CatalogItem, Order, SmsMessage, Unit, Village, Volunteer
+from core.order_numbers import spoken
 from core.phones import e164, mask_for_log
 from core.security import mask_link_codes
 from core.twilio import TwilioAccount
@@ -38,7 +39,6 @@ from core.twilio_errors import (
 from core.vocab import Notice
 from core.webhooks import sms_status_url
 
-REF_LENGTH = 6
 # Notices that go to the resident (whose link opens their own order).
 RESIDENT_NOTICES = frozenset({Notice.ACCEPTED, Notice.COMPLETED})
 
@@ -68,8 +68,8 @@ MAX_SEGMENTS_BY_NOTICE: Final = {Notice.DISPATCHED: 3, Notice.TEAM_DISPATCHED: 3
 class Facts:
     """What the texts may say about an order: no personal data of anyone.
 
-    ``ref`` is the start of the order's public id: enough for staff to find it, never its
-    internal number.
+    ``ref`` is the order's number as people read it (``2612 0457``): what a caller gives the
+    hotline and staff search by; it opens nothing.
     """
 
     ref: str
@@ -91,23 +91,30 @@ def _when(moment: datetime) -> str:
 
 
 def _dispatched(f: Facts) -> str:
-    return f"{PREFIX}新派单：{f.item}，地点{f.place}，请于{_when(f.deadline)}前完成。详情{f.link}"
+    return (
+        f"{PREFIX}新派单{f.ref}：{f.item}，地点{f.place}，"
+        f"请于{_when(f.deadline)}前完成。详情{f.link}"
+    )
 
 
 def _team_dispatched(f: Facts) -> str:
     return (
-        f"{PREFIX}{f.unit or '本队'}收到派单：{f.item}，地点{f.place}，"
+        f"{PREFIX}{f.unit or '本队'}收到派单{f.ref}：{f.item}，地点{f.place}，"
         f"请于{_when(f.deadline)}前安排队员完成。详情{f.link}"
     )
 
 
 def _accepted(f: Facts) -> str:
-    return f"{PREFIX}您申请的“{f.item}”已有志愿者接单，将于{_when(f.deadline)}前完成。"
+    return (
+        f"{PREFIX}您申请的“{f.item}”（单号{f.ref}）已有志愿者接单，将于{_when(f.deadline)}前完成。"
+    )
 
 
 def _completed(f: Facts) -> str:
     # The volunteer did the work, for the resident: "为您提供的", never "您…完成的".
-    return f"{PREFIX}为您提供的“{f.item}”服务已完成，请评价：{f.link} 中心将电话回访。"
+    return (
+        f"{PREFIX}为您提供的“{f.item}”服务（单号{f.ref}）已完成，请评价：{f.link} 中心将电话回访。"
+    )
 
 
 def _escalated(f: Facts) -> str:
@@ -322,6 +329,7 @@ class SmsSender:
                 orders.c.id,
                 orders.c.public_id,
                 orders.c.township,
+                orders.c.number,
                 orders.c.deadline_at,
                 orders.c.unit_id,
                 orders.c.escalation_level,
@@ -342,7 +350,7 @@ class SmsSender:
         )
         level = inp.escalation_level
         return Facts(
-            ref=row.public_id[:REF_LENGTH],
+            ref=spoken(row.number),
             item=row.item,
             township=row.township,
             village=row.village,

@@ -163,6 +163,7 @@ class OrderCommands:
             max_dispatch_attempts=settings.max_dispatch_attempts,
             follow_up=follow_up_plan(settings),
             notify=settings.sms_enabled and settings.twilio_configured,
+            number=order.number,
         )
         await self.workflows.start(inp, task_queue=settings.temporal_task_queue)
         await self.db.run(orders.mark_workflow_started, order.order_id)

@@ -72,12 +72,12 @@ numbered AS (
         1 + (g * 17) % (SELECT n FROM towns) AS town
     FROM generate_series(1::bigint, :orders) g
 )
-INSERT INTO orders (public_id, channel, item_code, category_code, township, reason, address,
+INSERT INTO orders (public_id, number, channel, item_code, category_code, township, reason, address,
     resident_name, resident_phone, status, volunteer_id, dispatch_policy, dispatch_attempts,
     undispatchable, submitted_at, deadline_at, dispatched_at, accepted_at, completed_at,
     closed_at, overdue, escalation_level, review_rating, rating, hours, last_seq, updated_at,
     follow_up_outcome, follow_up_complaint)
-SELECT 'bench' || lpad(g::text, 11, '0'),
+SELECT 'bench' || lpad(g::text, 11, '0'), '99' || lpad(g::text, 9, '0'),
     (ARRAY['web', 'web', 'hotline', 'walk_in'])[1 + g % 4],
     items.codes[item], items.cats[item], towns.names[town],
     '帮忙', '某村某组', '居民', '+8613800138000',

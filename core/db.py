@@ -243,6 +243,23 @@ def _dialect(bind: Session | Connection) -> Any:
     raise RuntimeError(f"unsupported database backend {name!r}")
 
 
+def increment(bind: Session | Connection, table: Any, key: dict[str, Any], counter: str) -> int:
+    """Add one to ``counter`` in the row ``key`` names (a new row starts at 1); the new count.
+
+    One statement on both backends (``INSERT ... ON CONFLICT DO UPDATE ... RETURNING``): the
+    row stays locked until the transaction ends, so two transactions never get one count.
+    """
+    statement = (
+        _dialect(bind)
+        .insert(table)
+        .values({**key, counter: 1})
+        .on_conflict_do_update(index_elements=list(key), set_={counter: table.c[counter] + 1})
+        .returning(table.c[counter])
+    )
+    count: int = bind.execute(statement).scalar_one()
+    return count
+
+
 def insert_ignore(bind: Session | Connection, table: Any, conflict: Sequence[str]) -> Insert:
     """``INSERT ... ON CONFLICT DO NOTHING`` for the backend behind ``bind``.
 

@@ -23,9 +23,12 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from core.db import Base, UTCDateTime, new_public_id, utcnow
+from core.db import Base, UTCDateTime, increment, new_public_id, utcnow
+from core.order_numbers import compose, month_of
+from core.settings import DEFAULT_COUNTY_TIMEZONE
 
 
 class Category(Base):
@@ -238,10 +241,31 @@ REPORT_COLUMNS = [
 ]
 
 
+def next_order_number(
+    bind: Session | Connection, at: datetime, timezone: str = DEFAULT_COUNTY_TIMEZONE
+) -> str:
+    """The next number of ``at``'s month (``core.order_numbers``).
+
+    One row per month counts its orders: the upsert holds its row lock until the order
+    commits, so two orders never share a number. A number an insert then drops (a retried
+    idempotency key) is spent: numbers need not run without gaps.
+    """
+    month = month_of(at, timezone)
+    return compose(month, increment(bind, OrderNumberCounter.__table__, {"month": month}, "last"))
+
+
+def _number_by_default(context: Any) -> str:
+    # Rows written without a number (tools, fixtures): the next one of their month, in the
+    # default county time; the API numbers its orders in the configured one.
+    at = context.get_current_parameters().get("submitted_at") or utcnow()
+    return next_order_number(context.connection, at)
+
+
 class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (
         Index("ix_orders_status_submitted_at", "status", "submitted_at"),
+        Index("ix_orders_number", "number", unique=True),
         Index("ix_orders_township_status", "township", "status"),
         Index("ix_orders_category_code_status", "category_code", "status"),
         Index("ix_orders_overdue_status", "overdue", "status"),
@@ -273,6 +297,8 @@ class Order(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # The only id that leaves the server (URLs, SMS links, pages): random, never guessable.
     public_id: Mapped[str] = mapped_column(String(24), unique=True, default=new_public_id)
+    # What people read aloud and type (``core.order_numbers``): no secret, opens nothing.
+    number: Mapped[str] = mapped_column(String(16), default=_number_by_default)
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
     # web (the resident), hotline or walk_in (staff on the resident's behalf)
     channel: Mapped[str] = mapped_column(String(16), default="web")
@@ -554,6 +580,15 @@ class StaffAccount(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class OrderNumberCounter(Base):
+    """How many orders a month (``YYMM``, county time) has numbered: the next takes one more."""
+
+    __tablename__ = "order_number_counters"
+
+    month: Mapped[str] = mapped_column(String(4), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
 
 
 class LoginFailure(Base):

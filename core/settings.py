@@ -40,6 +40,8 @@ DEVELOPMENT_JWT_SECRET = "development-only-secret-never-use-in-production"
 # a repeated pattern far below.
 MIN_SECRET_BITS = 128
 MIN_SECRET_SYMBOLS = 16
+# The county's clock: what people read (Beijing time), and what order numbers count months in.
+DEFAULT_COUNTY_TIMEZONE = "Asia/Shanghai"
 # The local Twilio simulator's account (``make run``): never a real one.
 SIMULATOR_ACCOUNT_SID = "AC" + "0" * 32
 
@@ -82,7 +84,7 @@ class Settings(BaseSettings):
     match_weight_trade: float = Field(default=0.15, ge=0)
     match_weight_fit: float = Field(default=0.20, ge=0)
     match_radius_km: float = Field(default=30.0, gt=0)
-    county_timezone: str = "Asia/Shanghai"
+    county_timezone: str = DEFAULT_COUNTY_TIMEZONE
 
     # Twilio (issue 4). With no account set, automated calls and SMS are off and every
     # follow-up goes straight to call-center staff; `make run` starts the local simulator.

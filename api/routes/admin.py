@@ -41,6 +41,7 @@ async def list_orders(
     actor: StaffActor,
     db: DatabaseDep,
     settings: SettingsDep,
+    request: Request,
     status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
     overdue: bool | None = None,
     undispatchable: bool | None = None,
@@ -51,15 +52,24 @@ async def list_orders(
     lost: bool | None = None,
     since: Annotated[date | None, Query(description="Submitted on or after (county date)")] = None,
     until: Annotated[date | None, Query(description="Submitted on or before (county date)")] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=2,
+            max_length=40,
+            description="An order's number, the resident's phone (or its last four digits) "
+            "or the start of their name; a search by phone or name is audited",
+        ),
+    ] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> schemas.Page[schemas.OrderSummary]:
     """Orders in your townships, newest first (agents: those with a follow-up).
 
     Filters: status, overdue, undispatchable, place, item, volunteer, the days submitted
-    (``since``, ``until``: dates in the county's time zone), and ``lost``: orders whose
+    (``since``, ``until``: dates in the county's time zone), ``lost``: orders whose
     workflow ended outside the API (terminated in the Temporal UI, failed), which an admin
-    must look at.
+    must look at, and ``q``: an order's number, or the resident's phone or name (audited).
     """
     county = ZoneInfo(settings.county_timezone)
     flt = order_lists.OrderFilter(
@@ -75,8 +85,17 @@ async def list_orders(
         submitted_before=None
         if until is None
         else datetime.combine(until + timedelta(days=1), time(), county),
+        search=q,
     )
-    return await db.run(order_lists.list_orders, flt, viewer=actor, limit=limit, offset=offset)
+    return await db.run(
+        order_lists.list_orders,
+        flt,
+        viewer=actor,
+        limit=limit,
+        offset=offset,
+        ip=client_ip(request),
+        country_code=settings.default_country_code,
+    )
 
 
 @router.get("/board", response_model=schemas.BoardOut)

@@ -84,6 +84,7 @@ async def submit_order(
         requester,
         idempotency_key=idempotency_key,
         completion_sla=settings.completion_sla,
+        timezone=settings.county_timezone,
     )
     await commands.ensure_workflow(submitted)
     if submitted.replayed:

@@ -13,7 +13,7 @@ from pydantic import (
 )
 
 from api.schemas.base import Strict, typeable_fields
-from api.schemas.orders import PublicId
+from api.schemas.orders import OrderNumber, PublicId
 from core.vocab import (
     CallOutcome,
     ComplaintStatus,
@@ -63,6 +63,7 @@ class FollowUpTask(BaseModel):
 
     id: int
     order_id: PublicId
+    order_number: OrderNumber
     status: FollowUpStatus
     created_at: datetime
     done_at: datetime | None

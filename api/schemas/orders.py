@@ -185,6 +185,10 @@ class FollowUpSummary(BaseModel):
     rating: Rating | None = None
 
 
+OrderNumber = Annotated[
+    str,
+    Field(pattern=r"^[0-9]{8,12}$", examples=["26120457"], description="The order's number"),
+]
 PublicId = Annotated[str, Field(description="The order's public id (random, not guessable)")]
 
 
@@ -192,6 +196,8 @@ class OrderSummary(BaseModel):
     """What lists show: no personal data."""
 
     id: PublicId
+    # Digits people read aloud and type (``2612 0457`` on pages and in SMS); opens nothing.
+    number: OrderNumber
     status: OrderStatus
     item_code: str
     category_code: str
@@ -263,6 +269,7 @@ class InboxItem(BaseModel):
     """An order in a volunteer's inbox: the service and the place, no personal data."""
 
     order_id: PublicId
+    number: OrderNumber
     service: str
     item_code: str
     category: str

@@ -99,6 +99,7 @@ def _task_fields(f: FollowUp, o: Order, *, now: datetime, agent_id: int | None) 
     return {
         "id": f.id,
         "order_id": o.public_id,
+        "order_number": o.number,
         "status": FollowUpStatus(f.status),
         "created_at": f.created_at,
         "done_at": f.done_at,

@@ -66,6 +66,7 @@ def _items(
     rows = session.execute(
         select(
             Order.public_id,
+            Order.number,
             Order.item_code,
             Order.category_code,
             Order.township,
@@ -93,6 +94,7 @@ def _item(row: RowMapping, timeouts: OfferTimeouts) -> schemas.InboxItem:
         accept_by = row["offered_at"] + (timeouts.team_assign if leader else timeouts.accept)
     return schemas.InboxItem(
         order_id=row["public_id"],
+        number=row["number"],
         service=row["service"],
         item_code=row["item_code"],
         category=row["category_code"],

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import ColumnElement, Row, Select, or_, select
 from sqlalchemy.orm import Session
 
 from api import schemas
+from api.stores import audit
 from api.stores.access import visible
 from api.stores.errors import (
     NotFound,
@@ -21,6 +22,8 @@ from core.models import (
     Unit,
     Volunteer,
 )
+from core.order_numbers import typed
+from core.phones import e164
 from core.security import Principal
 from core.vocab import (
     OrderStatus,
@@ -48,13 +51,32 @@ class OrderFilter:
     lost: bool | None = None
     submitted_from: datetime | None = None
     submitted_before: datetime | None = None
+    # What staff typed to find an order: its number, the resident's phone (whole, or its
+    # last four digits) or name (see ``searched``).
+    search: str | None = None
 
 
 def list_orders(
-    session: Session, flt: OrderFilter, *, viewer: Principal, limit: int, offset: int
+    session: Session,
+    flt: OrderFilter,
+    *,
+    viewer: Principal,
+    limit: int,
+    offset: int,
+    ip: str | None = None,
+    country_code: str = "86",
 ) -> schemas.Page[schemas.OrderSummary]:
-    """Orders the viewer may see, newest first (staff: their townships; residents: theirs)."""
+    """Orders the viewer may see, newest first (staff: their townships; residents: theirs).
+
+    A search by the resident's phone or name is audited (what was typed is not kept: it is
+    personal data, and erasure must find it nowhere).
+    """
     query = select(Order).where(visible(viewer))
+    if flt.search is not None:
+        condition, personal = searched(flt.search, country_code=country_code)
+        query = query.where(condition)
+        if personal is not None:
+            audit.record(session, viewer, "orders.search", "orders", ip=ip, by=personal)
     if flt.status is not None:
         query = query.where(Order.status == flt.status.value)
     if flt.overdue is not None:
@@ -78,6 +100,25 @@ def list_orders(
     if flt.submitted_before is not None:
         query = query.where(Order.submitted_at < flt.submitted_before)
     return _newest_first(session, query, limit=limit, offset=offset)
+
+
+def searched(text: str, *, country_code: str) -> tuple[ColumnElement[bool], str | None]:
+    """The orders ``text`` finds, and what personal data it was (``phone``, ``name``), if any.
+
+    Four digits are the last four of the resident's phone; eight to ten an order's number;
+    eleven or more (or ``+``…) a whole phone, or a number. Anything else is the start of
+    the name the order was placed under.
+    """
+    number = typed(text)
+    compact = text.strip().replace(" ", "").replace("-", "")
+    if compact.isdigit() and len(compact) == 4:
+        return Order.resident_phone.endswith(compact), "phone"
+    if number is not None and len(number) <= 10:
+        return Order.number == number, None
+    phone = e164(compact, country_code=country_code) if compact.lstrip("+").isdigit() else None
+    if phone is not None:
+        return or_(Order.resident_phone == phone, Order.number == compact), "phone"
+    return Order.resident_name.startswith(text.strip(), autoescape=True), "name"
 
 
 # What a list reads of each order: its summary's columns. Whole ORM objects (some forty

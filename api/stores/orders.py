@@ -48,9 +48,11 @@ from core.models import (
     OrderNote,
     OrderOffer,
     Resident,
+    next_order_number,
 )
 from core.phones import e164, mask_for_screen
 from core.security import Principal
+from core.settings import DEFAULT_COUNTY_TIMEZONE
 from core.vocab import (
     FINAL_STATUSES,
     INTERNAL_NOTES,
@@ -78,6 +80,7 @@ class Submitted:
     submitted_at: datetime
     replayed: bool
     dispatch_policy: DispatchPolicy = DispatchPolicy.MANUAL
+    number: str = ""
 
 
 def request_hash(body: schemas.OrderCreate, resident_id: int) -> str:
@@ -144,6 +147,7 @@ def create_order(
     *,
     idempotency_key: str | None,
     completion_sla: timedelta,
+    timezone: str = DEFAULT_COUNTY_TIMEZONE,
 ) -> Submitted:
     """Insert the order and its ``submitted`` event, or return the one this key made.
 
@@ -170,6 +174,7 @@ def create_order(
         insert_ignore(session, Order.__table__, ("idempotency_key",))
         .values(
             public_id=new_public_id(),
+            number=next_order_number(session, now, timezone),
             resident_id=resident.id,
             channel=requester.channel.value,
             item_code=item.code,
@@ -193,14 +198,14 @@ def create_order(
             request_hash=digest,
             updated_at=now,
         )
-        .returning(Order.__table__.c.id, Order.__table__.c.public_id)
+        .returning(Order.__table__.c.id, Order.__table__.c.public_id, Order.__table__.c.number)
     ).first()
     if inserted is None:
         assert idempotency_key is not None  # only a duplicate key can make the insert a no-op
         existing = _by_idempotency_key(session, idempotency_key, digest)
         assert existing is not None
         return existing
-    order_id, public_id = inserted
+    order_id, public_id, number = inserted
     session.add(
         OrderEvent(
             order_id=order_id,
@@ -220,6 +225,7 @@ def create_order(
         submitted_at=now,
         replayed=False,
         dispatch_policy=policy,
+        number=number,
     )
 
 
@@ -245,6 +251,7 @@ def _submitted(order: Order, *, replayed: bool) -> Submitted:
         submitted_at=order.submitted_at,
         replayed=replayed,
         dispatch_policy=DispatchPolicy(order.dispatch_policy),
+        number=order.number,
     )
 
 

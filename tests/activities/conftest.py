@@ -320,6 +320,7 @@ class World:
     village: str
     order_id: int
     public_id: str
+    number: str
     follow_up_id: int
     resident_phone: str  # as stored
     volunteer_id: int
@@ -394,6 +395,7 @@ def make_world(engine: Engine, township: str, *, resident_phone: str | None = No
             village=village.name,
             order_id=order.id,
             public_id=order.public_id,
+            number=order.number,
             follow_up_id=follow_up.id,
             resident_phone=resident,
             volunteer_id=volunteer.id,

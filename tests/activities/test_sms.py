@@ -17,6 +17,7 @@ from twilio.rest import Client
 from activities.contracts import SMS_IMPOSSIBLE, SmsInput, SmsResult
 from activities.sms import MAX_SEGMENTS_BY_NOTICE, Facts, SmsSender, compose, segments
 from core.models import SmsMessage
+from core.order_numbers import spoken
 from core.security import link_code, mask_link_codes, read_token, volunteer_link_code
 from core.twilio import TwilioAccount
 from core.twilio_errors import TWILIO_OUTCOME_UNKNOWN, TWILIO_UNAVAILABLE
@@ -109,20 +110,20 @@ def expectations(world: World, base: str) -> dict[Notice, Expected]:
     link = f"{base}/orders/{world.public_id}"
     # A volunteer's link opens the volunteer page, with the code that acts as them there.
     volunteer_link = f"{base}/volunteer/orders/{world.public_id}?t="
-    ref = world.public_id[:6]
+    ref = spoken(world.number)
     place = world.township + world.village
     return {
         Notice.DISPATCHED: Expected(
-            "volunteer", "volunteer", (ITEM_NAME, place, DEADLINE_TEXT, volunteer_link), False
+            "volunteer", "volunteer", (ref, ITEM_NAME, place, DEADLINE_TEXT, volunteer_link), False
         ),
         Notice.TEAM_DISPATCHED: Expected(
-            "leader", "leader", (world.unit_name, ITEM_NAME, place, volunteer_link), False
+            "leader", "leader", (world.unit_name, ref, ITEM_NAME, place, volunteer_link), False
         ),
         Notice.ACCEPTED: Expected(
-            "resident", "resident", (ITEM_NAME, "志愿者", "接单", DEADLINE_TEXT), True
+            "resident", "resident", (ITEM_NAME, ref, "志愿者", "接单", DEADLINE_TEXT), True
         ),
         Notice.COMPLETED: Expected(
-            "resident", "resident", (ITEM_NAME, "已完成", "评价", link + "?t=", "回访"), False
+            "resident", "resident", (ITEM_NAME, ref, "已完成", "评价", link + "?t=", "回访"), False
         ),
         Notice.ESCALATED: Expected(
             "admins", "admin", (ref, ITEM_NAME, world.township, "2级"), True
@@ -392,7 +393,7 @@ def test_nobody_to_send_to_is_skipped(
 
 def facts(**changes: Any) -> Facts:
     base = {
-        "ref": "dutses",
+        "ref": "2612 0457",
         "item": ITEM_NAME,
         "township": "蓼皋街道",
         "village": "龙井社区",

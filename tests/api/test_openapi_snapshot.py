@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from api.main import create_app
 from core.settings import Settings
 
@@ -18,7 +20,11 @@ SNAPSHOT = Path(__file__).with_name("openapi_snapshot.json")
 
 def openapi() -> dict[str, Any]:
     # Only the routes are built: the lifespan (database, Temporal) never starts.
-    app = create_app(Settings(environment="test", database_url="sqlite:///unused.db"))
+    # Run alone (to re-record) it has no conftest: a secret of its own, which signs nothing.
+    settings = Settings(
+        environment="test", database_url="sqlite:///unused.db", jwt_secret=SecretStr("s" * 32)
+    )
+    app = create_app(settings)
     document: dict[str, Any] = json.loads(json.dumps(app.openapi()))
     return document
 

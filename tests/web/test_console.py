@@ -146,12 +146,22 @@ async def test_a_township_admin_dispatches_notes_resolves_and_approves_in_the_co
     await expect(desk.locator("#orders-body tr.empty")).to_be_visible()
     assert "status=dispatched" in desk.url
     await look(desk, "console-orders-filtered")
+    # A caller reads out the order's number: typed as heard, it finds that order alone.
+    number = (await ok(await county.get(f"/api/orders/{order_id}")))["number"]
+    spoken = f"{number[:4]} {number[4:]}"
+    await desk.click("#f-clear")
+    await desk.fill("#f-q", spoken)
+    await desk.click("#filters button[type=submit]")
+    await expect(desk.locator("#orders-body tr")).to_have_count(1)
+    await expect(desk.locator(f"#orders-body tr[data-id='{order_id}']")).to_contain_text(spoken)
+    await look(desk, "console-orders-by-number")
     await desk.goto(f"{url}/console/orders/{elsewhere}")
     await expect(desk.locator("#error")).to_contain_text("没有找到")
     await look(desk, "console-order-not-found")
 
     # The order page: ranked candidates with their parts; one click dispatches.
     await desk.goto(f"{url}/console/orders/{order_id}")
+    await expect(desk.locator("#order-id")).to_have_text(spoken)
     row = desk.locator(f"#candidates-body tr[data-id='{helper}']")
     await expect(row).to_be_visible(timeout=SLOW)
     await expect(row.locator("td").first).to_have_text(re.compile(r"^[01]\.\d\d$"))

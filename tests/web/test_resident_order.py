@@ -92,6 +92,9 @@ async def test_the_resident_follows_hurries_rates_sees_a_correction_and_complain
         await page.goto(f"{live_url}/orders/{order_id}")
         await expect(page.locator("#item")).to_have_text("空巢老人探访")
         await expect(page.locator("#status")).to_have_text("已派单，等志愿者接单")
+        # The number a resident reads out on the phone, in two groups.
+        number = (await ok(await people.admin.get(f"/api/orders/{order_id}")))["number"]
+        await expect(page.locator("#number")).to_have_text(f"{number[:4]} {number[4:]}")
         # Each step says who acted: the center by name, the volunteer by display name only.
         dispatched = page.locator("#timeline li[data-event=dispatched]")
         await expect(dispatched).to_contain_text(CENTER)

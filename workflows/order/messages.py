@@ -66,6 +66,9 @@ class OrderInput:
     # calls, no SMS, so their histories replay unchanged.
     follow_up: FollowUpPlan = field(default_factory=FollowUpPlan)
     notify: bool = False
+    # The number people read aloud (``core.order_numbers``), for the Temporal UI's summary;
+    # orders started before it decode with "".
+    number: str = ""
 
 
 @dataclass

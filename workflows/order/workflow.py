@@ -50,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
         send_sms,
     )
     from core.calling_hours import CallingHours
+    from core.order_numbers import spoken
     from core.search_attributes import (
         SA_CATEGORY,
         SA_ESCALATION,
@@ -116,7 +117,8 @@ def initial_search_attributes(inp: msg.OrderInput) -> TypedSearchAttributes:
 
 def summary(inp: msg.OrderInput) -> str:
     """The one-line summary shown in the Temporal UI's workflow list (no personal data)."""
-    return f"Order {inp.order_id} · {inp.item_code} · {inp.township}"
+    shown = spoken(inp.number) if inp.number else str(inp.order_id)
+    return f"Order {shown} · {inp.item_code} · {inp.township}"
 
 
 @workflow.defn

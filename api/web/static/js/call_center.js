@@ -51,6 +51,7 @@
     $("queue-count").textContent = say(_("共 {n} 条"), { n: page.total });
     table($("queue-rows"), page.items, [
       (t) => reasonChip(t.queue_reason),
+      (t) => App.spoken(t.order_number),
       (t) => items[t.item_code] || t.item_code,
       (t) => t.township,
       (t) => (t.review_rating ? RATINGS[t.review_rating] : _("未评价")),
@@ -106,6 +107,7 @@
 
   function fillTask(d) {
     $("t-item").textContent = d.item_name;
+    $("t-number").textContent = App.spoken(d.order_number);
     $("t-reason").replaceChildren(reasonChip(d.queue_reason));
     countdown($("lease"), d.claim_expires_at);
     $("c-name").textContent = d.resident_name || "—";

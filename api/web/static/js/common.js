@@ -182,5 +182,8 @@ window.App = (() => {
   // One key per filled-in form, so a double click or a retry never makes two of anything.
   const newKey = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
 
-  return { data, _, $, RATINGS, api, Failure, showError, fieldError, signIn, time, countdown, every, tokens, newKey };
+  // An order's number as people read it aloud: the month, then its place ("2612 0457").
+  const spoken = (number) => (number ? `${number.slice(0, 4)} ${number.slice(4)}` : "");
+
+  return { data, _, $, RATINGS, api, Failure, showError, fieldError, signIn, time, countdown, every, tokens, newKey, spoken };
 })();

@@ -33,7 +33,8 @@ const Console = (() => {
     return itemNames;
   }
   const itemName = (code) => (itemNames || []).find((i) => i.code === code)?.name || code;
-  const orderLink = (id) => el("a", { href: `/console/orders/${id}` }, id);
+  // By its number where the list carries it (what callers read out), else its id.
+  const orderLink = (id, number) => el("a", { href: `/console/orders/${id}` }, number ? App.spoken(number) : id);
   const stamp = () => { $("updated").textContent = time(new Date().toISOString()); };
   const statusText = (o) => STATUS[o.status] || o.status;
   // Why an order needs the center, as chips beside it (words, never colour alone).
@@ -97,7 +98,7 @@ const Console = (() => {
         $(`count-${key}`).dataset.count = String(n);
         $(`list-${key}`).replaceChildren(...b.columns[key].map((o) => el(
           "li", { dataset: { id: o.id } },
-          orderLink(o.id), " ", itemName(o.item_code), " · ", o.township, " ",
+          orderLink(o.id, o.number), " ", itemName(o.item_code), " · ", o.township, " ",
           el("span", { class: o.overdue ? "chip urgent" : "chip quiet" }, App.countdown(o.deadline_at)),
           ...flags(o).flatMap((chip) => [" ", chip]),
         )));
@@ -117,7 +118,7 @@ const Console = (() => {
     const [catalog] = await Promise.all([items(), fillTownships($("f-township"))]);
     for (const i of catalog) $("f-item").append(new Option(i.name, i.code));
     const params = new URLSearchParams(location.search);
-    const fields = { status: "f-status", township: "f-township", item: "f-item", overdue: "f-overdue", since: "f-since", until: "f-until" };
+    const fields = { q: "f-q", status: "f-status", township: "f-township", item: "f-item", overdue: "f-overdue", since: "f-since", until: "f-until" };
     for (const [name, id] of Object.entries(fields)) if (params.has(name)) $(id).value = params.get(name);
     let offset = Number(params.get("offset") || 0);
     const chosen = () => Object.fromEntries(Object.entries(fields).map(([name, id]) => [name, $(id).value]));
@@ -127,7 +128,7 @@ const Console = (() => {
     async function refresh() {
       const page = await api("GET", `/api/orders?${query({ ...chosen(), limit: PAGE, offset })}`);
       table($("orders-body"), page.items, [
-        (o) => orderLink(o.id), (o) => itemName(o.item_code), (o) => o.township,
+        (o) => orderLink(o.id, o.number), (o) => itemName(o.item_code), (o) => o.township,
         (o) => el("span", {}, statusText(o), ...flags(o).flatMap((chip) => [" ", chip])), (o) => time(o.submitted_at),
         (o) => el("span", { class: o.overdue ? "chip urgent" : "" }, time(o.deadline_at)),
       ], { empty: _("没有符合条件的订单") });
@@ -200,6 +201,7 @@ const Console = (() => {
       $("open-call").disabled = ranked.volunteers.length < 2 || current.status === "accepted";
     }
     function render(o) {
+      $("order-id").textContent = App.spoken(o.number);
       $("status").textContent = statusText(o) + (o.overdue ? _("（已超时）") : "") + (o.undispatchable ? _("（无人可派）") : "");
       $("status").dataset.status = o.status;
       $("item").textContent = o.item_name;

@@ -112,7 +112,7 @@ const Resident = (() => {
           el("span", { className: "order-text" },
             el("strong", { className: "order-service", textContent: item ? named(item) : _("服务项目") }),
             status,
-            el("span", { className: "order-time", textContent: _("提交于 {time}").replace("{time}", time(order.submitted_at)) })));
+            el("span", { className: "order-time", textContent: _("单号 {number} · 提交于 {time}").replace("{number}", App.spoken(order.number)).replace("{time}", time(order.submitted_at)) })));
         return el("li", {}, link);
       }));
     });
@@ -326,6 +326,7 @@ const Resident = (() => {
       li.className = i <= reached ? "done" : (i === reached + 1 ? "current" : "todo");
       if (i === reached + 1) li.setAttribute("aria-current", "step"); else li.removeAttribute("aria-current");
     });
+    set("number", App.spoken(order.number));
     set("submitted-at", time(order.submitted_at));
     // The deadline only while the work is still to do; a cancelled order has none.
     fact("due", order.due_at ? "due" : null);

@@ -53,6 +53,7 @@ const Volunteer = (() => {
     a.href = `/volunteer/orders/${item.order_id}`;
     a.dataset.order = item.order_id;
     a.append(el("strong", item.service, "service"));
+    a.append(el("span", fill(_("单号 {number}"), { number: App.spoken(item.number) }), "number"));
     a.append(el("span", [item.township, item.village].filter(Boolean).join(" · "), "place"));
     a.append(el("span", STATUS[item.status] || "", "status"));
     if (item.accept_by && kind !== "assigned") {
@@ -193,6 +194,7 @@ const Volunteer = (() => {
       $("status").dataset.status = order.status;
       announce(fill(_("状态：{status}"), { status: STATUS[order.status] || "" }));
       $("item").textContent = order.item_name;
+      $("number").textContent = App.spoken(order.number);
       $("place").textContent = order.township;
       // The deadline matters until the work is reported (due_at is null from then on).
       show("due-label", Boolean(order.due_at));
