@@ -45,7 +45,9 @@ from core.models import (
     SmsCode,
     Township,
     Village,
+    next_order_number,
 )
+from core.order_numbers import compose, month_of
 from core.security import Principal
 from core.settings import Settings
 from core.vocab import Role
@@ -122,6 +124,10 @@ def test_orders_before_sign_in_get_a_public_id_and_their_resident(empty_url: str
                 select(Order.public_id, Order.resident_id, Order.channel).order_by(Order.id)
             ).all()
             phones = dict(conn.execute(select(Resident.id, Resident.phone)).all())
+            numbers = list(conn.scalars(select(Order.number).order_by(Order.id)))
+            # The next order of the month numbers on from those the migration numbered.
+            month = month_of(now, "Asia/Shanghai")
+            following = next_order_number(conn, now)
             # The audit log is append-only in the database itself.
             conn.execute(
                 insert(AuditEntry).values(actor="staff:1", action="test", target="x", detail={})
@@ -134,6 +140,8 @@ def test_orders_before_sign_in_get_a_public_id_and_their_resident(empty_url: str
             "+8613800138001",
         ]
         assert {channel for _, _, channel in rows} == {"web"}
+        assert numbers == [compose(month, place) for place in (1, 2, 3)]
+        assert following == compose(month, 4)
         for change in (update(AuditEntry).values(actor="x"), delete(AuditEntry)):
             with pytest.raises(DBAPIError), engine.begin() as conn:
                 conn.execute(change)
