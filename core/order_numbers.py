@@ -32,9 +32,14 @@ def spoken(number: str) -> str:
     return f"{number[:PREFIX_DIGITS]} {number[PREFIX_DIGITS:]}"
 
 
+def squeezed(text: str) -> str:
+    """What someone typed, without the spaces and dashes people group digits with."""
+    return _SPACES.sub("", text)
+
+
 def typed(text: str) -> str | None:
     """What someone typed as an order's number, as stored, or ``None`` if it cannot be one."""
-    digits = _SPACES.sub("", text)
+    digits = squeezed(text)
     if digits.isdigit() and len(digits) >= PREFIX_DIGITS + SEQUENCE_DIGITS:
         return digits
     return None

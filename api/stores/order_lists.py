@@ -12,9 +12,7 @@ from sqlalchemy.orm import Session
 from api import schemas
 from api.stores import audit
 from api.stores.access import visible
-from api.stores.errors import (
-    NotFound,
-)
+from api.stores.errors import NotFound
 from api.stores.rows import from_row, total_rows
 from core.models import (
     Order,
@@ -22,12 +20,10 @@ from core.models import (
     Unit,
     Volunteer,
 )
-from core.order_numbers import typed
+from core.order_numbers import squeezed, typed
 from core.phones import e164
 from core.security import Principal
-from core.vocab import (
-    OrderStatus,
-)
+from core.vocab import OrderStatus
 
 
 def residents_orders(
@@ -110,7 +106,7 @@ def searched(text: str, *, country_code: str) -> tuple[ColumnElement[bool], str 
     the name the order was placed under.
     """
     number = typed(text)
-    compact = text.strip().replace(" ", "").replace("-", "")
+    compact = squeezed(text)
     if compact.isdigit() and len(compact) == 4:
         return Order.resident_phone.endswith(compact), "phone"
     if number is not None and len(number) <= 10:

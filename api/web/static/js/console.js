@@ -124,7 +124,9 @@ const Console = (() => {
     const chosen = () => Object.fromEntries(Object.entries(fields).map(([name, id]) => [name, $(id).value]));
     const show = () => history.replaceState(null, "", `?${query({ ...chosen(), offset: offset || "" })}`);
     let stop = null;
-    const reload = () => { if (stop) stop(); show(); stop = live(5000, refresh); };
+    // A search by phone or name is audited each time it runs: it is looked up once, not
+    // every few seconds.
+    const reload = () => { if (stop) stop(); show(); stop = live($("f-q").value.trim() ? null : 5000, refresh); };
     async function refresh() {
       const page = await api("GET", `/api/orders?${query({ ...chosen(), limit: PAGE, offset })}`);
       table($("orders-body"), page.items, [

@@ -81,7 +81,8 @@ window.Desk = (() => {
       }
     };
     run();
-    return App.every(ms, run);
+    // No interval: shown once (a search someone typed is looked up, not polled).
+    return ms ? App.every(ms, run) : () => undefined;
   }
 
   function signedOut() {
