@@ -170,13 +170,16 @@ window.App = (() => {
   }
 
   // Refresh a view every few seconds while the page is visible (and at once when it shows again).
+  // The stop it returns is for good: a hidden page pauses the timer, and coming back resumes
+  // only one that was not stopped (a list reloaded with new filters stops its old poller).
   function every(ms, refresh) {
     let timer = null;
     const start = () => { if (!timer) timer = setInterval(refresh, ms); };
-    const stop = () => { clearInterval(timer); timer = null; };
-    document.addEventListener("visibilitychange", () => { if (document.hidden) stop(); else { refresh(); start(); } });
+    const pause = () => { clearInterval(timer); timer = null; };
+    const onVisibility = () => { if (document.hidden) pause(); else { refresh(); start(); } };
+    document.addEventListener("visibilitychange", onVisibility);
     start();
-    return stop;
+    return () => { pause(); document.removeEventListener("visibilitychange", onVisibility); };
   }
 
   // One key per filled-in form, so a double click or a retry never makes two of anything.
