@@ -164,6 +164,7 @@ class OrderCommands:
             follow_up=follow_up_plan(settings),
             notify=settings.sms_enabled and settings.twilio_configured,
             number=order.number,
+            item_name=order.item_name,
         )
         await self.workflows.start(inp, task_queue=settings.temporal_task_queue)
         await self.db.run(orders.mark_workflow_started, order.order_id)

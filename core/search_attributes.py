@@ -13,4 +13,7 @@ SA_CATEGORY = SearchAttributeKey.for_keyword("ServiceCategory")
 SA_TOWNSHIP = SearchAttributeKey.for_keyword("Township")
 SA_OVERDUE = SearchAttributeKey.for_bool("Overdue")
 SA_ESCALATION = SearchAttributeKey.for_int("EscalationLevel")
-SEARCH_ATTRIBUTES = (SA_STATUS, SA_CATEGORY, SA_TOWNSHIP, SA_OVERDUE, SA_ESCALATION)
+# The number people read aloud (digits only, ``26120457``): not personal, and what a caller
+# gives an admin looking the order up in the Temporal UI (``OrderNumber = "26120457"``).
+SA_NUMBER = SearchAttributeKey.for_keyword("OrderNumber")
+SEARCH_ATTRIBUTES = (SA_STATUS, SA_CATEGORY, SA_TOWNSHIP, SA_OVERDUE, SA_ESCALATION, SA_NUMBER)

@@ -81,6 +81,7 @@ class Submitted:
     replayed: bool
     dispatch_policy: DispatchPolicy = DispatchPolicy.MANUAL
     number: str = ""
+    item_name: str = ""
 
 
 def request_hash(body: schemas.OrderCreate, resident_id: int) -> str:
@@ -226,6 +227,7 @@ def create_order(
         replayed=False,
         dispatch_policy=policy,
         number=number,
+        item_name=item.name,
     )
 
 
@@ -238,10 +240,11 @@ def _by_idempotency_key(session: Session, key: str, digest: str) -> Submitted | 
             IDEMPOTENCY_MISMATCH,
             "this Idempotency-Key was used for a different request",
         )
-    return _submitted(order, replayed=True)
+    return _submitted(session, order, replayed=True)
 
 
-def _submitted(order: Order, *, replayed: bool) -> Submitted:
+def _submitted(session: Session, order: Order, *, replayed: bool) -> Submitted:
+    item = session.get(CatalogItem, order.item_code)
     return Submitted(
         order_id=order.id,
         public_id=order.public_id,
@@ -252,6 +255,7 @@ def _submitted(order: Order, *, replayed: bool) -> Submitted:
         replayed=replayed,
         dispatch_policy=DispatchPolicy(order.dispatch_policy),
         number=order.number,
+        item_name=item.name if item is not None else "",
     )
 
 
@@ -290,7 +294,7 @@ def submitted_order(session: Session, order_id: int) -> Submitted | None:
     order = session.get(Order, order_id)
     if order is None or OrderStatus(order.status) not in OPEN_STATUSES:
         return None
-    return _submitted(order, replayed=True)
+    return _submitted(session, order, replayed=True)
 
 
 def orders_without_workflow(session: Session, *, older_than: timedelta) -> list[Submitted]:
@@ -301,7 +305,7 @@ def orders_without_workflow(session: Session, *, older_than: timedelta) -> list[
         .order_by(Order.id)
         .limit(500)
     ).all()
-    return [_submitted(o, replayed=True) for o in rows]
+    return [_submitted(session, o, replayed=True) for o in rows]
 
 
 def dispatched_unit(session: Session, order_id: int) -> int:

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import Engine, func, select
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client
 
 from api.database import Database
@@ -21,6 +22,7 @@ from api.main import create_app
 from api.reconciler import flag_lost_once, reconcile_once
 from api.stores import orders
 from core.models import Order, OrderNote
+from core.order_numbers import spoken
 from core.settings import Settings
 from tests.helpers import RESIDENT, WHOLE_LOOP, order_body
 from tests.polling import eventually
@@ -203,6 +205,20 @@ async def test_a_request_goes_round_the_whole_loop(
         lambda: _workflow_ids(temporal, query), bool, what="the closed order in Temporal"
     )
     assert found == [order["workflow_id"]]
+    # A caller reads out the order's number; the admin finds it by that alone.
+    by_number = await _workflow_ids(temporal, f'OrderNumber = "{order["number"]}"')
+    assert by_number == [order["workflow_id"]]
+    # The list's summary and the details line read as the pages do: the number in two
+    # groups, the service's Chinese name, times in the county's zone.
+    handle = temporal.get_workflow_handle(order["workflow_id"])
+    described = await handle.describe()
+    assert await described.static_summary() == (
+        f"{spoken(order['number'])} · {order['item_name']} · {township}"
+    )
+    # What the UI's "Current details" shows, read the way the UI reads it.
+    meta = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    details = meta.current_details
+    assert order["item_name"] in details and "Asia/Shanghai" in details and "UTC" not in details
 
 
 async def _workflow_ids(temporal: Client, query: str) -> list[str]:

@@ -13,6 +13,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.exceptions import ApplicationError
@@ -332,6 +333,14 @@ def test_the_snapshot_and_the_view_agree() -> None:
     for name in ("seq", "volunteer_id", "rating", "review_rating", "hours", "dispatch_attempts"):
         assert getattr(snap, name) == getattr(shown, name)
     assert "follow-up task 11" in machine.details(s)
+
+
+def test_the_temporal_ui_reads_the_service_by_name_and_the_deadline_in_county_time() -> None:
+    s = SITUATIONS["accepted"]()
+    line = machine.details(s, item_name="代购代办", zone="Asia/Shanghai")
+    local = s.deadline.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert "代购代办 (`care.errands`)" in line
+    assert f"due {local:%Y-%m-%d %H:%M} Asia/Shanghai" in line and "UTC" not in line
 
 
 def _refused(check: Callable[[], None], code: str) -> None:

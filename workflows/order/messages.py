@@ -69,6 +69,9 @@ class OrderInput:
     # The number people read aloud (``core.order_numbers``), for the Temporal UI's summary;
     # orders started before it decode with "".
     number: str = ""
+    # The service's Chinese name, for the Temporal UI's summary and details (orders started
+    # before it decode with "" and show the code alone).
+    item_name: str = ""
 
 
 @dataclass

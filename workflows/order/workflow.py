@@ -54,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from core.search_attributes import (
         SA_CATEGORY,
         SA_ESCALATION,
+        SA_NUMBER,
         SA_OVERDUE,
         SA_STATUS,
         SA_TOWNSHIP,
@@ -111,6 +112,7 @@ def initial_search_attributes(inp: msg.OrderInput) -> TypedSearchAttributes:
             SearchAttributePair(SA_TOWNSHIP, inp.township),
             SearchAttributePair(SA_OVERDUE, False),
             SearchAttributePair(SA_ESCALATION, 0),
+            *([SearchAttributePair(SA_NUMBER, inp.number)] if inp.number else []),
         ]
     )
 
@@ -118,7 +120,7 @@ def initial_search_attributes(inp: msg.OrderInput) -> TypedSearchAttributes:
 def summary(inp: msg.OrderInput) -> str:
     """The one-line summary shown in the Temporal UI's workflow list (no personal data)."""
     shown = spoken(inp.number) if inp.number else str(inp.order_id)
-    return f"Order {shown} · {inp.item_code} · {inp.township}"
+    return f"{shown} · {inp.item_name or inp.item_code} · {inp.township}"
 
 
 @workflow.defn
@@ -309,7 +311,11 @@ class OrderWorkflow:
             )
 
     def _describe(self) -> None:
-        workflow.set_current_details(machine.details(self._s))
+        workflow.set_current_details(
+            machine.details(
+                self._s, item_name=self._inp.item_name, zone=self._inp.follow_up.timezone
+            )
+        )
 
     @staticmethod
     def _local() -> bool:

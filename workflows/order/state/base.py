@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from temporalio.common import SearchAttributeUpdate
 
@@ -183,9 +184,11 @@ def snapshot_of(shown: OrderView) -> OrderSnapshot:
     return OrderSnapshot(**columns)
 
 
-def details(s: OrderState) -> str:
-    """The details line admins read in the Temporal UI (ids and codes only)."""
-    parts = [f"**{s.status.value}**", f"item `{s.item_code}`"]
+def details(s: OrderState, *, item_name: str = "", zone: str = "Asia/Shanghai") -> str:
+    """The details line admins read in the Temporal UI (ids, codes and the service's name;
+    times in the county's zone, as every page shows them)."""
+    item = f"{item_name} (`{s.item_code}`)" if item_name else f"item `{s.item_code}`"
+    parts = [f"**{s.status.value}**", item]
     if s.volunteer_id is not None:
         parts.append(f"volunteer {s.volunteer_id}")
     if s.unit_id is not None:
@@ -194,7 +197,8 @@ def details(s: OrderState) -> str:
         parts.append(f"open call to {len(s.offered)}")
     if s.undispatchable:
         parts.append("**undispatchable**")
-    parts.append(f"due {s.deadline:%Y-%m-%d %H:%M} UTC")
+    local = s.deadline.astimezone(ZoneInfo(zone))
+    parts.append(f"due {local:%Y-%m-%d %H:%M} {zone}")
     if s.escalation_level:
         parts.append(f"escalation level {s.escalation_level}")
     if s.follow_up_id is not None:
