@@ -209,6 +209,16 @@ class Notice(StrEnum):
     WITHDRAWN = "withdrawn"  # to the volunteer an accepted order was re-dispatched away from
 
 
+class MemberStatus(StrEnum):
+    """A volunteer's standing on an activity's roster."""
+
+    INVITED = "invited"  # asked, not yet answered
+    ACCEPTED = "accepted"  # holds a place
+    WAITING = "waiting"  # signed up when every place was taken (候补)
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"  # left before the start
+
+
 class ComplaintStatus(StrEnum):
     OPEN = "open"
     RESOLVED = "resolved"
