@@ -92,13 +92,8 @@ const Resident = (() => {
   // --- Home: 我的求助 ------------------------------------------------------------------------
 
   async function home() {
-    $("sign-out").addEventListener("click", async () => {
-      // The refresh token stops working on the server too, not only in this tab.
-      if (tokens.refresh()) await api("POST", "/api/auth/logout", { refresh_token: tokens.refresh() }).catch(() => null);
-      tokens.clear();
-      location.assign("/");
-    });
     whenSignedIn(async () => {
+      $("browse").hidden = true;
       $("home").hidden = false;
       const [{ items }, mine] = await Promise.all([menu(), api("GET", "/api/me/orders")]);
       $("mine-loading").hidden = true;
@@ -198,6 +193,27 @@ const Resident = (() => {
 
   const REQUIRED = ["reason", "township", "address", "resident_name"];
 
+  // What the reader has filled in stays in this tab until the order is made: a sign-in asked
+  // at 提交求助 (or a reload) must not wipe it.
+  const DRAFT = tokens.key("draft");
+  const DRAFTED = [...REQUIRED, "village_id"];
+  function saveDraft() {
+    const picked = document.querySelector("input[name=item_code]:checked");
+    const draft = { item_code: picked ? picked.value : "" };
+    for (const name of DRAFTED) draft[name] = $(name).value;
+    sessionStorage.setItem(DRAFT, JSON.stringify(draft));
+  }
+  async function restoreDraft() {
+    let draft;
+    try { draft = JSON.parse(sessionStorage.getItem(DRAFT) || "null"); } catch (err) { draft = null; }
+    if (!draft) return;
+    const radio = draft.item_code && document.querySelector(`input[name=item_code][value="${CSS.escape(draft.item_code)}"]`);
+    if (radio) { radio.checked = true; radio.dispatchEvent(new Event("change", { bubbles: true })); }
+    for (const name of REQUIRED) $(name).value = draft[name] || "";
+    if (draft.township) await villages(draft.township).catch(() => undefined);
+    $("village_id").value = draft.village_id || "";
+  }
+
   async function orderForm() {
     let catalog, items, townships;
     try {
@@ -213,18 +229,23 @@ const Resident = (() => {
       $("picked").textContent = _("您选的服务：{name}").replace("{name}", named(items.get(ev.target.value)));
       $("picked").hidden = false;
     });
-    whenSignedIn(() => { $("order-form").hidden = false; });
+    await restoreDraft();
+    // Anyone may look through the menu and fill the form; signing in is asked at 提交求助.
+    App.signIn(() => undefined, { quiet: true });
 
     // One key per filled-in form: a double click or a retry never makes two orders,
     // while an edited form (or one restored by Back) is a new request with a new key.
     let key = App.newKey();
     $("order-form").addEventListener("input", (ev) => {
       if (ev.target.id === "service-search") return;
+      saveDraft();
       key = App.newKey();
       $("submit").disabled = false;
       if (ev.target.id) fieldError(ev.target.id, null);
     });
     window.addEventListener("pageshow", (ev) => { if (ev.persisted) { key = App.newKey(); $("submit").disabled = false; } });
+    $("order-form").addEventListener("change", saveDraft);
+    const submitAgain = () => $("order-form").requestSubmit();
     $("order-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       showError(null);
@@ -244,12 +265,16 @@ const Resident = (() => {
         return;
       }
       $("submit").disabled = true;
+      saveDraft();
       try {
+        if (!(await App.signedIn())) { App.askSignIn(submitAgain); return; }
         const order = await api("POST", "/api/orders", body, { "Idempotency-Key": key });
+        sessionStorage.removeItem(DRAFT);
         location.href = `/orders/${order.id}`;
       } catch (err) {
-        if (!signInAgain(err)) { showError(err); $("submit").disabled = false; }
-      }
+        // The sign-in ran out (and could not be renewed): sign in below, the form stays.
+        if (err.status === 401) App.askSignIn(submitAgain); else showError(err);
+      } finally { $("submit").disabled = false; }
     });
   }
 
