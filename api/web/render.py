@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from api.deps import SettingsDep
 from api.web import error_text, i18n
+from core import service_words
 
 # Apps whose sign-in outlives the tab (a refresh cookie, api/routes/auth.py): the resident's,
 # who comes back days later from a new tab or an SMS. The desks stay signed in per tab.
@@ -68,6 +69,8 @@ class Pages:
             "error_server": language.gettext(error_text.SERVER),
             "kept_sign_in": app in KEPT_SIGN_IN,
             "sms_code_attempts": self.settings.sms_code_max_attempts,
+            "service_words": service_words.WORDS,
+            "service_separators": service_words.SEPARATORS.pattern,
         }
 
     def render(

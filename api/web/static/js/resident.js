@@ -35,24 +35,10 @@ const Resident = (() => {
     "care.elderly_visit", "care.errands", "care.disability", "health.clinic",
     "neighbourhood.repairs", "neighbourhood.haircut", "science.smartphone", "legal.consultation",
   ];
-  // Words people use for these needs, so the search finds 代购代办 when they type 买药.
-  const WORDS = {
-    "care.elderly_visit": "老人 看望 陪伴 聊天 独居 空巢 探访",
-    "care.errands": "买药 买菜 买东西 跑腿 缴费 交费 办事 代办 代买",
-    "care.disability": "残疾 轮椅 残障",
-    "health.clinic": "看病 体检 量血压 医生 义诊",
-    "health.chronic": "高血压 糖尿病 慢病 吃药",
-    "health.mental": "心理 心情 想不开 孤独",
-    "neighbourhood.repairs": "修 电视 冰箱 洗衣机 电器 维修",
-    "neighbourhood.haircut": "理发 剪头 剃头 头发",
-    "science.smartphone": "手机 微信 视频 健康码 智能",
-    "science.anti_fraud": "诈骗 骗子",
-    "legal.consultation": "法律 律师 打官司 咨询",
-    "legal.mediation": "吵架 纠纷 邻居 调解 矛盾",
-    "education.tutoring": "作业 辅导 学习",
-    "education.left_behind": "孩子 留守 儿童",
-    "environment.sanitation": "打扫 卫生 清洁",
-  };
+  // Words people use for these needs, so the search finds 代购代办 when they type 买药, and
+  // what cuts a search into terms: both from core/service_words.py, whose rule search() follows.
+  const WORDS = App.data.service_words;
+  const SEPARATORS = new RegExp(App.data.service_separators);
   // Icons drawn for the common items; the others show their category's icon.
   const ITEM_ICONS = new Set(["care.elderly_visit", "care.errands", "care.disability", "neighbourhood.repairs",
     "neighbourhood.haircut", "science.smartphone"]);
@@ -148,7 +134,7 @@ const Resident = (() => {
     const apply = () => {
       // "#1" or "买药" alike: stray marks are dropped; a term matches a service's names, or
       // contains one of the words people use for it ("帮我买药" finds 代购代办).
-      const terms = box.value.toLowerCase().split(/[\s,，。、#＃]+/).filter(Boolean);
+      const terms = box.value.toLowerCase().split(SEPARATORS).filter(Boolean);
       const asked = box.value.trim() !== "";
       let shown = 0;
       for (const t of tiles()) {
@@ -353,6 +339,13 @@ const Resident = (() => {
     });
     set("number", App.spoken(order.number));
     set("submitted-at", time(order.submitted_at));
+    // What they asked, in their own words, and where: what the volunteer comes for.
+    fact("reason", order.reason);
+    set("reason", order.reason || "");
+    const where = [order.township, order.address].filter(Boolean).join(" ");
+    fact("address", order.address ? where : null);
+    set("address", where);
+    complaints(order.complaints || []);
     // The deadline only while the work is still to do; a cancelled order has none.
     fact("due", order.due_at ? "due" : null);
     if (order.due_at) {
@@ -396,6 +389,23 @@ const Resident = (() => {
       $("timeline").dataset.signature = signature;
     }
     photos(order);
+  }
+
+  // Each complaint with what they said, and, once the center has settled it, what was done.
+  function complaints(list) {
+    $("complaints").hidden = !list.length;
+    const signature = JSON.stringify(list);
+    if ($("complaint-list").dataset.signature === signature) return;
+    $("complaint-list").dataset.signature = signature;
+    $("complaint-list").replaceChildren(...list.map((c) => {
+      const li = el("li", { className: "complaint" },
+        el("p", {}, el("strong", { textContent: _("{time} 您投诉：").replace("{time}", time(c.made_at)) }), c.text || _("（电话回访时提出）")));
+      li.dataset.status = c.status;
+      li.append(c.status === "resolved"
+        ? el("p", { className: "resolution" }, el("strong", { textContent: _("{time} 中心处理结果：").replace("{time}", time(c.resolved_at)) }), c.resolution || "")
+        : el("p", { className: "muted", textContent: _("中心正在处理，会联系您。") }));
+      return li;
+    }));
   }
 
   // Photos come with the bearer token, so they are fetched and shown from blob URLs.
