@@ -243,6 +243,8 @@ async def test_the_resident_complains_once_while_it_is_open(
         await resident.post(f"/api/orders/{order_id}/complaint", json={"text": "一直没人来"}), 201
     )
     assert order["complaint_open"] is True
+    [made] = order["complaints"]
+    assert (made["status"], made["text"], made["resolution"]) == ("open", "一直没人来", None)
     refused(
         await resident.post(f"/api/orders/{order_id}/complaint", json={"text": "还是没人来"}),
         409,
@@ -266,7 +268,16 @@ async def test_the_resident_complains_once_while_it_is_open(
 
     assert await database.run(count) == 1  # the refused one left nothing behind
     await ok(await admin.post(f"/api/complaints/{mine[0]['id']}/resolve", json={"notes": "已派人"}))
-    assert (await ok(await resident.get(f"/api/orders/{order_id}")))["complaint_open"] is False
+    settled = await ok(await resident.get(f"/api/orders/{order_id}"))
+    assert settled["complaint_open"] is False
+    # The resident reads what they said and what the center did about it.
+    [made] = settled["complaints"]
+    assert (made["status"], made["text"], made["resolution"]) == (
+        "resolved",
+        "一直没人来",
+        "已派人",
+    )
+    assert made["resolved_at"] is not None
 
 
 async def test_check_in_and_out_propose_the_hours(
