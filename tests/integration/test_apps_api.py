@@ -280,6 +280,20 @@ async def test_the_resident_complains_once_while_it_is_open(
     assert made["resolved_at"] is not None
 
 
+async def test_the_volunteer_holding_the_order_reads_the_request_but_not_the_complaint(
+    worker: None, people: People, township: str
+) -> None:
+    order_id, _, as_helper = await accepted_order(people, township)
+    resident = await people.resident()
+    complained = f"/api/orders/{order_id}/complaint"
+    await ok(await resident.post(complained, json={"text": "约好的时间没来"}), 201)
+    held = await ok(await as_helper.get(f"/api/orders/{order_id}"))
+    assert held["reason"] and held["address"]  # what they came for, where
+    assert held["complaints"] == []  # the resident's complaint is for the center
+    own = await ok(await resident.get(f"/api/orders/{order_id}"))
+    assert [c["text"] for c in own["complaints"]] == ["约好的时间没来"]
+
+
 async def test_check_in_and_out_propose_the_hours(
     worker: None, people: People, township: str
 ) -> None:
