@@ -83,6 +83,19 @@ class Limits:
             (self.sms_code_per_number, "sms-code-number", self._pseudonym(phone)),
         )
 
+    async def sms_code_wait(self, phone: str) -> int:
+        """Seconds until ``phone`` may ask for another code (0: now), for the page's countdown."""
+        key = self._pseudonym(phone)
+        try:
+            waits = [
+                await self._wait(item, "sms-code-number", key)
+                for item in self.sms_code_per_number
+                if not await self._limiter.test(item, self._namespace, "sms-code-number", key)
+            ]
+        except StorageError:
+            return 0  # the code is on its way; only the countdown is lost
+        return max(waits, default=0)
+
     async def check_login(self, ip: str | None) -> None:
         """A sign-in attempt (password or SMS code) from ``ip``: ``LOGIN_PER_IP``."""
         await self.charge((self.login_per_ip, "login-ip", ip or _UNKNOWN_IP))

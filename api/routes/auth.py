@@ -4,13 +4,18 @@ Every sign-in answers the same ``TokenOut``: a short access token (``ACCESS_TOKE
 send as ``Authorization: Bearer``, and a refresh token that rotates on every use. Wrong
 codes and wrong passwords get 401 without saying what was wrong; asking for a code answers
 202 whether or not the number is known.
+
+The resident's pages keep their sign-in across tabs and browser restarts, so their refresh
+token must outlive a tab yet stay out of reach of any script (an injected one included): with
+``?cookie=true`` it comes as an HttpOnly, SameSite=Strict cookie sent only to
+``/api/auth/refresh``, which rotates it there and ends it on ``DELETE``.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Cookie, Depends, Query, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from api import schemas
@@ -27,6 +32,21 @@ from core.security import new_sms_code
 from core.settings import Settings
 
 INVALID_PHONE = "InvalidPhone"
+REFRESH_COOKIE = "fourorders_refresh"
+REFRESH_PATH = "/api/auth/refresh"
+
+AsCookie = Annotated[
+    bool,
+    Query(
+        alias="cookie",
+        description="Set the refresh token as an HttpOnly cookie for /api/auth/refresh "
+        "(the body's refresh_token is then null)",
+    ),
+]
+KeptToken = Annotated[
+    str | None,
+    Cookie(alias=REFRESH_COOKIE, max_length=200, description="Set by ?cookie=true"),
+]
 
 SIGN_IN_ERRORS = refusals(
     {
@@ -74,11 +94,30 @@ async def send_sms_code(body: schemas.SmsCodeRequest, at: Context) -> schemas.Sm
     code = new_sms_code()
     await at.db.run(sign_in.store_code, phone, code, now=utcnow(), settings=at.settings)
     await send_code(at.settings, phone, code)
-    return schemas.SmsCodeSent(expires_in=int(at.settings.sms_code_ttl.total_seconds()))
+    return schemas.SmsCodeSent(
+        expires_in=int(at.settings.sms_code_ttl.total_seconds()),
+        resend_in=await at.limits.sms_code_wait(phone),
+    )
+
+
+def _cookie(settings: Settings) -> dict[str, Any]:
+    # A developer's http://localhost has no TLS; everywhere else the cookie needs it.
+    secure = settings.environment != "development"
+    return {"path": REFRESH_PATH, "httponly": True, "samesite": "strict", "secure": secure}
+
+
+def _kept(response: Response, tokens: schemas.TokenOut, settings: Settings) -> schemas.TokenOut:
+    """``tokens`` with the refresh token moved into the cookie only the refresh route sees."""
+    assert tokens.refresh_token is not None
+    max_age = int(settings.refresh_token_ttl.total_seconds())
+    response.set_cookie(REFRESH_COOKIE, tokens.refresh_token, max_age=max_age, **_cookie(settings))
+    return tokens.model_copy(update={"refresh_token": None})
 
 
 @router.post("/auth/sms-login", response_model=schemas.TokenOut)
-async def sms_login(body: schemas.SmsLogin, at: Context) -> schemas.TokenOut:
+async def sms_login(
+    body: schemas.SmsLogin, at: Context, response: Response, as_cookie: AsCookie = False
+) -> schemas.TokenOut:
     """Sign in with the phone and its code: a resident, and a volunteer or leader if one."""
     phone = _phone(at.settings, body.phone)
     await at.limits.check_login(at.ip)
@@ -87,7 +126,7 @@ async def sms_login(body: schemas.SmsLogin, at: Context) -> schemas.TokenOut:
     )
     if tokens is None:
         raise Unauthorized(sign_in.INVALID_CODE, "the code is wrong, expired or already used")
-    return tokens
+    return _kept(response, tokens, at.settings) if as_cookie else tokens
 
 
 async def _password_login(username: str, password: str, at: _Context) -> schemas.TokenOut:
@@ -115,14 +154,33 @@ async def token(
 
 
 @router.post("/auth/refresh", response_model=schemas.TokenOut)
-async def refresh(body: schemas.RefreshBody, at: Context) -> schemas.TokenOut:
-    """A new pair for a refresh token, which is used up; reusing one signs its holders out."""
-    tokens = await at.db.run(
-        sign_in.refresh, body.refresh_token, now=utcnow(), settings=at.settings, ip=at.ip
-    )
+async def refresh(
+    at: Context,
+    response: Response,
+    body: schemas.RefreshBody | None = None,
+    kept: KeptToken = None,
+) -> schemas.TokenOut:
+    """A new pair for a refresh token (the body's, else the cookie's), which is used up;
+    reusing one signs its holders out. The cookie's successor comes as the cookie again."""
+    token = body.refresh_token if body is not None else kept
+    tokens = None
+    if token:
+        tokens = await at.db.run(
+            sign_in.refresh, token, now=utcnow(), settings=at.settings, ip=at.ip
+        )
     if tokens is None:
         raise Unauthorized(sign_in.INVALID_REFRESH_TOKEN, "sign in again")
-    return tokens
+    return tokens if body is not None else _kept(response, tokens, at.settings)
+
+
+@router.delete("/auth/refresh", status_code=status.HTTP_204_NO_CONTENT)
+async def sign_out(db: DatabaseDep, settings: SettingsDep, kept: KeptToken = None) -> Response:
+    """End the sign-in whose refresh token is the cookie, and drop the cookie."""
+    if kept:
+        await db.run(sign_in.logout, kept, now=utcnow())
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    response.delete_cookie(REFRESH_COOKIE, **_cookie(settings))
+    return response
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)

@@ -6,7 +6,8 @@ from fastapi import APIRouter
 
 from api import schemas
 from api.auth import AdminActor
-from api.deps import DatabaseDep
+from api.complaint_sms import text_resolution
+from api.deps import DatabaseDep, SettingsDep
 from api.params import ComplaintId, Limit, Offset, TownshipFilter
 from api.stores import complaints
 from core.vocab import ComplaintStatus
@@ -46,7 +47,14 @@ async def get_complaint(
 
 @router.post("/complaints/{complaint_id}/resolve", response_model=schemas.ComplaintOut)
 async def resolve_complaint(
-    complaint_id: ComplaintId, actor: AdminActor, body: schemas.ResolveBody, db: DatabaseDep
+    complaint_id: ComplaintId,
+    actor: AdminActor,
+    body: schemas.ResolveBody,
+    db: DatabaseDep,
+    settings: SettingsDep,
 ) -> schemas.ComplaintOut:
-    """Mark the complaint resolved, with what was done; 409 if it already is."""
-    return await db.run(complaints.resolve_complaint, complaint_id, body, actor)
+    """Mark the complaint resolved, with what was done (texted to the resident, once);
+    409 if it already is."""
+    resolved = await db.run(complaints.resolve_complaint, complaint_id, body, actor)
+    await text_resolution(settings, db, complaint_id)
+    return resolved

@@ -43,12 +43,13 @@ class RefreshBody(Strict):
 
 
 class TokenOut(BaseModel):
-    """What every sign-in answers: a short access token and a rotating refresh token."""
+    """What every sign-in answers: a short access token and a rotating refresh token (``null``
+    when it was set as a cookie instead, out of the page's scripts' reach)."""
 
     access_token: str
     token_type: str = "bearer"
     expires_in: int
-    refresh_token: str
+    refresh_token: str | None
     roles: list[Role]
 
 
@@ -111,3 +112,5 @@ class SmsCodeSent(BaseModel):
     """A sign-in code is on its way, if the number can receive SMS (the same for every number)."""
 
     expires_in: int
+    # Seconds until the number may ask again (SMS_CODE_PER_NUMBER): the page counts them down.
+    resend_in: int

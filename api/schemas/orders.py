@@ -17,6 +17,7 @@ from api.schemas.base import MAX_ID, Phone, Strict
 from core import phones
 from core.vocab import (
     Channel,
+    ComplaintStatus,
     DispatchPolicy,
     FollowUpMethod,
     FollowUpOutcome,
@@ -222,6 +223,17 @@ class OrderSummary(BaseModel):
     workflow_lost: str | None = None
 
 
+class OrderComplaint(BaseModel):
+    """A complaint about the order as its resident reads it: their words, then what was done."""
+
+    status: ComplaintStatus
+    made_at: datetime
+    # What the resident said (online, or as the agent wrote it down on the follow-up call).
+    text: str | None
+    resolved_at: datetime | None = None
+    resolution: str | None = None
+
+
 class OrderOut(OrderSummary):
     """One order as the caller may see it.
 
@@ -258,6 +270,8 @@ class OrderOut(OrderSummary):
     cancel_reason: str | None = None
     completion_note: str | None = None
     complaint_open: bool = False
+    # For the resident and admins only (not the volunteer holding the order).
+    complaints: list[OrderComplaint] = []
     center_hotline: str = ""
     checked_in_at: datetime | None = None
     checked_out_at: datetime | None = None

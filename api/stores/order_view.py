@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from api import schemas
-from core.models import Complaint, FollowUp, Order, Photo, Volunteer
+from core.models import Complaint, FollowUp, Order, OrderNote, Photo, Volunteer
 from core.vocab import (
     OPEN_STATUSES,
     ActorKind,
@@ -95,6 +95,7 @@ def people_fields(
     personal: bool,
     staff: bool,
     center: Center,
+    owner: bool = False,
 ) -> dict[str, Any]:
     """The order view's fields for the pages (see ``schemas.OrderOut``)."""
     names = _volunteer_names(session, _volunteer_ids(steps))
@@ -132,10 +133,31 @@ def people_fields(
                 )
             )
         ),
+        "complaints": _complaints(session, o) if personal and (owner or staff) else [],
         "center_hotline": center.hotline,
         "proposed_hours": proposed_hours(o.checked_in_at, o.checked_out_at),
         "photos": [photo for photo, _ in photos],
     }
+
+
+def _complaints(session: Session, o: Order) -> list[schemas.OrderComplaint]:
+    """The order's complaints, first made first, each with what the resident said and the
+    center's resolution once there is one."""
+    said, done = aliased(OrderNote), aliased(OrderNote)
+    rows = session.execute(
+        select(
+            Complaint.status,
+            Complaint.created_at.label("made_at"),
+            said.body.label("text"),
+            Complaint.resolved_at,
+            done.body.label("resolution"),
+        )
+        .outerjoin(said, said.id == Complaint.note_id)
+        .outerjoin(done, done.id == Complaint.resolution_note_id)
+        .where(Complaint.order_id == o.id)
+        .order_by(Complaint.created_at, Complaint.id)
+    ).all()
+    return [schemas.OrderComplaint.model_validate(row._asdict()) for row in rows]
 
 
 def photo_urls(public_id: str, photo_id: str) -> tuple[str, str]:

@@ -434,6 +434,7 @@ def order_detail(
         personal=personal,
         staff=staff,
         center=center,
+        owner=order.viewer == Viewer.OWNER,
     )
     return from_row(
         schemas.OrderOut,

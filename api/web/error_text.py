@@ -16,7 +16,11 @@ def N_(message: str) -> str:
 
 
 FALLBACK: Final = N_("出了点问题，请稍后再试。急事请拨打服务热线。")
-NETWORK: Final = N_("网络连接失败，请检查网络后重试。")
+# The reader's own network only when the phone says it is offline; a request that got no
+# answer while online, or a 5xx, is the service's fault, not theirs.
+OFFLINE: Final = N_("您的手机没有连上网络，请连上网络后再试。")
+UNREACHABLE: Final = N_("暂时连不上服务，请稍后再试。急事请拨打服务热线。")
+SERVER: Final = N_("服务暂时出了故障，不是您操作的问题，请稍后再试。急事请拨打服务热线。")
 
 TEXT: Final[dict[str, str]] = {
     # Sign-in and access.

@@ -13,7 +13,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from api.deps import SettingsDep
 from api.web import error_text, i18n
+from core import service_words
 
+# Apps whose sign-in outlives the tab (a refresh cookie, api/routes/auth.py): the resident's,
+# who comes back days later from a new tab or an SMS. The desks stay signed in per tab.
+KEPT_SIGN_IN: Final = frozenset({"resident"})
 TEMPLATES: Final = Path(__file__).resolve().parent / "templates"
 STATIC: Final = Path(__file__).resolve().parent / "static"
 
@@ -60,7 +64,13 @@ class Pages:
             "messages": language.script_messages,
             "errors": {code: language.gettext(text) for code, text in error_text.TEXT.items()},
             "error_fallback": language.gettext(error_text.FALLBACK),
-            "error_network": language.gettext(error_text.NETWORK),
+            "error_offline": language.gettext(error_text.OFFLINE),
+            "error_unreachable": language.gettext(error_text.UNREACHABLE),
+            "error_server": language.gettext(error_text.SERVER),
+            "kept_sign_in": app in KEPT_SIGN_IN,
+            "sms_code_attempts": self.settings.sms_code_max_attempts,
+            "service_words": service_words.WORDS,
+            "service_separators": service_words.SEPARATORS.pattern,
         }
 
     def render(

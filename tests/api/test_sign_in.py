@@ -156,7 +156,8 @@ async def test_a_resident_signs_in_with_the_code_the_sms_brought(
     typed, number = new_phone()
     response = await api.post("/api/auth/sms-code", json={"phone": typed})
     assert response.status_code == 202, response.text
-    assert response.json() == {"expires_in": 300}
+    # The page counts down to the next code the number may ask for (one a minute).
+    assert response.json() == {"expires_in": 300, "resend_in": 60}
     [sms] = await asyncio.to_thread(texts_to, sim, number)
     code = CODE.search(sms).group(1)  # type: ignore[union-attr]
     assert sms == code_text(sms_settings, code)
@@ -211,7 +212,9 @@ async def test_the_same_answer_for_a_known_number_a_new_one_and_a_volunteer(
         await api.post("/api/auth/sms-code", json={"phone": typed})
         for typed in (known, new_phone()[0], volunteer)
     ]
-    assert {(a.status_code, a.text) for a in answers} == {(202, '{"expires_in":300}')}
+    assert {(a.status_code, a.text) for a in answers} == {
+        (202, '{"expires_in":300,"resend_in":60}')
+    }
 
 
 async def test_a_number_that_cannot_be_a_phone_is_422(api: httpx.AsyncClient) -> None:
@@ -597,6 +600,85 @@ async def test_logout_ends_the_sign_in(api: httpx.AsyncClient, sim: SimControl) 
     refused(await refresh(api, tokens), 401, "InvalidRefreshToken")
     unknown = await api.post("/api/auth/logout", json={"refresh_token": "never-issued-token"})
     assert unknown.status_code == 204
+
+
+# --- the resident's pages: the refresh token as a cookie ----------------------------------
+
+COOKIE = "fourorders_refresh"
+
+
+def set_cookie(response: httpx.Response) -> tuple[str, set[str]]:
+    """The refresh cookie's value and its attributes (lower case) from ``Set-Cookie``."""
+    [header] = [h for h in response.headers.get_list("set-cookie") if h.startswith(COOKIE + "=")]
+    value, *attributes = [part.strip() for part in header.split(";")]
+    return value.removeprefix(COOKIE + "="), {a.lower() for a in attributes}
+
+
+async def cookie_refresh(api: httpx.AsyncClient, value: str) -> httpx.Response:
+    # Sent by hand: the client's jar keeps a Secure cookie off http://testserver.
+    return await api.post("/api/auth/refresh", headers={"Cookie": f"{COOKIE}={value}"})
+
+
+async def cookie_sign_in(api: httpx.AsyncClient, sim: SimControl) -> httpx.Response:
+    typed, number = new_phone()
+    code = await ask_code(api, sim, typed, number)
+    response = await api.post(
+        "/api/auth/sms-login?cookie=true", json={"phone": typed, "code": code}
+    )
+    assert response.status_code == 200, response.text
+    return response
+
+
+async def test_a_kept_sign_in_is_a_cookie_no_script_reads_sent_only_to_the_refresh_route(
+    api: httpx.AsyncClient, sim: SimControl, sms_settings: Settings
+) -> None:
+    signed_in = await cookie_sign_in(api, sim)
+    assert signed_in.json()["refresh_token"] is None  # never in what a script sees
+    assert (await api.get("/api/me", headers=bearer(signed_in.json()))).status_code == 200
+    first, flags = set_cookie(signed_in)
+    days = int(sms_settings.refresh_token_ttl.total_seconds())
+    assert flags == {
+        "httponly",
+        "samesite=strict",
+        "secure",
+        "path=/api/auth/refresh",
+        f"max-age={days}",
+    }, flags
+
+    # Each use rotates it: a new access token, and the successor as the cookie again.
+    renewed = await cookie_refresh(api, first)
+    assert renewed.status_code == 200, renewed.text
+    assert renewed.json()["refresh_token"] is None
+    assert (await api.get("/api/me", headers=bearer(renewed.json()))).status_code == 200
+    second, flags = set_cookie(renewed)
+    assert second != first and "httponly" in flags and "path=/api/auth/refresh" in flags
+
+    # The first cookie again (a copy somebody kept): the whole sign-in ends, successor too.
+    refused(await cookie_refresh(api, first), 401, "InvalidRefreshToken")
+    refused(await cookie_refresh(api, second), 401, "InvalidRefreshToken")
+    # No cookie at all is the same 401, and a body still works as before for the desks.
+    refused(await api.post("/api/auth/refresh"), 401, "InvalidRefreshToken")
+
+
+async def test_signing_out_ends_the_kept_sign_in_and_drops_the_cookie(
+    api: httpx.AsyncClient, sim: SimControl
+) -> None:
+    value, _ = set_cookie(await cookie_sign_in(api, sim))
+    out = await api.delete("/api/auth/refresh", headers={"Cookie": f"{COOKIE}={value}"})
+    assert out.status_code == 204 and out.content == b""
+    gone, flags = set_cookie(out)
+    assert gone in ("", '""') and "max-age=0" in flags and "path=/api/auth/refresh" in flags
+    refused(await cookie_refresh(api, value), 401, "InvalidRefreshToken")
+    # Without a cookie (signed out already, or another app) it answers alike.
+    assert (await api.delete("/api/auth/refresh")).status_code == 204
+
+
+async def test_a_developers_http_localhost_gets_the_cookie_without_secure(
+    app_with: Callable[..., FastAPI], sim: SimControl
+) -> None:
+    async with caller(app_with(environment="development")) as api:
+        _, flags = set_cookie(await cookie_sign_in(api, sim))
+    assert "secure" not in flags and "httponly" in flags and "samesite=strict" in flags
 
 
 # --- who am I ---------------------------------------------------------------------------

@@ -243,6 +243,8 @@ async def test_the_resident_complains_once_while_it_is_open(
         await resident.post(f"/api/orders/{order_id}/complaint", json={"text": "一直没人来"}), 201
     )
     assert order["complaint_open"] is True
+    [made] = order["complaints"]
+    assert (made["status"], made["text"], made["resolution"]) == ("open", "一直没人来", None)
     refused(
         await resident.post(f"/api/orders/{order_id}/complaint", json={"text": "还是没人来"}),
         409,
@@ -266,7 +268,30 @@ async def test_the_resident_complains_once_while_it_is_open(
 
     assert await database.run(count) == 1  # the refused one left nothing behind
     await ok(await admin.post(f"/api/complaints/{mine[0]['id']}/resolve", json={"notes": "已派人"}))
-    assert (await ok(await resident.get(f"/api/orders/{order_id}")))["complaint_open"] is False
+    settled = await ok(await resident.get(f"/api/orders/{order_id}"))
+    assert settled["complaint_open"] is False
+    # The resident reads what they said and what the center did about it.
+    [made] = settled["complaints"]
+    assert (made["status"], made["text"], made["resolution"]) == (
+        "resolved",
+        "一直没人来",
+        "已派人",
+    )
+    assert made["resolved_at"] is not None
+
+
+async def test_the_volunteer_holding_the_order_reads_the_request_but_not_the_complaint(
+    worker: None, people: People, township: str
+) -> None:
+    order_id, _, as_helper = await accepted_order(people, township)
+    resident = await people.resident()
+    complained = f"/api/orders/{order_id}/complaint"
+    await ok(await resident.post(complained, json={"text": "约好的时间没来"}), 201)
+    held = await ok(await as_helper.get(f"/api/orders/{order_id}"))
+    assert held["reason"] and held["address"]  # what they came for, where
+    assert held["complaints"] == []  # the resident's complaint is for the center
+    own = await ok(await resident.get(f"/api/orders/{order_id}"))
+    assert [c["text"] for c in own["complaints"]] == ["约好的时间没来"]
 
 
 async def test_check_in_and_out_propose_the_hours(

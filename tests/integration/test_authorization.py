@@ -95,6 +95,7 @@ def rules(ids: World) -> dict[tuple[str, str], Rule]:
         ("POST", "/api/auth/login"): PUBLIC_FORM,
         ("POST", "/api/auth/token"): PUBLIC_FORM,
         ("POST", "/api/auth/refresh"): PUBLIC_FORM,
+        ("DELETE", "/api/auth/refresh"): PUBLIC,
         ("POST", "/api/auth/logout"): PUBLIC_FORM,
         ("GET", "/api/me"): SIGNED_IN,
         ("GET", "/api/me/orders"): rule(*RESIDENTS),

@@ -65,9 +65,9 @@ async def test_an_order_goes_round_the_loop_through_all_four_apps(
         # 1. The resident orders on their phone.
         resident = await (await new_context(browser)).new_page()
         await resident.goto(url + "/orders/new")
-        await resident_sign_in(resident, sim, "138 0013 8000", then="#order-form")
         await fill_order(resident, township)
-        await resident.click("#submit")
+        await resident.click("#submit")  # signing in is asked here, then the order goes in
+        await resident_sign_in(resident, sim, "138 0013 8000", then="#status")
         await resident.wait_for_url(re.compile(r"/orders/[A-Za-z0-9_-]{16}$"))
         order_id = resident.url.rsplit("/", 1)[1]
 

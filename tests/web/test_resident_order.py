@@ -4,6 +4,7 @@ updates without a reload, and the page for an order that cannot be found."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import re
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from tests.polling import eventually
 from tests.signin import Caller
 from tests.web.conftest import inspect, new_context
 from tests.web.test_resident import assert_large_text, assert_targets, ok, signed_in_tab
+from twilio_sim import SimControl
 
 CENTER = "县新时代文明实践中心"
 # What changes elsewhere reaches the page at its next poll (every 4 s): room for a busy machine.
@@ -77,6 +79,7 @@ async def test_the_resident_follows_hurries_rates_sees_a_correction_and_complain
     live: tuple[str, Settings],
     database: Database,
     township: str,
+    sim: SimControl,
 ) -> None:
     live_url, settings = live
     phone = "13800138010"
@@ -200,6 +203,30 @@ async def test_the_resident_follows_hurries_rates_sees_a_correction_and_complain
             await people.admin.get("/api/complaints", params={"township": township})
         )
         assert [c["order_id"] for c in complaints["items"]] == [order_id]
+        # The complaint stays on the page in the resident's words, then with its resolution,
+        # which is texted to them too, once.
+        made = page.locator("#complaint-list li")
+        await expect(made).to_have_count(1)
+        await expect(made).to_contain_text("志愿者说好再来一次，一直没来")
+        await expect(made).to_contain_text("中心正在处理")
+        [complaint] = complaints["items"]
+        resolve = f"/api/complaints/{complaint['id']}/resolve"
+        notes = {"notes": "已联系志愿者，明天上午上门补做"}
+        await ok(await people.admin.post(resolve, json=notes))
+        assert (await people.admin.post(resolve, json=notes)).status_code == 409
+        await expect(made).to_contain_text(
+            "中心处理结果：已联系志愿者，明天上午上门补做", timeout=LATER
+        )
+        await expect(made).to_have_attribute("data-status", "resolved")
+        await inspect(page, "resident-order-complaint-resolved")
+        texts = [
+            m["body"] for m in await asyncio.to_thread(sim.messages) if m["to"] == "+86" + phone
+        ]
+        resolved = [t for t in texts if "投诉" in t]
+        assert resolved == [
+            f"【{CENTER}】您对求助单{number[:4]} {number[4:]}的投诉，中心已处理："
+            f"已联系志愿者，明天上午上门补做。有问题请拨打{settings.center_hotline}。"
+        ], texts
         await context.close()
 
 

@@ -53,13 +53,13 @@ async def sign_in(page: Page, sim: SimControl, phone: str) -> None:
 
 async def resident_orders(page: Page, live_url: str, sim: SimControl, township: str) -> str:
     await page.goto(live_url + "/orders/new")
-    await sign_in(page, sim, RESIDENT_PHONE)
     await page.check("input[name=item_code][value='care.errands']")
     await page.fill("#reason", "老人腿脚不便，需要代买降压药")
     await page.select_option("#township", township)
     await page.fill("#address", "龙井社区3组12号")
     await page.fill("#resident_name", "龙秀英")
-    await page.click("#submit")
+    await page.click("#submit")  # the sign-in is asked here; then the order goes in
+    await sign_in(page, sim, RESIDENT_PHONE)
     await page.wait_for_url(re.compile(r"/orders/[A-Za-z0-9_-]{16}$"))
     return page.url.rsplit("/", 1)[1]
 

@@ -12,17 +12,28 @@ window.App = (() => {
   // Codes that are about one field of the sign-in form: their words go next to it.
   const CODE_FIELDS = { InvalidPhone: "phone", PhoneRequired: "phone", InvalidCode: "code" };
 
-  // A failure a person can read: the API's stable code mapped through the catalog.
+  // A failure a person can read: the API's stable code mapped through the catalog. What the
+  // server got wrong is never put on the reader: a 5xx says the service is at fault, and a
+  // request that got no answer blames the reader's network only when the phone is offline.
+  const wordsFor = (status, code) => {
+    if (code === "Network") return navigator.onLine === false ? data.error_offline : data.error_unreachable;
+    if (data.errors[code]) return data.errors[code];
+    return status >= 500 ? data.error_server : data.error_fallback;
+  };
   class Failure extends Error {
-    constructor(status, code, fields) {
-      super(code === "Network" ? data.error_network : (data.errors[code] || data.error_fallback));
+    constructor(status, code, fields, retryAfter = 0) {
+      super(wordsFor(status, code));
       this.status = status;
       this.code = code;
+      this.retryAfter = retryAfter;
       this.fields = fields && fields.length ? fields : (CODE_FIELDS[code] ? [CODE_FIELDS[code]] : []);
     }
   }
 
-  // Each app keeps its own sign-in for the life of the tab (access and refresh token).
+  // Each app keeps its own sign-in for the life of the tab (access and refresh token). The
+  // resident's outlives the tab (data.kept_sign_in): its refresh token is an HttpOnly cookie
+  // the server sets and rotates, never seen here; each tab trades it for its own access token.
+  const kept = Boolean(data.kept_sign_in);
   const tokens = {
     key: (kind = "token") => `fourorders.${data.app}.${kind}`,
     get: () => sessionStorage.getItem(tokens.key()),
@@ -31,24 +42,32 @@ window.App = (() => {
       sessionStorage.setItem(tokens.key(), access);
       if (refresh) sessionStorage.setItem(tokens.key("refresh"), refresh);
     },
-    clear: () => { sessionStorage.removeItem(tokens.key()); sessionStorage.removeItem(tokens.key("refresh")); },
+    clear: () => { for (const kind of ["token", "refresh", "who"]) sessionStorage.removeItem(tokens.key(kind)); },
   };
 
   // An access token lasts minutes; a desk stays open all day. On a 401, trade the refresh token
   // for a new pair once and retry; if that fails too, the sign-in is over.
   let refreshing = null;
-  async function renew() {
-    const refresh_token = tokens.refresh();
-    if (!refresh_token) return false;
-    refreshing = refreshing || fetch("/api/auth/refresh", {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ refresh_token }),
-    }).then(async (res) => {
+  function renew() {
+    if (!kept && !tokens.refresh()) return Promise.resolve(false);
+    // Tabs opened together must not send the same cookie twice (a reused one ends the
+    // sign-in everywhere): one tab at a time trades it, the next sends its successor.
+    const trade = () => exchange();
+    refreshing = refreshing || (kept && navigator.locks ? navigator.locks.request("fourorders.refresh", trade) : trade())
+      .finally(() => { refreshing = null; });
+    return refreshing;
+  }
+  async function exchange() {
+    const body = kept ? undefined : JSON.stringify({ refresh_token: tokens.refresh() });
+    try {
+      const res = await fetch("/api/auth/refresh", {
+        method: "POST", headers: body ? { "content-type": "application/json" } : {}, body,
+      });
       if (!res.ok) { tokens.clear(); return false; }
       const pair = await res.json();
       tokens.set(pair.access_token, pair.refresh_token);
       return true;
-    }).catch(() => false).finally(() => { refreshing = null; });
-    return refreshing;
+    } catch (err) { return false; }
   }
 
   async function api(method, path, body, headers = {}, retried = false) {
@@ -64,14 +83,15 @@ window.App = (() => {
     } catch (err) {
       throw new Failure(0, "Network");
     }
-    if (res.status === 401 && !retried && tokens.refresh() && await renew()) {
+    // Only a request that carried a token can have run out of time (a wrong code is a 401 too).
+    if (res.status === 401 && !retried && auth.authorization && await renew()) {
       return api(method, path, body, headers, true);
     }
     const answer = await res.json().catch(() => ({}));
     if (!res.ok) {
       // A 422 lists the fields and rules it refused: pages mark those fields.
       const fields = Array.isArray(answer.detail) ? answer.detail.map((d) => (d.loc || []).slice(-1)[0]) : [];
-      throw new Failure(res.status, answer.code || "", fields);
+      throw new Failure(res.status, answer.code || "", fields, Number(res.headers.get("retry-after")) || 0);
     }
     return answer;
   }
@@ -118,41 +138,120 @@ window.App = (() => {
   }
 
   // The sign-in form of partials/sms_sign_in.html or partials/staff_sign_in.html: shown until
-  // the reader is signed in, then onSignedIn runs (at once when they already are).
-  function signIn(onSignedIn) {
+  // the reader is signed in, then onSignedIn runs (at once when they already are, in this tab
+  // or, for the resident, by the kept sign-in).
+  let after = null;
+  let wired = false;
+  const signedIn = async () => Boolean(tokens.get()) || renew();
+
+  // quiet: a page that works before signing in (the service menu) asks only when it must.
+  async function signIn(onSignedIn, { quiet = false } = {}) {
+    wire();
+    if (await signedIn()) { $("sign-in").hidden = true; showSignOut(); return onSignedIn(); }
+    if (!quiet) { after = onSignedIn; $("sign-in").hidden = false; }
+    return undefined;
+  }
+
+  // The sign-in form again, for a page that stays as it is (a filled form is kept): `then` runs
+  // once the reader has signed in.
+  function askSignIn(then) {
+    wire();
+    tokens.clear();
+    after = then;
+    $("sign-in").hidden = false;
+    $("sign-in").scrollIntoView({ block: "start" });
+    ($("phone") || $("username")).focus();
+  }
+
+  // 获取验证码 rests until the number may ask again, counting down, so nobody taps it twice.
+  function restCodeButton(seconds) {
+    const button = $("send-code");
+    const label = _("获取验证码");
+    let left = Math.max(1, Math.ceil(seconds));
+    const tick = () => {
+      if (left <= 0) { clearInterval(timer); button.textContent = label; button.disabled = false; return; }
+      button.textContent = _("{n}秒后可重新获取").replace("{n}", left);
+      left -= 1;
+    };
+    button.disabled = true;
+    const timer = setInterval(tick, 1000);
+    tick();
+  }
+
+  function wire() {
+    if (wired) return;
+    wired = true;
     const form = $("sign-in");
     const sms = Boolean($("send-code"));
-    const done = async () => { form.hidden = true; await onSignedIn(); };
-    if (tokens.get()) return done();
-    form.hidden = false;
+    // A code is good until it expires or has been guessed wrong too often: until then the
+    // reader is told to check the digits, not to get a new one.
+    let codeLive = 0, wrongGuesses = 0;
     if (sms) {
       // Enter after the phone number asks for the code (it would submit an empty code).
       $("phone").addEventListener("keydown", (ev) => {
-        if (ev.key === "Enter") { ev.preventDefault(); $("send-code").click(); }
+        if (ev.key === "Enter") { ev.preventDefault(); if (!$("send-code").disabled) $("send-code").click(); }
       });
       $("send-code").addEventListener("click", async () => {
         showError(null);
         const phone = $("phone").value.trim();
         if (!phone) { showError(Object.assign(new Error(_("请填写手机号")), { fields: ["phone"] })); return; }
         $("send-code").disabled = true;
-        try { await api("POST", "/api/auth/sms-code", { phone }); $("code-sent").hidden = false; $("code").focus(); }
-        catch (err) { showError(err); }
-        $("send-code").disabled = false;
+        try {
+          const sent = await api("POST", "/api/auth/sms-code", { phone });
+          codeLive = Date.now() + sent.expires_in * 1000;
+          wrongGuesses = 0;
+          $("code-sent").hidden = false;
+          $("code").focus();
+          restCodeButton(sent.resend_in);
+        } catch (err) {
+          // Asked again too soon (another tab, a reload): wait out the rest, say nothing wrong.
+          if (err.code === "RateLimited" && err.retryAfter) { restCodeButton(err.retryAfter); return; }
+          showError(err);
+          $("send-code").disabled = false;
+        }
       });
     }
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       showError(null);
       const [path, body] = sms
-        ? ["/api/auth/sms-login", { phone: $("phone").value.trim(), code: $("code").value.trim() }]
+        ? [kept ? "/api/auth/sms-login?cookie=true" : "/api/auth/sms-login", { phone: $("phone").value.trim(), code: $("code").value.trim() }]
         : ["/api/auth/login", { username: $("username").value.trim(), password: $("password").value }];
       try {
         const signed = await api("POST", path, body);
         tokens.set(signed.access_token, signed.refresh_token);
-        await done();
-      } catch (err) { showError(err); }
+      } catch (err) {
+        if (err.code === "InvalidCode" && Date.now() < codeLive && ++wrongGuesses < data.sms_code_attempts) {
+          err.message = _("验证码不对，请核对短信里的6位数字再输一次。");
+        }
+        showError(err);
+        return;
+      }
+      form.hidden = true;
+      showSignOut();
+      const next = after;
+      after = null;
+      if (next) await next();
     });
-    return undefined;
+  }
+
+  // Signing out, the same in every app: the sign-in ends on the server too (the kept cookie,
+  // or the refresh token this tab holds), the tab forgets it, and the app starts again.
+  function showSignOut() {
+    const button = $("sign-out");
+    if (!button || button.dataset.wired) return;
+    button.dataset.wired = "1";
+    button.hidden = false;
+    button.addEventListener("click", signOut);
+  }
+  async function signOut() {
+    const refresh_token = tokens.refresh();
+    const ending = kept ? api("DELETE", "/api/auth/refresh")
+      : refresh_token ? api("POST", "/api/auth/logout", { refresh_token }) : null;
+    if (ending) await ending.catch(() => undefined);
+    tokens.clear();
+    sessionStorage.removeItem(tokens.key("draft"));
+    location.assign(document.querySelector(".brand").getAttribute("href"));
   }
 
   // Times in the county's zone, to the minute, labelled ("12月1日 14:05 北京时间").
@@ -188,5 +287,8 @@ window.App = (() => {
   // An order's number as people read it aloud: the month, then its place ("2612 0457").
   const spoken = (number) => (number ? `${number.slice(0, 4)} ${number.slice(4)}` : "");
 
-  return { data, _, $, RATINGS, api, Failure, showError, fieldError, signIn, time, countdown, every, tokens, newKey, spoken };
+  return {
+    data, _, $, RATINGS, api, Failure, showError, fieldError, signIn, askSignIn, signedIn, signOut, time, countdown,
+    every, tokens, newKey, spoken,
+  };
 })();

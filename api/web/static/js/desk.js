@@ -87,15 +87,7 @@ window.Desk = (() => {
 
   function signedOut() {
     tokens.clear();
-    sessionStorage.removeItem(tokens.key("who"));
     location.reload();
-  }
-
-  async function signOut() {
-    const refresh_token = tokens.refresh();
-    // The refresh token stops working on the server; the access token runs out on its own.
-    if (refresh_token) await api("POST", "/api/auth/logout", { refresh_token }).catch(() => undefined);
-    signedOut();
   }
 
   // Show the staff sign-in until the reader is signed in, then the desk (when their role may
@@ -106,7 +98,6 @@ window.Desk = (() => {
     $("sign-in").addEventListener("submit", () => {
       sessionStorage.setItem(tokens.key("who"), $("username").value.trim());
     });
-    $("sign-out").addEventListener("click", signOut);
     return App.signIn(async () => {
       let me;
       try { me = await api("GET", "/api/me"); } catch (err) {
@@ -135,5 +126,5 @@ window.Desk = (() => {
     }
   }
 
-  return { el, table, when, clock, countdown, live, start, signOut, everything };
+  return { el, table, when, clock, countdown, live, start, everything };
 })();

@@ -35,24 +35,10 @@ const Resident = (() => {
     "care.elderly_visit", "care.errands", "care.disability", "health.clinic",
     "neighbourhood.repairs", "neighbourhood.haircut", "science.smartphone", "legal.consultation",
   ];
-  // Words people use for these needs, so the search finds 代购代办 when they type 买药.
-  const WORDS = {
-    "care.elderly_visit": "老人 看望 陪伴 聊天 独居 空巢 探访",
-    "care.errands": "买药 买菜 买东西 跑腿 缴费 交费 办事 代办 代买",
-    "care.disability": "残疾 轮椅 残障",
-    "health.clinic": "看病 体检 量血压 医生 义诊",
-    "health.chronic": "高血压 糖尿病 慢病 吃药",
-    "health.mental": "心理 心情 想不开 孤独",
-    "neighbourhood.repairs": "修 电视 冰箱 洗衣机 电器 维修",
-    "neighbourhood.haircut": "理发 剪头 剃头 头发",
-    "science.smartphone": "手机 微信 视频 健康码 智能",
-    "science.anti_fraud": "诈骗 骗子",
-    "legal.consultation": "法律 律师 打官司 咨询",
-    "legal.mediation": "吵架 纠纷 邻居 调解 矛盾",
-    "education.tutoring": "作业 辅导 学习",
-    "education.left_behind": "孩子 留守 儿童",
-    "environment.sanitation": "打扫 卫生 清洁",
-  };
+  // Words people use for these needs, so the search finds 代购代办 when they type 买药, and
+  // what cuts a search into terms: both from core/service_words.py, whose rule search() follows.
+  const WORDS = App.data.service_words;
+  const SEPARATORS = new RegExp(App.data.service_separators);
   // Icons drawn for the common items; the others show their category's icon.
   const ITEM_ICONS = new Set(["care.elderly_visit", "care.errands", "care.disability", "neighbourhood.repairs",
     "neighbourhood.haircut", "science.smartphone"]);
@@ -92,13 +78,8 @@ const Resident = (() => {
   // --- Home: 我的求助 ------------------------------------------------------------------------
 
   async function home() {
-    $("sign-out").addEventListener("click", async () => {
-      // The refresh token stops working on the server too, not only in this tab.
-      if (tokens.refresh()) await api("POST", "/api/auth/logout", { refresh_token: tokens.refresh() }).catch(() => null);
-      tokens.clear();
-      location.assign("/");
-    });
     whenSignedIn(async () => {
+      $("browse").hidden = true;
       $("home").hidden = false;
       const [{ items }, mine] = await Promise.all([menu(), api("GET", "/api/me/orders")]);
       $("mine-loading").hidden = true;
@@ -153,7 +134,7 @@ const Resident = (() => {
     const apply = () => {
       // "#1" or "买药" alike: stray marks are dropped; a term matches a service's names, or
       // contains one of the words people use for it ("帮我买药" finds 代购代办).
-      const terms = box.value.toLowerCase().split(/[\s,，。、#＃]+/).filter(Boolean);
+      const terms = box.value.toLowerCase().split(SEPARATORS).filter(Boolean);
       const asked = box.value.trim() !== "";
       let shown = 0;
       for (const t of tiles()) {
@@ -198,6 +179,27 @@ const Resident = (() => {
 
   const REQUIRED = ["reason", "township", "address", "resident_name"];
 
+  // What the reader has filled in stays in this tab until the order is made: a sign-in asked
+  // at 提交求助 (or a reload) must not wipe it.
+  const DRAFT = tokens.key("draft");
+  const DRAFTED = [...REQUIRED, "village_id"];
+  function saveDraft() {
+    const picked = document.querySelector("input[name=item_code]:checked");
+    const draft = { item_code: picked ? picked.value : "" };
+    for (const name of DRAFTED) draft[name] = $(name).value;
+    sessionStorage.setItem(DRAFT, JSON.stringify(draft));
+  }
+  async function restoreDraft() {
+    let draft;
+    try { draft = JSON.parse(sessionStorage.getItem(DRAFT) || "null"); } catch (err) { draft = null; }
+    if (!draft) return;
+    const radio = draft.item_code && document.querySelector(`input[name=item_code][value="${CSS.escape(draft.item_code)}"]`);
+    if (radio) { radio.checked = true; radio.dispatchEvent(new Event("change", { bubbles: true })); }
+    for (const name of REQUIRED) $(name).value = draft[name] || "";
+    if (draft.township) await villages(draft.township).catch(() => undefined);
+    $("village_id").value = draft.village_id || "";
+  }
+
   async function orderForm() {
     let catalog, items, townships;
     try {
@@ -213,18 +215,23 @@ const Resident = (() => {
       $("picked").textContent = _("您选的服务：{name}").replace("{name}", named(items.get(ev.target.value)));
       $("picked").hidden = false;
     });
-    whenSignedIn(() => { $("order-form").hidden = false; });
+    await restoreDraft();
+    // Anyone may look through the menu and fill the form; signing in is asked at 提交求助.
+    App.signIn(() => undefined, { quiet: true });
 
     // One key per filled-in form: a double click or a retry never makes two orders,
     // while an edited form (or one restored by Back) is a new request with a new key.
     let key = App.newKey();
     $("order-form").addEventListener("input", (ev) => {
       if (ev.target.id === "service-search") return;
+      saveDraft();
       key = App.newKey();
       $("submit").disabled = false;
       if (ev.target.id) fieldError(ev.target.id, null);
     });
     window.addEventListener("pageshow", (ev) => { if (ev.persisted) { key = App.newKey(); $("submit").disabled = false; } });
+    $("order-form").addEventListener("change", saveDraft);
+    const submitAgain = () => $("order-form").requestSubmit();
     $("order-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       showError(null);
@@ -244,12 +251,16 @@ const Resident = (() => {
         return;
       }
       $("submit").disabled = true;
+      saveDraft();
       try {
+        if (!(await App.signedIn())) { App.askSignIn(submitAgain); return; }
         const order = await api("POST", "/api/orders", body, { "Idempotency-Key": key });
+        sessionStorage.removeItem(DRAFT);
         location.href = `/orders/${order.id}`;
       } catch (err) {
-        if (!signInAgain(err)) { showError(err); $("submit").disabled = false; }
-      }
+        // The sign-in ran out (and could not be renewed): sign in below, the form stays.
+        if (err.status === 401) App.askSignIn(submitAgain); else showError(err);
+      } finally { $("submit").disabled = false; }
     });
   }
 
@@ -328,6 +339,13 @@ const Resident = (() => {
     });
     set("number", App.spoken(order.number));
     set("submitted-at", time(order.submitted_at));
+    // What they asked, in their own words, and where: what the volunteer comes for.
+    fact("reason", order.reason);
+    set("reason", order.reason || "");
+    const where = [order.township, order.address].filter(Boolean).join(" ");
+    fact("address", order.address ? where : null);
+    set("address", where);
+    complaints(order.complaints || []);
     // The deadline only while the work is still to do; a cancelled order has none.
     fact("due", order.due_at ? "due" : null);
     if (order.due_at) {
@@ -371,6 +389,23 @@ const Resident = (() => {
       $("timeline").dataset.signature = signature;
     }
     photos(order);
+  }
+
+  // Each complaint with what they said, and, once the center has settled it, what was done.
+  function complaints(list) {
+    $("complaints").hidden = !list.length;
+    const signature = JSON.stringify(list);
+    if ($("complaint-list").dataset.signature === signature) return;
+    $("complaint-list").dataset.signature = signature;
+    $("complaint-list").replaceChildren(...list.map((c) => {
+      const li = el("li", { className: "complaint" },
+        el("p", {}, el("strong", { textContent: _("{time} 您投诉：").replace("{time}", time(c.made_at)) }), c.text || _("（电话回访时提出）")));
+      li.dataset.status = c.status;
+      li.append(c.status === "resolved"
+        ? el("p", { className: "resolution" }, el("strong", { textContent: _("{time} 中心处理结果：").replace("{time}", time(c.resolved_at)) }), c.resolution || "")
+        : el("p", { className: "muted", textContent: _("中心正在处理，会联系您。") }));
+      return li;
+    }));
   }
 
   // Photos come with the bearer token, so they are fetched and shown from blob URLs.
