@@ -41,6 +41,7 @@ from api.routes import (
     staff,
     supervision_pages,
     twilio,
+    twilio_inbound,
     volunteer,
     volunteer_pages,
 )
@@ -150,6 +151,7 @@ def create_app(
         registry.router,
         call_center.router,
         twilio.router,
+        twilio_inbound.router,
     ):
         app.include_router(router)
     app.include_router(complaints.router)

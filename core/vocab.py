@@ -73,6 +73,7 @@ class ReviewChannel(StrEnum):
 
     ONLINE = "online"  # the resident, on their own phone or the SMS link
     ON_SITE = "on_site"  # on the volunteer's phone, handed over (现场填写《满意度评议表》)
+    SMS = "sms"  # a reply to the completion SMS (1-4), from a phone without the internet
 
 
 class DispatchPolicy(StrEnum):
