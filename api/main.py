@@ -28,6 +28,7 @@ from api.routes import (
     auth,
     call_center,
     call_center_pages,
+    call_requests,
     catalog,
     complaints,
     console_pages,
@@ -152,6 +153,7 @@ def create_app(
         call_center.router,
         twilio.router,
         twilio_inbound.router,
+        call_requests.router,
     ):
         app.include_router(router)
     app.include_router(complaints.router)

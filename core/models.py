@@ -701,3 +701,37 @@ class SmsOptOut(Base):
 
     phone: Mapped[str] = mapped_column(String(24), primary_key=True)
     opted_out_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CallRequest(Base):
+    """A caller the center's number could not serve by keypad alone, for an agent to call
+    back: one who pressed 0 (``callback``), or one who said their address and need after the
+    tone (``intake``: the agent transcribes it into an order and confirms it by calling
+    back). The recording is personal data: fetched from Twilio only to be played to the
+    agent holding the task, and deleted there once the task is done; never in Temporal.
+    An agent's claim is a lease, as on follow-ups."""
+
+    __tablename__ = "call_requests"
+    __table_args__ = (
+        UniqueConstraint("call_sid", "kind"),
+        Index("ix_call_requests_queue", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    call_sid: Mapped[str] = mapped_column(String(40))
+    phone: Mapped[str] = mapped_column(String(24))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    # What they picked on the keypad before speaking (9 "other": none).
+    item_code: Mapped[str | None] = mapped_column(ForeignKey("catalog_items.code"))
+    recording_sid: Mapped[str | None] = mapped_column(String(40))
+    recording_seconds: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    claimed_by: Mapped[int | None] = mapped_column(Integer)
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by: Mapped[int | None] = mapped_column(Integer)
+    # The order the agent took for them, if any (else ``outcome`` says why not).
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    outcome: Mapped[str | None] = mapped_column(String(20))

@@ -1,4 +1,5 @@
-"""SMS replies: each inbound message applied once (by ``MessageSid``), and opt-outs.
+"""Help without a smartphone: SMS replies (each inbound message applied once, by its
+``MessageSid``), opt-outs, and callers the keypad menu hands to an agent (call requests).
 
 Revision ID: 0012
 Revises: 0011
@@ -42,8 +43,46 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("phone", name=op.f("pk_sms_opt_outs")),
     )
 
+    op.create_table(
+        "call_requests",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=10), nullable=False),
+        sa.Column("call_sid", sa.String(length=40), nullable=False),
+        sa.Column("phone", sa.String(length=24), nullable=False),
+        sa.Column("resident_id", sa.Integer(), nullable=True),
+        sa.Column("item_code", sa.String(length=60), nullable=True),
+        sa.Column("recording_sid", sa.String(length=40), nullable=True),
+        sa.Column("recording_seconds", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("claimed_by", sa.Integer(), nullable=True),
+        sa.Column("claim_expires_at", WHEN, nullable=True),
+        sa.Column("created_at", WHEN, nullable=False),
+        sa.Column("done_at", WHEN, nullable=True),
+        sa.Column("done_by", sa.Integer(), nullable=True),
+        sa.Column("order_id", sa.Integer(), nullable=True),
+        sa.Column("outcome", sa.String(length=20), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["item_code"],
+            ["catalog_items.code"],
+            name=op.f("fk_call_requests_item_code_catalog_items"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["order_id"], ["orders.id"], name=op.f("fk_call_requests_order_id_orders")
+        ),
+        sa.ForeignKeyConstraint(
+            ["resident_id"], ["residents.id"], name=op.f("fk_call_requests_resident_id_residents")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_call_requests")),
+        sa.UniqueConstraint("call_sid", "kind", name=op.f("uq_call_requests_call_sid_kind")),
+    )
+    op.create_index(
+        "ix_call_requests_queue", "call_requests", ["status", "created_at"], unique=False
+    )
+
 
 def downgrade() -> None:
+    op.drop_index("ix_call_requests_queue", table_name="call_requests")
+    op.drop_table("call_requests")
     op.drop_table("sms_opt_outs")
     op.drop_index("ix_inbound_sms_sender_received", table_name="inbound_sms")
     op.drop_table("inbound_sms")
