@@ -28,6 +28,7 @@ from api.routes import (
     auth,
     call_center,
     call_center_pages,
+    call_requests,
     catalog,
     complaints,
     console_pages,
@@ -41,6 +42,7 @@ from api.routes import (
     staff,
     supervision_pages,
     twilio,
+    twilio_inbound,
     volunteer,
     volunteer_pages,
 )
@@ -150,6 +152,8 @@ def create_app(
         registry.router,
         call_center.router,
         twilio.router,
+        twilio_inbound.router,
+        call_requests.router,
     ):
         app.include_router(router)
     app.include_router(complaints.router)

@@ -26,6 +26,7 @@ UnitId = _Id
 FollowUpId = _Id
 ComplaintId = _Id
 CallId = _Id
+CallRequestId = _Id
 SmsId = _Id
 StaffId = _Id
 

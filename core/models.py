@@ -670,3 +670,68 @@ class HonourRoll(Base):
     units: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_by: Mapped[int | None] = mapped_column(Integer)
+
+
+class InboundSms(Base):
+    """An SMS someone sent us, by Twilio's ``MessageSid``: applied once however often Twilio
+    delivers it, and answered the same way each time. The text itself is not kept (a
+    decline's reason goes to the order's notes as the app's does); the answer names orders
+    by number and service only."""
+
+    __tablename__ = "inbound_sms"
+    __table_args__ = (Index("ix_inbound_sms_sender_received", "sender", "received_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_sid: Mapped[str] = mapped_column(String(40), unique=True)
+    # ``volunteer:<id>``, ``resident:<id>``, or ``unknown:<digest>`` of a number we do not
+    # know (so one polite answer a day goes to it, and its number is kept nowhere).
+    sender: Mapped[str] = mapped_column(String(60))
+    # What the reply did, as a stable code (accepted, declined, ambiguous, unknown, …).
+    outcome: Mapped[str | None] = mapped_column(String(30))
+    answer: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SmsOptOut(Base):
+    """A number that replied 退订/STOP: no notices go to it until it replies 订阅/START.
+    Sign-in codes still go (the person asked for them on the page)."""
+
+    __tablename__ = "sms_opt_outs"
+
+    phone: Mapped[str] = mapped_column(String(24), primary_key=True)
+    opted_out_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CallRequest(Base):
+    """A caller the center's number could not serve by keypad alone, for an agent to call
+    back: one who pressed 0 (``callback``), or one who said their address and need after the
+    tone (``intake``: the agent transcribes it into an order and confirms it by calling
+    back). The recording is personal data: fetched from Twilio only to be played to the
+    agent holding the task, and deleted there once the task is done; never in Temporal.
+    An agent's claim is a lease, as on follow-ups."""
+
+    __tablename__ = "call_requests"
+    __table_args__ = (
+        UniqueConstraint("call_sid", "kind"),
+        Index("ix_call_requests_queue", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    call_sid: Mapped[str] = mapped_column(String(40))
+    phone: Mapped[str] = mapped_column(String(24))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"))
+    # What they picked on the keypad before speaking (9 "other": none).
+    item_code: Mapped[str | None] = mapped_column(ForeignKey("catalog_items.code"))
+    recording_sid: Mapped[str | None] = mapped_column(String(40))
+    recording_seconds: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    claimed_by: Mapped[int | None] = mapped_column(Integer)
+    claim_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    done_by: Mapped[int | None] = mapped_column(Integer)
+    # The order the agent took for them, if any (else ``outcome`` says why not).
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"))
+    outcome: Mapped[str | None] = mapped_column(String(20))

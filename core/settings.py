@@ -138,6 +138,11 @@ class Settings(BaseSettings):
     bootstrap_admin_password: SecretStr | None = None
     # What residents see instead of a volunteer's own number.
     center_hotline: str = "12345"
+    # Where 0 on the center's keypad menu puts a caller through (E.164); unset, they get a
+    # call-back task in the call-center queue instead.
+    hotline_forward_to: str | None = None
+    # The signature every SMS opens with: carriers register one per sender, so one here.
+    sms_signature: str = "【县新时代文明实践中心】"
 
     # The apps (issue 12): how often a resident may hurry an order (催办); how long after an
     # online review the follow-up call waits (it then asks to confirm that rating).

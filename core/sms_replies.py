@@ -147,3 +147,17 @@ def read(text: str) -> Reply:
     if yes is not None and set(yes.replace(" ", "")) <= _PARTICLES:
         return Reply(Verb.YES, code=code)
     return Reply(Verb.UNKNOWN, code=code, words=rest)
+
+
+# No I or O: read aloud or typed on keys they pass for 1 and 0.
+_CODE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+
+def offer_code(order_id: int) -> str:
+    """The code an SMS gives an order (``A3``), so a reply can name one of several open.
+
+    Fixed by the order alone, so it never shifts as offers come and go; two open at once
+    for one person share a code only when their ids are a multiple of 240 apart, and a reply
+    naming such a code is answered with the list, as an ambiguous one is.
+    """
+    return f"{_CODE_LETTERS[(order_id // 10) % len(_CODE_LETTERS)]}{order_id % 10}"

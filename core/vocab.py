@@ -73,6 +73,7 @@ class ReviewChannel(StrEnum):
 
     ONLINE = "online"  # the resident, on their own phone or the SMS link
     ON_SITE = "on_site"  # on the volunteer's phone, handed over (现场填写《满意度评议表》)
+    SMS = "sms"  # a reply to the completion SMS (1-4), from a phone without the internet
 
 
 class DispatchPolicy(StrEnum):
@@ -219,6 +220,18 @@ class MemberStatus(StrEnum):
     WITHDRAWN = "withdrawn"  # left before the start
 
 
+class CallRequestKind(StrEnum):
+    """Why a caller of the center's number waits for an agent to call back."""
+
+    CALLBACK = "callback"  # pressed 0 for a person
+    INTAKE = "intake"  # said their address and need after the tone
+
+
+class CallRequestStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+
+
 class ComplaintStatus(StrEnum):
     OPEN = "open"
     RESOLVED = "resolved"
@@ -257,6 +270,7 @@ class Channel(StrEnum):
     WEB = "web"  # the resident, on the web page or API
     HOTLINE = "hotline"  # staff, for a resident who phoned
     WALK_IN = "walk_in"  # staff, for a resident at a station
+    IVR = "ivr"  # the resident, by keypad on a call to the center's number
 
 
 # What staff write on an order for each other (the console's internal notes).

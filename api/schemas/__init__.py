@@ -1,6 +1,7 @@
 """Request and response bodies, one module per resource, all of them importable from here.
 
 - ``base``: the error shape, strict request bodies and changes, pages, health;
+- ``call_requests``: the call-back and intake tasks the center's keypad menu leaves;
 - ``catalog``, ``orders``, ``registry`` (volunteers, places, units, policies), ``follow_ups``
   (with complaints and escalations), ``accounts`` (sign-in, staff, audit, erasure),
   ``console`` (the board, notes);
@@ -33,6 +34,7 @@ from api.schemas.base import (
     Phone,
     Strict,
 )
+from api.schemas.call_requests import CallRequestDone, CallRequestOut
 from api.schemas.catalog import (
     CatalogItemCreate,
     CatalogItemOut,
@@ -124,6 +126,8 @@ __all__ = [
     "AssignBody",
     "AuditOut",
     "BoardOut",
+    "CallRequestDone",
+    "CallRequestOut",
     "CancelBody",
     "CandidatesOut",
     "CatalogItemCreate",

@@ -25,6 +25,7 @@ from core.models import (
     Resident,
     SmsCode,
     SmsMessage,
+    SmsOptOut,
 )
 from core.security import Principal
 
@@ -94,6 +95,7 @@ def erase_resident(
             .values(revoked_at=now)
         )
     session.execute(delete(SmsCode).where(SmsCode.phone.in_(phones)))
+    session.execute(delete(SmsOptOut).where(SmsOptOut.phone.in_(phones)))
     audit.record(
         session, admin, "resident.erase", f"order:{order.public_id}", ip=ip, orders=len(order_ids)
     )

@@ -115,8 +115,8 @@ def requester_for(
         if phone is None:
             raise Invalid(INVALID_PHONE, "that is not a phone number that can be called")
         channel = body.channel or Channel.HOTLINE
-        if channel == Channel.WEB:
-            raise Invalid(INVALID_CHANNEL, "staff order by hotline or walk-in, not web")
+        if channel not in (Channel.HOTLINE, Channel.WALK_IN):
+            raise Invalid(INVALID_CHANNEL, "staff order by hotline or walk-in")
         return Requester(phone=phone, channel=channel, by=actor_label(actor))
     if not actor.has(Role.RESIDENT) or actor.resident_id is None:
         raise Forbidden("sign in with your phone to ask for help")

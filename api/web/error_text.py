@@ -72,6 +72,10 @@ TEXT: Final[dict[str, str]] = {
     # Desks.
     "ClaimedByOther": N_("这条回访已被其他话务员领取。"),
     "NotClaimHolder": N_("这条回访不是您领取的。"),
+    "CallRequestClaimed": N_("这位来电群众已由其他话务员领取，或您还没有领取。"),
+    "CallRequestDone": N_("这条回电任务已经办完。"),
+    "NotTheCallersOrder": N_("这张单不是为这个来电号码下的，请核对。"),
+    "OrderRequired": N_("请先为来电群众下单，再选择“已下单”。"),
     "FollowUpNotOpen": N_("这条回访已经处理完了。"),
     "ComplaintAlreadyResolved": N_("这条投诉已经办结。"),
     "NoCandidates": N_("暂时没有合适的志愿者。"),

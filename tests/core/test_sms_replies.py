@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.sms_replies import Reply, Verb, read
+from core.sms_replies import Reply, Verb, offer_code, read
 
 pytestmark = pytest.mark.unit
 
@@ -65,3 +65,10 @@ CASES: list[tuple[str, Reply]] = [
 @pytest.mark.parametrize(("text", "expected"), CASES, ids=[c[0] or "empty" for c in CASES])
 def test_a_reply_reads_as_meant(text: str, expected: Reply) -> None:
     assert read(text) == expected
+
+
+def test_an_orders_code_is_a_letter_and_a_digit_and_neighbours_differ() -> None:
+    codes = [offer_code(i) for i in range(1, 241)]
+    assert len(set(codes)) == 240
+    assert all(read(f"1 {c}") == Reply(Verb.YES, digit=1, code=c) for c in codes)
+    assert offer_code(7) == offer_code(247)  # the stated wrap: 240 apart

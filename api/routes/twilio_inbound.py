@@ -1,0 +1,240 @@
+"""What people send the center's number: calls (the Voice URL) and SMS (the Messaging URL).
+
+Signed like every Twilio webhook (403 without a valid ``X-Twilio-Signature``). A call gets
+the keypad menu (``api/ivr.py``); an SMS reply is applied by ``api/sms_inbox.py`` and
+answered in the TwiML, so the reply SMS goes back on the same exchange.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+from twilio.twiml.messaging_response import MessagingResponse
+
+from api import ivr, schemas
+from api.commands import OrderCommands
+from api.deps import DatabaseDep, SettingsDep, TemporalDep
+from api.errors import ApiError
+from api.gateway import OrderGateway
+from api.ivr import Step
+from api.limits import LimitsDep
+from api.responses import refusals
+from api.sign_in_sms import send_text
+from api.sms_inbox import answer
+from api.stores import call_requests, orders
+from api.stores.call_requests import CALLBACK, INTAKE, Caller
+from api.twilio_signature import TwilioParams
+from core.order_numbers import spoken
+from core.phones import e164
+from core.security import SYSTEM
+from core.settings import Settings
+from core.vocab import ActorKind, Channel, actor
+
+router = APIRouter(
+    prefix="/api/twilio/inbound",
+    tags=["twilio"],
+    responses=refusals({403: "Not signed by Twilio (X-Twilio-Signature)"}),
+)
+
+XML = "application/xml"
+ItemParam = Annotated[str | None, Query(max_length=60, pattern=r"^[a-z0-9_.]+$")]
+
+
+def _twiml(document: str) -> Response:
+    return Response(content=document, media_type=XML)
+
+
+def _phone(params: dict[str, str], settings: Settings) -> str | None:
+    return e164(params.get("From", ""), country_code=settings.default_country_code)
+
+
+def _news(who: Caller, settings: Settings) -> str:
+    return "".join(ivr.status_line(h, settings) for h in who.orders)
+
+
+@router.post("/voice", response_class=Response)
+async def inbound_call(params: TwilioParams, db: DatabaseDep, settings: SettingsDep) -> Response:
+    """Someone calls the center's number: their orders' news, then the keypad menu."""
+    phone = _phone(params, settings)
+    who = await db.run(call_requests.caller, phone) if phone else Caller(None, [], None)
+    hello = f"您好，这里是{settings.center_name}志愿服务热线。"
+    if who.orders:
+        return _twiml(
+            ivr.ask(settings, Step.STATUS, ivr.AGAIN, before=hello + _news(who, settings))
+        )
+    return _twiml(ivr.ask(settings, Step.MAIN, ivr.MAIN_MENU, before=hello))
+
+
+@router.post("/voice/keys", response_class=Response)
+async def keys_pressed(
+    params: TwilioParams,
+    db: DatabaseDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+    limits: LimitsDep,
+    step: Step,
+    round_: Annotated[int, Query(alias="round", ge=1, le=ivr.ROUNDS)] = 1,
+    item: ItemParam = None,
+) -> Response:
+    """A key pressed (or none) at one of the menu's steps."""
+    digits = params.get("Digits", "").strip()
+    phone = _phone(params, settings)
+    if phone is None:
+        return _twiml(ivr.goodbye("无法识别您的号码，请稍后再拨。再见。"))
+    if digits == ivr.PERSON_KEY:
+        return _twiml(await _person(params, phone, db, settings))
+    who = await db.run(call_requests.caller, phone)
+    if step is Step.STATUS:
+        if digits == "1":
+            return _twiml(ivr.ask(settings, Step.STATUS, ivr.AGAIN, before=_news(who, settings)))
+        return _twiml(ivr.ask(settings, Step.MAIN, ivr.MAIN_MENU))
+    if step is Step.MAIN and digits == "1":
+        return _twiml(await _needs(db, settings))
+    if step is Step.NEEDS:
+        needs = await db.run(call_requests.common_needs, ivr.COMMON_ITEMS)
+        if digits.isdigit() and 1 <= int(digits) <= len(needs):
+            code, name = needs[int(digits) - 1]
+            if who.last is None:
+                return _twiml(ivr.record(settings, code, before=f"您选择了{name}。"))
+            return _twiml(
+                ivr.ask(
+                    settings, Step.ADDRESS, ivr.ADDRESS_MENU, item=code, before=f"您选择了{name}。"
+                )
+            )
+        if digits == ivr.OTHER_KEY:
+            return _twiml(ivr.record(settings, None))
+    if step is Step.ADDRESS and item:
+        if digits == "1" and who.last is not None:
+            return _twiml(await _order(params, phone, who, item, db, client, settings, limits))
+        if digits == "2":
+            return _twiml(ivr.record(settings, item))
+    return _twiml(await _again(step, round_, item, db, settings))
+
+
+async def _needs(db: DatabaseDep, settings: Settings, round_: int = 1, before: str = "") -> str:
+    needs = await db.run(call_requests.common_needs, ivr.COMMON_ITEMS)
+    menu = ivr.needs_menu([name for _, name in needs])
+    return ivr.ask(settings, Step.NEEDS, menu, round_=round_, before=before)
+
+
+async def _again(
+    step: Step, round_: int, item: str | None, db: DatabaseDep, settings: Settings
+) -> str:
+    """Nothing (or a key the menu has not) pressed: the menu once more, then goodbye."""
+    if round_ >= ivr.ROUNDS:
+        return ivr.goodbye(
+            f"感谢您的来电。需要帮助请再次拨打，或拨打{settings.center_hotline}。再见。"
+        )
+    again, missed = round_ + 1, "没有听清您的选择。"
+    if step is Step.NEEDS:
+        return await _needs(db, settings, again, before=missed)
+    text = ivr.ADDRESS_MENU if step is Step.ADDRESS else ivr.MAIN_MENU
+    chosen = step if step is Step.ADDRESS else Step.MAIN
+    return ivr.ask(settings, chosen, text, round_=again, item=item, before=missed)
+
+
+async def _person(params: dict[str, str], phone: str, db: DatabaseDep, settings: Settings) -> str:
+    if settings.hotline_forward_to:
+        return ivr.dial(settings.hotline_forward_to, settings.twilio_from_number)
+    who = await db.run(call_requests.caller, phone)
+    await db.run(
+        call_requests.ask_for_agent,
+        kind=CALLBACK,
+        call_sid=params.get("CallSid", ""),
+        phone=phone,
+        resident_id=who.resident_id,
+    )
+    return ivr.goodbye("好的，工作人员会尽快给您回电，请保持电话畅通。再见。")
+
+
+async def _order(
+    params: dict[str, str],
+    phone: str,
+    who: Caller,
+    item: str,
+    db: DatabaseDep,
+    client: TemporalDep,
+    settings: Settings,
+    limits: LimitsDep,
+) -> str:
+    """A known caller orders to their last address: at once, channel ``ivr``."""
+    assert who.last is not None and who.resident_id is not None
+    try:
+        await limits.check_order_submit(who.resident_id, None)
+    except ApiError:
+        return ivr.goodbye("您今天的求助次数较多，请稍后再拨，或按0转人工服务。再见。")
+    needs = dict(await db.run(call_requests.common_needs, ivr.COMMON_ITEMS))
+    body = schemas.OrderCreate(
+        item_code=item,
+        reason=f"电话按键求助：{needs.get(item, item)}",
+        address=who.last.address,
+        township=who.last.township,
+        resident_name=who.last.resident_name,
+        village_id=who.last.village_id,
+    )
+    requester = orders.Requester(phone=phone, channel=Channel.IVR, by=actor(ActorKind.RESIDENT))
+    submitted = await db.run(
+        orders.create_order,
+        body,
+        requester,
+        idempotency_key=f"ivr:{params.get('CallSid', '')}",
+        completion_sla=settings.completion_sla,
+        timezone=settings.county_timezone,
+    )
+    await OrderCommands(OrderGateway(client), db, settings, SYSTEM).ensure_workflow(submitted)
+    if not submitted.replayed:
+        text = (
+            f"{settings.sms_signature}您的求助“{needs.get(item, item)}”已收到，"
+            f"单号{spoken(submitted.number)}。志愿者接单后会短信告诉您。"
+        )
+        # Without an SMS account here the number read out on the call is the confirmation.
+        with suppress(ApiError):
+            await send_text(settings, phone, text, what="order confirmation")
+    return ivr.goodbye(
+        f"已为您下单，单号{ivr.aloud(submitted.number)}。志愿者接单后会短信通知您。再见。"
+    )
+
+
+@router.post("/voice/recorded", response_class=Response)
+async def recorded(
+    params: TwilioParams, db: DatabaseDep, settings: SettingsDep, item: ItemParam = None
+) -> Response:
+    """What the caller said after the tone: an intake task for an agent to call back."""
+    phone = _phone(params, settings)
+    if phone is None:
+        return _twiml(ivr.goodbye("再见。"))
+    who = await db.run(call_requests.caller, phone)
+    seconds = params.get("RecordingDuration", "")
+    sid = params.get("RecordingSid") or None
+    heard = sid is not None and seconds.isdigit() and int(seconds) > 0
+    await db.run(
+        call_requests.ask_for_agent,
+        kind=INTAKE if heard else CALLBACK,
+        call_sid=params.get("CallSid", ""),
+        phone=phone,
+        resident_id=who.resident_id,
+        item_code=item,
+        recording_sid=sid if heard else None,
+        recording_seconds=int(seconds) if heard else None,
+    )
+    if heard:
+        return _twiml(ivr.goodbye("已收到，工作人员会尽快给您回电确认。再见。"))
+    return _twiml(ivr.goodbye("没有听到您的声音，工作人员会给您回电。再见。"))
+
+
+@router.post("/sms", response_class=Response)
+async def inbound_sms(
+    params: TwilioParams, db: DatabaseDep, client: TemporalDep, settings: SettingsDep
+) -> Response:
+    """An SMS to the center's number: a volunteer's 1/2/完成, a resident's 1-4, 退订.
+
+    Applied once per ``MessageSid`` however often Twilio delivers it; the answer, if any, is
+    the ``<Message>`` of the TwiML returned.
+    """
+    text = await answer(params, db=db, client=client, settings=settings)
+    response = MessagingResponse()
+    if text:
+        response.message(text)
+    return Response(content=str(response.to_xml()), media_type=XML)
