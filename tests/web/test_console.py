@@ -330,6 +330,8 @@ SCRIPT_DATA_OR_CHINESE_LINK = r'<script type="application/json".*?</script>|lang
 CONSOLE_PAGES = (
     "/console/",
     "/console/orders/0123456789abcdef",
+    "/console/volunteers/new",
+    "/console/volunteers/1",
     *(f"/console/{name}" for name in console_pages.SIMPLE),
 )
 

@@ -83,6 +83,19 @@ const Console = (() => {
     }
   }
 
+  // Skills are catalog codes (a category or one of its items); people read and choose them
+  // by the menu's names, never by code.
+  let menu = null;
+  async function skillMenu() {
+    if (!menu) {
+      const [categories, all] = await Promise.all([api("GET", "/api/catalog"), items()]);
+      menu = { categories, names: new Map([...categories, ...all].map((c) => [c.code, c.name])) };
+    }
+    return menu;
+  }
+  const skillName = (code) => menu?.names.get(code) || _("已停用的服务");
+  const skillList = (codes) => codes.map(skillName).join("、") || "—";
+
   async function fillTownships(select) {
     for (const t of await api("GET", "/api/townships")) select.append(new Option(t.name, t.name));
   }
@@ -301,7 +314,7 @@ const Console = (() => {
 
   // --- volunteers: applications, pause, transfer --------------------------------------------
   async function volunteers() {
-    const units = await everything("/api/units");
+    const [units] = await Promise.all([everything("/api/units"), skillMenu()]);
     for (const u of units.filter((x) => x.active)) $("transfer-unit").append(new Option(u.name, String(u.id)));
     const unitName = (id) => units.find((u) => u.id === id)?.name || "—";
     let moving = null;
@@ -310,7 +323,7 @@ const Console = (() => {
         api("GET", "/api/volunteers?application=pending&limit=200"), api("GET", "/api/volunteers?limit=200"),
       ]);
       table($("apps-body"), apps.items, [
-        (v) => v.name, (v) => v.township, (v) => v.skills.join("、") || "—", (v) => time(v.created_at),
+        (v) => v.name, (v) => v.township, (v) => skillList(v.skills), (v) => time(v.created_at),
         (v) => el("span", { class: "actions" },
           action(_("批准"), v.name, async () => { await api("POST", `/api/volunteers/${v.id}/approve`); await refresh(); }),
           action(_("不批准"), v.name, async () => { await api("POST", `/api/volunteers/${v.id}/refuse`); await refresh(); }, { class: "secondary" })),
@@ -319,6 +332,7 @@ const Console = (() => {
         (v) => v.name, (v) => v.township, (v) => unitName(v.unit_id), (v) => `${v.open_orders}/${v.max_open_orders}`,
         (v) => String(v.completed_orders), (v) => (v.paused ? _("暂停接单") : _("可接单")),
         (v) => el("span", { class: "actions" },
+          el("a", { class: "button secondary", href: `/console/volunteers/${v.id}`, "aria-label": `${_("修改")}：${v.name}` }, _("修改")),
           action(v.paused ? _("恢复接单") : _("暂停接单"), v.name, async () => {
             await api("PATCH", `/api/volunteers/${v.id}`, { paused: !v.paused });
             await refresh();
@@ -341,6 +355,73 @@ const Console = (() => {
       await refresh();
     });
     live(5000, refresh);
+  }
+
+  // --- one volunteer: registration (登记注册) and corrections ----------------------------------
+  async function volunteer() {
+    const form = $("volunteer-form");
+    const id = form.dataset.editing === "true" ? location.pathname.split("/").filter(Boolean).pop() : null;
+    const [{ categories }, units, before] = await Promise.all([
+      skillMenu(), everything("/api/units"), id ? api("GET", `/api/volunteers/${id}`) : null, fillTownships($("township")),
+    ]);
+    for (const u of units.filter((x) => x.active)) $("unit_id").append(new Option(`${u.name}（${u.township}）`, String(u.id)));
+    async function villages(chosen) {
+      const [place] = await api("GET", `/api/places?${query({ township: $("township").value })}`);
+      $("village_id").replaceChildren(new Option(_("不指定"), ""), ...(place?.villages || []).map((v) => new Option(v.name, String(v.id))));
+      $("village_id").value = chosen ? String(chosen) : "";
+    }
+    // A category's own box means the whole category; skills off the menu stay choosable.
+    let n = 0;
+    const box = (code, name) => {
+      n += 1;
+      return el("label", { htmlFor: `skill-${n}` }, el("input", { type: "checkbox", id: `skill-${n}`, value: code }), name);
+    };
+    const offMenu = (before?.skills || []).filter((code) => !categories.some((c) => c.code === code || c.items.some((i) => i.code === code)));
+    $("skill-groups").replaceChildren(...categories.map((c) => el(
+      "fieldset", {}, el("legend", {}, c.name),
+      el("div", { class: "choices" }, box(c.code, _("{name}（全部）").replace("{name}", c.name)), ...c.items.map((i) => box(i.code, i.name))),
+    )), ...(offMenu.length ? [el("fieldset", {}, el("legend", {}, _("不在菜单上的服务")),
+      el("div", { class: "choices" }, ...offMenu.map((code) => box(code, skillName(code)))))] : []));
+    if (before) {
+      $("name").value = before.name;
+      $("phone-now").textContent = before.phone;
+      $("township").value = before.township;
+      $("unit_id").value = before.unit_id ? String(before.unit_id) : "";
+      $("max_open_orders").value = String(before.max_open_orders);
+      for (const input of $("skill-groups").querySelectorAll("input")) input.checked = before.skills.includes(input.value);
+    }
+    await villages(before?.village_id);
+    $("township").addEventListener("change", () => villages(null).catch(showError));
+    let unitNow = before?.unit_id ?? null;
+    onSubmit(form, async () => {
+      $("volunteer-saved").textContent = "";
+      required(...(id ? ["name"] : ["name", "phone"]));
+      const unit = $("unit_id").value ? Number($("unit_id").value) : null;
+      const body = {
+        name: $("name").value.trim(), township: $("township").value,
+        village_id: $("village_id").value ? Number($("village_id").value) : null,
+        max_open_orders: Number($("max_open_orders").value),
+        skills: [...$("skill-groups").querySelectorAll("input:checked")].map((input) => input.value),
+      };
+      const phone = $("phone").value.trim();
+      try {
+        if (!id) {
+          await api("POST", "/api/volunteers", { ...body, phone, unit_id: unit });
+          location.assign("/console/volunteers");
+          return;
+        }
+        let saved = await api("PATCH", `/api/volunteers/${id}`, phone ? { ...body, phone } : body);
+        // A new unit is a transfer (关系转接): the volunteer's history of units keeps it.
+        if (unit !== unitNow) saved = await api("POST", `/api/volunteers/${id}/transfer`, { unit_id: unit });
+        unitNow = saved.unit_id ?? null;
+        $("phone").value = "";
+        $("phone-now").textContent = saved.phone;
+        $("volunteer-saved").textContent = _("已保存：{name}").replace("{name}", saved.name);
+      } catch (err) {
+        if (err.code === "DuplicatePhone") err.fields = ["phone"];
+        throw err;
+      }
+    });
   }
 
   // --- units --------------------------------------------------------------------------------
@@ -455,7 +536,7 @@ const Console = (() => {
     await refresh();
   }
 
-  const PAGES = { board, orders, order, escalations, complaints, volunteers, units, staff, catalog };
+  const PAGES = { board, orders, order, escalations, complaints, volunteers, volunteer, units, staff, catalog };
   // Pages on the console's layout with a script of their own (the supervision screen) start
   // themselves.
   const page = PAGES[document.body.dataset.page];
