@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from api.exports import Cell, Sheet
 from api.schemas import reports as out
 from api.stores import audit
+from api.stores.order_lists import OrderFilter, chosen
 from api.stores.overview import Filters, cohort
 from core.models import Category, FollowUp, Order
 from core.security import Principal
@@ -151,6 +152,8 @@ ORDER_HEADERS = [
     "回访结果",
     "回访后评价",
     "服务时长(小时)",
+    # The id in the order's page address (/console/orders/<id>).
+    "页面编号",
 ]
 PERSONAL_HEADERS = ["姓名", "电话", "地址", "申请事由"]
 
@@ -162,14 +165,18 @@ def order_sheet(
     personal: bool,
     actor: Principal,
     ip: str | None,
+    listed: OrderFilter | None = None,
+    country_code: str = "86",
 ) -> Sheet:
+    """The orders of the period, one row each; ``listed``: only those the console's order list
+    shows under the same filter and search (a search by phone or name is audited as there)."""
     zone = ZoneInfo(f.timezone)
 
     def when(value: datetime | None) -> str:
         return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else ""
 
     columns = [
-        Order.public_id,
+        Order.number,
         Order.submitted_at,
         Order.township,
         Category.name,
@@ -185,6 +192,7 @@ def order_sheet(
         FollowUp.outcome,
         Order.rating,
         Order.hours,
+        Order.public_id,
     ]
     if personal:
         columns += [Order.resident_name, Order.resident_phone, Order.address, Order.reason]
@@ -194,13 +202,18 @@ def order_sheet(
         .join(Category, Category.code == Order.category_code)
         .outerjoin(FollowUp, FollowUp.order_id == Order.id)
         .where(*cohort(session, f))
+        .where(
+            *chosen(session, listed, viewer=actor, ip=ip, country_code=country_code)
+            if listed is not None
+            else ()
+        )
         .order_by(Order.submitted_at, Order.id)
         .limit(MAX_ORDER_ROWS)
     )
     for r in result:
         on_time = r.completed_at is not None and r.completed_at <= r.deadline_at
         row: list[Cell] = [
-            r.public_id,
+            r.number,
             when(r.submitted_at),
             r.township,
             r.name,
@@ -216,6 +229,7 @@ def order_sheet(
             OUTCOME.get(r.outcome or "", ""),
             RATING.get(r.rating or "", "") if r.outcome else "",
             r.hours,
+            r.public_id,
         ]
         if personal:
             row += [r.resident_name, r.resident_phone, r.address, r.reason]

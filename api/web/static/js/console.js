@@ -49,7 +49,9 @@ const Console = (() => {
   // A row's button says what it does ("批准") and, to a screen reader, to whom ("批准：杨").
   function action(label, whom, run, props = {}) {
     const named = whom ? { "aria-label": `${label}：${whom}` } : {};
-    const button = el("button", { type: "button", ...named, ...props }, label);
+    return wire(el("button", { type: "button", ...named, ...props }, label), run);
+  }
+  function wire(button, run) {
     button.addEventListener("click", async () => {
       showError(null);
       button.disabled = true;
@@ -154,6 +156,16 @@ const Console = (() => {
       $("next").disabled = offset + PAGE >= page.total;
       stamp();
     }
+    // The export holds every order the list shows (all its pages), by the same filter; the
+    // list's days are whole county days, the export's period runs up to the next midnight.
+    const exported = (format) => {
+      const { since, until, ...rest } = chosen();
+      const after = (day) => new Date(Date.parse(`${day}T00:00:00Z`) + 86400000).toISOString().slice(0, 10);
+      return `/api/reports/orders/export?${query({
+        ...rest, format, from: since && `${since}T00:00:00`, to: until && `${after(until)}T00:00:00`,
+      })}`;
+    };
+    for (const format of ["xlsx", "csv"]) wire($(`export-${format}`), () => Desk.download(exported(format)));
     form.addEventListener("submit", (ev) => { ev.preventDefault(); offset = 0; reload(); });
     form.addEventListener("reset", () => setTimeout(() => { offset = 0; reload(); }));
     $("prev").addEventListener("click", () => { offset = Math.max(0, offset - PAGE); reload(); });

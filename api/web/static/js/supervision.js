@@ -179,6 +179,15 @@
         if (me.townships === null || me.townships.includes(t.name)) $("township").append(new Option(t.name, t.name));
       }
     } catch (err) { App.showError(err); }
+    // The figures on the screen, and the orders behind them, as files to forward.
+    for (const [id, path] of [["export-overview-xlsx", "overview/export?format=xlsx&"], ["export-overview-csv", "overview/export?format=csv&"], ["export-orders-xlsx", "orders/export?format=xlsx&"]]) {
+      $(id).addEventListener("click", async () => {
+        App.showError(null);
+        $(id).disabled = true;
+        try { await Desk.download(`/api/reports/${path}${query()}`); } catch (err) { App.showError(err); }
+        $(id).disabled = false;
+      });
+    }
     const again = live(5000, refresh);
     $("filters").addEventListener("change", () => { refresh().catch(App.showError); });
     $("filters").addEventListener("submit", (ev) => ev.preventDefault());
