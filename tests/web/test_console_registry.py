@@ -120,3 +120,19 @@ async def test_an_admin_registers_and_corrects_a_volunteer_choosing_skills_by_na
     assert now["phone"].endswith(phone[-4:])
     transfers = await ok(await county.get(f"/api/volunteers/{made['id']}/transfers"))
     assert [(t["from_unit_id"], t["to_unit_id"]) for t in transfers] == [(team["id"], None)]
+
+    # A staff account with too short a password: the form says why, next to the password.
+    await desk.click("a[href='/console/staff']")
+    await desk.fill("#staff-username", f"agent-{uuid.uuid4().hex[:6]}")
+    await desk.fill("#staff-password", "short")
+    await desk.click("#staff-submit")
+    await expect(desk.locator("#staff-password-error")).to_have_text("密码太短了：至少要12个字符。")
+    await expect(desk.locator("#staff-password")).to_have_attribute("aria-invalid", "true")
+    await look(desk, "console-staff-weak-password")
+
+    # A deadline passed seconds ago reads as overdue, not as no time left.
+    said = await desk.evaluate(
+        "() => [App.countdown(new Date(Date.now() - 20000).toISOString()),"
+        " App.countdown(new Date(Date.now() + 20000).toISOString())]"
+    )
+    assert said == ["已超时 不到1分钟", "还剩 1分钟"]

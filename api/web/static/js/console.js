@@ -493,10 +493,17 @@ const Console = (() => {
     onSubmit($("staff-form"), async () => {
       required("staff-username", "staff-password");
       const chosen = ticked($("staff-townships"));
-      await api("POST", "/api/staff", {
-        username: $("staff-username").value.trim(), password: $("staff-password").value,
-        role: $("staff-role").value, townships: chosen.length ? chosen : null,
-      });
+      try {
+        await api("POST", "/api/staff", {
+          username: $("staff-username").value.trim(), password: $("staff-password").value,
+          role: $("staff-role").value, townships: chosen.length ? chosen : null,
+        });
+      } catch (err) {
+        // Words about one field go next to it (the API names the body's fields).
+        const named = { WeakPassword: ["password"], DuplicateUsername: ["username"] }[err.code] || err.fields;
+        err.fields = named.map((f) => `staff-${f}`);
+        throw err;
+      }
       $("staff-form").reset();
       await refresh();
     });
