@@ -27,7 +27,12 @@ async def board(pages: PagesDep) -> HTMLResponse:
 
 @router.get("/orders/{order_id}")
 async def order(order_id: OrderId, pages: PagesDep, settings: SettingsDep) -> HTMLResponse:
-    return pages.render("console/order.html", app=APP, temporal_ui=settings.temporal_ui_url)
+    return pages.render(
+        "console/order.html",
+        app=APP,
+        temporal_ui=settings.temporal_ui_url,
+        open_call_size=settings.open_call_size,
+    )
 
 
 @router.get("/volunteers/new")

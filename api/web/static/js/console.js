@@ -174,7 +174,15 @@ const Console = (() => {
   }
 
   // --- one order ----------------------------------------------------------------------------
-  const score = (x) => (x === null || x === undefined ? "—" : x.toFixed(2));
+  // A score's part (0–1) as a word and a bar, never a bare decimal.
+  const LEVELS = [[0.75, _("高")], [0.4, _("中")], [Number.MIN_VALUE, _("低")]];
+  const level = (x) => LEVELS.find(([least]) => x >= least)?.[1] || _("无");
+  const score = (x) => (x === null || x === undefined ? "—"
+    : el("span", { class: "gauge" }, el("meter", { min: 0, max: 1, value: x, "aria-hidden": "true" }), level(x)));
+  // Whether the volunteer can do what was ordered: the item itself, its category, or neither.
+  const lacksSkill = (c) => !(c.skill > 0);
+  const skillWords = (c) => (c.skill >= 1 ? _("会这项") : c.skill > 0 ? _("会这一类")
+    : el("span", { class: "chip urgent" }, _("没有这项技能")));
   // Who acted, as the timeline names them: "admin:3" → 中心管理员 3 (ids only, never a phone).
   function actorText(e) {
     if (e.actor && typeof e.actor === "object") return e.actor.name || ACTORS[e.actor.kind] || "";
@@ -200,6 +208,7 @@ const Console = (() => {
     $("order-id").textContent = id;
     await items();
     let current = null;
+    let ranked = null;
     const reason = () => $("dispatch-reason").value.trim() || undefined;
     async function dispatch(body) {
       current = await api("POST", `/api/orders/${id}/dispatch`, { ...body, reason: reason() });
@@ -212,14 +221,23 @@ const Console = (() => {
       $("dispatch").hidden = false;
       const redispatch = current.status !== "pending";
       $("dispatch-title").textContent = redispatch ? _("改派：推荐的志愿者") : _("派单：推荐的志愿者");
-      const ranked = await api("GET", `/api/orders/${id}/candidates`);
+      // The holder of the order is left out by the API: 改派 offers someone else.
+      ranked = await api("GET", `/api/orders/${id}/candidates`);
+      const skilled = ranked.volunteers.filter((c) => !lacksSkill(c)).length;
+      $("skill-warning").hidden = !ranked.volunteers.length || skilled > 0;
+      $("skill-warning").textContent = _("推荐的志愿者都没有“{item}”这项技能：派单前请先电话确认能否胜任，并在派单说明里写明原因。").replace("{item}", current.item_name);
       table($("candidates-body"), ranked.volunteers, [
-        (c) => c.name, (c) => el("strong", {}, score(c.score)), (c) => score(c.proximity), (c) => score(c.skill),
+        (c) => c.name, (c) => el("strong", {}, score(c.score)), (c) => score(c.proximity), skillWords,
         (c) => score(c.trade), (c) => score(c.fit),
         (c) => (c.distance_km === null ? "—" : _("{km} 公里").replace("{km}", c.distance_km.toFixed(1))),
         (c) => `${c.open_orders}/${c.max_open_orders}`,
-        (c) => action(redispatch ? _("改派") : _("派单"), c.name,
-          () => dispatch({ volunteer_id: c.volunteer_id })),
+        (c) => action(redispatch ? _("改派") : _("派单"), c.name, async () => {
+          // Sending it to someone without the skill is a decision the center writes down.
+          if (lacksSkill(c) && !reason()) {
+            throw Object.assign(new Error(_("{name}没有这项技能：请先在派单说明里写明为什么派给这位志愿者。").replace("{name}", c.name)), { fields: ["dispatch-reason"] });
+          }
+          await dispatch({ volunteer_id: c.volunteer_id });
+        }),
       ], { empty: _("暂无可派的志愿者"), key: (c) => c.volunteer_id });
       table($("units-body"), ranked.units, [
         (u) => `${u.name}（${UNIT_KINDS[u.kind] || u.kind}）`, (u) => score(u.score), (u) => `${u.members_free}/${u.members}`,
@@ -257,10 +275,22 @@ const Console = (() => {
         "li", { dataset: { id: n.id } }, el("time", { dateTime: n.created_at }, `${time(n.created_at)} · ${n.author || "—"}`), n.text,
       )) : [el("li", { class: "muted" }, _("暂无备注"))]));
     }
-    $("open-call").addEventListener("click", async () => {
-      showError(null);
-      $("open-call").disabled = true;
-      try { current = await api("POST", `/api/orders/${id}/open-call`, {}); render(current); await candidates(); } catch (err) { showError(err); $("open-call").disabled = false; }
+    // An open call (抢单) first says whom it will reach, by name, and waits for a yes; it goes
+    // to exactly those named.
+    let reach = [];
+    $("open-call").addEventListener("click", () => {
+      reach = ranked.volunteers.slice(0, Number($("open-call").dataset.size));
+      $("open-call-says").textContent = _("抢单将同时发给 {n} 位志愿者：{names}。谁先接单就由谁办理。确认发布吗？")
+        .replace("{n}", reach.length).replace("{names}", reach.map((c) => c.name).join("、"));
+      $("open-call-confirm").hidden = false;
+      $("open-call-yes").focus();
+    });
+    $("open-call-no").addEventListener("click", () => { $("open-call-confirm").hidden = true; $("open-call").focus(); });
+    wire($("open-call-yes"), async () => {
+      current = await api("POST", `/api/orders/${id}/open-call`, { volunteer_ids: reach.map((c) => c.volunteer_id) });
+      $("open-call-confirm").hidden = true;
+      render(current);
+      await candidates();
     });
     onSubmit($("note-form"), async () => {
       required("note-text");
