@@ -165,6 +165,7 @@ async def export_orders(
     fmt: ExportFormat = "xlsx",
     personal: bool = False,
     status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
+    open_: Annotated[bool | None, Query(alias="open")] = None,
     item: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
     overdue: bool | None = None,
     q: Annotated[
@@ -178,12 +179,14 @@ async def export_orders(
 ) -> Response:
     """The orders received in the period, one row each (at most 200,000).
 
-    ``status``, ``item``, ``overdue`` and ``q`` narrow it as they narrow the order list
+    ``status``, ``open``, ``item``, ``overdue`` and ``q`` narrow it as they narrow the order list
     (``GET /api/orders``), so the console exports what its list shows. ``personal=true``
     adds the resident's name, phone, address and reason (orders in the admin's townships
     only, as always); each such export is written to the audit log.
     """
-    listed = order_lists.OrderFilter(status=status_, item=item, overdue=overdue, search=q)
+    listed = order_lists.OrderFilter(
+        status=status_, still_open=open_, item=item, overdue=overdue, search=q
+    )
     sheet = await db.run(
         exports.order_sheet,
         f,

@@ -18,21 +18,13 @@ from api.schemas import reports as out
 from api.stores import audit
 from api.stores.order_lists import OrderFilter, chosen
 from api.stores.overview import Filters, cohort
+from api.web.vocabulary import STATUS
 from core.models import Category, FollowUp, Order
 from core.security import Principal
 
 # The most rows one order export holds: a province's year is a job, not a request.
 MAX_ORDER_ROWS = 200_000
 
-STATUS = {
-    "pending": "待派单",
-    "dispatched": "已派单",
-    "accepted": "已接单",
-    "completed": "已完成",
-    "reviewed": "已评价",
-    "closed": "已回访办结",
-    "cancelled": "已取消",
-}
 RATING = {
     "very_satisfied": "非常满意",
     "satisfied": "满意",
@@ -51,7 +43,7 @@ FIGURES: list[tuple[str, str]] = [
     ("received", "受理订单"),
     ("dispatched", "已派单"),
     ("accepted", "已接单"),
-    ("completed", "已办结"),
+    ("completed", "已完成服务"),
     ("completed_on_time", "72小时内办结"),
     ("on_time_rate", "按时办结率"),
     ("overdue", "超时"),
@@ -70,7 +62,7 @@ FIGURES: list[tuple[str, str]] = [
 ]
 BREAKDOWN_HEADERS = [
     "受理订单",
-    "已办结",
+    "已完成服务",
     "72小时内办结",
     "按时办结率",
     "超时",
@@ -126,7 +118,7 @@ def overview_sheets(report: out.Overview) -> list[Sheet]:
         Sheet("按类别", ["服务类别", *BREAKDOWN_HEADERS], breakdown(report.by_category)),
         Sheet(
             "趋势",
-            ["起始日期", "受理订单", "已办结", "72小时内办结", "超时"],
+            ["起始日期", "受理订单", "已完成服务", "72小时内办结", "超时"],
             [
                 [p.start, p.received, p.completed, p.completed_on_time, p.overdue]
                 for p in report.series

@@ -13,6 +13,7 @@ from api import schemas
 from api.stores import audit
 from api.stores.access import visible
 from api.stores.errors import NotFound
+from api.stores.figures import OVERDUE, STILL_OPEN
 from api.stores.rows import from_row, total_rows
 from core.models import (
     Order,
@@ -37,6 +38,8 @@ def residents_orders(
 @dataclass(frozen=True)
 class OrderFilter:
     status: OrderStatus | None = None
+    # 在办: pending, dispatched or accepted (``figures.STILL_OPEN``).
+    still_open: bool | None = None
     overdue: bool | None = None
     undispatchable: bool | None = None
     township: str | None = None
@@ -90,8 +93,10 @@ def chosen(
             audit.record(session, viewer, "orders.search", "orders", ip=ip, by=personal)
     if flt.status is not None:
         where.append(Order.status == flt.status.value)
+    if flt.still_open is not None:
+        where.append(STILL_OPEN if flt.still_open else ~STILL_OPEN)
     if flt.overdue is not None:
-        where.append(Order.overdue.is_(flt.overdue))
+        where.append(OVERDUE if flt.overdue else ~OVERDUE)
     if flt.undispatchable is not None:
         where.append(Order.undispatchable.is_(flt.undispatchable))
     if flt.township is not None:

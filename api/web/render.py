@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from api.deps import SettingsDep
-from api.web import error_text, i18n
+from api.web import error_text, i18n, vocabulary
 
 TEMPLATES: Final = Path(__file__).resolve().parent / "templates"
 STATIC: Final = Path(__file__).resolve().parent / "static"
@@ -61,6 +61,7 @@ class Pages:
             "errors": {code: language.gettext(text) for code, text in error_text.TEXT.items()},
             "error_fallback": language.gettext(error_text.FALLBACK),
             "error_network": language.gettext(error_text.NETWORK),
+            "statuses": {code: language.gettext(words) for code, words in vocabulary.STATUS.items()},
         }
 
     def render(

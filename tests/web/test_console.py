@@ -212,8 +212,11 @@ async def test_a_township_admin_dispatches_notes_resolves_and_approves_in_the_co
     await look(desk, "console-order-closed")
 
     await desk.click("a[href='/console/complaints']")
-    complaint = desk.locator("#complaints-body tr", has_text=order_id)
+    # Listed by the order's number, linked to the order's page.
+    link = desk.locator(f"a[href='/console/orders/{order_id}']")
+    complaint = desk.locator("#complaints-body tr", has=link)
     await expect(complaint).to_contain_text("迟到")
+    await expect(complaint).to_contain_text(spoken)
     await look(desk, "console-complaints-open")
     await complaint.locator("button").click()
     await expect(desk.locator("#resolve-form")).to_be_visible()

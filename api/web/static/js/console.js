@@ -5,10 +5,8 @@ const Console = (() => {
   const { el, table, countdown, live, start, everything } = Desk;
   const LIVE_MS = 3000;
 
-  const STATUS = {
-    pending: _("待派单"), dispatched: _("已派单"), accepted: _("已接单"), completed: _("已完成，待评价"),
-    reviewed: _("已评价，待回访"), closed: _("已办结"), cancelled: _("已取消"),
-  };
+  // The one vocabulary of statuses for staff (api/web/vocabulary.py), in the reader's language.
+  const STATUS = App.data.statuses;
   const { RATINGS } = App;
   const EVENTS = {
     submitted: _("提交求助"), dispatched: _("派单"), redispatched: _("改派"), open_call: _("发布抢单"),
@@ -129,6 +127,8 @@ const Console = (() => {
   const PAGE = 25;
   async function orders() {
     const form = $("filters");
+    // 在办 (any of the open steps) is the board's, as the API's ``open`` filter.
+    $("f-status").append(new Option(_("在办（未办结）"), "open"));
     for (const [code, label] of Object.entries(STATUS)) $("f-status").append(new Option(label, code));
     const [catalog] = await Promise.all([items(), fillTownships($("f-township"))]);
     for (const i of catalog) $("f-item").append(new Option(i.name, i.code));
@@ -137,13 +137,17 @@ const Console = (() => {
     for (const [name, id] of Object.entries(fields)) if (params.has(name)) $(id).value = params.get(name);
     let offset = Number(params.get("offset") || 0);
     const chosen = () => Object.fromEntries(Object.entries(fields).map(([name, id]) => [name, $(id).value]));
+    const asked = () => {
+      const { status, ...rest } = chosen();
+      return status === "open" ? { ...rest, open: true } : { ...rest, status };
+    };
     const show = () => history.replaceState(null, "", `?${query({ ...chosen(), offset: offset || "" })}`);
     let stop = null;
     // A search by phone or name is audited each time it runs: it is looked up once, not
     // every few seconds.
     const reload = () => { if (stop) stop(); show(); stop = live($("f-q").value.trim() ? null : 5000, refresh); };
     async function refresh() {
-      const page = await api("GET", `/api/orders?${query({ ...chosen(), limit: PAGE, offset })}`);
+      const page = await api("GET", `/api/orders?${query({ ...asked(), limit: PAGE, offset })}`);
       table($("orders-body"), page.items, [
         (o) => orderLink(o.id, o.number), (o) => itemName(o.item_code), (o) => o.township,
         (o) => el("span", {}, statusText(o), ...flags(o).flatMap((chip) => [" ", chip])), (o) => time(o.submitted_at),
@@ -159,7 +163,7 @@ const Console = (() => {
     // The export holds every order the list shows (all its pages), by the same filter; the
     // list's days are whole county days, the export's period runs up to the next midnight.
     const exported = (format) => {
-      const { since, until, ...rest } = chosen();
+      const { since, until, ...rest } = asked();
       const after = (day) => new Date(Date.parse(`${day}T00:00:00Z`) + 86400000).toISOString().slice(0, 10);
       return `/api/reports/orders/export?${query({
         ...rest, format, from: since && `${since}T00:00:00`, to: until && `${after(until)}T00:00:00`,
@@ -315,7 +319,7 @@ const Console = (() => {
     const refresh = async () => {
       const page = await api("GET", `/api/escalations?${query({ open_only: $("open-only").checked, limit: 100 })}`);
       table($("esc-body"), page.items, [
-        (e) => orderLink(e.order_id), (e) => String(e.level), (e) => time(e.at), (e) => e.township,
+        (e) => orderLink(e.order_id, e.order_number), (e) => String(e.level), (e) => time(e.at), (e) => e.township,
         (e) => STATUS[e.order_status] || e.order_status, (e) => time(e.deadline_at),
       ], { empty: _("没有督办记录"), key: (e) => `${e.order_id}-${e.level}` });
     };
@@ -329,15 +333,15 @@ const Console = (() => {
     const refresh = async () => {
       const page = await api("GET", `/api/complaints?${query({ status: $("c-status").value, limit: 100 })}`);
       table($("complaints-body"), page.items, [
-        (c) => orderLink(c.order_id), (c) => c.item_name, (c) => c.township, (c) => c.note || "—", (c) => time(c.created_at),
+        (c) => orderLink(c.order_id, c.order_number), (c) => c.item_name, (c) => c.township, (c) => c.note || "—", (c) => time(c.created_at),
         (c) => (c.status === "open"
-          ? action(_("处理"), c.order_id, async () => { choose(c); }, { class: "secondary" })
+          ? action(_("处理"), App.spoken(c.order_number), async () => { choose(c); }, { class: "secondary" })
           : `${_("已处理")}：${c.resolution || ""}`),
       ], { empty: _("没有投诉") });
     };
     function choose(c) {
       chosen = c;
-      $("resolve-order").textContent = c.order_id;
+      $("resolve-order").textContent = App.spoken(c.order_number);
       $("resolve-said").textContent = c.note ? _("居民反映：{text}").replace("{text}", c.note) : "";
       $("resolve-form").hidden = false;
       $("resolve-notes").focus();
