@@ -61,7 +61,9 @@ class Pages:
             "errors": {code: language.gettext(text) for code, text in error_text.TEXT.items()},
             "error_fallback": language.gettext(error_text.FALLBACK),
             "error_network": language.gettext(error_text.NETWORK),
-            "statuses": {code: language.gettext(words) for code, words in vocabulary.STATUS.items()},
+            "statuses": {
+                code: language.gettext(words) for code, words in vocabulary.STATUS.items()
+            },
         }
 
     def render(

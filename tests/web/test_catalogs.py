@@ -12,8 +12,8 @@ from babel.messages.pofile import read_po
 
 from api import body_limit, limits
 from api import errors as api_errors
-from api.stores import errors as store_errors
 from api.stores import accounts, sign_in
+from api.stores import errors as store_errors
 from api.web import error_text, i18n
 from workflows import errors as wf_errors
 

@@ -5,6 +5,7 @@ The files are downloaded as the browser saves them and read back (CSV and XLSX).
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import datetime
@@ -30,7 +31,7 @@ async def saved(page: Page, button: str) -> tuple[str, bytes]:
         await page.click(button)
     download: Download = await started.value
     path = await download.path()
-    return download.suggested_filename, Path(path).read_bytes()
+    return download.suggested_filename, await asyncio.to_thread(Path(path).read_bytes)
 
 
 def csv_rows(body: bytes) -> list[list[str]]:
@@ -50,9 +51,7 @@ async def test_an_admin_exports_the_months_orders_as_filtered_and_the_report(
     orders = [await order_placed(people, township) for _ in range(3)]
     dispatched = orders[0]
     await ok(await county.post(f"/api/orders/{dispatched}/dispatch", json={"volunteer_id": helper}))
-    numbers = {
-        o: (await ok(await county.get(f"/api/orders/{o}")))["number"] for o in orders
-    }
+    numbers = {o: (await ok(await county.get(f"/api/orders/{o}")))["number"] for o in orders}
     today = datetime.now(ZoneInfo(settings.county_timezone)).date()
     first = today.replace(day=1)
 

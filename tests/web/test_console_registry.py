@@ -14,8 +14,16 @@ from core.settings import Settings
 from core.vocab import Role
 from tests.integration.test_http_lifecycle import ok
 from tests.signin import People
-from tests.web.test_console import SLOW, desk, http, look, other_township, people, sign_in
-from tests.web.test_console import staff_account
+from tests.web.test_console import (
+    SLOW,
+    desk,
+    http,
+    look,
+    other_township,
+    people,
+    sign_in,
+    staff_account,
+)
 
 __all__ = ["desk", "http", "other_township", "people"]  # fixtures shared with the console's
 
@@ -70,9 +78,7 @@ async def test_an_admin_registers_and_corrects_a_volunteer_choosing_skills_by_na
     await look(desk, "console-volunteer-new-filled")
     await desk.click("#volunteer-submit")
     await expect(desk).to_have_url(url + "/console/volunteers", timeout=SLOW)
-    listed = (await ok(await county.get("/api/volunteers", params={"township": township})))[
-        "items"
-    ]
+    listed = (await ok(await county.get("/api/volunteers", params={"township": township})))["items"]
     made = next(v for v in listed if v["name"] == "钱秀英")
     assert made["skills"] == ["care.errands", "legal"]
     assert (made["village_id"], made["unit_id"], made["active"]) == (

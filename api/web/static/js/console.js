@@ -553,12 +553,12 @@ const Console = (() => {
     async function refresh() {
       itemNames = null;
       table($("items-body"), await items(), [
-        (i) => i.name, (i) => categoryName(i.category_code), (i) => el("code", {}, i.code),
+        (i) => i.name, (i) => categoryName(i.category_code),
         (i) => (i.active ? _("在菜单上") : _("已停用")),
         (i) => el("span", { class: "actions" },
           action(_("改名"), i.name, async () => {
             renaming = i;
-            $("rename-code").textContent = i.code;
+            $("rename-was").textContent = i.name;
             $("rename-name").value = i.name;
             $("rename-name-en").value = i.name_en;
             $("rename-form").hidden = false;
