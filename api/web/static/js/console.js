@@ -96,8 +96,10 @@ const Console = (() => {
   const skillName = (code) => menu?.names.get(code) || _("已停用的服务");
   const skillList = (codes) => codes.map(skillName).join("、") || "—";
 
-  async function fillTownships(select) {
-    for (const t of await api("GET", "/api/townships")) select.append(new Option(t.name, t.name));
+  // The county's townships; ``mine``: only those the signed-in admin works in.
+  async function fillTownships(select, { mine = false } = {}) {
+    const [all, me] = await Promise.all([api("GET", "/api/townships"), mine ? api("GET", "/api/me") : null]);
+    for (const t of all) if (!me || me.townships === null || me.townships.includes(t.name)) select.append(new Option(t.name, t.name));
   }
 
   // --- the to-close board -------------------------------------------------------------------
@@ -408,7 +410,7 @@ const Console = (() => {
     const form = $("volunteer-form");
     const id = form.dataset.editing === "true" ? location.pathname.split("/").filter(Boolean).pop() : null;
     const [{ categories }, units, before] = await Promise.all([
-      skillMenu(), everything("/api/units"), id ? api("GET", `/api/volunteers/${id}`) : null, fillTownships($("township")),
+      skillMenu(), everything("/api/units"), id ? api("GET", `/api/volunteers/${id}`) : null, fillTownships($("township"), { mine: true }),
     ]);
     for (const u of units.filter((x) => x.active)) $("unit_id").append(new Option(`${u.name}（${u.township}）`, String(u.id)));
     async function villages(chosen) {
