@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from api import schemas
 from api.stores.access import in_scope
-from api.stores.figures import NEEDS_CENTER, OVERDUE, STILL_OPEN
+from api.stores.figures import COMPLAINT_OPEN, NEEDS_CENTER, OVERDUE, STILL_OPEN
 from api.stores.order_lists import summary
 from core.models import Order
 from core.security import Principal
@@ -52,8 +52,13 @@ def board(
         ]
         for name, cond in columns.items()
     }
+    listed = {o.id for column in lists.values() for o in column}
+    complained = session.scalars(
+        select(Order.public_id).where(Order.public_id.in_(listed), COMPLAINT_OPEN)
+    )
     return schemas.BoardOut(
         counts={name: int(counted._mapping[name]) for name in columns},
         columns=lists,
+        complaint_open=sorted(complained),
         at=now,
     )

@@ -61,6 +61,13 @@ async def test_every_screen_counts_the_same_orders_alike(
     }
     assert board == {"pending": 1, "dispatched": 0, "accepted": 1, "overdue": 0, "supervised": 2}
     await expect(desk.locator("#col-supervised-title")).to_have_text("待中心处理")
+    # Each says why it needs the center.
+    await expect(desk.locator(f"#list-supervised li[data-id='{hurried}']")).to_contain_text(
+        "催办 1 次"
+    )
+    await expect(desk.locator(f"#list-supervised li[data-id='{served}']")).to_contain_text(
+        "投诉待处理"
+    )
     await look(desk, "console-figures-board")
     still_open = board["pending"] + board["dispatched"] + board["accepted"]
 

@@ -36,10 +36,12 @@ const Console = (() => {
   const stamp = () => { $("updated").textContent = time(new Date().toISOString()); };
   const statusText = (o) => STATUS[o.status] || o.status;
   // Why an order needs the center, as chips beside it (words, never colour alone).
-  const flags = (o) => [
+  const flags = (o, complained = false) => [
     o.undispatchable && el("span", { class: "chip urgent" }, _("无人可派")),
     o.workflow_lost && el("span", { class: "chip urgent" }, _("流程异常")),
     o.hurry_count > 0 && el("span", { class: "chip high" }, _("催办 {n} 次").replace("{n}", o.hurry_count)),
+    o.escalation_level > 0 && el("span", { class: "chip urgent" }, _("超时督办 {n} 级").replace("{n}", o.escalation_level)),
+    complained && el("span", { class: "chip urgent" }, _("投诉待处理")),
   ].filter(Boolean);
   const query = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v !== "" && v !== null && v !== undefined)).toString();
 
@@ -115,7 +117,7 @@ const Console = (() => {
           "li", { dataset: { id: o.id } },
           orderLink(o.id, o.number), " ", itemName(o.item_code), " · ", o.township, " ",
           el("span", { class: o.overdue ? "chip urgent" : "chip quiet" }, App.countdown(o.deadline_at)),
-          ...flags(o).flatMap((chip) => [" ", chip]),
+          ...flags(o, b.complaint_open.includes(o.id)).flatMap((chip) => [" ", chip]),
         )));
       }
       const summary = ["pending", "dispatched", "accepted", "overdue", "supervised"]
