@@ -43,6 +43,9 @@ async def list_orders(
     settings: SettingsDep,
     request: Request,
     status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
+    open_: Annotated[
+        bool | None, Query(alias="open", description="Still open (在办) or not")
+    ] = None,
     overdue: bool | None = None,
     undispatchable: bool | None = None,
     township: str | None = None,
@@ -74,6 +77,7 @@ async def list_orders(
     county = ZoneInfo(settings.county_timezone)
     flt = order_lists.OrderFilter(
         status=status_,
+        still_open=open_,
         overdue=overdue,
         undispatchable=undispatchable,
         township=township,

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
 from api.deps import SettingsDep
-from api.params import OrderId
+from api.params import OrderId, VolunteerId
 from api.web.render import PagesDep
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -27,7 +27,22 @@ async def board(pages: PagesDep) -> HTMLResponse:
 
 @router.get("/orders/{order_id}")
 async def order(order_id: OrderId, pages: PagesDep, settings: SettingsDep) -> HTMLResponse:
-    return pages.render("console/order.html", app=APP, temporal_ui=settings.temporal_ui_url)
+    return pages.render(
+        "console/order.html",
+        app=APP,
+        temporal_ui=settings.temporal_ui_url,
+        open_call_size=settings.open_call_size,
+    )
+
+
+@router.get("/volunteers/new")
+async def new_volunteer(pages: PagesDep) -> HTMLResponse:
+    return pages.render("console/volunteer.html", app=APP, editing=False)
+
+
+@router.get("/volunteers/{volunteer_id}")
+async def edit_volunteer(volunteer_id: VolunteerId, pages: PagesDep) -> HTMLResponse:
+    return pages.render("console/volunteer.html", app=APP, editing=True)
 
 
 def _simple(name: str) -> None:

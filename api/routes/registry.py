@@ -136,14 +136,26 @@ async def get_volunteer(
 
 @router.patch("/volunteers/{volunteer_id}", response_model=schemas.VolunteerOut)
 async def update_volunteer(
-    volunteer_id: VolunteerId, actor: Actor, body: schemas.VolunteerPatch, db: DatabaseDep
+    volunteer_id: VolunteerId,
+    actor: Actor,
+    body: schemas.VolunteerPatch,
+    db: DatabaseDep,
+    settings: SettingsDep,
 ) -> schemas.VolunteerOut:
-    """Deactivate or pause, change capacity, skills, trade or weekly availability.
+    """Correct the name, phone or home place; deactivate or pause, change capacity, skills,
+    trade or weekly availability.
 
     Past orders stay as they are; a paused or inactive volunteer gets no new dispatches.
-    A volunteer may pause themself and change their availability; the rest is for admins.
+    A volunteer may pause themself and change their availability; the rest is for admins
+    (a known phone is refused, 409; a new township must be one of the admin's).
     """
-    return await db.run(volunteers.update_volunteer, volunteer_id, body, actor)
+    return await db.run(
+        volunteers.update_volunteer,
+        volunteer_id,
+        body,
+        actor,
+        country_code=settings.default_country_code,
+    )
 
 
 @router.post("/volunteers/{volunteer_id}/approve", response_model=schemas.VolunteerOut)

@@ -16,10 +16,10 @@ from api.deps import DatabaseDep, SettingsDep
 from api.exports import MEDIA_TYPES, Format, render
 from api.params import IdFilter, TownshipFilter
 from api.schemas import reports as out
-from api.stores import exports, overview, reports
+from api.stores import exports, order_lists, overview, reports
 from api.stores.errors import NotFound
 from api.stores.overview import Filters
-from core.vocab import Channel, Platform
+from core.vocab import Channel, OrderStatus, Platform
 
 router = APIRouter(prefix="/api/reports", tags=["reports"], responses=schemas.ERRORS)
 
@@ -161,15 +161,39 @@ async def export_orders(
     db: DatabaseDep,
     actor: AdminActor,
     request: Request,
+    settings: SettingsDep,
     fmt: ExportFormat = "xlsx",
     personal: bool = False,
+    status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
+    open_: Annotated[bool | None, Query(alias="open")] = None,
+    item: Annotated[str | None, Query(min_length=1, max_length=60)] = None,
+    overdue: bool | None = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=2,
+            max_length=40,
+            description="As the order list's: a number, the resident's phone or name (audited)",
+        ),
+    ] = None,
 ) -> Response:
     """The orders received in the period, one row each (at most 200,000).
 
-    ``personal=true`` adds the resident's name, phone, address and reason (orders in the
-    admin's townships only, as always); each such export is written to the audit log.
+    ``status``, ``open``, ``item``, ``overdue`` and ``q`` narrow it as they narrow the order list
+    (``GET /api/orders``), so the console exports what its list shows. ``personal=true``
+    adds the resident's name, phone, address and reason (orders in the admin's townships
+    only, as always); each such export is written to the audit log.
     """
+    listed = order_lists.OrderFilter(
+        status=status_, still_open=open_, item=item, overdue=overdue, search=q
+    )
     sheet = await db.run(
-        exports.order_sheet, f, personal=personal, actor=actor, ip=client_ip(request)
+        exports.order_sheet,
+        f,
+        personal=personal,
+        actor=actor,
+        ip=client_ip(request),
+        listed=listed,
+        country_code=settings.default_country_code,
     )
     return _attachment(render([sheet], fmt), fmt, "四单订单清单")

@@ -19,13 +19,15 @@ class BoardOut(BaseModel):
 
     ``counts`` are every such order in the admin's townships; ``columns`` the most urgent
     of each (nearest deadline first). Columns: ``pending`` (待派单), ``dispatched`` (已派单),
-    ``accepted`` (已接单), ``overdue`` (超时: past the 72 hours), ``supervised`` (督办:
-    nobody could take it, its workflow was lost, the resident hurried it, or a complaint
-    about it is open).
+    ``accepted`` (已接单), ``overdue`` (超时未办结: past the 72 hours and still open),
+    ``supervised`` (待中心处理: nobody could take it, its workflow was lost, the resident
+    hurried it, or a complaint about it is open; see ``api/stores/figures.py``).
+    ``complaint_open``: the listed orders with an open complaint, to say why they are there.
     """
 
     counts: dict[str, int]
     columns: dict[str, list[OrderSummary]]
+    complaint_open: list[str] = []
     at: datetime
 
 

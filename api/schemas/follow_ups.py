@@ -122,6 +122,8 @@ class FollowUpDetail(FollowUpTask):
 class ComplaintOut(BaseModel):
     id: int
     order_id: PublicId
+    # The order's number, as people read it out (the id is for addresses).
+    order_number: str
     # None for a complaint the resident made themself (``source`` resident).
     follow_up_id: int | None
     source: Literal["follow_up", "resident"] = "follow_up"
@@ -184,6 +186,7 @@ class FollowUpReport(BaseModel):
 
 class EscalationOut(BaseModel):
     order_id: PublicId
+    order_number: str
     level: int
     at: datetime
     order_status: OrderStatus

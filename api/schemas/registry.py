@@ -104,8 +104,16 @@ DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length
 
 
 class VolunteerPatch(Patch):
-    """Change what a volunteer may change without re-registering; omitted fields stay."""
+    """Change what a volunteer may change without re-registering; omitted fields stay.
 
+    The name, phone and home place are an admin's to correct: a new township without a
+    village leaves the old village behind, and the home coordinates follow the place.
+    """
+
+    name: Name | None = None
+    phone: Phone | None = None
+    township: TownshipName | None = None
+    village_id: int | None = Field(default=None, gt=0, le=MAX_ID)
     active: bool | None = None
     # How residents see you (e.g. 小王老师); null: your surname and 志愿者. Never a phone.
     display_name: DisplayName | None = None
@@ -114,6 +122,11 @@ class VolunteerPatch(Patch):
     skills: list[str] | None = Field(default=None, max_length=60)
     trade: str | None = Field(default=None, max_length=30)
     availability: list[Window] | None = Field(default=None, max_length=28)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return None if value is None else phones.normalise(value)
 
 
 class TransferBody(Strict):

@@ -4,41 +4,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from api import schemas
 from api.stores.access import in_scope
+from api.stores.figures import COMPLAINT_OPEN, NEEDS_CENTER, OVERDUE, STILL_OPEN
 from api.stores.order_lists import summary
-from core.models import Complaint, Order
+from core.models import Order
 from core.security import Principal
-from core.vocab import OPEN_STATUSES, ComplaintStatus, OrderStatus
+from core.vocab import OrderStatus
 
 
 def _columns() -> dict[str, ColumnElement[bool]]:
-    """Each column's condition; an order may stand in more than one (overdue and accepted)."""
-    still_open = Order.status.in_([s.value for s in OPEN_STATUSES])
-    complaint_open = exists().where(
-        Complaint.order_id == Order.id, Complaint.status == ComplaintStatus.OPEN.value
-    )
+    """Each column's condition (``figures``); an order may stand in more than one."""
     return {
         "pending": Order.status == OrderStatus.PENDING.value,
         "dispatched": Order.status == OrderStatus.DISPATCHED.value,
         "accepted": Order.status == OrderStatus.ACCEPTED.value,
-        "overdue": and_(still_open, Order.overdue.is_(True)),
-        # 督办: what no timer will settle by itself, or what the resident hurried (催办): someone
-        # at the center must act.
-        "supervised": or_(
-            and_(
-                still_open,
-                or_(
-                    Order.undispatchable.is_(True),
-                    Order.workflow_lost_at.is_not(None),
-                    Order.hurry_count > 0,
-                ),
-            ),
-            complaint_open,
-        ),
+        "overdue": and_(STILL_OPEN, OVERDUE),
+        "supervised": NEEDS_CENTER,
     }
 
 
@@ -67,8 +52,13 @@ def board(
         ]
         for name, cond in columns.items()
     }
+    listed = {o.id for column in lists.values() for o in column}
+    complained = session.scalars(
+        select(Order.public_id).where(Order.public_id.in_(listed), COMPLAINT_OPEN)
+    )
     return schemas.BoardOut(
         counts={name: int(counted._mapping[name]) for name in columns},
         columns=lists,
+        complaint_open=sorted(complained),
         at=now,
     )

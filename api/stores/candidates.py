@@ -32,7 +32,10 @@ def candidates(
     order = session.get(Order, order_ref.id)
     if target is None or order is None:
         raise NotFound("order", order_ref.public_id)
-    # The declined and the timed-out are in the timeline; the caller passes them in.
+    # The declined and the timed-out are in the timeline; the caller passes them in. The
+    # volunteer holding the order now is no one to re-dispatch (改派) it to.
+    if order.volunteer_id is not None:
+        exclude = [*exclude, order.volunteer_id]
     volunteers = rank_volunteers(
         conn, target, matching=matching, now=now, exclude=exclude, limit=limit
     )
@@ -45,7 +48,7 @@ def candidates(
         preselected_volunteer_id=volunteers[0].volunteer_id
         if volunteers and policy != DispatchPolicy.MANUAL
         else None,
-        excluded=sorted(exclude),
+        excluded=sorted(set(exclude)),
         volunteers=volunteers,
         units=units,
     )

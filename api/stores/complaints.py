@@ -84,6 +84,7 @@ def _complaint_query() -> Select[*tuple[Any, ...]]:
         select(
             Complaint,
             Order.public_id.label("order_id"),
+            Order.number.label("order_number"),
             Order.item_code,
             CatalogItem.name.label("item_name"),
             Order.township,

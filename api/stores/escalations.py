@@ -7,10 +7,10 @@ from sqlalchemy.orm import Session
 
 from api import schemas
 from api.stores.access import in_scope
+from api.stores.figures import STILL_OPEN
 from api.stores.rows import from_row, total_rows
 from core.models import Escalation, Order
 from core.security import Principal
-from core.vocab import OPEN_STATUSES
 
 
 def list_escalations(
@@ -31,7 +31,7 @@ def list_escalations(
     if order_id is not None:
         query = query.where(Order.public_id == order_id)
     if open_only:
-        query = query.where(Order.status.in_([s.value for s in OPEN_STATUSES]))
+        query = query.where(STILL_OPEN)
     total = total_rows(session, query)
     rows = session.execute(
         query.order_by(Escalation.at.desc(), Escalation.id.desc()).limit(limit).offset(offset)
@@ -42,6 +42,7 @@ def list_escalations(
                 schemas.EscalationOut,
                 e,
                 order_id=o.public_id,
+                order_number=o.number,
                 order_status=o.status,
                 township=o.township,
                 category_code=o.category_code,

@@ -16,22 +16,15 @@ from sqlalchemy.orm import Session
 from api.exports import Cell, Sheet
 from api.schemas import reports as out
 from api.stores import audit
+from api.stores.order_lists import OrderFilter, chosen
 from api.stores.overview import Filters, cohort
+from api.web.vocabulary import STATUS
 from core.models import Category, FollowUp, Order
 from core.security import Principal
 
 # The most rows one order export holds: a province's year is a job, not a request.
 MAX_ORDER_ROWS = 200_000
 
-STATUS = {
-    "pending": "待派单",
-    "dispatched": "已派单",
-    "accepted": "已接单",
-    "completed": "已完成",
-    "reviewed": "已评价",
-    "closed": "已回访办结",
-    "cancelled": "已取消",
-}
 RATING = {
     "very_satisfied": "非常满意",
     "satisfied": "满意",
@@ -50,7 +43,7 @@ FIGURES: list[tuple[str, str]] = [
     ("received", "受理订单"),
     ("dispatched", "已派单"),
     ("accepted", "已接单"),
-    ("completed", "已办结"),
+    ("completed", "已完成服务"),
     ("completed_on_time", "72小时内办结"),
     ("on_time_rate", "按时办结率"),
     ("overdue", "超时"),
@@ -69,7 +62,7 @@ FIGURES: list[tuple[str, str]] = [
 ]
 BREAKDOWN_HEADERS = [
     "受理订单",
-    "已办结",
+    "已完成服务",
     "72小时内办结",
     "按时办结率",
     "超时",
@@ -125,7 +118,7 @@ def overview_sheets(report: out.Overview) -> list[Sheet]:
         Sheet("按类别", ["服务类别", *BREAKDOWN_HEADERS], breakdown(report.by_category)),
         Sheet(
             "趋势",
-            ["起始日期", "受理订单", "已办结", "72小时内办结", "超时"],
+            ["起始日期", "受理订单", "已完成服务", "72小时内办结", "超时"],
             [
                 [p.start, p.received, p.completed, p.completed_on_time, p.overdue]
                 for p in report.series
@@ -151,6 +144,8 @@ ORDER_HEADERS = [
     "回访结果",
     "回访后评价",
     "服务时长(小时)",
+    # The id in the order's page address (/console/orders/<id>).
+    "页面编号",
 ]
 PERSONAL_HEADERS = ["姓名", "电话", "地址", "申请事由"]
 
@@ -162,14 +157,18 @@ def order_sheet(
     personal: bool,
     actor: Principal,
     ip: str | None,
+    listed: OrderFilter | None = None,
+    country_code: str = "86",
 ) -> Sheet:
+    """The orders of the period, one row each; ``listed``: only those the console's order list
+    shows under the same filter and search (a search by phone or name is audited as there)."""
     zone = ZoneInfo(f.timezone)
 
     def when(value: datetime | None) -> str:
         return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else ""
 
     columns = [
-        Order.public_id,
+        Order.number,
         Order.submitted_at,
         Order.township,
         Category.name,
@@ -185,6 +184,7 @@ def order_sheet(
         FollowUp.outcome,
         Order.rating,
         Order.hours,
+        Order.public_id,
     ]
     if personal:
         columns += [Order.resident_name, Order.resident_phone, Order.address, Order.reason]
@@ -194,13 +194,18 @@ def order_sheet(
         .join(Category, Category.code == Order.category_code)
         .outerjoin(FollowUp, FollowUp.order_id == Order.id)
         .where(*cohort(session, f))
+        .where(
+            *chosen(session, listed, viewer=actor, ip=ip, country_code=country_code)
+            if listed is not None
+            else ()
+        )
         .order_by(Order.submitted_at, Order.id)
         .limit(MAX_ORDER_ROWS)
     )
     for r in result:
         on_time = r.completed_at is not None and r.completed_at <= r.deadline_at
         row: list[Cell] = [
-            r.public_id,
+            r.number,
             when(r.submitted_at),
             r.township,
             r.name,
@@ -216,6 +221,7 @@ def order_sheet(
             OUTCOME.get(r.outcome or "", ""),
             RATING.get(r.rating or "", "") if r.outcome else "",
             r.hours,
+            r.public_id,
         ]
         if personal:
             row += [r.resident_name, r.resident_phone, r.address, r.reason]

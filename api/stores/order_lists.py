@@ -13,6 +13,7 @@ from api import schemas
 from api.stores import audit
 from api.stores.access import visible
 from api.stores.errors import NotFound
+from api.stores.figures import OVERDUE, STILL_OPEN
 from api.stores.rows import from_row, total_rows
 from core.models import (
     Order,
@@ -37,6 +38,8 @@ def residents_orders(
 @dataclass(frozen=True)
 class OrderFilter:
     status: OrderStatus | None = None
+    # 在办: pending, dispatched or accepted (``figures.STILL_OPEN``).
+    still_open: bool | None = None
     overdue: bool | None = None
     undispatchable: bool | None = None
     township: str | None = None
@@ -67,35 +70,52 @@ def list_orders(
     A search by the resident's phone or name is audited (what was typed is not kept: it is
     personal data, and erasure must find it nowhere).
     """
-    query = select(Order).where(visible(viewer))
+    query = select(Order).where(
+        visible(viewer), *chosen(session, flt, viewer=viewer, ip=ip, country_code=country_code)
+    )
+    return _newest_first(session, query, limit=limit, offset=offset)
+
+
+def chosen(
+    session: Session,
+    flt: OrderFilter,
+    *,
+    viewer: Principal,
+    ip: str | None,
+    country_code: str,
+) -> list[ColumnElement[bool]]:
+    """The filter as SQL conditions: the list and its export select the same orders."""
+    where: list[ColumnElement[bool]] = []
     if flt.search is not None:
         condition, personal = searched(flt.search, country_code=country_code)
-        query = query.where(condition)
+        where.append(condition)
         if personal is not None:
             audit.record(session, viewer, "orders.search", "orders", ip=ip, by=personal)
     if flt.status is not None:
-        query = query.where(Order.status == flt.status.value)
+        where.append(Order.status == flt.status.value)
+    if flt.still_open is not None:
+        where.append(STILL_OPEN if flt.still_open else ~STILL_OPEN)
     if flt.overdue is not None:
-        query = query.where(Order.overdue.is_(flt.overdue))
+        where.append(OVERDUE if flt.overdue else ~OVERDUE)
     if flt.undispatchable is not None:
-        query = query.where(Order.undispatchable.is_(flt.undispatchable))
+        where.append(Order.undispatchable.is_(flt.undispatchable))
     if flt.township is not None:
-        query = query.where(Order.township == flt.township)
+        where.append(Order.township == flt.township)
     if flt.category is not None:
-        query = query.where(Order.category_code == flt.category)
+        where.append(Order.category_code == flt.category)
     if flt.item is not None:
-        query = query.where(Order.item_code == flt.item)
+        where.append(Order.item_code == flt.item)
     if flt.volunteer_id is not None:
-        query = query.where(Order.volunteer_id == flt.volunteer_id)
+        where.append(Order.volunteer_id == flt.volunteer_id)
     if flt.lost is not None:
-        query = query.where(
+        where.append(
             Order.workflow_lost_at.is_not(None) if flt.lost else Order.workflow_lost_at.is_(None)
         )
     if flt.submitted_from is not None:
-        query = query.where(Order.submitted_at >= flt.submitted_from)
+        where.append(Order.submitted_at >= flt.submitted_from)
     if flt.submitted_before is not None:
-        query = query.where(Order.submitted_at < flt.submitted_before)
-    return _newest_first(session, query, limit=limit, offset=offset)
+        where.append(Order.submitted_at < flt.submitted_before)
+    return where
 
 
 def searched(text: str, *, country_code: str) -> tuple[ColumnElement[bool], str | None]:

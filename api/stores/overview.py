@@ -37,8 +37,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from api.schemas import reports as out
+from api.stores import figures
 from api.stores.access import in_scope
 from api.stores.errors import INVALID_PERIOD, Invalid
+from api.stores.figures import ESCALATED, OVERDUE, STILL_OPEN
 from api.stores.records import unit_members
 from api.stores.references import require_township, require_unit
 from api.stores.reports import percentile
@@ -46,8 +48,6 @@ from core.models import Category, Order
 from core.security import Principal
 from core.service_hours_sql import COMPLETED, ON_TIME, REACHED, VERIFIED_HOURS, count_if
 from core.vocab import (
-    OPEN_STATUSES,
-    ComplaintStatus,
     FollowUpOutcome,
     OrderStatus,
     Rating,
@@ -113,10 +113,10 @@ FIGURES: dict[str, Any] = {
     "accepted": func.count(Order.accepted_at),
     "completed": _count(COMPLETED),
     "completed_on_time": _count(ON_TIME),
-    "overdue": _count(Order.overdue.is_(True)),
-    "escalated": _count(Order.escalation_level > 0),
+    "overdue": _count(OVERDUE),
+    "escalated": _count(ESCALATED),
     "cancelled": _count(Order.status == OrderStatus.CANCELLED.value),
-    "open": _count(Order.status.in_([s.value for s in OPEN_STATUSES])),
+    "open": _count(STILL_OPEN),
     # A follow-up has its outcome exactly when it is done.
     "follow_ups_done": _count(COMPLETED & Order.follow_up_outcome.is_not(None)),
     "reached": _count(COMPLETED & REACHED),
@@ -124,8 +124,6 @@ FIGURES: dict[str, Any] = {
         COMPLETED & (Order.follow_up_outcome == FollowUpOutcome.UNREACHABLE.value)
     ),
     "corrections": _count(Order.follow_up_outcome == FollowUpOutcome.RATING_CORRECTED.value),
-    "complaints_opened": func.count(Order.follow_up_complaint),
-    "complaints_resolved": _count(Order.follow_up_complaint == ComplaintStatus.RESOLVED.value),
     "verified_hours": VERIFIED_HOURS,
     # The rating distributions: as the resident rated, and as the follow-up left it.
     **{f"reviewed:{r.value}": _count(Order.review_rating == r.value) for r in Rating},
@@ -194,6 +192,7 @@ def overview(session: Session, f: Filters) -> out.Overview:
     buckets = _series(session, where, f)
     t = total.figures
     durations, active = _durations(session, where)
+    complained, resolved = figures.complaints(session, where)
     return out.Overview(
         since=f.since,
         until=f.until,
@@ -218,8 +217,8 @@ def overview(session: Session, f: Filters) -> out.Overview:
         reached=t["reached"],
         unreachable=t["unreachable"],
         follow_up_rate=_rate(t["reached"], t["completed"]),
-        complaints_opened=t["complaints_opened"],
-        complaints_resolved=t["complaints_resolved"],
+        complaints_opened=complained,
+        complaints_resolved=resolved,
         active_volunteers=active,
         verified_hours=round(total.hours, 2),
         by_township=[townships[k].breakdown(k) for k in sorted(townships)],

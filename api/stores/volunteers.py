@@ -74,6 +74,29 @@ def _windows(availability: Sequence[schemas.Window]) -> list[AvailabilityWindow]
     ]
 
 
+def _new_phone(
+    session: Session, number: str, *, country_code: str, keeping: int | None = None
+) -> str:
+    """``number`` in E.164, when it can be called and no other volunteer has it."""
+    phone = e164(number, country_code=country_code)
+    if phone is None:
+        raise Invalid(INVALID_PHONE, "that is not a phone number that can be called")
+    existing = session.scalar(select(Volunteer.id).where(Volunteer.phone == phone))
+    if existing is not None and existing != keeping:
+        raise Conflict(
+            DUPLICATE_PHONE, f"volunteer {existing} is already registered with this phone"
+        )
+    return phone
+
+
+def _home(session: Session, township: str, village_id: int | None) -> tuple[float | None, ...]:
+    """Home coordinates from the place: the village's centre, else the township's."""
+    place = require_township(session, township)
+    village = require_village(session, village_id, township) if village_id else None
+    source = village if village is not None and village.lat is not None else place
+    return source.lat, source.lon
+
+
 def _hhmm(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
 
@@ -130,21 +153,13 @@ def create_volunteer(
     phone = e164(body.phone, country_code=country_code)
     if phone is None:
         raise Invalid(INVALID_PHONE, "that is not a phone number that can be called")
-    township = require_township(session, body.township)
-    village = require_village(session, body.village_id, body.township) if body.village_id else None
+    home = _home(session, body.township, body.village_id)
     skills = _check_skills(session, body.skills)
     _check_trade(session, body.trade)
     if body.unit_id is not None:
         require_unit(session, body.unit_id)
-    existing = session.scalar(select(Volunteer.id).where(Volunteer.phone == phone))
-    if existing is not None:
-        raise Conflict(
-            DUPLICATE_PHONE, f"volunteer {existing} is already registered with this phone"
-        )
-    lat, lon = body.lat, body.lon
-    if lat is None:
-        source = village if village is not None and village.lat is not None else township
-        lat, lon = source.lat, source.lon
+    phone = _new_phone(session, phone, country_code=country_code)
+    lat, lon = (body.lat, body.lon) if body.lat is not None else home
     volunteer = Volunteer(
         name=body.name,
         phone=phone,
@@ -215,18 +230,30 @@ SELF_SERVICE = frozenset({"paused", "availability", "display_name"})
 
 
 def update_volunteer(
-    session: Session, volunteer_id: int, body: schemas.VolunteerPatch, viewer: Principal
+    session: Session,
+    volunteer_id: int,
+    body: schemas.VolunteerPatch,
+    viewer: Principal,
+    *,
+    country_code: str = "86",
 ) -> schemas.VolunteerOut:
-    """Deactivate, pause, resize, re-skill; past orders always stay as they are.
+    """Correct, deactivate, pause, resize, re-skill; past orders always stay as they are.
 
-    Admins of the volunteer's township change anything; the volunteer pauses themself or
-    changes their availability.
+    Admins of the volunteer's township change anything (a new township must be theirs too);
+    the volunteer pauses themself or changes their availability.
     """
     volunteer = in_reach(session, volunteer_id, viewer)
     if not viewer.has(Role.ADMIN) and not body.model_fields_set <= SELF_SERVICE:
         raise Forbidden(
             "volunteers change only their pause, availability and display name; ask an admin"
         )
+    if body.name is not None:
+        volunteer.name = body.name
+    if body.phone is not None:
+        volunteer.phone = _new_phone(
+            session, body.phone, country_code=country_code, keeping=volunteer.id
+        )
+    _move(session, volunteer, body, viewer)
     if body.active is not None:
         volunteer.active = body.active
     if body.paused is not None:
@@ -318,3 +345,21 @@ def transfers(session: Session, volunteer_id: int, viewer: Principal) -> list[sc
         .order_by(VolunteerTransfer.at, VolunteerTransfer.id)
     )
     return [schemas.TransferOut.model_validate(t, from_attributes=True) for t in rows]
+
+
+def _move(
+    session: Session, volunteer: Volunteer, body: schemas.VolunteerPatch, viewer: Principal
+) -> None:
+    """A new home place: township and village agree, and the coordinates follow them."""
+    fields = body.model_fields_set
+    if not fields & {"township", "village_id"}:
+        return
+    township = body.township or volunteer.township
+    if not viewer.may_see_township(township):
+        raise Forbidden(f"{township} is not one of your townships")
+    moved = township != volunteer.township
+    village_id = (
+        body.village_id if "village_id" in fields else (None if moved else volunteer.village_id)
+    )
+    volunteer.lat, volunteer.lon = _home(session, township, village_id)
+    volunteer.township, volunteer.village_id = township, village_id

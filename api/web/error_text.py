@@ -34,6 +34,8 @@ TEXT: Final[dict[str, str]] = {
     "RateLimited": N_("操作太频繁了，请稍等一会儿再试。"),
     "InvalidCode": N_("验证码不对或已过期，请重新获取。"),
     "InvalidCredentials": N_("账号或密码不对。"),
+    "WeakPassword": N_("密码太短了：至少要12个字符。"),
+    "DuplicateUsername": N_("这个用户名已经有人用了，请换一个。"),
     "InvalidRefreshToken": N_("登录已过期，请重新登录。"),
     "RateLimitUnavailable": N_("系统繁忙，请稍后再试。"),
     "InvalidPhone": N_("请填写正确的11位手机号。"),

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from api.deps import SettingsDep
-from api.web import error_text, i18n
+from api.web import error_text, i18n, vocabulary
 from core import service_words
 
 # Apps whose sign-in outlives the tab (a refresh cookie, api/routes/auth.py): the resident's,
@@ -71,6 +71,9 @@ class Pages:
             "sms_code_attempts": self.settings.sms_code_max_attempts,
             "service_words": service_words.WORDS,
             "service_separators": service_words.SEPARATORS.pattern,
+            "statuses": {
+                code: language.gettext(words) for code, words in vocabulary.STATUS.items()
+            },
         }
 
     def render(

@@ -253,7 +253,7 @@ async def test_the_overview_and_its_exports_over_http(
         book = load_workbook(io.BytesIO(r.content))
         assert book.sheetnames == ["总览", "按乡镇", "按类别", "趋势"]
         township_rows = list(book["按乡镇"].iter_rows(values_only=True))
-        assert township_rows[0][:3] == ("乡镇", "受理订单", "已办结")
+        assert township_rows[0][:3] == ("乡镇", "受理订单", "已完成服务")
         assert township_rows[1][:3] == (world.township, 8, 6)
 
         # The order list: no personal data unless asked, and only for admins.

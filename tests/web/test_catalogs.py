@@ -12,8 +12,8 @@ from babel.messages.pofile import read_po
 
 from api import body_limit, limits
 from api import errors as api_errors
+from api.stores import accounts, sign_in
 from api.stores import errors as store_errors
-from api.stores import sign_in
 from api.web import error_text, i18n
 from workflows import errors as wf_errors
 
@@ -62,7 +62,7 @@ def test_placeholders_survive_translation() -> None:
 def api_error_codes() -> set[str]:
     """Every stable code the API can answer with, from the modules that define them."""
     codes: set[str] = set()
-    for module in (store_errors, wf_errors, api_errors, limits, body_limit, sign_in):
+    for module in (store_errors, wf_errors, api_errors, limits, body_limit, sign_in, accounts):
         codes |= {v for k, v in vars(module).items() if k.isupper() and isinstance(v, str)}
     for source in (ROOT / "api").rglob("*.py"):
         # Codes written where they are raised: Invalid("InvalidRole", ...).

@@ -164,7 +164,8 @@ async def test_a_township_admin_dispatches_notes_resolves_and_approves_in_the_co
     await expect(desk.locator("#order-id")).to_have_text(spoken)
     row = desk.locator(f"#candidates-body tr[data-id='{helper}']")
     await expect(row).to_be_visible(timeout=SLOW)
-    await expect(row.locator("td").first).to_have_text(re.compile(r"^[01]\.\d\d$"))
+    # Scores read as words beside a bar, never bare decimals.
+    await expect(row.locator("td").first).to_have_text(re.compile(r"^(高|中|低|无)$"))
     link = desk.locator("#temporal-link")
     namespace = settings.temporal_namespace
     await expect(link).to_have_attribute(
@@ -211,8 +212,11 @@ async def test_a_township_admin_dispatches_notes_resolves_and_approves_in_the_co
     await look(desk, "console-order-closed")
 
     await desk.click("a[href='/console/complaints']")
-    complaint = desk.locator("#complaints-body tr", has_text=order_id)
+    # Listed by the order's number, linked to the order's page.
+    link = desk.locator(f"a[href='/console/orders/{order_id}']")
+    complaint = desk.locator("#complaints-body tr", has=link)
     await expect(complaint).to_contain_text("迟到")
+    await expect(complaint).to_contain_text(spoken)
     await look(desk, "console-complaints-open")
     await complaint.locator("button").click()
     await expect(desk.locator("#resolve-form")).to_be_visible()
@@ -253,9 +257,9 @@ async def _internal_id(database: Database, public_id: str) -> int:
 
 
 async def test_a_county_admin_opens_a_call_to_the_top_candidates(
-    desk: Page, live_url: str, people: People, database: Database, township: str
+    desk: Page, live: tuple[str, Settings], people: People, database: Database, township: str
 ) -> None:
-    url = live_url
+    url, settings = live
     county = await people.admin()
     for _ in range(3):
         await register(county, township, ["care"])
@@ -264,9 +268,20 @@ async def test_a_county_admin_opens_a_call_to_the_top_candidates(
     await sign_in(desk, f"{url}/console/orders/{order_id}", username)
     # Ours, and any other township's volunteers further down the ranking.
     await expect(desk.locator("#candidates-body tr").nth(2)).to_be_visible(timeout=SLOW)
+    # It says whom it will reach and waits for a yes.
+    ranked = await desk.locator("#candidates-body tr").count()
+    reach = min(ranked, settings.open_call_size)
     await desk.click("#open-call")
+    says = desk.locator("#open-call-says")
+    await expect(says).to_contain_text(f"抢单将同时发给 {reach} 位志愿者")
+    await look(desk, "console-order-open-call-confirm")
+    await desk.click("#open-call-no")
+    await expect(desk.locator("#open-call-confirm")).to_be_hidden()
+    await expect(desk.locator("#status")).to_have_attribute("data-status", "pending")
+    await desk.click("#open-call")
+    await desk.click("#open-call-yes")
     await expect(desk.locator("#status")).to_have_attribute("data-status", "dispatched")
-    await expect(desk.locator("#volunteer")).to_contain_text("抢单中")
+    await expect(desk.locator("#volunteer")).to_have_text(f"抢单中：{reach} 人")
     await expect(desk.locator("#timeline li[data-event=open_call]")).to_have_count(1)
     await look(desk, "console-order-open-call")
 
@@ -330,6 +345,8 @@ SCRIPT_DATA_OR_CHINESE_LINK = r'<script type="application/json".*?</script>|lang
 CONSOLE_PAGES = (
     "/console/",
     "/console/orders/0123456789abcdef",
+    "/console/volunteers/new",
+    "/console/volunteers/1",
     *(f"/console/{name}" for name in console_pages.SIMPLE),
 )
 

@@ -132,7 +132,9 @@ async def test_an_order_goes_round_the_loop_through_all_four_apps(
 
         # 5. The admin resolves it.
         await admin.click("a[href='/console/complaints']")
-        complaint = admin.locator("#complaints-body tr", has_text=order_id)
+        # Listed by the order's number, linked to the order's page.
+        order_link = admin.locator(f"a[href='/console/orders/{order_id}']")
+        complaint = admin.locator("#complaints-body tr", has=order_link)
         await expect(complaint).to_contain_text("迟到", timeout=SLOW)
         await complaint.get_by_role("button").click()
         await admin.fill("#resolve-notes", "已向居民道歉，提醒志愿者守时")

@@ -261,11 +261,15 @@ window.App = (() => {
   const time = (iso) => (iso ? `${formatter.format(new Date(iso))} ${data.tz_label}` : "—");
 
   // "还剩 5小时12分" until a deadline, or the time since it passed.
+  // Whole minutes, rounded towards the deadline's side: a deadline passed seconds ago reads
+  // as overdue at once ("已超时 不到1分钟"), never as "还剩 0分钟".
   function countdown(iso, now = Date.now()) {
-    const left = Math.round((new Date(iso).getTime() - now) / 60000);
-    const h = Math.floor(Math.abs(left) / 60), m = Math.abs(left) % 60;
-    const span = h ? _("{h}小时{m}分").replace("{h}", h).replace("{m}", m) : _("{m}分钟").replace("{m}", m);
-    return left >= 0 ? _("还剩 {span}").replace("{span}", span) : _("已超时 {span}").replace("{span}", span);
+    const ms = new Date(iso).getTime() - now;
+    const left = ms >= 0 ? Math.ceil(ms / 60000) : Math.floor(-ms / 60000);
+    const h = Math.floor(left / 60), m = left % 60;
+    const span = h ? _("{h}小时{m}分").replace("{h}", h).replace("{m}", m)
+      : (left ? _("{m}分钟").replace("{m}", m) : _("不到1分钟"));
+    return ms >= 0 ? _("还剩 {span}").replace("{span}", span) : _("已超时 {span}").replace("{span}", span);
   }
 
   // Refresh a view every few seconds while the page is visible (and at once when it shows again).

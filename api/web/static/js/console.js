@@ -5,10 +5,8 @@ const Console = (() => {
   const { el, table, countdown, live, start, everything } = Desk;
   const LIVE_MS = 3000;
 
-  const STATUS = {
-    pending: _("待派单"), dispatched: _("已派单"), accepted: _("已接单"), completed: _("已完成，待评价"),
-    reviewed: _("已评价，待回访"), closed: _("已办结"), cancelled: _("已取消"),
-  };
+  // The one vocabulary of statuses for staff (api/web/vocabulary.py), in the reader's language.
+  const STATUS = App.data.statuses;
   const { RATINGS } = App;
   const EVENTS = {
     submitted: _("提交求助"), dispatched: _("派单"), redispatched: _("改派"), open_call: _("发布抢单"),
@@ -38,10 +36,12 @@ const Console = (() => {
   const stamp = () => { $("updated").textContent = time(new Date().toISOString()); };
   const statusText = (o) => STATUS[o.status] || o.status;
   // Why an order needs the center, as chips beside it (words, never colour alone).
-  const flags = (o) => [
+  const flags = (o, complained = false) => [
     o.undispatchable && el("span", { class: "chip urgent" }, _("无人可派")),
     o.workflow_lost && el("span", { class: "chip urgent" }, _("流程异常")),
     o.hurry_count > 0 && el("span", { class: "chip high" }, _("催办 {n} 次").replace("{n}", o.hurry_count)),
+    o.escalation_level > 0 && el("span", { class: "chip urgent" }, _("超时督办 {n} 级").replace("{n}", o.escalation_level)),
+    complained && el("span", { class: "chip urgent" }, _("投诉待处理")),
   ].filter(Boolean);
   const query = (params) => new URLSearchParams(Object.entries(params).filter(([, v]) => v !== "" && v !== null && v !== undefined)).toString();
 
@@ -49,7 +49,9 @@ const Console = (() => {
   // A row's button says what it does ("批准") and, to a screen reader, to whom ("批准：杨").
   function action(label, whom, run, props = {}) {
     const named = whom ? { "aria-label": `${label}：${whom}` } : {};
-    const button = el("button", { type: "button", ...named, ...props }, label);
+    return wire(el("button", { type: "button", ...named, ...props }, label), run);
+  }
+  function wire(button, run) {
     button.addEventListener("click", async () => {
       showError(null);
       button.disabled = true;
@@ -83,8 +85,23 @@ const Console = (() => {
     }
   }
 
-  async function fillTownships(select) {
-    for (const t of await api("GET", "/api/townships")) select.append(new Option(t.name, t.name));
+  // Skills are catalog codes (a category or one of its items); people read and choose them
+  // by the menu's names, never by code.
+  let menu = null;
+  async function skillMenu() {
+    if (!menu) {
+      const [categories, all] = await Promise.all([api("GET", "/api/catalog"), items()]);
+      menu = { categories, names: new Map([...categories, ...all].map((c) => [c.code, c.name])) };
+    }
+    return menu;
+  }
+  const skillName = (code) => menu?.names.get(code) || _("已停用的服务");
+  const skillList = (codes) => codes.map(skillName).join("、") || "—";
+
+  // The county's townships; ``mine``: only those the signed-in admin works in.
+  async function fillTownships(select, { mine = false } = {}) {
+    const [all, me] = await Promise.all([api("GET", "/api/townships"), mine ? api("GET", "/api/me") : null]);
+    for (const t of all) if (!me || me.townships === null || me.townships.includes(t.name)) select.append(new Option(t.name, t.name));
   }
 
   // --- the to-close board -------------------------------------------------------------------
@@ -100,7 +117,7 @@ const Console = (() => {
           "li", { dataset: { id: o.id } },
           orderLink(o.id, o.number), " ", itemName(o.item_code), " · ", o.township, " ",
           el("span", { class: o.overdue ? "chip urgent" : "chip quiet" }, App.countdown(o.deadline_at)),
-          ...flags(o).flatMap((chip) => [" ", chip]),
+          ...flags(o, b.complaint_open.includes(o.id)).flatMap((chip) => [" ", chip]),
         )));
       }
       const summary = ["pending", "dispatched", "accepted", "overdue", "supervised"]
@@ -114,6 +131,8 @@ const Console = (() => {
   const PAGE = 25;
   async function orders() {
     const form = $("filters");
+    // 在办 (any of the open steps) is the board's, as the API's ``open`` filter.
+    $("f-status").append(new Option(_("在办（未办结）"), "open"));
     for (const [code, label] of Object.entries(STATUS)) $("f-status").append(new Option(label, code));
     const [catalog] = await Promise.all([items(), fillTownships($("f-township"))]);
     for (const i of catalog) $("f-item").append(new Option(i.name, i.code));
@@ -122,13 +141,17 @@ const Console = (() => {
     for (const [name, id] of Object.entries(fields)) if (params.has(name)) $(id).value = params.get(name);
     let offset = Number(params.get("offset") || 0);
     const chosen = () => Object.fromEntries(Object.entries(fields).map(([name, id]) => [name, $(id).value]));
+    const asked = () => {
+      const { status, ...rest } = chosen();
+      return status === "open" ? { ...rest, open: true } : { ...rest, status };
+    };
     const show = () => history.replaceState(null, "", `?${query({ ...chosen(), offset: offset || "" })}`);
     let stop = null;
     // A search by phone or name is audited each time it runs: it is looked up once, not
     // every few seconds.
     const reload = () => { if (stop) stop(); show(); stop = live($("f-q").value.trim() ? null : 5000, refresh); };
     async function refresh() {
-      const page = await api("GET", `/api/orders?${query({ ...chosen(), limit: PAGE, offset })}`);
+      const page = await api("GET", `/api/orders?${query({ ...asked(), limit: PAGE, offset })}`);
       table($("orders-body"), page.items, [
         (o) => orderLink(o.id, o.number), (o) => itemName(o.item_code), (o) => o.township,
         (o) => el("span", {}, statusText(o), ...flags(o).flatMap((chip) => [" ", chip])), (o) => time(o.submitted_at),
@@ -141,6 +164,16 @@ const Console = (() => {
       $("next").disabled = offset + PAGE >= page.total;
       stamp();
     }
+    // The export holds every order the list shows (all its pages), by the same filter; the
+    // list's days are whole county days, the export's period runs up to the next midnight.
+    const exported = (format) => {
+      const { since, until, ...rest } = asked();
+      const after = (day) => new Date(Date.parse(`${day}T00:00:00Z`) + 86400000).toISOString().slice(0, 10);
+      return `/api/reports/orders/export?${query({
+        ...rest, format, from: since && `${since}T00:00:00`, to: until && `${after(until)}T00:00:00`,
+      })}`;
+    };
+    for (const format of ["xlsx", "csv"]) wire($(`export-${format}`), () => Desk.download(exported(format)));
     form.addEventListener("submit", (ev) => { ev.preventDefault(); offset = 0; reload(); });
     form.addEventListener("reset", () => setTimeout(() => { offset = 0; reload(); }));
     $("prev").addEventListener("click", () => { offset = Math.max(0, offset - PAGE); reload(); });
@@ -149,7 +182,15 @@ const Console = (() => {
   }
 
   // --- one order ----------------------------------------------------------------------------
-  const score = (x) => (x === null || x === undefined ? "—" : x.toFixed(2));
+  // A score's part (0–1) as a word and a bar, never a bare decimal.
+  const LEVELS = [[0.75, _("高")], [0.4, _("中")], [Number.MIN_VALUE, _("低")]];
+  const level = (x) => LEVELS.find(([least]) => x >= least)?.[1] || _("无");
+  const score = (x) => (x === null || x === undefined ? "—"
+    : el("span", { class: "gauge" }, el("meter", { min: 0, max: 1, value: x, "aria-hidden": "true" }), level(x)));
+  // Whether the volunteer can do what was ordered: the item itself, its category, or neither.
+  const lacksSkill = (c) => !(c.skill > 0);
+  const skillWords = (c) => (c.skill >= 1 ? _("会这项") : c.skill > 0 ? _("会这一类")
+    : el("span", { class: "chip urgent" }, _("没有这项技能")));
   // Who acted, as the timeline names them: "admin:3" → 中心管理员 3 (ids only, never a phone).
   function actorText(e) {
     if (e.actor && typeof e.actor === "object") return e.actor.name || ACTORS[e.actor.kind] || "";
@@ -175,6 +216,7 @@ const Console = (() => {
     $("order-id").textContent = id;
     await items();
     let current = null;
+    let ranked = null;
     const reason = () => $("dispatch-reason").value.trim() || undefined;
     async function dispatch(body) {
       current = await api("POST", `/api/orders/${id}/dispatch`, { ...body, reason: reason() });
@@ -187,14 +229,23 @@ const Console = (() => {
       $("dispatch").hidden = false;
       const redispatch = current.status !== "pending";
       $("dispatch-title").textContent = redispatch ? _("改派：推荐的志愿者") : _("派单：推荐的志愿者");
-      const ranked = await api("GET", `/api/orders/${id}/candidates`);
+      // The holder of the order is left out by the API: 改派 offers someone else.
+      ranked = await api("GET", `/api/orders/${id}/candidates`);
+      const skilled = ranked.volunteers.filter((c) => !lacksSkill(c)).length;
+      $("skill-warning").hidden = !ranked.volunteers.length || skilled > 0;
+      $("skill-warning").textContent = _("推荐的志愿者都没有“{item}”这项技能：派单前请先电话确认能否胜任，并在派单说明里写明原因。").replace("{item}", current.item_name);
       table($("candidates-body"), ranked.volunteers, [
-        (c) => c.name, (c) => el("strong", {}, score(c.score)), (c) => score(c.proximity), (c) => score(c.skill),
+        (c) => c.name, (c) => el("strong", {}, score(c.score)), (c) => score(c.proximity), skillWords,
         (c) => score(c.trade), (c) => score(c.fit),
         (c) => (c.distance_km === null ? "—" : _("{km} 公里").replace("{km}", c.distance_km.toFixed(1))),
         (c) => `${c.open_orders}/${c.max_open_orders}`,
-        (c) => action(redispatch ? _("改派") : _("派单"), c.name,
-          () => dispatch({ volunteer_id: c.volunteer_id })),
+        (c) => action(redispatch ? _("改派") : _("派单"), c.name, async () => {
+          // Sending it to someone without the skill is a decision the center writes down.
+          if (lacksSkill(c) && !reason()) {
+            throw Object.assign(new Error(_("{name}没有这项技能：请先在派单说明里写明为什么派给这位志愿者。").replace("{name}", c.name)), { fields: ["dispatch-reason"] });
+          }
+          await dispatch({ volunteer_id: c.volunteer_id });
+        }),
       ], { empty: _("暂无可派的志愿者"), key: (c) => c.volunteer_id });
       table($("units-body"), ranked.units, [
         (u) => `${u.name}（${UNIT_KINDS[u.kind] || u.kind}）`, (u) => score(u.score), (u) => `${u.members_free}/${u.members}`,
@@ -232,10 +283,22 @@ const Console = (() => {
         "li", { dataset: { id: n.id } }, el("time", { dateTime: n.created_at }, `${time(n.created_at)} · ${n.author || "—"}`), n.text,
       )) : [el("li", { class: "muted" }, _("暂无备注"))]));
     }
-    $("open-call").addEventListener("click", async () => {
-      showError(null);
-      $("open-call").disabled = true;
-      try { current = await api("POST", `/api/orders/${id}/open-call`, {}); render(current); await candidates(); } catch (err) { showError(err); $("open-call").disabled = false; }
+    // An open call (抢单) first says whom it will reach, by name, and waits for a yes; it goes
+    // to exactly those named.
+    let reach = [];
+    $("open-call").addEventListener("click", () => {
+      reach = ranked.volunteers.slice(0, Number($("open-call").dataset.size));
+      $("open-call-says").textContent = _("抢单将同时发给 {n} 位志愿者：{names}。谁先接单就由谁办理。确认发布吗？")
+        .replace("{n}", reach.length).replace("{names}", reach.map((c) => c.name).join("、"));
+      $("open-call-confirm").hidden = false;
+      $("open-call-yes").focus();
+    });
+    $("open-call-no").addEventListener("click", () => { $("open-call-confirm").hidden = true; $("open-call").focus(); });
+    wire($("open-call-yes"), async () => {
+      current = await api("POST", `/api/orders/${id}/open-call`, { volunteer_ids: reach.map((c) => c.volunteer_id) });
+      $("open-call-confirm").hidden = true;
+      render(current);
+      await candidates();
     });
     onSubmit($("note-form"), async () => {
       required("note-text");
@@ -260,7 +323,7 @@ const Console = (() => {
     const refresh = async () => {
       const page = await api("GET", `/api/escalations?${query({ open_only: $("open-only").checked, limit: 100 })}`);
       table($("esc-body"), page.items, [
-        (e) => orderLink(e.order_id), (e) => String(e.level), (e) => time(e.at), (e) => e.township,
+        (e) => orderLink(e.order_id, e.order_number), (e) => String(e.level), (e) => time(e.at), (e) => e.township,
         (e) => STATUS[e.order_status] || e.order_status, (e) => time(e.deadline_at),
       ], { empty: _("没有督办记录"), key: (e) => `${e.order_id}-${e.level}` });
     };
@@ -274,15 +337,15 @@ const Console = (() => {
     const refresh = async () => {
       const page = await api("GET", `/api/complaints?${query({ status: $("c-status").value, limit: 100 })}`);
       table($("complaints-body"), page.items, [
-        (c) => orderLink(c.order_id), (c) => c.item_name, (c) => c.township, (c) => c.note || "—", (c) => time(c.created_at),
+        (c) => orderLink(c.order_id, c.order_number), (c) => c.item_name, (c) => c.township, (c) => c.note || "—", (c) => time(c.created_at),
         (c) => (c.status === "open"
-          ? action(_("处理"), c.order_id, async () => { choose(c); }, { class: "secondary" })
+          ? action(_("处理"), App.spoken(c.order_number), async () => { choose(c); }, { class: "secondary" })
           : `${_("已处理")}：${c.resolution || ""}`),
       ], { empty: _("没有投诉") });
     };
     function choose(c) {
       chosen = c;
-      $("resolve-order").textContent = c.order_id;
+      $("resolve-order").textContent = App.spoken(c.order_number);
       $("resolve-said").textContent = c.note ? _("居民反映：{text}").replace("{text}", c.note) : "";
       $("resolve-form").hidden = false;
       $("resolve-notes").focus();
@@ -301,7 +364,7 @@ const Console = (() => {
 
   // --- volunteers: applications, pause, transfer --------------------------------------------
   async function volunteers() {
-    const units = await everything("/api/units");
+    const [units] = await Promise.all([everything("/api/units"), skillMenu()]);
     for (const u of units.filter((x) => x.active)) $("transfer-unit").append(new Option(u.name, String(u.id)));
     const unitName = (id) => units.find((u) => u.id === id)?.name || "—";
     let moving = null;
@@ -310,7 +373,7 @@ const Console = (() => {
         api("GET", "/api/volunteers?application=pending&limit=200"), api("GET", "/api/volunteers?limit=200"),
       ]);
       table($("apps-body"), apps.items, [
-        (v) => v.name, (v) => v.township, (v) => v.skills.join("、") || "—", (v) => time(v.created_at),
+        (v) => v.name, (v) => v.township, (v) => skillList(v.skills), (v) => time(v.created_at),
         (v) => el("span", { class: "actions" },
           action(_("批准"), v.name, async () => { await api("POST", `/api/volunteers/${v.id}/approve`); await refresh(); }),
           action(_("不批准"), v.name, async () => { await api("POST", `/api/volunteers/${v.id}/refuse`); await refresh(); }, { class: "secondary" })),
@@ -319,6 +382,7 @@ const Console = (() => {
         (v) => v.name, (v) => v.township, (v) => unitName(v.unit_id), (v) => `${v.open_orders}/${v.max_open_orders}`,
         (v) => String(v.completed_orders), (v) => (v.paused ? _("暂停接单") : _("可接单")),
         (v) => el("span", { class: "actions" },
+          el("a", { class: "button secondary", href: `/console/volunteers/${v.id}`, "aria-label": `${_("修改")}：${v.name}` }, _("修改")),
           action(v.paused ? _("恢复接单") : _("暂停接单"), v.name, async () => {
             await api("PATCH", `/api/volunteers/${v.id}`, { paused: !v.paused });
             await refresh();
@@ -341,6 +405,73 @@ const Console = (() => {
       await refresh();
     });
     live(5000, refresh);
+  }
+
+  // --- one volunteer: registration (登记注册) and corrections ----------------------------------
+  async function volunteer() {
+    const form = $("volunteer-form");
+    const id = form.dataset.editing === "true" ? location.pathname.split("/").filter(Boolean).pop() : null;
+    const [{ categories }, units, before] = await Promise.all([
+      skillMenu(), everything("/api/units"), id ? api("GET", `/api/volunteers/${id}`) : null, fillTownships($("township"), { mine: true }),
+    ]);
+    for (const u of units.filter((x) => x.active)) $("unit_id").append(new Option(`${u.name}（${u.township}）`, String(u.id)));
+    async function villages(chosen) {
+      const [place] = await api("GET", `/api/places?${query({ township: $("township").value })}`);
+      $("village_id").replaceChildren(new Option(_("不指定"), ""), ...(place?.villages || []).map((v) => new Option(v.name, String(v.id))));
+      $("village_id").value = chosen ? String(chosen) : "";
+    }
+    // A category's own box means the whole category; skills off the menu stay choosable.
+    let n = 0;
+    const box = (code, name) => {
+      n += 1;
+      return el("label", { htmlFor: `skill-${n}` }, el("input", { type: "checkbox", id: `skill-${n}`, value: code }), name);
+    };
+    const offMenu = (before?.skills || []).filter((code) => !categories.some((c) => c.code === code || c.items.some((i) => i.code === code)));
+    $("skill-groups").replaceChildren(...categories.map((c) => el(
+      "fieldset", {}, el("legend", {}, c.name),
+      el("div", { class: "choices" }, box(c.code, _("{name}（全部）").replace("{name}", c.name)), ...c.items.map((i) => box(i.code, i.name))),
+    )), ...(offMenu.length ? [el("fieldset", {}, el("legend", {}, _("不在菜单上的服务")),
+      el("div", { class: "choices" }, ...offMenu.map((code) => box(code, skillName(code)))))] : []));
+    if (before) {
+      $("name").value = before.name;
+      $("phone-now").textContent = before.phone;
+      $("township").value = before.township;
+      $("unit_id").value = before.unit_id ? String(before.unit_id) : "";
+      $("max_open_orders").value = String(before.max_open_orders);
+      for (const input of $("skill-groups").querySelectorAll("input")) input.checked = before.skills.includes(input.value);
+    }
+    await villages(before?.village_id);
+    $("township").addEventListener("change", () => villages(null).catch(showError));
+    let unitNow = before?.unit_id ?? null;
+    onSubmit(form, async () => {
+      $("volunteer-saved").textContent = "";
+      required(...(id ? ["name"] : ["name", "phone"]));
+      const unit = $("unit_id").value ? Number($("unit_id").value) : null;
+      const body = {
+        name: $("name").value.trim(), township: $("township").value,
+        village_id: $("village_id").value ? Number($("village_id").value) : null,
+        max_open_orders: Number($("max_open_orders").value),
+        skills: [...$("skill-groups").querySelectorAll("input:checked")].map((input) => input.value),
+      };
+      const phone = $("phone").value.trim();
+      try {
+        if (!id) {
+          await api("POST", "/api/volunteers", { ...body, phone, unit_id: unit });
+          location.assign("/console/volunteers");
+          return;
+        }
+        let saved = await api("PATCH", `/api/volunteers/${id}`, phone ? { ...body, phone } : body);
+        // A new unit is a transfer (关系转接): the volunteer's history of units keeps it.
+        if (unit !== unitNow) saved = await api("POST", `/api/volunteers/${id}/transfer`, { unit_id: unit });
+        unitNow = saved.unit_id ?? null;
+        $("phone").value = "";
+        $("phone-now").textContent = saved.phone;
+        $("volunteer-saved").textContent = _("已保存：{name}").replace("{name}", saved.name);
+      } catch (err) {
+        if (err.code === "DuplicatePhone") err.fields = ["phone"];
+        throw err;
+      }
+    });
   }
 
   // --- units --------------------------------------------------------------------------------
@@ -400,10 +531,17 @@ const Console = (() => {
     onSubmit($("staff-form"), async () => {
       required("staff-username", "staff-password");
       const chosen = ticked($("staff-townships"));
-      await api("POST", "/api/staff", {
-        username: $("staff-username").value.trim(), password: $("staff-password").value,
-        role: $("staff-role").value, townships: chosen.length ? chosen : null,
-      });
+      try {
+        await api("POST", "/api/staff", {
+          username: $("staff-username").value.trim(), password: $("staff-password").value,
+          role: $("staff-role").value, townships: chosen.length ? chosen : null,
+        });
+      } catch (err) {
+        // Words about one field go next to it (the API names the body's fields).
+        const named = { WeakPassword: ["password"], DuplicateUsername: ["username"] }[err.code] || err.fields;
+        err.fields = named.map((f) => `staff-${f}`);
+        throw err;
+      }
       $("staff-form").reset();
       await refresh();
     });
@@ -419,12 +557,12 @@ const Console = (() => {
     async function refresh() {
       itemNames = null;
       table($("items-body"), await items(), [
-        (i) => i.name, (i) => categoryName(i.category_code), (i) => el("code", {}, i.code),
+        (i) => i.name, (i) => categoryName(i.category_code),
         (i) => (i.active ? _("在菜单上") : _("已停用")),
         (i) => el("span", { class: "actions" },
           action(_("改名"), i.name, async () => {
             renaming = i;
-            $("rename-code").textContent = i.code;
+            $("rename-was").textContent = i.name;
             $("rename-name").value = i.name;
             $("rename-name-en").value = i.name_en;
             $("rename-form").hidden = false;
@@ -455,7 +593,7 @@ const Console = (() => {
     await refresh();
   }
 
-  const PAGES = { board, orders, order, escalations, complaints, volunteers, units, staff, catalog };
+  const PAGES = { board, orders, order, escalations, complaints, volunteers, volunteer, units, staff, catalog };
   // Pages on the console's layout with a script of their own (the supervision screen) start
   // themselves.
   const page = PAGES[document.body.dataset.page];

@@ -126,5 +126,22 @@ window.Desk = (() => {
     }
   }
 
-  return { el, table, when, clock, countdown, live, start, everything };
+  // A file from the API (the exports) saved under the name the server gives it. It needs the
+  // sign-in's token, which a plain link cannot carry; an expired token is renewed once.
+  async function download(path, retried = false) {
+    const res = await fetch(path, { headers: { authorization: `Bearer ${tokens.get()}` } });
+    if (res.status === 401 && !retried) { await api("GET", "/api/me"); return download(path, true); }
+    if (!res.ok) {
+      const answer = await res.json().catch(() => ({}));
+      throw new App.Failure(res.status, answer.code || "");
+    }
+    const named = /filename\*=UTF-8''([^;]+)/.exec(res.headers.get("content-disposition") || "");
+    const link = el("a", { href: URL.createObjectURL(await res.blob()), download: named ? decodeURIComponent(named[1]) : "" });
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+  }
+
+  return { el, table, when, clock, countdown, live, start, everything, download };
 })();

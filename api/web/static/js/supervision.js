@@ -89,14 +89,14 @@
     };
     for (const [key, value] of Object.entries(values)) $(`tile-${key}`).textContent = typeof value === "number" ? number.format(value) : value;
     // Said aloud only when it changes: what needs the center now.
-    const summary = _("在办 {open} 单，其中超时 {overdue} 单、督办 {escalated} 单。")
+    const summary = _("在办 {open} 单，其中超时 {overdue} 单、超时督办 {escalated} 单。")
       .replace("{open}", o.open).replace("{overdue}", o.overdue).replace("{escalated}", o.escalated);
     if ($("summary").textContent !== summary) $("summary").textContent = summary;
   }
 
   function trend(o) {
     const points = buckets(o);
-    const names = [_("受理"), _("办结"), _("72小时内办结"), _("超时")];
+    const names = [_("受理"), _("已完成服务"), _("72小时内办结"), _("超时")];
     const fields = ["received", "completed", "completed_on_time", "overdue"];
     chart("trend").setOption({
       ...base,
@@ -125,7 +125,7 @@
         data: [{ value: rate, name: _("{n} 单中按时 {k} 单").replace("{n}", o.completed).replace("{k}", o.completed_on_time) }],
       }],
     }, true);
-    heads("on-time", [_("已办结"), _("72小时内办结"), _("按时办结率")]);
+    heads("on-time", [_("已完成服务"), _("72小时内办结"), _("按时办结率")]);
     table($("rows-on-time"), [o], [(x) => number.format(x.completed), (x) => number.format(x.completed_on_time), (x) => percent(x.on_time_rate)], { key: () => "all" });
   }
 
@@ -179,6 +179,15 @@
         if (me.townships === null || me.townships.includes(t.name)) $("township").append(new Option(t.name, t.name));
       }
     } catch (err) { App.showError(err); }
+    // The figures on the screen, and the orders behind them, as files to forward.
+    for (const [id, path] of [["export-overview-xlsx", "overview/export?format=xlsx&"], ["export-overview-csv", "overview/export?format=csv&"], ["export-orders-xlsx", "orders/export?format=xlsx&"]]) {
+      $(id).addEventListener("click", async () => {
+        App.showError(null);
+        $(id).disabled = true;
+        try { await Desk.download(`/api/reports/${path}${query()}`); } catch (err) { App.showError(err); }
+        $(id).disabled = false;
+      });
+    }
     const again = live(5000, refresh);
     $("filters").addEventListener("change", () => { refresh().catch(App.showError); });
     $("filters").addEventListener("submit", (ev) => ev.preventDefault());
