@@ -451,16 +451,23 @@ class Simulator:
             return found
         return SimNumber(phone=phone, voice_url=self.config.voice_url, sms_url=self.config.sms_url)
 
-    def receive_call(self, body: InboundCallBody) -> SimCall:
-        """A resident calls ``body.to``: the number's Voice URL answers with TwiML."""
-        _check_endpoint(body.from_, errors.INVALID_FROM, "From")
-        _check_endpoint(body.to, errors.INVALID_TO, "To")
-        number = self.number(body.to)
-        if not number.voice_url:
+    def _reached(self, from_: str, to: str, what: Literal["voice", "sms"]) -> SimNumber:
+        """Our number ``to`` as a resident at ``from_`` reaches it; refused when it has no
+        URL for that kind of traffic."""
+        _check_endpoint(from_, errors.INVALID_FROM, "From")
+        _check_endpoint(to, errors.INVALID_TO, "To")
+        number = self.number(to)
+        if not (number.voice_url if what == "voice" else number.sms_url):
+            label = "Voice URL" if what == "voice" else "Messaging URL"
             raise bad_request(
                 errors.INVALID_PARAMETER,
-                f"{body.to} has no Voice URL: PUT /sim/numbers/{body.to} or --voice-url",
+                f"{to} has no {label}: PUT /sim/numbers/{to} or --{what}-url",
             )
+        return number
+
+    def receive_call(self, body: InboundCallBody) -> SimCall:
+        """A resident calls ``body.to``: the number's Voice URL answers with TwiML."""
+        number = self._reached(body.from_, body.to, "voice")
         behaviour = parse_call_behaviour(body.behaviour)
         if behaviour.kind not in ("answer", "hangup"):
             raise ValueError(f"a caller answers or hangs up, {body.behaviour!r} is neither")
@@ -490,14 +497,8 @@ class Simulator:
     async def receive_message(self, body: InboundMessageBody) -> dict[str, Any]:
         """A resident texts ``body.to``: the number's Messaging URL is posted to, and every
         ``<Message>`` of its answer goes back out as an SMS (per delivery, if duplicated)."""
-        _check_endpoint(body.from_, errors.INVALID_FROM, "From")
-        _check_endpoint(body.to, errors.INVALID_TO, "To")
-        number = self.number(body.to)
-        if not number.sms_url:
-            raise bad_request(
-                errors.INVALID_PARAMETER,
-                f"{body.to} has no Messaging URL: PUT /sim/numbers/{body.to} or --sms-url",
-            )
+        number = self._reached(body.from_, body.to, "sms")
+        assert number.sms_url is not None
         inbound = SimMessage(
             sid=new_sid("SM"),
             account_sid=self.config.account_sid,

@@ -288,3 +288,19 @@ def test_the_page_shows_inbound_calls_and_messages(
     assert "⇢ outbound-reply" in page and f"{OUR_NUMBER} → {RESIDENT}" in page
     assert "☎ dialed +8609121234567: completed" in page
     assert "收到：&lt;求助&gt;" in page  # escaped
+
+
+def test_numbers_are_configuration_a_reset_keeps(sim: SimControl, ivr: str) -> None:
+    sim.reset()
+    [number] = sim.numbers()["numbers"]
+    assert (number["phone"], number["voice_url"]) == (OUR_NUMBER, f"{ivr}/ivr/voice")
+    sim.forget_number(OUR_NUMBER)
+    assert sim.numbers()["numbers"] == []
+
+
+def test_an_sms_answer_that_is_not_twiml_sends_nothing_back(sim: SimControl, hook: str) -> None:
+    sim.number(OUR_NUMBER, sms_url=f"{hook}/voice/broken/twiml")  # answers "this is not TwiML"
+    result = sim.inbound_message(RESIDENT, OUR_NUMBER, "1")
+    assert result["replies"] == []
+    [inbound] = sim.messages()
+    assert any("12100" in str(e.get("note")) for e in inbound["events"])

@@ -160,25 +160,22 @@ def create_webhook_app(recorder: Recorder) -> FastAPI:
             )
         return _twiml('<Dial timeout="20">+8612349</Dial><Say language="zh-CN">转接已结束。</Say>')
 
-    @app.post("/ivr/township")
-    async def ivr_township(request: Request) -> Response:
-        digits = (await record(request)).get("Digits", "")
-        return _twiml(f'<Say language="zh-CN">已记下乡镇{digits}。</Say><Hangup/>')
-
-    @app.post("/ivr/recorded")
-    async def ivr_recorded(request: Request) -> Response:
-        seconds = (await record(request)).get("RecordingDuration", "")
-        return _twiml(f'<Say language="zh-CN">已收到{seconds}秒留言。</Say><Hangup/>')
-
-    @app.post("/ivr/dialed")
-    async def ivr_dialed(request: Request) -> Response:
-        status = (await record(request)).get("DialCallStatus", "")
-        return _twiml(f'<Say language="zh-CN">转接{status}。</Say>')
-
     @app.post("/ivr/recording-status")
     async def ivr_recording_status(request: Request) -> Response:
         await record(request)
         return Response(status_code=204)
+
+    # The IVR's last steps: each says back the one parameter it was posted.
+    last_steps = {
+        "township": ("Digits", '<Say language="zh-CN">已记下乡镇{}。</Say><Hangup/>'),
+        "recorded": ("RecordingDuration", '<Say language="zh-CN">已收到{}秒留言。</Say><Hangup/>'),
+        "dialed": ("DialCallStatus", '<Say language="zh-CN">转接{}。</Say>'),
+    }
+
+    @app.post("/ivr/{step}")
+    async def ivr_last_step(step: str, request: Request) -> Response:
+        name, template = last_steps[step]
+        return _twiml(template.format((await record(request)).get(name, "")))
 
     @app.post("/sms/inbound")
     async def sms_inbound(request: Request) -> Response:
