@@ -683,6 +683,9 @@ def _rest_resource(
     async def list_all(account_sid: str, request: Request) -> dict[str, Any]:
         with sim.state.lock:
             items = [r.resource() for r in reversed(list(table().values()))]
+        call_sid = request.query_params.get("CallSid")
+        if call_sid is not None:  # a call's recordings
+            items = [item for item in items if item.get("call_sid") == call_sid]
         return _page_json(plural.lower(), items, account_sid, plural)
 
     @app.get(f"{PREFIX}/{plural}/{{sid}}.json", name=f"fetch_{plural}")

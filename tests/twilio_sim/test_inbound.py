@@ -180,6 +180,8 @@ def test_recordings_are_fetched_downloaded_and_deleted_with_the_real_sdk(
     )
     assert recording.date_created is not None
     assert [r.sid for r in twilio.recordings.list()] == [re_sid]
+    assert [r.sid for r in twilio.recordings.list(call_sid=sid)] == [re_sid]
+    assert twilio.recordings.list(call_sid="CA" + "0" * 32) == []
 
     media = f"{sim_server.base_url}/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/{re_sid}"
     auth = (ACCOUNT_SID, AUTH_TOKEN)
