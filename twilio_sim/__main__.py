@@ -56,6 +56,20 @@ def main(argv: list[str] | None = None) -> None:
         default=0.0,
         help="real seconds between call phases, to watch a demo unfold (default 0)",
     )
+    parser.add_argument(
+        "--voice-url",
+        help="where a resident's call to our number goes (numbers not set by PUT /sim/numbers)",
+    )
+    parser.add_argument(
+        "--sms-url",
+        help="where a resident's SMS to our number goes (numbers not set by PUT /sim/numbers)",
+    )
+    parser.add_argument(
+        "--recording-seconds",
+        type=int,
+        default=5,
+        help="what a resident says at a <Record> in an outbound call (default 5)",
+    )
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     if not args.auth_token:
@@ -74,6 +88,9 @@ def main(argv: list[str] | None = None) -> None:
         webhook_timeout=args.webhook_timeout,
         max_twiml_fetches=args.max_twiml_fetches,
         step_delay=args.step_delay,
+        voice_url=args.voice_url,
+        sms_url=args.sms_url,
+        recording_seconds=args.recording_seconds,
     )
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level.lower())
 

@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from twilio_sim import errors
+from twilio_sim.audio import silent_mp3, silent_wav
 from twilio_sim.behaviour import (
     CallBehaviour,
     MessageBehaviour,
@@ -33,9 +34,29 @@ from twilio_sim.behaviour import (
     parse_message_behaviour,
 )
 from twilio_sim.errors import TwilioApiError, bad_request, not_found, unauthorized
+from twilio_sim.inbound import (
+    InboundCallBody,
+    InboundMessageBody,
+    NumberBody,
+    Reply,
+    message_replies,
+)
 from twilio_sim.page import render_page
-from twilio_sim.phone import CallRunner, MessageRunner
-from twilio_sim.state import API_VERSION, SimCall, SimMessage, SimState, new_sid
+from twilio_sim.phone import (
+    DOCUMENT_PARSE_FAILURE,
+    HTTP_RETRIEVAL_FAILURE,
+    CallRunner,
+    MessageRunner,
+)
+from twilio_sim.state import (
+    API_VERSION,
+    SimCall,
+    SimMessage,
+    SimNumber,
+    SimState,
+    new_sid,
+    utcnow,
+)
 from twilio_sim.webhooks import WebhookSender
 
 logger = logging.getLogger("twilio_sim")
@@ -60,6 +81,9 @@ class SimConfig:
         webhook_timeout: Seconds to wait for the application's answer.
         max_twiml_fetches: TwiML requests allowed per call (a guard against redirect loops).
         step_delay: Real seconds between call phases; 0 for tests, ~1 to watch a demo.
+        voice_url: Where an inbound call to a number without its own configuration goes.
+        sms_url: Where an inbound SMS to a number without its own configuration goes.
+        recording_seconds: What a resident says at a <Record> in an outbound call.
     """
 
     account_sid: str
@@ -71,6 +95,9 @@ class SimConfig:
     webhook_timeout: float = 15.0
     max_twiml_fetches: int = 10
     step_delay: float = 0.0
+    voice_url: str | None = None
+    sms_url: str | None = None
+    recording_seconds: int = 5
 
 
 class ScriptBody(BaseModel):
@@ -137,6 +164,9 @@ class Simulator:
         self.outage = Outage()
         self._http: httpx.AsyncClient | None = None
         self._sender: WebhookSender | None = None
+        # Where the application reaches the simulator (RecordingUrl is built on it); learnt
+        # from the requests it makes, as Twilio's would be api.twilio.com.
+        self.base_url = "http://127.0.0.1"
 
     # ---- lifecycle --------------------------------------------------------------------
 
@@ -291,11 +321,23 @@ class Simulator:
             timeout=timeout,
             behaviour=behaviour,
             duplicate_callbacks=behaviour.duplicate_callbacks or self.config.duplicate_callbacks,
+            recording_seconds=[self.config.recording_seconds],
         )
+        return self._place(call)
+
+    def _place(self, call: SimCall) -> SimCall:
+        call.public_base_url = self.base_url
         call.events.append({"status": "queued", "at": call.date_created.isoformat()})
         with self.state.lock:
             self.state.calls[call.sid] = call
-        logger.info("call %s queued: %s → %s (%s)", call.sid, from_, to, behaviour.source)
+        logger.info(
+            "call %s queued: %s → %s (%s, %s)",
+            call.sid,
+            call.from_,
+            call.to,
+            call.direction,
+            call.behaviour.source,
+        )
         runner = CallRunner(
             call,
             self.state,
@@ -362,6 +404,9 @@ class Simulator:
             # Through a Messaging Service Twilio first "accepts", then picks a sender.
             status="queued" if from_ else "accepted",
         )
+        return self._send(message)
+
+    def _send(self, message: SimMessage) -> SimMessage:
         message.events.append({"status": message.status, "at": message.date_created.isoformat()})
         with self.state.lock:
             self.state.messages[message.sid] = message
@@ -369,13 +414,183 @@ class Simulator:
             "sms %s %s: %s → %s (%s)",
             message.sid,
             message.status,
-            from_ or service,
-            to,
-            behaviour.source,
+            message.from_ or message.messaging_service_sid,
+            message.to,
+            message.behaviour.source,
         )
         runner = MessageRunner(message, self.state, self.sender, step_delay=self.config.step_delay)
         self._spawn(runner.run(), name=f"sms-{message.sid}")
         return message
+
+    # ---- our numbers, and what residents send them ------------------------------------
+
+    def set_number(self, phone: str, body: NumberBody) -> SimNumber:
+        _check_endpoint(phone, errors.INVALID_TO, "phone")
+        for url in (body.voice_url, body.sms_url, body.status_callback):
+            if url and not _is_http_url(url):
+                raise bad_request(errors.INVALID_PARAMETER, f"{url!r} is not an http(s) URL")
+        with self.state.lock:
+            old = self.state.numbers.get(phone)
+            number = SimNumber(
+                phone=phone,
+                voice_url=body.voice_url,
+                voice_method=body.voice_method,
+                sms_url=body.sms_url,
+                sms_method=body.sms_method,
+                status_callback=body.status_callback,
+                **({"phone_number_sid": old.phone_number_sid} if old else {}),
+            )
+            self.state.numbers[phone] = number
+        return number
+
+    def number(self, phone: str) -> SimNumber:
+        """The number's configuration, or the app-wide ``voice_url`` / ``sms_url``."""
+        with self.state.lock:
+            found = self.state.numbers.get(phone)
+        if found is not None:
+            return found
+        return SimNumber(phone=phone, voice_url=self.config.voice_url, sms_url=self.config.sms_url)
+
+    def _reached(self, from_: str, to: str, what: Literal["voice", "sms"]) -> SimNumber:
+        """Our number ``to`` as a resident at ``from_`` reaches it; refused when it has no
+        URL for that kind of traffic."""
+        _check_endpoint(from_, errors.INVALID_FROM, "From")
+        _check_endpoint(to, errors.INVALID_TO, "To")
+        number = self.number(to)
+        if not (number.voice_url if what == "voice" else number.sms_url):
+            label = "Voice URL" if what == "voice" else "Messaging URL"
+            raise bad_request(
+                errors.INVALID_PARAMETER,
+                f"{to} has no {label}: PUT /sim/numbers/{to} or --{what}-url",
+            )
+        return number
+
+    def receive_call(self, body: InboundCallBody) -> SimCall:
+        """A resident calls ``body.to``: the number's Voice URL answers with TwiML."""
+        number = self._reached(body.from_, body.to, "voice")
+        behaviour = parse_call_behaviour(body.behaviour)
+        if behaviour.kind not in ("answer", "hangup"):
+            raise ValueError(f"a caller answers or hangs up, {body.behaviour!r} is neither")
+        call = SimCall(
+            sid=new_sid("CA"),
+            account_sid=self.config.account_sid,
+            to=body.to,
+            from_=body.from_,
+            url=number.voice_url,
+            method=number.voice_method,
+            twiml=None,
+            status_callback=number.status_callback,
+            status_callback_method="POST",
+            status_callback_events=["completed"],
+            machine_detection=None,
+            timeout=60,
+            behaviour=behaviour,
+            duplicate_callbacks=self.config.duplicate_callbacks,
+            phone_number_sid=number.phone_number_sid,
+            direction="inbound",
+            recording_seconds=body.recording_lengths(),
+            record_finish=body.record_finish,
+            dial_outcome=body.dial_outcome,
+        )
+        return self._place(call)
+
+    async def receive_message(self, body: InboundMessageBody) -> dict[str, Any]:
+        """A resident texts ``body.to``: the number's Messaging URL is posted to, and every
+        ``<Message>`` of its answer goes back out as an SMS (per delivery, if duplicated)."""
+        number = self._reached(body.from_, body.to, "sms")
+        assert number.sms_url is not None
+        inbound = SimMessage(
+            sid=new_sid("SM"),
+            account_sid=self.config.account_sid,
+            to=body.to,
+            from_=body.from_,
+            messaging_service_sid=None,
+            body=body.body,
+            status_callback=None,
+            behaviour=MessageBehaviour(source="received"),
+            duplicate_callbacks=body.duplicate,
+            status="received",
+            direction="inbound",
+            date_sent=utcnow(),
+        )
+        inbound.events.append({"status": "received", "at": inbound.date_created.isoformat()})
+        with self.state.lock:
+            self.state.messages[inbound.sid] = inbound
+        params = {
+            "AccountSid": inbound.account_sid,
+            "ApiVersion": API_VERSION,
+            "MessageSid": inbound.sid,
+            "SmsSid": inbound.sid,
+            "SmsMessageSid": inbound.sid,
+            "SmsStatus": "received",
+            "From": body.from_,
+            "To": body.to,
+            "Body": body.body,
+            "NumMedia": "0",
+            "NumSegments": inbound.resource()["num_segments"],
+        }
+        replies: list[SimMessage] = []
+        for _ in range(2 if body.duplicate else 1):
+            record = await self.sender.send("sms", number.sms_method, number.sms_url, params)
+            with self.state.lock:
+                inbound.webhooks.append(record)
+            for reply in self._answered(inbound, record.status_code, record.body, record.error):
+                replies.append(self._reply(inbound, reply))
+        return {
+            "sid": inbound.sid,
+            "replies": [r.body for r in replies],
+            "reply_sids": [r.sid for r in replies],
+            "deliveries": len(inbound.webhooks),
+        }
+
+    def _answered(
+        self, inbound: SimMessage, status: int | None, document: str, error: str | None
+    ) -> list[Reply]:
+        if status is None or not 200 <= status < 300:
+            inbound.events.append(
+                {
+                    "status": inbound.status,
+                    "at": utcnow().isoformat(),
+                    "note": f"{HTTP_RETRIEVAL_FAILURE} HTTP retrieval failure: {status or error}",
+                }
+            )
+            return []
+        try:
+            return message_replies(document)
+        except ValueError as exc:
+            inbound.events.append(
+                {
+                    "status": inbound.status,
+                    "at": utcnow().isoformat(),
+                    "note": f"{DOCUMENT_PARSE_FAILURE} {exc}",
+                }
+            )
+            return []
+
+    def _reply(self, inbound: SimMessage, reply: Reply) -> SimMessage:
+        to = reply.to or inbound.from_ or ""
+        behaviour = self._next_message_behaviour(to)
+        callback = (
+            reply.status_callback
+            if reply.status_callback and _is_http_url(reply.status_callback)
+            else None
+        )
+        message = SimMessage(
+            sid=new_sid("SM"),
+            account_sid=inbound.account_sid,
+            to=to,
+            from_=reply.from_ or inbound.to,
+            messaging_service_sid=None,
+            body=reply.body,
+            status_callback=callback,
+            behaviour=behaviour,
+            duplicate_callbacks=behaviour.duplicate_callbacks or self.config.duplicate_callbacks,
+            direction="outbound-reply",
+            reply_to=inbound.sid,
+        )
+        with self.state.lock:
+            inbound.replies.append(message.sid)
+        return self._send(message)
 
 
 # ---- request helpers ---------------------------------------------------------------------
@@ -451,21 +666,26 @@ def _found(table: Mapping[str, R], sid: str, request: Request) -> R:
 def _rest_resource(
     app: FastAPI,
     plural: str,
-    create: Callable[[str, dict[str, list[str]]], _Resource],
+    create: Callable[[str, dict[str, list[str]]], _Resource] | None,
     table: Callable[[], Mapping[str, _Resource]],
     sim: Simulator,
 ) -> None:
-    """Create, list and fetch of one of Twilio's resources (``Calls``, ``Messages``)."""
+    """Create (when ``create`` is given), list and fetch of one of Twilio's resources."""
 
-    @app.post(f"{PREFIX}/{plural}.json", status_code=201, name=f"create_{plural}")
-    async def create_one(account_sid: str, request: Request) -> JSONResponse:
-        made = create(account_sid, await _form(request))
-        return JSONResponse(made.resource(), status_code=201)
+    if create is not None:
+
+        @app.post(f"{PREFIX}/{plural}.json", status_code=201, name=f"create_{plural}")
+        async def create_one(account_sid: str, request: Request) -> JSONResponse:
+            made = create(account_sid, await _form(request))
+            return JSONResponse(made.resource(), status_code=201)
 
     @app.get(f"{PREFIX}/{plural}.json", name=f"list_{plural}")
     async def list_all(account_sid: str, request: Request) -> dict[str, Any]:
         with sim.state.lock:
             items = [r.resource() for r in reversed(list(table().values()))]
+        call_sid = request.query_params.get("CallSid")
+        if call_sid is not None:  # a call's recordings
+            items = [item for item in items if item.get("call_sid") == call_sid]
         return _page_json(plural.lower(), items, account_sid, plural)
 
     @app.get(f"{PREFIX}/{plural}/{{sid}}.json", name=f"fetch_{plural}")
@@ -513,6 +733,9 @@ def create_app(
     webhook_timeout: float = 15.0,
     max_twiml_fetches: int = 10,
     step_delay: float = 0.0,
+    voice_url: str | None = None,
+    sms_url: str | None = None,
+    recording_seconds: int = 5,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """Builds the simulator app. Run it with uvicorn (``python -m twilio_sim``) or in-process.
@@ -527,6 +750,9 @@ def create_app(
         webhook_timeout: Seconds to wait for the application's answer.
         max_twiml_fetches: TwiML requests allowed per call.
         step_delay: Real seconds between call phases (0: as fast as possible).
+        voice_url: Voice URL of every number not configured through ``PUT /sim/numbers``.
+        sms_url: Messaging URL of every number not configured through ``PUT /sim/numbers``.
+        recording_seconds: What a resident says at a <Record> in an outbound call.
         transport: An httpx transport for webhooks, e.g. ``httpx.ASGITransport(app)`` to call
             the application in-process instead of over the network.
 
@@ -543,6 +769,9 @@ def create_app(
         webhook_timeout=webhook_timeout,
         max_twiml_fetches=max_twiml_fetches,
         step_delay=step_delay,
+        voice_url=voice_url,
+        sms_url=sms_url,
+        recording_seconds=recording_seconds,
     )
     sim = Simulator(config, transport=transport)
 
@@ -587,6 +816,8 @@ def create_app(
     ) -> Response:
         """HTTP Basic with AccountSid:AuthToken on everything under /2010-04-01/."""
         path = request.url.path
+        # Every request, /sim/ ones too: an inbound call's RecordingUrl needs it.
+        sim.base_url = str(request.base_url).rstrip("/")
         if not path.startswith(f"/{API_VERSION}/"):
             return await call_next(request)
         failing = sim.outage.now()
@@ -607,6 +838,26 @@ def create_app(
 
     _rest_resource(app, "Calls", sim.create_call, lambda: sim.state.calls, sim)
     _rest_resource(app, "Messages", sim.create_message, lambda: sim.state.messages, sim)
+    _rest_resource(app, "Recordings", None, lambda: sim.state.recordings, sim)
+
+    @app.delete(PREFIX + "/Recordings/{sid}.json", status_code=204)
+    async def delete_recording(account_sid: str, sid: str, request: Request) -> Response:
+        with sim.state.lock:
+            _found(sim.state.recordings, sid, request)
+            del sim.state.recordings[sid]
+        return Response(status_code=204)
+
+    # Registered after .../Recordings/{sid}.json, which would otherwise match here too.
+    @app.get(PREFIX + "/Recordings/{media}", name="recording_media")
+    async def recording_media(account_sid: str, media: str, request: Request) -> Response:
+        """The audio: WAV without an extension (as Twilio serves it) or with ``.wav``; MP3."""
+        sid, dot, extension = media.partition(".")
+        if dot and extension not in ("wav", "mp3"):
+            raise not_found(request.url.path)
+        recording = _found(sim.state.recordings, sid, request)
+        if extension == "mp3":
+            return Response(silent_mp3(recording.duration), media_type="audio/mpeg")
+        return Response(silent_wav(recording.duration), media_type="audio/x-wav")
 
     @app.post(PREFIX + "/Calls/{sid}.json")
     async def update_call(account_sid: str, sid: str, request: Request) -> dict[str, Any]:
@@ -631,6 +882,38 @@ def create_app(
 
     _inspection(app, sim, "calls", "call", lambda: sim.state.calls)
     _inspection(app, sim, "messages", "message", lambda: sim.state.messages)
+    _inspection(app, sim, "recordings", "recording", lambda: sim.state.recordings)
+
+    @app.put("/sim/numbers/{phone}")
+    async def put_number(phone: str, body: NumberBody) -> dict[str, Any]:
+        """Where inbound calls and SMS to ``phone`` go (kept across ``DELETE /sim/state``)."""
+        return sim.set_number(phone, body).to_json()
+
+    @app.get("/sim/numbers")
+    async def get_numbers() -> dict[str, Any]:
+        with sim.state.lock:
+            numbers = [n.to_json() for n in sim.state.numbers.values()]
+        return {"numbers": numbers, "voice_url": config.voice_url, "sms_url": config.sms_url}
+
+    @app.delete("/sim/numbers/{phone}")
+    async def delete_number(phone: str) -> dict[str, Any]:
+        with sim.state.lock:
+            removed = sim.state.numbers.pop(phone, None)
+        return {"phone": phone, "removed": removed is not None}
+
+    @app.post("/sim/inbound-calls", status_code=201)
+    async def inbound_call(body: InboundCallBody) -> Any:
+        """A resident calls one of our numbers; the call plays out in the background."""
+        try:
+            call = sim.receive_call(body)
+        except ValueError as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=422)
+        return JSONResponse({"sid": call.sid, "status": call.status}, status_code=201)
+
+    @app.post("/sim/inbound-messages", status_code=201)
+    async def inbound_message(body: InboundMessageBody) -> Any:
+        """A resident texts one of our numbers; answers once the application has answered."""
+        return JSONResponse(await sim.receive_message(body), status_code=201)
 
     @app.post("/sim/wait")
     async def sim_wait(max_wait: float = 30.0) -> dict[str, Any]:

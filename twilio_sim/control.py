@@ -128,6 +128,93 @@ class SimControl:
         message: dict[str, Any] = response.json()
         return message
 
+    def recordings(self, *, settled: bool = True) -> list[dict[str, Any]]:
+        if settled:
+            self.wait()
+        response = self.http.get("/sim/recordings")
+        response.raise_for_status()
+        recordings: list[dict[str, Any]] = response.json()["recordings"]
+        return recordings
+
+    def number(
+        self,
+        phone: str,
+        *,
+        voice_url: str | None = None,
+        sms_url: str | None = None,
+        voice_method: str = "POST",
+        sms_method: str = "POST",
+        status_callback: str | None = None,
+    ) -> dict[str, Any]:
+        """Says where inbound calls and SMS to our number ``phone`` go."""
+        response = self.http.put(
+            f"/sim/numbers/{phone}",
+            json={
+                "voice_url": voice_url,
+                "voice_method": voice_method,
+                "sms_url": sms_url,
+                "sms_method": sms_method,
+                "status_callback": status_callback,
+            },
+        )
+        response.raise_for_status()
+        number: dict[str, Any] = response.json()
+        return number
+
+    def numbers(self) -> dict[str, Any]:
+        response = self.http.get("/sim/numbers")
+        response.raise_for_status()
+        numbers: dict[str, Any] = response.json()
+        return numbers
+
+    def forget_number(self, phone: str) -> None:
+        self.http.delete(f"/sim/numbers/{phone}").raise_for_status()
+
+    def inbound_call(
+        self,
+        from_: str,
+        to: str,
+        behaviour: str = "answer:",
+        *,
+        recording_seconds: int | list[int] = 5,
+        record_finish: str = "",
+        dial_outcome: str = "completed",
+    ) -> str:
+        """A resident at ``from_`` calls our number ``to``; returns the call's sid at once
+        (``wait()`` or ``call(sid)`` for how it went).
+
+        ``behaviour`` is the caller's keys at successive <Gather>s (``"answer:1,3"``);
+        ``recording_seconds`` what they say at each <Record>; ``record_finish`` the key that
+        ends a recording, or ``"hangup"``; ``dial_outcome`` what a <Dial>ed party does.
+        """
+        response = self.http.post(
+            "/sim/inbound-calls",
+            json={
+                "from": from_,
+                "to": to,
+                "behaviour": behaviour,
+                "recording_seconds": recording_seconds,
+                "record_finish": record_finish,
+                "dial_outcome": dial_outcome,
+            },
+        )
+        response.raise_for_status()
+        sid: str = response.json()["sid"]
+        return sid
+
+    def inbound_message(
+        self, from_: str, to: str, body: str, *, duplicate: bool = False
+    ) -> dict[str, Any]:
+        """A resident at ``from_`` texts our number ``to``; returns once the application has
+        answered: ``{"sid", "replies": [bodies], "reply_sids", "deliveries"}``."""
+        response = self.http.post(
+            "/sim/inbound-messages",
+            json={"from": from_, "to": to, "body": body, "duplicate": duplicate},
+        )
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
     def outage(self, mode: str, seconds: float) -> None:
         """The REST API fails for ``seconds``: 500s (``"error"``) or no answer (``"hang"``)."""
         self.http.put("/sim/outage", json={"mode": mode, "seconds": seconds}).raise_for_status()

@@ -20,8 +20,10 @@ from twilio_sim.state import (
     Heard,
     SimCall,
     SimMessage,
+    SimRecording,
     SimState,
     WebhookRecord,
+    new_sid,
     rfc2822,
     utcnow,
 )
@@ -36,6 +38,12 @@ TOO_MANY_FETCHES = 11205  # the simulator's loop guard; Twilio would keep going
 
 # Seconds of talk per character of <Say> text, for a plausible CallDuration.
 _SECONDS_PER_CHAR = 0.15
+# <Record>'s and <Dial>'s defaults, as Twilio documents them.
+_RECORD_MAX_LENGTH = 3600
+_RECORD_FINISH_ON_KEY = "1234567890*#"
+_DIAL_TIMEOUT = 30
+# How long the party a <Dial> reaches stays on the line, for DialCallDuration.
+_DIALED_TALK_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,9 @@ class _Next:
     url: str
     method: str
     extra: dict[str, str]
+    # The caller has hung up: the request is still made (Twilio reports the recording), but
+    # whatever TwiML it answers is never played.
+    caller_gone: bool = False
 
 
 class CallRunner:
@@ -67,6 +78,7 @@ class CallRunner:
         self.step_delay = step_delay
         self.fetches = 0
         self.presses = list(call.behaviour.digits)
+        self.recording_lengths = list(call.recording_seconds)
 
     # ---- status callbacks -------------------------------------------------------------
 
@@ -79,7 +91,7 @@ class CallRunner:
             "CallStatus": call.status,
             "Called": call.to,
             "Caller": call.from_,
-            "Direction": "outbound-api",
+            "Direction": call.direction,
             "From": call.from_,
             "To": call.to,
         }
@@ -136,6 +148,11 @@ class CallRunner:
             call.set_status("ringing")
             await self._progress("ringing", "ringing")
             await self._pause()
+            if call.direction == "inbound":
+                # Our number "answers" by fetching its Voice URL while the call rings.
+                await self._converse()
+                await self._finish("completed")
+                return
             if call.end_requested:
                 await self._finish("canceled")
                 return
@@ -228,8 +245,13 @@ class CallRunner:
             assert call.url is not None
             doc_url = call.url
             document = await self._fetch("voice", call.url, call.method, {})
+        if call.status == "ringing":
+            # An inbound call is in progress once its TwiML is there to play.
+            call.start_time = utcnow()
+            call.set_status("in-progress")
+            await self._progress("answered", "in-progress")
         while document is not None:
-            step = self._play(document, doc_url)
+            step = await self._play(document, doc_url)
             if call.end_requested:
                 return
             if call.redirect_requested:
@@ -240,8 +262,10 @@ class CallRunner:
                 return
             doc_url = step.url
             document = await self._fetch(step.kind, step.url, step.method, step.extra)
+            if step.caller_gone:
+                return
 
-    def _play(self, document: str, doc_url: str | None) -> _Next | None:
+    async def _play(self, document: str, doc_url: str | None) -> _Next | None:
         """Runs one TwiML document; returns the request it leads to, or None to hang up."""
         call = self.call
         try:
@@ -251,16 +275,16 @@ class CallRunner:
                 {"code": DOCUMENT_PARSE_FAILURE, "message": f"TwiML parse error: {exc}"}
             )
             return None
-        if _tag(root) != "Response":
+        if verb_name(root) != "Response":
             call.errors.append(
                 {
                     "code": DOCUMENT_PARSE_FAILURE,
-                    "message": f"TwiML root is <{_tag(root)}>, not <Response>",
+                    "message": f"TwiML root is <{verb_name(root)}>, not <Response>",
                 }
             )
             return None
         for verb in root:
-            name = _tag(verb)
+            name = verb_name(verb)
             if name in ("Say", "Play", "Pause"):
                 self._listen(verb)
             elif name == "Gather":
@@ -275,16 +299,26 @@ class CallRunner:
                 if resolved is None:
                     return None
                 return _Next("redirect", resolved, verb.get("method", "POST").upper(), {})
+            elif name == "Record":
+                step = await self._record(verb, doc_url)
+                if step == "hangup":
+                    return None
+                if isinstance(step, _Next):
+                    return step
+            elif name == "Dial":
+                dialed = self._dial(verb, doc_url)
+                if dialed is not None:
+                    return dialed
             elif name in ("Hangup", "Reject"):
                 return None
             else:
-                # Dial, Record, Enqueue... are not simulated; note them so a test can tell.
+                # Enqueue, Connect... are not simulated; note them so a test can tell.
                 call.errors.append({"code": None, "message": f"<{name}> is not simulated"})
         # Twilio hangs up when a document runs out of verbs.
         return None
 
     def _listen(self, verb: ET.Element) -> None:
-        name = _tag(verb)
+        name = verb_name(verb)
         if name == "Say":
             text = "".join(verb.itertext()).strip()
             heard = Heard(text=text, language=verb.get("language"), voice=verb.get("voice"))
@@ -301,17 +335,11 @@ class CallRunner:
         """A <Gather>: the prompt is heard, then the script presses keys (or does not)."""
         call = self.call
         for child in verb:
-            if _tag(child) in ("Say", "Play", "Pause"):
+            if verb_name(child) in ("Say", "Play", "Pause"):
                 self._listen(child)
         if call.behaviour.kind == "hangup":
             call.hung_up_by_resident = True
-            call.events.append(
-                {
-                    "status": "in-progress",
-                    "at": utcnow().isoformat(),
-                    "note": "resident hung up during <Gather>",
-                }
-            )
+            self._note("resident hung up during <Gather>")
             return "hangup"
         keys = self.presses.pop(0) if self.presses else ""
         finish_on_key = verb.get("finishOnKey", "#")
@@ -337,6 +365,134 @@ class CallRunner:
             return _Next("gather", action, method, {"Digits": "", "FinishedOnKey": ""})
         return None
 
+    async def _record(self, verb: ET.Element, doc_url: str | None) -> _Next | str | None:
+        """A <Record>: a beep, the caller speaks their scripted seconds, a key (or hanging up)
+        ends it. An empty recording (0 seconds) posts nothing: Twilio documents that it then
+        goes on with the next verb instead of requesting the action."""
+        call = self.call
+        if call.behaviour.kind == "hangup":
+            call.hung_up_by_resident = True
+            self._note("resident hung up at <Record>")
+            return "hangup"
+        if verb.get("playBeep", "true").lower() != "false":
+            call.heard.append(Heard(text="beep", verb="Record"))
+        spoken = self.recording_lengths.pop(0) if self.recording_lengths else 0
+        if not self.recording_lengths:
+            self.recording_lengths.append(spoken)  # the last length repeats
+        max_length = _int(verb.get("maxLength"), _RECORD_MAX_LENGTH) or _RECORD_MAX_LENGTH
+        if spoken <= 0:
+            call.talk_seconds += _int(verb.get("timeout"), 5)
+            self._note("<Record> heard silence: no recording, on to the next verb")
+            return None
+        duration = min(spoken, max_length)
+        finish_on_key = verb.get("finishOnKey", _RECORD_FINISH_ON_KEY)
+        if call.record_finish == "hangup":
+            digits = "hangup"
+        elif spoken >= max_length:
+            digits = ""  # cut off at maxLength: no key ended it
+        elif call.record_finish and call.record_finish in finish_on_key:
+            digits = call.record_finish
+        elif finish_on_key:
+            digits = "#" if "#" in finish_on_key else finish_on_key[0]
+        else:
+            digits = ""  # no key ends it: the silence timeout does
+            call.talk_seconds += _int(verb.get("timeout"), 5)
+        call.talk_seconds += duration
+        recording = SimRecording(
+            sid=new_sid("RE"),
+            account_sid=call.account_sid,
+            call_sid=call.sid,
+            duration=duration,
+            public_base_url=call.public_base_url,
+        )
+        with self.state.lock:
+            self.state.recordings[recording.sid] = recording
+            call.recording_sids.append(recording.sid)
+        recording_url = call.public_base_url + recording.base_uri()
+        if digits and digits != "hangup":
+            call.pressed.append(digits)
+        if digits == "hangup":
+            call.hung_up_by_resident = True
+            self._note(f"resident hung up after recording {duration}s")
+        await self._recording_status(verb, doc_url, recording, recording_url)
+        action = self._resolve(verb.get("action"), doc_url)
+        if action is None:
+            return "hangup"
+        extra = {
+            "RecordingUrl": recording_url,
+            "RecordingSid": recording.sid,
+            "RecordingDuration": str(duration),
+            "Digits": digits,
+        }
+        method = verb.get("method", "POST").upper()
+        return _Next("record", action, method, extra, caller_gone=digits == "hangup")
+
+    async def _recording_status(
+        self, verb: ET.Element, doc_url: str | None, recording: SimRecording, url: str
+    ) -> None:
+        callback = verb.get("recordingStatusCallback")
+        if not callback:
+            return
+        target = self._resolve(callback, doc_url)
+        if target is None:
+            return
+        call = self.call
+        params = {
+            "AccountSid": call.account_sid,
+            "CallSid": call.sid,
+            "RecordingSid": recording.sid,
+            "RecordingUrl": url,
+            "RecordingStatus": recording.status,
+            "RecordingDuration": str(recording.duration),
+            "RecordingChannels": "1",
+            "RecordingSource": "RecordVerb",
+            "RecordingStartTime": rfc2822(recording.start_time) or "",
+            "ErrorCode": "0",
+        }
+        method = verb.get("recordingStatusCallbackMethod", "POST").upper()
+        self._keep(await self.sender.send("recording-status", method, target, params))
+
+    def _dial(self, verb: ET.Element, doc_url: str | None) -> _Next | None:
+        """A <Dial>: the caller is put through to a number (a <Number> child or the text).
+
+        The dialed party does what the call's ``dial_outcome`` says. With an action Twilio
+        requests it when the dialed leg ends; without one it goes on with the next verb."""
+        call = self.call
+        numbers = [(n.text or "").strip() for n in verb if verb_name(n) == "Number"]
+        number = numbers[0] if numbers else (verb.text or "").strip()
+        outcome = call.dial_outcome
+        seconds = _DIALED_TALK_SECONDS if outcome == "completed" else 0
+        if outcome == "no-answer":
+            call.talk_seconds += _int(verb.get("timeout"), _DIAL_TIMEOUT)
+        call.talk_seconds += seconds
+        dialed = {
+            "number": number,
+            "caller_id": verb.get("callerId") or call.to,
+            "status": outcome,
+            "duration": seconds,
+            "sid": new_sid("CA"),
+            "at": utcnow().isoformat(),
+        }
+        call.dialed.append(dialed)
+        call.events.append(
+            {"status": call.status, "at": dialed["at"], "note": f"dialed {number}: {outcome}"}
+        )
+        action = verb.get("action")
+        if not action:
+            return None
+        resolved = self._resolve(action, doc_url)
+        if resolved is None:
+            return None
+        extra = {"DialCallStatus": outcome, "DialCallSid": str(dialed["sid"])}
+        if outcome == "completed":
+            extra["DialCallDuration"] = str(seconds)
+        return _Next("dial", resolved, verb.get("method", "POST").upper(), extra)
+
+    def _note(self, note: str) -> None:
+        self.call.events.append(
+            {"status": self.call.status, "at": utcnow().isoformat(), "note": note}
+        )
+
     def _resolve(self, target: str | None, doc_url: str | None) -> str | None:
         """A TwiML URL resolved against the document's URL (empty or missing: the document)."""
         if not target:
@@ -353,7 +509,7 @@ class CallRunner:
         return urljoin(doc_url, target)
 
 
-def _tag(element: ET.Element) -> str:
+def verb_name(element: ET.Element) -> str:
     """The verb's name without any XML namespace."""
     return element.tag.rsplit("}", 1)[-1]
 

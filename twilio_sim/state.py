@@ -38,7 +38,9 @@ def rfc2822(moment: datetime | None) -> str | None:
 class WebhookRecord:
     """One request the simulator made to the application, and how it was answered."""
 
-    kind: str  # "voice" | "gather" | "redirect" | "status" | "message-status"
+    # "voice" | "gather" | "record" | "dial" | "redirect" | "status" | "recording-status"
+    # | "message-status" | "sms"
+    kind: str
     method: str
     url: str
     params: dict[str, str]
@@ -118,6 +120,16 @@ class SimCall:
     end_requested: str | None = None  # "completed" / "canceled" asked for via the REST API
     redirect_requested: tuple[str, str] | None = None  # (url, method) asked for via the REST API
     phone_number_sid: str = field(default_factory=lambda: new_sid("PN"))
+    direction: str = "outbound-api"  # or "inbound": the resident called our number
+    # Seconds the caller speaks at each successive <Record> (the last one repeats); 0 = silence.
+    recording_seconds: list[int] = field(default_factory=lambda: [5])
+    # How the caller ends a recording: a key ("" = the first of finishOnKey) or "hangup".
+    record_finish: str = ""
+    dial_outcome: str = "completed"  # what the party a <Dial> rings does
+    dialed: list[dict[str, Any]] = field(default_factory=list)
+    recording_sids: list[str] = field(default_factory=list)
+    # The simulator's address as the application reached it: RecordingUrl is built on it.
+    public_base_url: str = ""
 
     @property
     def final(self) -> bool:
@@ -164,7 +176,7 @@ class SimCall:
             "duration": None if self.duration is None else str(self.duration),
             "price": None,
             "price_unit": "USD",
-            "direction": "outbound-api",
+            "direction": self.direction,
             "answered_by": self.answered_by,
             "api_version": API_VERSION,
             "forwarded_from": None,
@@ -180,6 +192,7 @@ class SimCall:
         """The simulator's own view: what the resident heard and pressed, every webhook."""
         return {
             "sid": self.sid,
+            "direction": self.direction,
             "to": self.to,
             "from": self.from_,
             "url": self.url,
@@ -192,6 +205,8 @@ class SimCall:
             "hung_up_by_resident": self.hung_up_by_resident,
             "heard": [h.to_json() for h in self.heard],
             "pressed": list(self.pressed),
+            "dialed": list(self.dialed),
+            "recordings": list(self.recording_sids),
             "duration": self.duration,
             "events": list(self.events),
             "webhooks": [w.to_json() for w in self.webhooks],
@@ -221,6 +236,11 @@ class SimMessage:
     date_created: datetime = field(default_factory=utcnow)
     date_updated: datetime = field(default_factory=utcnow)
     date_sent: datetime | None = None
+    # "outbound-api"; "inbound" (a resident's SMS to our number); "outbound-reply" (its
+    # TwiML <Message> answer).
+    direction: str = "outbound-api"
+    reply_to: str | None = None  # for an outbound-reply: the inbound message's sid
+    replies: list[str] = field(default_factory=list)  # for an inbound one: its replies' sids
 
     @property
     def final(self) -> bool:
@@ -240,7 +260,7 @@ class SimMessage:
         return {
             "body": self.body,
             "num_segments": str(count_segments(self.body)),
-            "direction": "outbound-api",
+            "direction": self.direction,
             "from": self.from_,
             "to": self.to,
             "date_updated": rfc2822(self.date_updated),
@@ -266,8 +286,11 @@ class SimMessage:
     def inspection(self) -> dict[str, Any]:
         return {
             "sid": self.sid,
+            "direction": self.direction,
             "to": self.to,
             "from": self.from_,
+            "reply_to": self.reply_to,
+            "replies": list(self.replies),
             "messaging_service_sid": self.messaging_service_sid,
             "body": self.body,
             "status": self.status,
@@ -305,6 +328,86 @@ def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
+@dataclass
+class SimRecording:
+    """What a <Record> captured: silence of the caller's scripted length."""
+
+    sid: str
+    account_sid: str
+    call_sid: str
+    duration: int
+    public_base_url: str = ""
+    date_created: datetime = field(default_factory=utcnow)
+    start_time: datetime = field(default_factory=utcnow)
+    status: str = "completed"
+
+    def base_uri(self) -> str:
+        """The media's path (Twilio's RecordingUrl); ``.json`` is the resource, ``.wav``/``.mp3``
+        the audio."""
+        return f"/{API_VERSION}/Accounts/{self.account_sid}/Recordings/{self.sid}"
+
+    def resource(self) -> dict[str, Any]:
+        """The recording as Twilio's REST API represents it (``api.v2010.account.recording``)."""
+        base = self.base_uri()
+        return {
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "call_sid": self.call_sid,
+            "conference_sid": None,
+            "date_created": rfc2822(self.date_created),
+            "date_updated": rfc2822(self.date_created),
+            "start_time": rfc2822(self.start_time),
+            "duration": str(self.duration),
+            "sid": self.sid,
+            "price": None,
+            "price_unit": "USD",
+            "status": self.status,
+            "channels": 1,
+            "source": "RecordVerb",
+            "error_code": None,
+            "uri": f"{base}.json",
+            "encryption_details": None,
+            "subresource_uris": {
+                "add_on_results": f"{base}/AddOnResults.json",
+                "transcriptions": f"{base}/Transcriptions.json",
+            },
+            "media_url": f"{self.public_base_url}{base}",
+        }
+
+    def inspection(self) -> dict[str, Any]:
+        return {
+            "sid": self.sid,
+            "call_sid": self.call_sid,
+            "duration": self.duration,
+            "status": self.status,
+            "resource": self.resource(),
+        }
+
+
+@dataclass(frozen=True)
+class SimNumber:
+    """One of our numbers: where Twilio sends its inbound calls and SMS."""
+
+    phone: str
+    voice_url: str | None = None
+    voice_method: str = "POST"
+    sms_url: str | None = None
+    sms_method: str = "POST"
+    status_callback: str | None = None
+    phone_number_sid: str = field(default_factory=lambda: new_sid("PN"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "phone": self.phone,
+            "voice_url": self.voice_url,
+            "voice_method": self.voice_method,
+            "sms_url": self.sms_url,
+            "sms_method": self.sms_method,
+            "status_callback": self.status_callback,
+            "phone_number_sid": self.phone_number_sid,
+        }
+
+
 class SimState:
     """Everything the simulator remembers. Mutated on the event loop; the lock makes the
     snapshots taken by the inspection API (or by a test thread) consistent."""
@@ -314,12 +417,16 @@ class SimState:
         self.calls: dict[str, SimCall] = {}
         self.messages: dict[str, SimMessage] = {}
         self.scripts: dict[str, Script] = {}
+        self.recordings: dict[str, SimRecording] = {}
+        # Configuration of the account rather than traffic: a reset keeps it.
+        self.numbers: dict[str, SimNumber] = {}
 
     def reset(self) -> None:
         with self.lock:
             self.calls.clear()
             self.messages.clear()
             self.scripts.clear()
+            self.recordings.clear()
 
     def script_for(self, phone: str) -> Script:
         with self.lock:

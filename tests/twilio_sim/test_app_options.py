@@ -64,8 +64,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def cli_sim(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """``python -m twilio_sim`` as a subprocess, as a person would run it."""
+def cli_sim(tmp_path: Path, hook: str) -> Iterator[tuple[str, Path]]:
+    """``python -m twilio_sim`` as a subprocess, as a person would run it (``make run``), our
+    numbers' calls and SMS going to the webhook app."""
     port = _free_port()
     log = tmp_path / "sim.log"
     with log.open("w") as out:
@@ -82,6 +83,10 @@ def cli_sim(tmp_path: Path) -> Iterator[tuple[str, Path]]:
                 ACCOUNT_SID,
                 "--auth-token",
                 AUTH_TOKEN,
+                "--voice-url",
+                f"{hook}/ivr/voice",
+                "--sms-url",
+                f"{hook}/sms/inbound",
             ],
             cwd=REPO,
             stdout=out,
@@ -126,6 +131,18 @@ def test_the_command_serves_twilio_and_logs_a_line_per_call(
     text = log.read_text()
     assert expected in text, text
     assert "pressed 2 → completed" in text
+
+
+def test_the_command_sends_residents_calls_and_sms_to_the_voice_and_sms_urls(
+    cli_sim: tuple[str, Path], recorder: Recorder
+) -> None:
+    recorder.clear()
+    base_url, _ = cli_sim
+    sim = SimControl(base_url)
+    sid = sim.inbound_call(RESIDENT, CENTER, "answer:1,3")
+    assert sim.call(sid)["pressed"] == ["1", "3"]
+    assert [r.params["Direction"] for r in recorder.to("/ivr/voice")] == ["inbound"]
+    assert sim.inbound_message(RESIDENT, CENTER, "退订")["replies"] == ["收到：退订"]
 
 
 def test_a_ringing_call_can_be_canceled(hook: str, recorder: Recorder) -> None:

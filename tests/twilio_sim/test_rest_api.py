@@ -110,7 +110,7 @@ def test_a_bad_script_is_refused(sim: SimControl) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "status", "code"),
     [
-        ("GET", "/Recordings.json", 404, 20404),
+        ("GET", "/Queues.json", 404, 20404),
         ("DELETE", "/Calls.json", 405, 20004),
     ],
 )

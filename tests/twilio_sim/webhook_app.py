@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
 
 from fastapi import FastAPI, Request, Response
 from twilio.request_validator import RequestValidator
@@ -124,6 +125,67 @@ def create_webhook_app(recorder: Recorder) -> FastAPI:
     async def sms_status(request: Request) -> Response:
         await record(request)
         return Response(status_code=204)
+
+    # Our number's IVR: a menu, a second menu, a recorded message, a transfer to a hotline.
+
+    @app.post("/ivr/voice")
+    async def ivr_voice(request: Request) -> Response:
+        await record(request)
+        return _twiml(
+            '<Gather action="menu" numDigits="1" timeout="5">'
+            '<Say language="zh-CN">求助请按1，留言请按2，转人工请按0。</Say></Gather>'
+            '<Say language="zh-CN">没有收到按键，再见。</Say>'
+        )
+
+    @app.post("/ivr/menu")
+    async def ivr_menu(request: Request) -> Response:
+        digits = (await record(request)).get("Digits", "")
+        if digits == "1":
+            return _twiml(
+                '<Gather action="township" numDigits="1">'
+                '<Say language="zh-CN">城关镇请按1，河口镇请按3。</Say></Gather>'
+            )
+        if digits == "2":
+            return _twiml(
+                '<Say language="zh-CN">请在提示音后说出您的地址和需要，按井号键结束。</Say>'
+                '<Record action="recorded" method="POST" maxLength="60" playBeep="true"'
+                ' finishOnKey="#" timeout="5" recordingStatusCallback="recording-status"/>'
+                '<Say language="zh-CN">没有听到您的留言，再见。</Say>'
+            )
+        if digits == "0":
+            return _twiml(
+                '<Say language="zh-CN">正在为您转接。</Say>'
+                '<Dial callerId="+15005550006" timeout="20" action="dialed">'
+                "<Number>+8609121234567</Number></Dial>"
+            )
+        return _twiml('<Dial timeout="20">+8612349</Dial><Say language="zh-CN">转接已结束。</Say>')
+
+    @app.post("/ivr/recording-status")
+    async def ivr_recording_status(request: Request) -> Response:
+        await record(request)
+        return Response(status_code=204)
+
+    # The IVR's last steps: each says back the one parameter it was posted.
+    last_steps = {
+        "township": ("Digits", '<Say language="zh-CN">已记下乡镇{}。</Say><Hangup/>'),
+        "recorded": ("RecordingDuration", '<Say language="zh-CN">已收到{}秒留言。</Say><Hangup/>'),
+        "dialed": ("DialCallStatus", '<Say language="zh-CN">转接{}。</Say>'),
+    }
+
+    @app.post("/ivr/{step}")
+    async def ivr_last_step(step: str, request: Request) -> Response:
+        name, template = last_steps[step]
+        return _twiml(template.format((await record(request)).get(name, "")))
+
+    @app.post("/sms/inbound")
+    async def sms_inbound(request: Request) -> Response:
+        """Answers each SMS once: a redelivery of a MessageSid already answered gets nothing."""
+        params = await record(request)
+        sid = params.get("MessageSid")
+        deliveries = [r for r in recorder.to("/sms/inbound") if r.params.get("MessageSid") == sid]
+        if len(deliveries) > 1:
+            return _twiml("")
+        return _twiml(f"<Message>收到：{escape(params.get('Body', ''))}</Message>")
 
     @app.post("/flaky/status")
     async def flaky_status(request: Request) -> Response:
