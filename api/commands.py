@@ -29,6 +29,7 @@ from api.errors import raise_for_update_failure
 from api.gateway import OrderGateway, not_found
 from api.stores import orders
 from api.stores.access import OrderRef
+from api.stores.inbox import OfferTimeouts
 from api.stores.order_view import Center
 from core.logs import bind_order
 from core.security import Principal
@@ -55,6 +56,7 @@ def timers(settings: Settings) -> OrderTimers:
         accept_timeout_s=int(settings.accept_timeout.total_seconds()),
         review_window_s=int(settings.review_window.total_seconds()),
         team_assign_timeout_s=int(settings.team_assign_timeout.total_seconds()),
+        quiet_hours=settings.quiet_hours,
     )
 
 
@@ -79,8 +81,20 @@ def workflows_url(settings: Settings) -> str:
     )
 
 
+def offer_timeouts(settings: Settings) -> OfferTimeouts:
+    return OfferTimeouts(
+        accept=settings.accept_timeout,
+        team_assign=settings.team_assign_timeout,
+        quiet=settings.quiet_hours,
+    )
+
+
 def center(settings: Settings) -> Center:
-    return Center(name=settings.center_name, hotline=settings.center_hotline)
+    return Center(
+        name=settings.center_name,
+        hotline=settings.center_hotline,
+        offers=offer_timeouts(settings),
+    )
 
 
 async def order_detail(

@@ -7,17 +7,18 @@ with ``/contact`` once the volunteer has accepted).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, RowMapping, and_, func, select
 from sqlalchemy.orm import Session
 
 from api import schemas
 from core.models import CatalogItem, Order, OrderEvent, OrderOffer, Village
+from core.quiet_hours import QuietHours
 from core.vocab import EventName, OrderStatus
 
 # The steps that start an offer's wait for an answer (see the workflow's dispatch loop).
-_OFFERING = (
+OFFERING = (
     EventName.DISPATCHED.value,
     EventName.REDISPATCHED.value,
     EventName.OPEN_CALL.value,
@@ -31,10 +32,18 @@ _LIMIT = 200
 
 @dataclass(frozen=True)
 class OfferTimeouts:
-    """How long an offer waits: a volunteer's answer, a unit leader's choice."""
+    """How long an offer waits: a volunteer's answer, a unit leader's choice; the clock stops
+    in the quiet hours, as the workflow's timer does."""
 
     accept: timedelta
     team_assign: timedelta
+    quiet: QuietHours | None = None
+
+    def accept_by(self, offered_at: datetime, *, leader: bool) -> datetime:
+        window = self.team_assign if leader else self.accept
+        if self.quiet is None:
+            return offered_at + window
+        return self.quiet.answer_by(offered_at, window)
 
 
 def inbox(
@@ -59,7 +68,7 @@ def _items(
 ) -> list[schemas.InboxItem]:
     offered_at = (
         select(func.max(OrderEvent.at))
-        .where(OrderEvent.order_id == Order.id, OrderEvent.event.in_(_OFFERING))
+        .where(OrderEvent.order_id == Order.id, OrderEvent.event.in_(OFFERING))
         .correlate(Order)
         .scalar_subquery()
     )
@@ -91,7 +100,7 @@ def _item(row: RowMapping, timeouts: OfferTimeouts) -> schemas.InboxItem:
     accept_by = None
     if row["status"] == OrderStatus.DISPATCHED.value and row["offered_at"] is not None:
         leader = row["unit_id"] is not None and row["volunteer_id"] is None
-        accept_by = row["offered_at"] + (timeouts.team_assign if leader else timeouts.accept)
+        accept_by = timeouts.accept_by(row["offered_at"], leader=leader)
     return schemas.InboxItem(
         order_id=row["public_id"],
         number=row["number"],

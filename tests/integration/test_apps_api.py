@@ -121,6 +121,48 @@ async def test_the_volunteer_inbox_lists_offers_holdings_and_open_calls(
     refused(await (await people.resident()).get("/api/me/inbox"), 403, "Forbidden")
 
 
+async def test_an_offer_tells_the_volunteer_enough_to_decide_and_nothing_personal(
+    worker: None, people: People, township: str
+) -> None:
+    """Before accepting: the service, the village, the dispatcher's note, when to answer by.
+    The resident's name, phone, address and own words only once accepted."""
+    admin = await people.admin()
+    place = await ok(await admin.post("/api/villages", json={"township": township, "name": "龙井村"}), 201)
+    helper = await volunteer(admin, township, skills=["care"], name="王建国")
+    bystander = await volunteer(admin, township, skills=["care"])
+    order_id = await order_placed(people, township, village_id=place["id"])
+    note = {"volunteer_id": helper, "reason": "老人急需降压药"}
+    await ok(await admin.post(f"/api/orders/{order_id}/dispatch", json=note))
+
+    as_helper = await people.volunteer(helper)
+    offer = await ok(await as_helper.get(f"/api/orders/{order_id}"))
+    assert offer["item_name"] and offer["township"] == township
+    assert offer["village"] == "龙井村"
+    assert offer["dispatch_note"] == "老人急需降压药"
+    accept_by = datetime.fromisoformat(offer["accept_by"])
+    assert datetime.now(UTC) < accept_by < datetime.fromisoformat(offer["due_at"])
+    [item] = (await ok(await as_helper.get("/api/me/inbox")))["offered"]
+    assert item["accept_by"] == offer["accept_by"]  # the same moment as the inbox says
+    for personal in ("resident_name", "resident_phone_masked", "address", "reason"):
+        assert offer[personal] is None, personal
+    assert all(e.get("note") is None for e in offer["timeline"])
+    refused(await as_helper.get(f"/api/orders/{order_id}/contact"), 403, "Forbidden")
+    # The resident and a volunteer it does not wait on never read the dispatcher's note.
+    mine = await ok(await (await people.resident()).get(f"/api/orders/{order_id}"))
+    assert mine["village"] == "龙井村" and mine["dispatch_note"] is None
+    assert mine["accept_by"] is None
+    other = await (await people.volunteer(bystander)).get(f"/api/orders/{order_id}")
+    assert other.status_code == 404 or other.json()["dispatch_note"] is None
+
+    held = await ok(await as_helper.post(f"/api/orders/{order_id}/accept"))
+    assert held["reason"] and held["address"] and held["resident_name"]
+    assert held["dispatch_note"] == "老人急需降压药" and held["accept_by"] is None
+    contact = await ok(await as_helper.get(f"/api/orders/{order_id}/contact"))
+    assert contact["resident_phone"].startswith("+86")
+    staff = await ok(await admin.get(f"/api/orders/{order_id}"))
+    assert staff["dispatch_note"] == "老人急需降压药"
+
+
 async def test_a_volunteer_link_acts_as_its_volunteer_on_its_order_only(
     worker: None, people: People, township: str, live_settings: Any
 ) -> None:

@@ -51,12 +51,17 @@ async def sign_in(page: Page, sim: SimControl, phone: str) -> None:
     await expect(page.locator("#sign-in")).to_be_hidden()
 
 
-async def resident_orders(page: Page, live_url: str, sim: SimControl, township: str) -> str:
+async def resident_orders(
+    page: Page, live_url: str, sim: SimControl, township: str, village: str | None = None
+) -> str:
     await page.goto(live_url + "/orders/new")
     await sign_in(page, sim, RESIDENT_PHONE)
     await page.check("input[name=item_code][value='care.errands']")
     await page.fill("#reason", "老人腿脚不便，需要代买降压药")
     await page.select_option("#township", township)
+    if village is not None:
+        await expect(page.locator("#village_id")).to_be_enabled()
+        await page.select_option("#village_id", label=village)
     await page.fill("#address", "龙井社区3组12号")
     await page.fill("#resident_name", "龙秀英")
     await page.click("#submit")
@@ -130,13 +135,17 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
 ) -> None:
     live_url, settings = live
     mobile = phone()
-    order_id = await resident_orders(page, live_url, sim, township)
+    village = {"township": township, "name": "龙井社区"}
+    await ok(await admin.post("/api/villages", json=village), 201)
+    order_id = await resident_orders(page, live_url, sim, township, village="龙井社区")
     v = await volunteer(admin, township, name="吴", phone=mobile, skills=["care"])
-    await ok(await admin.post(f"/api/orders/{order_id}/dispatch", json={"volunteer_id": v}))
+    dispatch = {"volunteer_id": v, "reason": "老人急需降压药"}
+    await ok(await admin.post(f"/api/orders/{order_id}/dispatch", json=dispatch))
     link = await dispatch_link(sim, mobile, order_id)
 
-    # The volunteer's own phone: the SMS link opens the order as theirs to answer, with no
-    # personal data until they accept it.
+    # The volunteer's own phone: the SMS link opens the order as theirs to answer, with what
+    # they decide on (the village, the dispatcher's note, when to answer by) and no personal
+    # data until they accept it.
     handset = await new_context(browser)
     vp = await handset.new_page()
     await vp.goto(link)
@@ -144,8 +153,13 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     await expect(vp.locator("#link-hint")).to_be_visible()
     await expect(vp.locator("#respond")).to_be_visible()
     await expect(vp.locator("#sign-in")).to_be_hidden()
+    await expect(vp.locator("#place")).to_have_text(f"{township} · 龙井社区")
+    await expect(vp.locator("#dispatch-note")).to_have_text("老人急需降压药")
+    await expect(vp.locator("#accept-by")).to_contain_text("前答复")
     await expect(vp.locator("#contact")).to_be_hidden()
     await expect(vp.locator("#reason")).to_be_hidden()
+    assert "龙秀英" not in await vp.locator("#work").inner_text()
+    assert "龙井社区3组12号" not in await vp.locator("#work").inner_text()
     assert "?t=" not in vp.url  # the code leaves the address bar
     await inspect(vp, "volunteer-order-from-sms")
 
@@ -155,6 +169,8 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     await expect(vp.locator("#contact-address")).to_contain_text("龙井社区3组12号")
     await expect(vp.locator("#map-link")).to_have_attribute("href", re.compile(r"^https://"))
     await expect(vp.locator("#reason")).to_have_text("老人腿脚不便，需要代买降压药")
+    await expect(vp.locator("#contact-name")).to_have_text("龙秀英")
+    await expect(vp.locator("#accept-by")).to_be_hidden()  # answered
     # Nothing wider than a 360-px phone (a long number or address must wrap, not scroll).
     assert await vp.evaluate("document.documentElement.scrollWidth") <= 360
     await inspect(vp, "volunteer-order-accepted")

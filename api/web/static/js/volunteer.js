@@ -195,7 +195,16 @@ const Volunteer = (() => {
       announce(fill(_("状态：{status}"), { status: STATUS[order.status] || "" }));
       $("item").textContent = order.item_name;
       $("number").textContent = App.spoken(order.number);
-      $("place").textContent = order.township;
+      $("place").textContent = [order.township, order.village].filter(Boolean).join(" · ");
+      // What the volunteer decides on before accepting: when to answer by, the dispatcher's note.
+      const lapse = toAssign ? _("请在{time}前指派（{left}）") : _("请在{time}前答复（{left}）");
+      const answerBy = order.accept_by ? fill(lapse, { time: time(order.accept_by), left: countdown(order.accept_by) }) : "";
+      $("accept-by").textContent = answerBy;
+      show("accept-by", Boolean(answerBy));
+      show("accept-by-label", Boolean(answerBy));
+      $("dispatch-note").textContent = order.dispatch_note || "";
+      show("dispatch-note", Boolean(order.dispatch_note));
+      show("dispatch-note-label", Boolean(order.dispatch_note));
       // The deadline matters until the work is reported (due_at is null from then on).
       show("due-label", Boolean(order.due_at));
       show("due-value", Boolean(order.due_at));
