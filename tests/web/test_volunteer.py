@@ -27,7 +27,9 @@ from tests.integration.test_dispatch_http import new_team, phone, retire, volunt
 from tests.integration.test_http_lifecycle import ok, wait_for_follow_up
 from tests.polling import eventually
 from tests.signin import Caller
-from tests.web.conftest import inspect, new_context
+from tests.web.conftest import DESKTOP, inspect, new_context
+from tests.web.test_console import sign_in as staff_sign_in
+from tests.web.test_console import staff_account
 from twilio_sim import SimControl
 
 RESIDENT_PHONE = "13800138000"
@@ -412,3 +414,72 @@ async def test_an_open_call_nearby_is_taken_from_the_inbox(
     await expect(held.locator(".when")).to_contain_text("Deadline: ")
     await inspect(page, "volunteer-inbox-en")
     await retire(admin, first, second)
+
+
+async def test_a_newcomer_applies_an_admin_approves_and_the_newcomer_sees_the_inbox(
+    page: Page,
+    browser: Browser,
+    live_url: str,
+    sim: SimControl,
+    database: Database,
+    township: str,
+    admin: Caller,
+) -> None:
+    await ok(await admin.post("/api/villages", json={"township": township, "name": "长兴村"}), 201)
+    mobile = phone()
+    # A newcomer signs in on the volunteer app and is shown where to apply.
+    await page.goto(live_url + "/volunteer/")
+    await sign_in(page, sim, mobile)
+    await expect(page.locator("#not-volunteer")).to_be_visible()
+    await page.click("#not-volunteer a[href='/volunteer/apply']")
+    await page.wait_for_url("**/volunteer/apply")
+    await expect(page.locator("#apply-form")).to_be_visible()  # still signed in
+    await inspect(page, "volunteer-apply")
+    await page.click("#apply-submit")
+    await expect(page.locator("#name-error")).to_contain_text("姓名")
+    await inspect(page, "volunteer-apply-incomplete")
+    await page.fill("#name", "杨春花")
+    await page.select_option("#township", township)
+    await expect(page.locator("#village_id")).to_be_enabled()
+    await page.select_option("#village_id", label="长兴村")
+    await page.check("#skills label:has-text('关爱帮扶') input")  # by its Chinese name
+    await page.check("#days label:has-text('周六') input")
+    await page.check("#days label:has-text('周日') input")
+    await page.fill("#from", "08:30")
+    await page.fill("#to", "12:00")
+    await page.click("#apply-submit")
+    await expect(page.locator("#applied")).to_be_visible()
+    await inspect(page, "volunteer-applied")
+
+    # An admin sees it in the console's applications, in words, and approves it.
+    desk = await (await new_context(browser, DESKTOP)).new_page()
+    await staff_sign_in(desk, live_url + "/console/", await staff_account(database, Role.ADMIN, None))
+    await desk.click("a[href='/console/applications']")
+    row = desk.locator("#applications-body tr", has_text="杨春花")
+    await expect(row).to_contain_text("长兴村")
+    await expect(row).to_contain_text("关爱帮扶")
+    await expect(row).to_contain_text("周六 08:30–12:00")
+    assert mobile[-4:] in await row.inner_text() and mobile not in await row.inner_text()
+    await inspect(desk, "console-applications", sizes=(DESKTOP,))
+    await row.get_by_role("button", name="批准：杨春花", exact=True).click()
+    await expect(row).to_have_count(0)
+    await expect(desk.locator("#decided")).to_contain_text("已批准")
+    await inspect(desk, "console-applications-approved", sizes=(DESKTOP,))
+    await desk.context.close()
+
+    # Approved: the same sign-in now opens the volunteer inbox.
+    await page.click("#applied a[href='/volunteer/']")
+    await expect(page.locator("#inbox")).to_be_visible()
+    await expect(page.locator("#not-volunteer")).to_be_hidden()
+    await inspect(page, "volunteer-inbox-after-approval")
+    await page.goto(live_url + "/volunteer/apply")
+    await expect(page.locator("#already")).to_be_visible()
+    [me] = (
+        await ok(await admin.get("/api/volunteers", params={"township": township}))
+    )["items"]
+    assert me["name"] == "杨春花" and me["active"] and me["skills"] == ["care"]
+    assert me["availability"] == [
+        {"weekday": 5, "start": "08:30", "end": "12:00"},
+        {"weekday": 6, "start": "08:30", "end": "12:00"},
+    ]
+    await retire(admin, me["id"])

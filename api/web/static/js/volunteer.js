@@ -40,11 +40,85 @@ const Volunteer = (() => {
     if ("serviceWorker" in navigator) navigator.serviceWorker.register("/volunteer/sw.js", { scope: "/volunteer/" }).catch(() => {});
   }
 
-  // Who is signed in; a resident who is no volunteer is told where to register.
-  async function volunteer() {
+  // Who is signed in now. Roles are fixed in a token: an application approved since the
+  // sign-in shows once the refresh token is traded (the server looks the phone up afresh).
+  async function whoAmI() {
     const me = await api("GET", "/api/me");
+    const refresh_token = tokens.refresh();
+    if (me.volunteer_id || !refresh_token) return me;
+    const pair = await api("POST", "/api/auth/refresh", { refresh_token });
+    tokens.set(pair.access_token, pair.refresh_token);
+    return api("GET", "/api/me");
+  }
+
+  // Who is signed in; a resident who is no volunteer is told where to apply.
+  async function volunteer() {
+    const me = await whoAmI();
     if (!me.volunteer_id) { $("not-volunteer").hidden = false; return null; }
     return me;
+  }
+
+  // The application (/volunteer/apply): a signed-in resident says who they are, where they
+  // live, what they can do (by the menu's names) and when; an admin approves it in the console.
+  const WEEKDAYS = [_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日")];
+  function choice(name, value, label) {
+    const box = el("input");
+    Object.assign(box, { type: "checkbox", name, value });
+    const tag = el("label");
+    tag.append(box, el("span", label));
+    return tag;
+  }
+  async function applyPage() {
+    const { fieldError } = App;
+    async function villages(township) {
+      const select = $("village_id");
+      select.replaceChildren(new Option(township ? _("不清楚，不选") : _("请先选乡镇"), ""));
+      const [place] = township ? await api("GET", `/api/places?township=${encodeURIComponent(township)}`) : [];
+      for (const v of (place && place.villages) || []) select.append(new Option(v.name, v.id));
+      select.disabled = select.options.length === 1;
+    }
+    App.signIn(async () => {
+      let me, catalog, townships;
+      try {
+        [me, catalog, townships] = await Promise.all([whoAmI(), api("GET", "/api/catalog"), api("GET", "/api/townships")]);
+      } catch (err) { showError(err); return; }
+      if (me.volunteer_id) { $("already").hidden = false; return; }
+      for (const t of townships) $("township").append(new Option(t.name, t.name));
+      $("skills").replaceChildren(...catalog.map((c) => choice("skill", c.code, c.name)));
+      $("days").replaceChildren(...WEEKDAYS.map((day, i) => choice("day", String(i), day)));
+      $("township").addEventListener("change", () => villages($("township").value).catch(showError));
+      $("apply-form").hidden = false;
+    });
+    $("apply-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      showError(null);
+      const name = $("name").value.trim();
+      const township = $("township").value;
+      const [start, end] = [$("from").value, $("to").value];
+      const missing = [
+        ["name", !name, _("请填写姓名")],
+        ["township", !township, _("请选择所在乡镇")],
+        ["to", !(start && end && start < end), _("结束时间要晚于开始时间")],
+      ];
+      // Each missing answer said beside its field, the first one focused.
+      const bad = missing.filter(([, wrong]) => wrong);
+      for (const [field, , words] of bad) fieldError(field, words);
+      if (bad.length) { $(bad[0][0]).focus(); return; }
+      const picked = (group) => [...document.querySelectorAll(`input[name=${group}]:checked`)].map((b) => b.value);
+      const body = {
+        name, township,
+        village_id: $("village_id").value ? Number($("village_id").value) : null,
+        skills: picked("skill"),
+        availability: picked("day").map((day) => ({ weekday: Number(day), start, end })),
+      };
+      $("apply-submit").disabled = true;
+      try {
+        await api("POST", "/api/volunteers/apply", body);
+        $("apply-form").hidden = true;
+        $("applied").hidden = false;
+        $("applied-title").focus();
+      } catch (err) { showError(err); } finally { $("apply-submit").disabled = false; }
+    });
   }
 
   function orderCard(item, kind) {
@@ -404,7 +478,7 @@ const Volunteer = (() => {
     }));
   }
 
-  return { install, inboxPage, orderPage, recordPage };
+  return { install, inboxPage, orderPage, recordPage, applyPage };
 })();
 Volunteer.install();
-({ inbox: Volunteer.inboxPage, order: Volunteer.orderPage, record: Volunteer.recordPage })[document.body.dataset.page]();
+({ inbox: Volunteer.inboxPage, order: Volunteer.orderPage, record: Volunteer.recordPage, apply: Volunteer.applyPage })[document.body.dataset.page]();
