@@ -29,7 +29,6 @@ from api.errors import raise_for_update_failure
 from api.gateway import OrderGateway, not_found
 from api.stores import orders
 from api.stores.access import OrderRef
-from api.stores.inbox import OfferTimeouts
 from api.stores.order_view import Center
 from core.logs import bind_order
 from core.security import Principal
@@ -81,19 +80,11 @@ def workflows_url(settings: Settings) -> str:
     )
 
 
-def offer_timeouts(settings: Settings) -> OfferTimeouts:
-    return OfferTimeouts(
-        accept=settings.accept_timeout,
-        team_assign=settings.team_assign_timeout,
-        quiet=settings.quiet_hours,
-    )
-
-
 def center(settings: Settings) -> Center:
     return Center(
         name=settings.center_name,
         hotline=settings.center_hotline,
-        offers=offer_timeouts(settings),
+        offers=settings.offers,
     )
 
 

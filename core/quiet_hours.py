@@ -87,6 +87,23 @@ class QuietHours:
         raise ValueError(f"no end to a wait of {window} within {_MAX_DAYS} days")
 
 
+@dataclass(frozen=True)
+class OfferTimeouts:
+    """How long an offer waits: a volunteer's answer, a unit leader's choice; the clock stops
+    in the quiet hours, as the workflow's timer does."""
+
+    accept: timedelta
+    team_assign: timedelta
+    quiet: QuietHours | None = None
+
+    def accept_by(self, offered_at: datetime, *, leader: bool) -> datetime:
+        """When an offer made at ``offered_at`` lapses (to a unit's ``leader``, or not)."""
+        window = self.team_assign if leader else self.accept
+        if self.quiet is None:
+            return offered_at + window
+        return self.quiet.answer_by(offered_at, window)
+
+
 def _instant(day: date, minute: int, zone: ZoneInfo) -> datetime:
     """The UTC instant of ``minute`` after local midnight of ``day`` (24:00 is the next day's 0)."""
     day, minute = (day + timedelta(days=1), 0) if minute == _DAY else (day, minute)

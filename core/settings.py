@@ -28,7 +28,7 @@ from core.db import psycopg2_url
 from core.durations import format_duration, parse_duration
 from core.match_settings import Matching, Weights
 from core.phones import e164
-from core.quiet_hours import QuietHours
+from core.quiet_hours import OfferTimeouts, QuietHours
 from core.service_hours import RollWeights
 from core.timeouts import MIN_COMMAND_TIMEOUT, WORKFLOW_TASK_SLOTS
 
@@ -309,6 +309,14 @@ class Settings(BaseSettings):
     @property
     def twilio_configured(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number)
+
+    @property
+    def offers(self) -> OfferTimeouts:
+        """How long offers wait for an answer, for the pages and the texts (the workflow has
+        the same durations in its input)."""
+        return OfferTimeouts(
+            accept=self.accept_timeout, team_assign=self.team_assign_timeout, quiet=self.quiet_hours
+        )
 
     @property
     def matching(self) -> Matching:

@@ -11,7 +11,7 @@ from temporalio.workflow import UpdateMethodMultiParam
 
 from api import schemas
 from api.auth import Actor, LeaderActor, OfferedOrder, VisibleOrder, VolunteerActor
-from api.commands import OrderCommands, offer_timeouts
+from api.commands import OrderCommands
 from api.deps import CommandsDep, DatabaseDep, SettingsDep
 from api.params import UnitId, VolunteerId
 from api.stores import inbox, order_lists, orders, photos, units, volunteers
@@ -114,7 +114,7 @@ async def my_inbox(
 ) -> schemas.InboxOut:
     """Your inbox: offered to you (or your unit), held by you, and open calls you may take."""
     me = volunteers.me(actor)
-    return await db.run(inbox.inbox, me, actor.led_units, offer_timeouts(settings))
+    return await db.run(inbox.inbox, me, actor.led_units, settings.offers)
 
 
 @router.get("/volunteers/{volunteer_id}/offers", response_model=list[schemas.OrderSummary])

@@ -6,15 +6,12 @@ with ``/contact`` once the volunteer has accepted).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-
 from sqlalchemy import ColumnElement, RowMapping, and_, func, select
 from sqlalchemy.orm import Session
 
 from api import schemas
 from core.models import CatalogItem, Order, OrderEvent, OrderOffer, Village
-from core.quiet_hours import QuietHours
+from core.quiet_hours import OfferTimeouts
 from core.vocab import EventName, OrderStatus
 
 # The steps that start an offer's wait for an answer (see the workflow's dispatch loop).
@@ -28,22 +25,6 @@ OFFERING = (
 )
 _HELD = (OrderStatus.ACCEPTED.value, OrderStatus.COMPLETED.value, OrderStatus.REVIEWED.value)
 _LIMIT = 200
-
-
-@dataclass(frozen=True)
-class OfferTimeouts:
-    """How long an offer waits: a volunteer's answer, a unit leader's choice; the clock stops
-    in the quiet hours, as the workflow's timer does."""
-
-    accept: timedelta
-    team_assign: timedelta
-    quiet: QuietHours | None = None
-
-    def accept_by(self, offered_at: datetime, *, leader: bool) -> datetime:
-        window = self.team_assign if leader else self.accept
-        if self.quiet is None:
-            return offered_at + window
-        return self.quiet.answer_by(offered_at, window)
 
 
 def inbox(

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from api import schemas
-from api.stores.inbox import OFFERING, OfferTimeouts
+from api.stores.inbox import OFFERING
 from core.models import Complaint, FollowUp, Order, Photo, Volunteer
+from core.quiet_hours import OfferTimeouts
 from core.vocab import (
     OPEN_STATUSES,
     ActorKind,
@@ -57,7 +58,7 @@ class Center:
 
     name: str
     hotline: str
-    offers: OfferTimeouts = OfferTimeouts(accept=timedelta(hours=4), team_assign=timedelta(hours=8))
+    offers: OfferTimeouts
 
 
 @dataclass(frozen=True)

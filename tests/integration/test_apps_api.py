@@ -127,7 +127,9 @@ async def test_an_offer_tells_the_volunteer_enough_to_decide_and_nothing_persona
     """Before accepting: the service, the village, the dispatcher's note, when to answer by.
     The resident's name, phone, address and own words only once accepted."""
     admin = await people.admin()
-    place = await ok(await admin.post("/api/villages", json={"township": township, "name": "龙井村"}), 201)
+    place = await ok(
+        await admin.post("/api/villages", json={"township": township, "name": "龙井村"}), 201
+    )
     helper = await volunteer(admin, township, skills=["care"], name="王建国")
     bystander = await volunteer(admin, township, skills=["care"])
     order_id = await order_placed(people, township, village_id=place["id"])

@@ -158,6 +158,13 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     await expect(vp.locator("#place")).to_have_text(f"{township} · 龙井社区")
     await expect(vp.locator("#dispatch-note")).to_have_text("老人急需降压药")
     await expect(vp.locator("#accept-by")).to_contain_text("前答复")
+    # The text and the page name the same moment to answer by.
+    [sms] = await texts_to(sim, mobile, order_id)
+    answer = re.search(r"请于(\d+)月(\d+)日(\d\d:\d\d)前答复", sms)
+    assert answer is not None, sms
+    month, day, clock = answer.groups()
+    await expect(vp.locator("#accept-by")).to_contain_text(clock)
+    await expect(vp.locator("#accept-by")).to_contain_text(f"{month}月{day}日")
     await expect(vp.locator("#contact")).to_be_hidden()
     await expect(vp.locator("#reason")).to_be_hidden()
     assert "龙秀英" not in await vp.locator("#work").inner_text()
@@ -453,7 +460,9 @@ async def test_a_newcomer_applies_an_admin_approves_and_the_newcomer_sees_the_in
 
     # An admin sees it in the console's applications, in words, and approves it.
     desk = await (await new_context(browser, DESKTOP)).new_page()
-    await staff_sign_in(desk, live_url + "/console/", await staff_account(database, Role.ADMIN, None))
+    await staff_sign_in(
+        desk, live_url + "/console/", await staff_account(database, Role.ADMIN, None)
+    )
     await desk.click("a[href='/console/applications']")
     row = desk.locator("#applications-body tr", has_text="杨春花")
     await expect(row).to_contain_text("长兴村")
@@ -474,9 +483,7 @@ async def test_a_newcomer_applies_an_admin_approves_and_the_newcomer_sees_the_in
     await inspect(page, "volunteer-inbox-after-approval")
     await page.goto(live_url + "/volunteer/apply")
     await expect(page.locator("#already")).to_be_visible()
-    [me] = (
-        await ok(await admin.get("/api/volunteers", params={"township": township}))
-    )["items"]
+    [me] = (await ok(await admin.get("/api/volunteers", params={"township": township})))["items"]
     assert me["name"] == "杨春花" and me["active"] and me["skills"] == ["care"]
     assert me["availability"] == [
         {"weekday": 5, "start": "08:30", "end": "12:00"},
