@@ -290,6 +290,24 @@ class InboxItem(BaseModel):
     accept_by: datetime | None = None
 
 
+class PastOrder(BaseModel):
+    """An order the volunteer completed, for their record: no resident's personal data."""
+
+    order_id: PublicId
+    number: OrderNumber
+    service: str
+    township: str
+    village: str | None
+    status: OrderStatus
+    completed_at: datetime
+    hours: float | None
+    on_time: bool
+    # The rating after the follow-up where there is one, else the resident's own.
+    rating: Rating | None
+    # Whether the hours count towards stars (verified by the follow-up or a check-in and -out).
+    hours_counted: bool
+
+
 class InboxOut(BaseModel):
     offered: list[InboxItem]
     assigned: list[InboxItem]

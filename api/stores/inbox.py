@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from api import schemas
 from core.models import CatalogItem, Order, OrderEvent, OrderOffer, Village
 from core.quiet_hours import OfferTimeouts
+from core.service_hours import HoursKind, hours_kind
 from core.vocab import EventName, OrderStatus
 
 # The steps that start an offer's wait for an answer (see the workflow's dispatch loop).
@@ -25,6 +26,8 @@ OFFERING = (
 )
 _HELD = (OrderStatus.ACCEPTED.value, OrderStatus.COMPLETED.value, OrderStatus.REVIEWED.value)
 _LIMIT = 200
+# The volunteer's past orders the app lists, newest first.
+PAST_LIMIT = 100
 
 
 def inbox(
@@ -94,3 +97,51 @@ def _item(row: RowMapping, timeouts: OfferTimeouts) -> schemas.InboxItem:
         due_at=row["deadline_at"],
         accept_by=accept_by,
     )
+
+
+def past_orders(session: Session, volunteer_id: int) -> list[schemas.PastOrder]:
+    """The orders the volunteer completed, newest first: the service, the place, the hours and
+    the rating, as their record counts them; no resident's personal data."""
+    rows = session.execute(
+        select(
+            Order.public_id,
+            Order.number,
+            Order.township,
+            Order.status,
+            Order.completed_at,
+            Order.hours,
+            Order.deadline_at,
+            Order.review_rating,
+            Order.rating,
+            Order.follow_up_outcome,
+            Order.checked_in_at,
+            Order.checked_out_at,
+            CatalogItem.name.label("service"),
+            Village.name.label("village"),
+        )
+        .join(CatalogItem, CatalogItem.code == Order.item_code)
+        .outerjoin(Village, Village.id == Order.village_id)
+        .where(Order.volunteer_id == volunteer_id, Order.completed_at.is_not(None))
+        .order_by(Order.completed_at.desc(), Order.id.desc())
+        .limit(PAST_LIMIT)
+    ).all()
+    return [
+        schemas.PastOrder(
+            order_id=r.public_id,
+            number=r.number,
+            service=r.service,
+            township=r.township,
+            village=r.village,
+            status=OrderStatus(r.status),
+            completed_at=r.completed_at,
+            hours=r.hours,
+            on_time=r.completed_at <= r.deadline_at,
+            rating=r.rating or r.review_rating,
+            hours_counted=hours_kind(
+                r.follow_up_outcome,
+                checked_in_and_out=r.checked_in_at is not None and r.checked_out_at is not None,
+            )
+            is HoursKind.VERIFIED,
+        )
+        for r in rows
+    ]

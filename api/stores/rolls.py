@@ -53,6 +53,27 @@ def get_roll(session: Session, period: str) -> out.RollOut:
     )
 
 
+# How many of each the volunteers' app shows of the latest published roll.
+TOP: int = 10
+
+
+def latest_published(session: Session) -> out.RollOut:
+    """The newest published roll, its first ``TOP`` volunteers and units: what the center
+    made public, for every volunteer to see (scores and weights are the admins' business)."""
+    roll = session.scalar(
+        select(HonourRoll)
+        .where(HonourRoll.published_at.is_not(None))
+        .order_by(desc(HonourRoll.ends_at), HonourRoll.period)
+        .limit(1)
+    )
+    if roll is None:
+        raise NotFound("honour roll", "published")
+    whole = get_roll(session, roll.period)
+    return whole.model_copy(
+        update={"weights": {}, "volunteers": whole.volunteers[:TOP], "units": whole.units[:TOP]}
+    )
+
+
 def publish_roll(session: Session, period: str, actor: Principal, *, ip: str | None) -> out.RollOut:
     """Publish the roll (once; publishing again keeps the first time). County admins only."""
     if not actor.county_wide:

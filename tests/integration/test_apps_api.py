@@ -165,6 +165,25 @@ async def test_an_offer_tells_the_volunteer_enough_to_decide_and_nothing_persona
     assert staff["dispatch_note"] == "老人急需降压药"
 
 
+async def test_a_volunteer_reads_the_orders_they_did_and_nobody_else_does(
+    worker: None, people: People, township: str
+) -> None:
+    order_id, as_helper = await completed_order(people, township)
+    [past] = await ok(await as_helper.get("/api/me/past-orders"))
+    assert (past["order_id"], past["status"], past["hours"]) == (order_id, "completed", 1.0)
+    assert past["on_time"] is True and past["hours_counted"] is False  # not yet verified
+    assert past["service"] and past["township"] == township and past["number"]
+    for personal in ("resident_name", "resident_phone", "address", "reason"):
+        assert personal not in past
+    # Another volunteer sees none of it; a resident has no such list, nor the roll.
+    admin = await people.admin()
+    other = await people.volunteer(await volunteer(admin, township))
+    assert await ok(await other.get("/api/me/past-orders")) == []
+    resident = await people.resident()
+    refused(await resident.get("/api/me/past-orders"), 403, "Forbidden")
+    refused(await resident.get("/api/me/honour-roll"), 403, "Forbidden")
+
+
 async def test_a_volunteer_link_acts_as_its_volunteer_on_its_order_only(
     worker: None, people: People, township: str, live_settings: Any
 ) -> None:

@@ -12,14 +12,18 @@ import asyncio
 import io
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image
 from playwright.async_api import Browser, Page, expect
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
 
 from api.database import Database
+from core.models import HonourRoll
 from core.settings import Settings
 from core.vocab import Role
 from tests import signin
@@ -115,6 +119,54 @@ async def resident(
     return Caller(http, await signin.resident(database, live[1], RESIDENT_PHONE))
 
 
+async def one_row_header(page: Page) -> None:
+    """The app's header on a 360-px phone: one row, every link whole and on screen."""
+    boxes = await page.evaluate(
+        """() => [...document.querySelectorAll("header.bar a")].map((a) => {
+            const r = a.getBoundingClientRect();
+            return { top: r.top, right: r.right, height: r.height };
+        })"""
+    )
+    assert len({round(b["top"]) for b in boxes}) == 1, boxes
+    assert all(b["right"] <= 360 and b["height"] < 60 for b in boxes), boxes
+    bar = await page.locator("header.bar").bounding_box()
+    assert bar is not None and bar["height"] < 70, bar
+
+
+# A period after every real one: the latest published roll while the test runs, then removed.
+ROLL = "2999-12"
+
+
+def published_roll(session: Session, volunteer_id: int) -> None:
+    """An honour roll the center published, with the volunteer first (world set-up)."""
+    at = datetime(2999, 12, 1, tzinfo=UTC)
+    entry = {
+        "rank": 1,
+        "id": volunteer_id,
+        "score": 0.9,
+        "verified_hours": 0.5,
+        "very_satisfied_share": 1.0,
+        "on_time_rate": 1.0,
+        "complaints": 0,
+    }
+    session.add(
+        HonourRoll(
+            period=ROLL,
+            starts_at=at,
+            ends_at=at,
+            computed_at=at,
+            weights={},
+            volunteers=[entry],
+            units=[],
+            published_at=at,
+        )
+    )
+
+
+def removed_roll(session: Session) -> None:
+    session.execute(delete(HonourRoll).where(HonourRoll.period == ROLL))
+
+
 def small_jpeg(folder: Path) -> Path:
     """A real photo file, as a phone's camera would hand it to the file input."""
     picture = Image.new("RGB", (64, 48), (200, 120, 40))
@@ -179,6 +231,7 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     await expect(vp.locator("#map-link")).to_have_attribute("href", re.compile(r"^https://"))
     await expect(vp.locator("#reason")).to_have_text("老人腿脚不便，需要代买降压药")
     await expect(vp.locator("#contact-name")).to_have_text("龙秀英")
+    await expect(vp.locator("#contact-number")).to_have_text("138 0013 8000")  # as people say it
     await expect(vp.locator("#accept-by")).to_be_hidden()  # answered
     # Nothing wider than a 360-px phone (a long number or address must wrap, not scroll).
     assert await vp.evaluate("document.documentElement.scrollWidth") <= 360
@@ -190,6 +243,7 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     card = vp.locator(f"#assigned a[data-order='{order_id}']")
     await expect(card).to_contain_text("代购代办")
     await expect(vp.locator("#offered-empty")).to_be_visible()
+    await one_row_header(vp)
     await inspect(vp, "volunteer-inbox")
     await card.click()
     await vp.wait_for_url(f"**/volunteer/orders/{order_id}")
@@ -203,15 +257,36 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     await expect(vp.locator("#checked-out")).to_contain_text("北京时间")
     await expect(vp.locator("#hours")).to_have_value("0.5")  # proposed from the two times
 
+    # Every refused file is named with its reason, none dropped in silence: too big, not a
+    # picture at all, and one the server cannot read though it is called .jpg.
     too_big = tmp_path / "huge.jpg"
     too_big.write_bytes(small_jpeg(tmp_path).read_bytes() + bytes(5 * 1024 * 1024))
-    await vp.set_input_files("#photo", str(too_big))
-    await expect(vp.locator("#error")).to_contain_text("5MB")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("不是照片", encoding="utf-8")
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not really a jpeg")
+    await vp.set_input_files("#photo", [str(too_big), str(notes), str(broken)])
+    refusals = vp.locator("#photo-refusals li")
+    await expect(refusals).to_have_count(3)
+    await expect(refusals.nth(0)).to_contain_text("huge.jpg")
+    await expect(refusals.nth(0)).to_contain_text("5MB")
+    await expect(refusals.nth(1)).to_contain_text("notes.txt")
+    await expect(refusals.nth(2)).to_contain_text("broken.jpg")
     await expect(vp.locator("#photos img")).to_have_count(0)
-    await vp.set_input_files("#photo", str(small_jpeg(tmp_path)))
+    await inspect(vp, "volunteer-photos-refused")
+    # 拍照 beside 从相册选: the camera's input (capture) and the album's.
+    await expect(vp.locator("label[for=camera]")).to_have_text("拍照")
+    await expect(vp.locator("#camera")).to_have_attribute("capture", "environment")
+    await vp.set_input_files("#camera", str(small_jpeg(tmp_path)))
     await expect(vp.locator("#photos img[src^='data:image/']")).to_have_count(1)
+    await expect(refusals).to_have_count(0)
     shown = "(img) => img.decode().then(() => img.naturalWidth)"
     assert await vp.locator("#photos img").evaluate(shown)  # a picture, not a broken icon
+    # A wrong shot is taken back before completing: it is not attached.
+    await vp.set_input_files("#photo", str(small_jpeg(tmp_path)))
+    await expect(vp.locator("#photos img[src^='data:image/']")).to_have_count(2)
+    await vp.locator("#photos li").nth(1).get_by_role("button", name="删除这张照片").click()
+    await expect(vp.locator("#photos img")).to_have_count(1)
     await vp.click("#complete")  # no summary yet
     await expect(vp.locator("#error")).to_contain_text("做了什么")
     await vp.fill("#summary-text", "降压药已买好送到家，交给老人本人")
@@ -260,14 +335,31 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     await expect(page.locator("#rating")).to_have_text("非常满意（回访已确认）")
     await inspect(page, "resident-order-closed-by-volunteer")
 
+    await database.run(published_roll, v)
     await vp.goto(live_url + "/volunteer/record")
     await expect(vp.locator("#orders-completed")).to_have_text("1")
     await expect(vp.locator("#orders-on-time")).to_have_text("1")
     await expect(vp.locator("#held-empty")).to_be_visible()  # closed: no longer in hand
     # Hours and stars come from the service record where the server has it.
     await expect(vp.locator("#hours-card:visible, #hours-unavailable:visible")).to_have_count(1)
+    # The orders they did, each back to its page, with the hours as the record counts them.
+    past = vp.locator(f"#past a[data-order='{order_id}']")
+    await expect(past).to_contain_text("代购代办")
+    await expect(past).to_contain_text("0.5小时（已核实）")
+    await expect(past).to_contain_text("非常满意")
+    # The latest honour roll the center published, their own line marked.
+    await expect(vp.locator("#roll li.me")).to_have_text("吴，核实时长0.5小时（我）")
     await inspect(vp, "volunteer-record")
+    # The certificate: a real PDF, downloaded from the page.
+    async with vp.expect_download() as download_info:
+        await vp.click("#certificate")
+    download = await download_info.value
+    assert download.suggested_filename.endswith(".pdf")
+    saved = tmp_path / "certificate.pdf"
+    await download.save_as(saved)
+    assert saved.read_bytes().startswith(b"%PDF-")
     await handset.close()
+    await database.run(removed_roll)
     # Last: a retired volunteer's link and sign-in stop working within seconds.
     await retire(admin, v)
 

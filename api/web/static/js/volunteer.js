@@ -31,6 +31,11 @@ const Volunteer = (() => {
   // Messages with {placeholders}: whole sentences in the catalog, words put in here.
   const fill = (message, values) => message.replace(/\{(\w+)\}/g, (all, key) => (key in values ? values[key] : all));
   const hours = (h) => fill(_("{h}小时"), { h });
+  // A Chinese mobile as people write and read it out: "138 0013 8000"; others as stored.
+  const phoneText = (e164) => {
+    const parts = /^\+86(1\d{2})(\d{4})(\d{4})$/.exec(e164 || "");
+    return parts ? parts.slice(1).join(" ") : e164 || "";
+  };
   const rated = (rating, channel) => fill(_("{rating}（{channel}）"), { rating: RATINGS[rating], channel: REVIEW_CHANNELS[channel] || "" });
   // Screen readers hear what changed, not every poll's redraw.
   const announce = (text) => { if ($("live").textContent !== text) $("live").textContent = text; };
@@ -202,7 +207,66 @@ const Volunteer = (() => {
       } else $("hours-unavailable").hidden = false;
       if (inbox.status === "fulfilled") fillList("held", inbox.value.assigned, "assigned");
       else showError(inbox.reason);
+      pastOrders().catch(showError);
+      honourRoll(me).catch(showError);
     });
+    $("certificate").addEventListener("click", () => certificate($("certificate")));
+  }
+
+  // The orders I completed: each a card back to its page, with its hours and rating.
+  async function pastOrders() {
+    const past = await api("GET", "/api/me/past-orders");
+    $("past").replaceChildren(...past.map((item) => {
+      const li = orderCard(item, "past");
+      const card = li.firstChild;
+      card.append(el("span", fill(_("完成于 {time}"), { time: time(item.completed_at) }), "when"));
+      const counted = item.hours_counted ? _("已核实") : _("待核实");
+      if (item.hours != null) card.append(el("span", fill(_("{hours}（{counted}）"), { hours: hours(item.hours), counted }), "when"));
+      if (item.rating) card.append(el("span", fill(_("居民评价：{rating}"), { rating: RATINGS[item.rating] }), "when"));
+      return li;
+    }));
+    $("past-empty").hidden = past.length > 0;
+  }
+
+  // The latest honour roll the center published (光荣榜); my own line marked.
+  async function honourRoll(me) {
+    let roll;
+    try { roll = await api("GET", "/api/me/honour-roll"); } catch (err) {
+      if (err.status !== 404) throw err;
+      $("roll-empty").hidden = false;
+      return;
+    }
+    $("roll-period").textContent = fill(_("{period} 期"), { period: roll.period });
+    $("roll").replaceChildren(...roll.volunteers.map((entry) => {
+      const mine = entry.id === me.volunteer_id;
+      const words = fill(_("{name}，核实时长{hours}"), { name: entry.name, hours: hours(entry.verified_hours) });
+      const li = el("li", mine ? fill(_("{line}（我）"), { line: words }) : words, mine ? "me" : undefined);
+      li.value = entry.rank;
+      return li;
+    }));
+    $("roll-empty").hidden = roll.volunteers.length > 0;
+  }
+
+  // The certificate PDF needs the bearer header, so it is fetched, then saved as a file.
+  async function certificate(button) {
+    showError(null);
+    button.disabled = true;
+    try {
+      const me = await api("GET", "/api/me");
+      const res = await fetch(`/api/volunteers/${me.volunteer_id}/certificate.pdf`, { headers: { authorization: `Bearer ${tokens.get()}` } });
+      if (!res.ok) {
+        const answer = await res.json().catch(() => ({}));
+        throw new App.Failure(res.status, answer.code || "");
+      }
+      const link = el("a");
+      link.href = URL.createObjectURL(await res.blob());
+      link.download = _("志愿服务记录证明.pdf");
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+      announce(_("证明已下载"));
+    } catch (err) { showError(err instanceof App.Failure ? err : new App.Failure(0, "Network")); } finally { button.disabled = false; }
   }
 
   // An <img> cannot send the bearer header: photos are fetched with it, once each, and shown
@@ -252,7 +316,7 @@ const Volunteer = (() => {
       if (contact) return;
       contact = await api("GET", `/api/orders/${id}/contact`, undefined, auth());
       $("contact-name").textContent = contact.resident_name;
-      $("contact-number").textContent = contact.resident_phone;
+      $("contact-number").textContent = phoneText(contact.resident_phone);
       $("contact-phone").href = `tel:${contact.resident_phone}`;
       $("contact-address").textContent = `${contact.township} ${contact.address}`;
       // A plain link, followed only when tapped: nothing about the resident leaves before that.
@@ -387,23 +451,45 @@ const Volunteer = (() => {
     $("check-in").addEventListener("click", () => command($("check-in"), "check-in"));
     $("check-out").addEventListener("click", () => command($("check-out"), "check-out"));
     $("hours").addEventListener("input", () => { hoursTouched = true; });
-    $("photo").addEventListener("change", async () => {
-      const files = [...$("photo").files];
-      showError(null);
+    // Photos from the camera (拍照) or the album; each refused one is named with the reason,
+    // and an uploaded one can be taken back before completing (it is then not attached).
+    const picker = $("photo-picker").dataset;
+    function refuse(file, failure) {
+      $("photo-refusals").append(el("li", fill(_("{name}：{reason}"), { name: file.name || _("照片"), reason: failure.message })));
+    }
+    function photoItem(photo, item) {
+      const remove = el("button", _("删除"), "secondary");
+      remove.type = "button";
+      remove.setAttribute("aria-label", _("删除这张照片"));
+      remove.addEventListener("click", () => {
+        photoIds.splice(photoIds.indexOf(photo.photo_id), 1);
+        item.remove();
+        announce(fill(_("照片已删除，还有 {n} 张"), { n: photoIds.length }));
+        $("photo").focus();
+      });
+      item.append(remove);
+      return item;
+    }
+    async function upload(input) {
+      const files = [...input.files];
+      input.value = "";
+      $("photo-refusals").replaceChildren();
       for (const file of files) {
         // Refused here before a slow village connection carries it up (the server checks too).
-        if (file.size > Number($("photo").dataset.maxBytes)) { showError(new App.Failure(413, "PhotoTooLarge")); continue; }
+        if (!file.type.startsWith("image/")) { refuse(file, new App.Failure(415, "UnsupportedPhoto")); continue; }
+        if (file.size > Number(picker.maxBytes)) { refuse(file, new App.Failure(413, "PhotoTooLarge")); continue; }
+        if (photoIds.length >= Number(picker.maxCount)) { refuse(file, new App.Failure(409, "TooManyPhotos")); continue; }
         const form = new FormData();
         form.append("file", file);
         try {
           const photo = await api("POST", `/api/orders/${id}/photos`, form, auth());
           photoIds.push(photo.photo_id);
-          $("photos").append(await thumbnail(photo, auth()));
+          $("photos").append(photoItem(photo, await thumbnail(photo, auth())));
           announce(fill(_("照片已上传 {n} 张"), { n: photoIds.length }));
-        } catch (err) { showError(err); }
+        } catch (err) { refuse(file, err instanceof App.Failure ? err : new App.Failure(0, "Network")); }
       }
-      $("photo").value = "";
-    });
+    }
+    for (const input of [$("camera"), $("photo")]) input.addEventListener("change", () => upload(input));
     $("complete-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const summary = $("summary-text").value.trim();
