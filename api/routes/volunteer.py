@@ -124,9 +124,9 @@ async def my_past_orders(actor: VolunteerActor, db: DatabaseDep) -> list[schemas
     return await db.run(inbox.past_orders, volunteers.me(actor))
 
 
-@router.get("/me/honour-roll", response_model=reports.RollOut)
-async def honour_roll(actor: VolunteerActor, db: DatabaseDep) -> reports.RollOut:
-    """The latest published honour roll (光荣榜), its first ten volunteers and units; 404
+@router.get("/me/honour-roll", response_model=reports.RollOut | None)
+async def honour_roll(actor: VolunteerActor, db: DatabaseDep) -> reports.RollOut | None:
+    """The latest published honour roll (光荣榜), its first ten volunteers and units; null
     until the center has published one."""
     return await db.run(rolls.latest_published)
 

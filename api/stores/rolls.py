@@ -66,12 +66,12 @@ def published_newest_first() -> Select[HonourRoll]:
 TOP: int = 10
 
 
-def latest_published(session: Session) -> out.RollOut:
+def latest_published(session: Session) -> out.RollOut | None:
     """The newest published roll, its first ``TOP`` volunteers and units: what the center
     made public, for every volunteer to see (scores and weights are the admins' business)."""
     roll = session.scalar(published_newest_first().limit(1))
     if roll is None:
-        raise NotFound("honour roll", "published")
+        return None
     whole = get_roll(session, roll.period)
     return whole.model_copy(
         update={"weights": {}, "volunteers": whole.volunteers[:TOP], "units": whole.units[:TOP]}

@@ -127,6 +127,8 @@ def rules(ids: World) -> dict[tuple[str, str], Rule]:
             RES, VOL, ADMIN, hidden=NOT_THE_ORDERS
         ),
         ("GET", "/api/me/inbox"): rule(VOL, VOL2, LEAD),
+        ("GET", "/api/me/past-orders"): rule(VOL, VOL2, LEAD),
+        ("GET", "/api/me/honour-roll"): rule(VOL, VOL2, LEAD),
         ("GET", "/api/units/{unit_id}/members"): rule(LEAD),
         ("GET", "/api/orders/{order_id}/candidates"): rule(ADMIN, hidden={TADMIN}),
         ("GET", "/api/orders/{order_id}/notes"): rule(ADMIN, hidden={AGENT, TADMIN}),

@@ -511,6 +511,8 @@ async def test_an_open_call_nearby_is_taken_from_the_inbox(
     held = page.locator(f"#assigned a[data-order='{order_id}']")
     await expect(held.locator(".status")).to_have_text("Accepted: go and help")
     await expect(held.locator(".when")).to_contain_text("Deadline: ")
+    # Longer English words wrap the header's links by whole words, never off a 360-px screen.
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 360
     await inspect(page, "volunteer-inbox-en")
     await retire(admin, first, second)
 

@@ -230,12 +230,8 @@ const Volunteer = (() => {
 
   // The latest honour roll the center published (光荣榜); my own line marked.
   async function honourRoll(me) {
-    let roll;
-    try { roll = await api("GET", "/api/me/honour-roll"); } catch (err) {
-      if (err.status !== 404) throw err;
-      $("roll-empty").hidden = false;
-      return;
-    }
+    const roll = await api("GET", "/api/me/honour-roll");
+    if (!roll) { $("roll-empty").hidden = false; return; }
     $("roll-period").textContent = fill(_("{period} 期"), { period: roll.period });
     $("roll").replaceChildren(...roll.volunteers.map((entry) => {
       const mine = entry.id === me.volunteer_id;
