@@ -361,6 +361,41 @@ async def test_check_in_and_out_propose_the_hours(
     refused(await as_helper.post(f"/api/orders/{order_id}/check-in"), 409, "InvalidTransition")
 
 
+async def test_a_photo_taken_back_before_completing_is_gone_for_everyone(
+    worker: None, people: People, township: str, live_settings: Any
+) -> None:
+    order_id, _, as_helper = await accepted_order(people, township)
+    kept, wrong = [
+        await ok(await as_helper.post(f"/api/orders/{order_id}/photos", files=photo_file()), 201)
+        for _ in range(2)
+    ]
+    folder = live_settings.media_dir / order_id
+    assert len(list(folder.iterdir())) == 4  # each picture and its thumbnail
+    # Nobody but the holder takes a photo back.
+    admin = await people.admin()
+    stranger = await people.volunteer(await volunteer(admin, township))
+    refused(await stranger.delete(wrong["url"]), 404, "NotFound")
+    refused(await (await people.resident()).delete(wrong["url"]), 403, "Forbidden")
+
+    gone = await as_helper.delete(wrong["url"])
+    assert gone.status_code == 204, gone.text
+    refused(await as_helper.delete(wrong["url"]), 404, "NotFound")
+    refused(await (await people.resident()).get(wrong["url"]), 404, "NotFound")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        f"{kept['photo_id']}{suffix}.jpg" for suffix in ("", ".thumb")
+    )
+    view = await ok(await as_helper.get(f"/api/orders/{order_id}"))
+    assert [p["photo_id"] for p in view["photos"]] == [kept["photo_id"]]
+    # A completion cannot name it any more; the one it names stays.
+    done = {"summary": "好", "hours": 1, "photo_ids": [wrong["photo_id"]]}
+    refused(
+        await as_helper.post(f"/api/orders/{order_id}/complete", json=done), 422, "UnknownPhoto"
+    )
+    done["photo_ids"] = [kept["photo_id"]]
+    await ok(await as_helper.post(f"/api/orders/{order_id}/complete", json=done))
+    refused(await as_helper.delete(kept["url"]), 409, "InvalidTransition")
+
+
 async def test_photos_are_cleaned_and_shown_to_the_orders_people_only(
     worker: None, people: People, township: str, database: Database
 ) -> None:

@@ -120,6 +120,9 @@ def rules(ids: World) -> dict[tuple[str, str], Rule]:
         ("POST", "/api/orders/{order_id}/check-in"): rule(VOL, hidden={VOL2, LEAD}),
         ("POST", "/api/orders/{order_id}/check-out"): rule(VOL, hidden={VOL2, LEAD}),
         ("POST", "/api/orders/{order_id}/photos"): rule(VOL, hidden={VOL2, LEAD}),
+        ("DELETE", "/api/orders/{order_id}/photos/{photo_id}"): rule(
+            VOL, hidden={VOL2, LEAD}, destructive=True
+        ),
         ("GET", "/api/orders/{order_id}/photos/{photo_id}"): rule(
             RES, VOL, ADMIN, hidden=NOT_THE_ORDERS
         ),

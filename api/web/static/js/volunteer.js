@@ -457,7 +457,11 @@ const Volunteer = (() => {
       const remove = el("button", _("删除"), "secondary");
       remove.type = "button";
       remove.setAttribute("aria-label", _("删除这张照片"));
-      remove.addEventListener("click", () => {
+      remove.addEventListener("click", async () => {
+        remove.disabled = true;
+        try {
+          await api("DELETE", `/api/orders/${id}/photos/${photo.photo_id}`, undefined, auth());
+        } catch (err) { showError(err); remove.disabled = false; return; }
         photoIds.splice(photoIds.indexOf(photo.photo_id), 1);
         item.remove();
         announce(fill(_("照片已删除，还有 {n} 张"), { n: photoIds.length }));
