@@ -9,12 +9,12 @@ and texts show the same moment.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-_WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+from core.calling_hours import hhmm, window_minutes
+
 _DAY = 24 * 60
 # A window the clock never reaches in this many days is a bug, not a wait.
 _MAX_DAYS = 400
@@ -45,16 +45,11 @@ class QuietHours:
         Raises:
             ValueError: For text that is not ``HH:MM-HH:MM``.
         """
-        match = _WINDOW.match(text)
-        if not match:
-            raise ValueError(f"quiet hours look like 21:00-07:00, got {text!r}")
-        h1, m1, h2, m2 = (int(g) for g in match.groups())
-        if m1 > 59 or m2 > 59 or h1 > 23 or h2 > 24:
-            raise ValueError(f"not a time of day in {text!r}")
-        return cls(start_minute=h1 * 60 + m1, end_minute=h2 * 60 + m2, timezone=timezone)
+        start, end = window_minutes(text, "quiet hours look like 21:00-07:00")
+        return cls(start_minute=start, end_minute=end, timezone=timezone)
 
     def __str__(self) -> str:
-        return f"{_hhmm(self.start_minute)}-{_hhmm(self.end_minute)}"
+        return f"{hhmm(self.start_minute)}-{hhmm(self.end_minute)}"
 
     def _awake(self) -> list[tuple[int, int]]:
         """The day's spans, in minutes, when the clock runs."""
@@ -109,7 +104,3 @@ def _instant(day: date, minute: int, zone: ZoneInfo) -> datetime:
     day, minute = (day + timedelta(days=1), 0) if minute == _DAY else (day, minute)
     local = datetime.combine(day, time(hour=minute // 60, minute=minute % 60), tzinfo=zone)
     return local.astimezone(UTC)
-
-
-def _hhmm(minute: int) -> str:
-    return f"{minute // 60:02d}:{minute % 60:02d}"
