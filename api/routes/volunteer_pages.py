@@ -15,6 +15,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from api.params import OrderId
+from api.stores import photos
 from api.web import i18n
 from api.web.render import STATIC, PagesDep
 
@@ -31,9 +32,13 @@ async def inbox(pages: PagesDep) -> HTMLResponse:
 
 @router.get("/orders/{order_id}")
 async def order(order_id: OrderId, pages: PagesDep) -> HTMLResponse:
-    # The photo limit, so the page refuses a big picture before a slow upload.
-    limit = pages.settings.photo_max_bytes
-    return pages.render("volunteer/order.html", app="volunteer", photo_max_bytes=limit)
+    # The photo limits, so the page refuses a big picture (or a tenth) before a slow upload.
+    return pages.render(
+        "volunteer/order.html",
+        app="volunteer",
+        photo_max_bytes=pages.settings.photo_max_bytes,
+        photo_max_count=photos.MAX_PER_ORDER,
+    )
 
 
 @router.get("/apply")

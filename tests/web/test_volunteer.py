@@ -287,6 +287,10 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     await expect(vp.locator("#photos img[src^='data:image/']")).to_have_count(2)
     await vp.locator("#photos li").nth(1).get_by_role("button", name="删除这张照片").click()
     await expect(vp.locator("#photos img")).to_have_count(1)
+    # After a reload the photo kept is still there, still this completion's.
+    await vp.reload()
+    await expect(vp.locator("#photos img[src^='data:image/']")).to_have_count(1)
+    await expect(vp.locator("#hours")).to_have_value("0.5")
     await vp.click("#complete")  # no summary yet
     await expect(vp.locator("#error")).to_contain_text("做了什么")
     await vp.fill("#summary-text", "降压药已买好送到家，交给老人本人")

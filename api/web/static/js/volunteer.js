@@ -305,6 +305,7 @@ const Volunteer = (() => {
     let order = null;
     let contact = null;
     const photoIds = [];
+    let photosShown = false;
     let hoursTouched = false;
 
     const show = (section, on) => { $(section).hidden = !on; };
@@ -359,6 +360,14 @@ const Volunteer = (() => {
       show("visit", working);
       show("complete-form", working);
       if (working) loadContact().catch(showError);
+      // Photos uploaded before a reload are still this completion's, and can still be removed.
+      if (working && !photosShown) {
+        photosShown = true;
+        for (const photo of order.photos) {
+          photoIds.push(photo.photo_id);
+          thumbnail(photo, auth()).then((item) => $("photos").append(photoItem(photo, item)));
+        }
+      }
       $("checked-in").textContent = time(order.checked_in_at);
       $("checked-out").textContent = time(order.checked_out_at);
       show("check-in", !order.checked_in_at);
