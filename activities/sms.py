@@ -26,9 +26,10 @@ from temporalio.exceptions import ApplicationError
 
 from activities.contracts import SEND_SMS, SMS_IMPOSSIBLE, SmsInput, SmsResult
 from core.db import insert_ignore, utcnow
-from core.models import CatalogItem, Order, SmsMessage, Unit, Village, Volunteer
+from core.models import CatalogItem, Order, OrderEvent, SmsMessage, Unit, Village, Volunteer
 from core.order_numbers import spoken
 from core.phones import e164, mask_for_log
+from core.quiet_hours import OfferTimeouts
 from core.security import mask_link_codes
 from core.twilio import TwilioAccount
 from core.twilio_errors import (
@@ -48,6 +49,7 @@ catalog_items = cast(Table, CatalogItem.__table__)
 villages = cast(Table, Village.__table__)
 units = cast(Table, Unit.__table__)
 volunteers = cast(Table, Volunteer.__table__)
+order_events = cast(Table, OrderEvent.__table__)
 
 # States of an sms_messages row.
 SENDING: Final = "sending"  # intent committed, Twilio being asked: the message may exist
@@ -80,6 +82,8 @@ class Facts:
     link: str
     unit: str | None = None
     level: int | None = None
+    # When the offer lapses (dispatch texts): the moment the volunteer's page shows too.
+    answer_by: datetime | None = None
 
     @property
     def place(self) -> str:
@@ -90,17 +94,21 @@ def _when(moment: datetime) -> str:
     return f"{moment.month}月{moment.day}日{moment:%H:%M}"
 
 
+def _answer(f: Facts) -> str:
+    return f"{_when(f.answer_by)}前答复，" if f.answer_by else ""
+
+
 def _dispatched(f: Facts) -> str:
     return (
         f"{PREFIX}新派单{f.ref}：{f.item}，地点{f.place}，"
-        f"请于{_when(f.deadline)}前完成。详情{f.link}"
+        f"请于{_answer(f)}{_when(f.deadline)}前完成。详情{f.link}"
     )
 
 
 def _team_dispatched(f: Facts) -> str:
     return (
         f"{PREFIX}{f.unit or '本队'}收到派单{f.ref}：{f.item}，地点{f.place}，"
-        f"请于{_when(f.deadline)}前安排队员完成。详情{f.link}"
+        f"请于{_answer(f)}{_when(f.deadline)}前安排队员完成。详情{f.link}"
     )
 
 
@@ -241,8 +249,10 @@ class SmsSender:
         timezone: str,
         order_link: Callable[[str], str] | None = None,
         volunteer_link: Callable[[str, int], str] | None = None,
+        offers: OfferTimeouts | None = None,
     ) -> None:
         self._engine = engine
+        self._offers = offers
         self._order_link = order_link
         self._volunteer_link = volunteer_link
         self._client = account.client
@@ -349,6 +359,17 @@ class SmsSender:
             else None
         )
         level = inp.escalation_level
+        answer_by = None
+        if self._offers is not None and inp.notice in (Notice.DISPATCHED, Notice.TEAM_DISPATCHED):
+            offered_at = conn.scalar(
+                select(order_events.c.at).where(
+                    order_events.c.order_id == inp.order_id, order_events.c.seq == inp.seq
+                )
+            )
+            if offered_at is not None:
+                leader = inp.notice is Notice.TEAM_DISPATCHED
+                lapses = self._offers.accept_by(offered_at, leader=leader)
+                answer_by = lapses.astimezone(self._zone)
         return Facts(
             ref=spoken(row.number),
             item=row.item,
@@ -358,6 +379,7 @@ class SmsSender:
             link=self._link(row.public_id, inp),
             unit=unit,
             level=level if level is not None else row.escalation_level,
+            answer_by=answer_by,
         )
 
     def _link(self, public_id: str, inp: SmsInput) -> str:

@@ -55,6 +55,7 @@ def timers(settings: Settings) -> OrderTimers:
         accept_timeout_s=int(settings.accept_timeout.total_seconds()),
         review_window_s=int(settings.review_window.total_seconds()),
         team_assign_timeout_s=int(settings.team_assign_timeout.total_seconds()),
+        quiet_hours=settings.quiet_hours,
     )
 
 
@@ -80,7 +81,11 @@ def workflows_url(settings: Settings) -> str:
 
 
 def center(settings: Settings) -> Center:
-    return Center(name=settings.center_name, hotline=settings.center_hotline)
+    return Center(
+        name=settings.center_name,
+        hotline=settings.center_hotline,
+        offers=settings.offers,
+    )
 
 
 async def order_detail(

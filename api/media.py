@@ -129,6 +129,8 @@ class MediaStore(Protocol):
 
     def read(self, order: str, photo_id: str, content_type: str, *, thumbnail: bool) -> bytes: ...
 
+    def remove(self, order: str, photo_id: str, content_type: str) -> None: ...
+
 
 @dataclass(frozen=True)
 class FolderStore:
@@ -144,6 +146,12 @@ class FolderStore:
 
     def read(self, order: str, photo_id: str, content_type: str, *, thumbnail: bool) -> bytes:
         return (self.root / _key(order, photo_id, content_type, thumbnail=thumbnail)).read_bytes()
+
+    def remove(self, order: str, photo_id: str, content_type: str) -> None:
+        for thumbnail in (False, True):
+            (self.root / _key(order, photo_id, content_type, thumbnail=thumbnail)).unlink(
+                missing_ok=True
+            )
 
 
 class BucketStore:
@@ -182,6 +190,11 @@ class BucketStore:
         finally:
             response.close()
             response.release_conn()
+
+    def remove(self, order: str, photo_id: str, content_type: str) -> None:
+        for thumbnail in (False, True):
+            key = _key(order, photo_id, content_type, thumbnail=thumbnail)
+            self._client.remove_object(self._bucket, key)
 
 
 def media_store(settings: Settings) -> MediaStore:

@@ -39,16 +39,11 @@ class CallingHours:
         Raises:
             ValueError: For text that is not ``HH:MM-HH:MM`` within one day.
         """
-        match = _WINDOW.match(text)
-        if not match:
-            raise ValueError(f"calling hours look like 08:00-20:00, got {text!r}")
-        h1, m1, h2, m2 = (int(g) for g in match.groups())
-        if m1 > 59 or m2 > 59 or h1 > 24 or h2 > 24:
-            raise ValueError(f"not a time of day in {text!r}")
-        return cls(start_minute=h1 * 60 + m1, end_minute=h2 * 60 + m2)
+        start, end = window_minutes(text, "calling hours look like 08:00-20:00")
+        return cls(start_minute=start, end_minute=end)
 
     def __str__(self) -> str:
-        return f"{_hhmm(self.start_minute)}-{_hhmm(self.end_minute)}"
+        return f"{hhmm(self.start_minute)}-{hhmm(self.end_minute)}"
 
     def next_allowed(self, at: datetime, timezone: str) -> datetime:
         """The first instant at or after ``at`` (aware) inside the window, in ``at``'s zone.
@@ -68,9 +63,26 @@ class CallingHours:
         return start.astimezone(at.tzinfo)
 
 
+def window_minutes(text: str, looks_like: str) -> tuple[int, int]:
+    """``"08:00-20:00"`` → ``(480, 1200)``: minutes after midnight, each at most 24:00.
+
+    Raises:
+        ValueError: ``looks_like`` for text that is not ``HH:MM-HH:MM``; a time of day that
+            is none (``21:60``, ``25:00``).
+    """
+    match = _WINDOW.match(text)
+    if not match:
+        raise ValueError(f"{looks_like}, got {text!r}")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    if m1 > 59 or m2 > 59 or h1 > 24 or h2 > 24:
+        raise ValueError(f"not a time of day in {text!r}")
+    return h1 * 60 + m1, h2 * 60 + m2
+
+
+def hhmm(minute: int) -> str:
+    """``1260`` → ``"21:00"``."""
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
 def _time_of(minute: int) -> time:
     return time(hour=minute // 60, minute=minute % 60)
-
-
-def _hhmm(minute: int) -> str:
-    return f"{minute // 60:02d}:{minute % 60:02d}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +28,7 @@ from core.db import psycopg2_url
 from core.durations import format_duration, parse_duration
 from core.match_settings import Matching, Weights
 from core.phones import e164
+from core.quiet_hours import OfferTimeouts, QuietHours
 from core.service_hours import RollWeights
 from core.timeouts import MIN_COMMAND_TIMEOUT, WORKFLOW_TASK_SLOTS
 
@@ -71,6 +73,11 @@ class Settings(BaseSettings):
     completion_sla: Duration = timedelta(hours=72)
     escalation_repeat: Duration = timedelta(hours=24)
     accept_timeout: Duration = timedelta(hours=4)
+    # When offers' clocks stop (the accept and team-assign windows): nobody must answer at
+    # night. ``HH:MM-HH:MM`` in COUNTY_TIMEZONE (may wrap midnight), or ``off``.
+    quiet_hours: Annotated[QuietHours | None, NoDecode] = QuietHours(
+        start_minute=21 * 60, end_minute=7 * 60
+    )
     review_window: Duration = timedelta(days=3)
 
     # Dispatch (issue 3): a team leader's time to hand an order on, the dispatches tried
@@ -242,6 +249,20 @@ class Settings(BaseSettings):
     def _parse_calling_hours(cls, value: object) -> object:
         return CallingHours.parse(value) if isinstance(value, str) else value
 
+    @field_validator("quiet_hours", mode="before")
+    @classmethod
+    def _parse_quiet_hours(cls, value: object) -> object:
+        if isinstance(value, str):
+            return None if value.strip().lower() in ("", "off") else QuietHours.parse(value)
+        return value
+
+    @model_validator(mode="after")
+    def _quiet_in_county_time(self) -> Settings:
+        # The quiet hours are the county's nights, whatever zone they were written with.
+        if self.quiet_hours is not None and self.quiet_hours.timezone != self.county_timezone:
+            self.quiet_hours = replace(self.quiet_hours, timezone=self.county_timezone)
+        return self
+
     @field_validator("escalation_sms_to", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
@@ -293,6 +314,14 @@ class Settings(BaseSettings):
     @property
     def twilio_configured(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number)
+
+    @property
+    def offers(self) -> OfferTimeouts:
+        """How long offers wait for an answer, for the pages and the texts (the workflow has
+        the same durations in its input)."""
+        return OfferTimeouts(
+            accept=self.accept_timeout, team_assign=self.team_assign_timeout, quiet=self.quiet_hours
+        )
 
     @property
     def matching(self) -> Matching:

@@ -275,8 +275,9 @@ class Channel(StrEnum):
 
 # What staff write on an order for each other (the console's internal notes).
 STAFF_NOTE = "staff_note"
-# Notes only staff read: why a volunteer declined, what the call-center heard, why an admin
-# dispatched, how a complaint was resolved, staff notes.
+# Notes only staff read on the timeline: why a volunteer declined, what the call-center heard,
+# the dispatcher's note (which the volunteer it went to also reads, as ``dispatch_note``), how
+# a complaint was resolved, staff notes.
 INTERNAL_NOTES = frozenset(
     {
         "dispatch_reason",

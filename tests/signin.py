@@ -142,6 +142,9 @@ class Caller:
     async def patch(self, url: str, **kwargs: Any) -> httpx.Response:
         return await self.request("PATCH", url, **kwargs)
 
+    async def delete(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self.request("DELETE", url, **kwargs)
+
     async def put(self, url: str, **kwargs: Any) -> httpx.Response:
         return await self.request("PUT", url, **kwargs)
 

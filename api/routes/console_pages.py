@@ -17,7 +17,16 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 APP = "console"
 # Pages whose template takes nothing but the reader's language.
-SIMPLE = ("orders", "escalations", "complaints", "volunteers", "units", "staff", "catalog")
+SIMPLE = (
+    "orders",
+    "escalations",
+    "complaints",
+    "volunteers",
+    "applications",
+    "units",
+    "staff",
+    "catalog",
+)
 
 
 @router.get("/")

@@ -51,6 +51,19 @@ async def upload_photo(
     return schemas.PhotoOut(photo_id=photo_id, url=url, thumbnail_url=thumbnail)
 
 
+@router.delete("/orders/{order_id}/photos/{photo_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def remove_photo(
+    actor: VolunteerActor, order: VisibleOrder, photo_id: PhotoId, db: DatabaseDep, store: MediaDep
+) -> Response:
+    """Take back a photo you uploaded before completing (a wrong shot): nobody sees it again.
+
+    While you hold the accepted order; a photo the completion named stays (404).
+    """
+    kind = await db.run(photos.remove, order, volunteers.me(actor), photo_id)
+    await run_in_threadpool(store.remove, order.public_id, photo_id, kind)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 async def _serve(
     order: VisibleOrder, photo_id: str, db: DatabaseDep, store: MediaDep, *, thumbnail: bool
 ) -> Response:

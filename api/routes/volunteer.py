@@ -14,7 +14,8 @@ from api.auth import Actor, LeaderActor, OfferedOrder, VisibleOrder, VolunteerAc
 from api.commands import OrderCommands
 from api.deps import CommandsDep, DatabaseDep, SettingsDep
 from api.params import UnitId, VolunteerId
-from api.stores import inbox, order_lists, orders, photos, units, volunteers
+from api.schemas import reports
+from api.stores import inbox, order_lists, orders, photos, rolls, units, volunteers
 from api.stores.access import OrderRef
 from api.stores.errors import Forbidden
 from core.security import Principal
@@ -114,10 +115,20 @@ async def my_inbox(
 ) -> schemas.InboxOut:
     """Your inbox: offered to you (or your unit), held by you, and open calls you may take."""
     me = volunteers.me(actor)
-    timeouts = inbox.OfferTimeouts(
-        accept=settings.accept_timeout, team_assign=settings.team_assign_timeout
-    )
-    return await db.run(inbox.inbox, me, actor.led_units, timeouts)
+    return await db.run(inbox.inbox, me, actor.led_units, settings.offers)
+
+
+@router.get("/me/past-orders", response_model=list[schemas.PastOrder])
+async def my_past_orders(actor: VolunteerActor, db: DatabaseDep) -> list[schemas.PastOrder]:
+    """The orders you completed, newest first (the latest 100): service, place, hours, rating."""
+    return await db.run(inbox.past_orders, volunteers.me(actor))
+
+
+@router.get("/me/honour-roll", response_model=reports.RollOut | None)
+async def honour_roll(actor: VolunteerActor, db: DatabaseDep) -> reports.RollOut | None:
+    """The latest published honour roll (光荣榜), its first ten volunteers and units; null
+    until the center has published one."""
+    return await db.run(rolls.latest_published)
 
 
 @router.get("/volunteers/{volunteer_id}/offers", response_model=list[schemas.OrderSummary])

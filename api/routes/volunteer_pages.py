@@ -1,4 +1,5 @@
-"""The volunteer's app (``/volunteer/``): inbox, order, on-site review, record; installable.
+"""The volunteer's app (``/volunteer/``): inbox, order, on-site review, record, the
+application to volunteer; installable.
 
 The manifest and the service worker are served under ``/volunteer/`` so the worker's default
 scope is the app itself (no ``Service-Worker-Allowed`` widening); both go through the same
@@ -14,6 +15,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
 from api.params import OrderId
+from api.stores import photos
 from api.web import i18n
 from api.web.render import STATIC, PagesDep
 
@@ -30,9 +32,19 @@ async def inbox(pages: PagesDep) -> HTMLResponse:
 
 @router.get("/orders/{order_id}")
 async def order(order_id: OrderId, pages: PagesDep) -> HTMLResponse:
-    # The photo limit, so the page refuses a big picture before a slow upload.
-    limit = pages.settings.photo_max_bytes
-    return pages.render("volunteer/order.html", app="volunteer", photo_max_bytes=limit)
+    # The photo limits, so the page refuses a big picture (or a tenth) before a slow upload.
+    return pages.render(
+        "volunteer/order.html",
+        app="volunteer",
+        photo_max_bytes=pages.settings.photo_max_bytes,
+        photo_max_count=photos.MAX_PER_ORDER,
+    )
+
+
+@router.get("/apply")
+async def apply(pages: PagesDep) -> HTMLResponse:
+    # A resident signs in with their phone, then applies; an admin approves in the console.
+    return pages.render("volunteer/apply.html", app="volunteer")
 
 
 @router.get("/record")

@@ -63,6 +63,8 @@ class DispatchBody(Strict):
 
     volunteer_id: int | None = Field(default=None, gt=0, le=MAX_ID)
     unit_id: int | None = Field(default=None, gt=0, le=MAX_ID)
+    # The dispatcher's note (派单说明, e.g. 老人急需降压药): the volunteer (or leader) it goes
+    # to reads it before answering; staff read it on the timeline. No personal data in it.
     reason: Reason | None = None
 
     @model_validator(mode="after")
@@ -239,13 +241,16 @@ class OrderOut(OrderSummary):
 
     The resident's name and address, and the reason, reach the resident, admins, the agent
     holding its follow-up (audited) and the volunteer who accepted it (until it closes);
-    before that a volunteer sees the service, the place and the deadline only. The phone is
+    before that a volunteer sees the service, the place (township and village), the deadline,
+    when to answer by and the dispatcher's note only. The phone is
     masked for everyone here: the full contact is ``GET /api/orders/{id}/contact``, which is
     audited. Internal notes (decline reasons, call-center notes) and the workflow link are
     for staff.
     """
 
     item_name: str
+    # The village or community (村/社区), when the order names one: a place, not personal.
+    village: str | None = None
     reason: str | None
     address: str | None
     resident_name: str | None
@@ -277,6 +282,10 @@ class OrderOut(OrderSummary):
     checked_out_at: datetime | None = None
     proposed_hours: float | None = None
     photos: list[PhotoOut] = []
+    # For staff and the volunteer the order waits on (or who holds it): what the dispatcher
+    # wrote them (``DispatchBody.reason``) and, while it waits, when the offer lapses.
+    dispatch_note: str | None = None
+    accept_by: datetime | None = None
 
 
 class InboxItem(BaseModel):
@@ -293,6 +302,24 @@ class InboxItem(BaseModel):
     # The completion deadline, and (while an offer waits for an answer) when it lapses.
     due_at: datetime
     accept_by: datetime | None = None
+
+
+class PastOrder(BaseModel):
+    """An order the volunteer completed, for their record: no resident's personal data."""
+
+    order_id: PublicId
+    number: OrderNumber
+    service: str
+    township: str
+    village: str | None
+    status: OrderStatus
+    completed_at: datetime
+    hours: float | None
+    on_time: bool
+    # The rating after the follow-up where there is one, else the resident's own.
+    rating: Rating | None
+    # Whether the hours count towards stars (verified by the follow-up or a check-in and -out).
+    hours_counted: bool
 
 
 class InboxOut(BaseModel):

@@ -6,18 +6,17 @@ with ``/contact`` once the volunteer has accepted).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
-
 from sqlalchemy import ColumnElement, RowMapping, and_, func, select
 from sqlalchemy.orm import Session
 
 from api import schemas
 from core.models import CatalogItem, Order, OrderEvent, OrderOffer, Village
+from core.quiet_hours import OfferTimeouts
+from core.service_hours import HoursKind, hours_kind
 from core.vocab import EventName, OrderStatus
 
 # The steps that start an offer's wait for an answer (see the workflow's dispatch loop).
-_OFFERING = (
+OFFERING = (
     EventName.DISPATCHED.value,
     EventName.REDISPATCHED.value,
     EventName.OPEN_CALL.value,
@@ -27,14 +26,8 @@ _OFFERING = (
 )
 _HELD = (OrderStatus.ACCEPTED.value, OrderStatus.COMPLETED.value, OrderStatus.REVIEWED.value)
 _LIMIT = 200
-
-
-@dataclass(frozen=True)
-class OfferTimeouts:
-    """How long an offer waits: a volunteer's answer, a unit leader's choice."""
-
-    accept: timedelta
-    team_assign: timedelta
+# The volunteer's past orders the app lists, newest first.
+PAST_LIMIT = 100
 
 
 def inbox(
@@ -59,7 +52,7 @@ def _items(
 ) -> list[schemas.InboxItem]:
     offered_at = (
         select(func.max(OrderEvent.at))
-        .where(OrderEvent.order_id == Order.id, OrderEvent.event.in_(_OFFERING))
+        .where(OrderEvent.order_id == Order.id, OrderEvent.event.in_(OFFERING))
         .correlate(Order)
         .scalar_subquery()
     )
@@ -91,7 +84,7 @@ def _item(row: RowMapping, timeouts: OfferTimeouts) -> schemas.InboxItem:
     accept_by = None
     if row["status"] == OrderStatus.DISPATCHED.value and row["offered_at"] is not None:
         leader = row["unit_id"] is not None and row["volunteer_id"] is None
-        accept_by = row["offered_at"] + (timeouts.team_assign if leader else timeouts.accept)
+        accept_by = timeouts.accept_by(row["offered_at"], leader=leader)
     return schemas.InboxItem(
         order_id=row["public_id"],
         number=row["number"],
@@ -104,3 +97,51 @@ def _item(row: RowMapping, timeouts: OfferTimeouts) -> schemas.InboxItem:
         due_at=row["deadline_at"],
         accept_by=accept_by,
     )
+
+
+def past_orders(session: Session, volunteer_id: int) -> list[schemas.PastOrder]:
+    """The orders the volunteer completed, newest first: the service, the place, the hours and
+    the rating, as their record counts them; no resident's personal data."""
+    rows = session.execute(
+        select(
+            Order.public_id,
+            Order.number,
+            Order.township,
+            Order.status,
+            Order.completed_at,
+            Order.hours,
+            Order.deadline_at,
+            Order.review_rating,
+            Order.rating,
+            Order.follow_up_outcome,
+            Order.checked_in_at,
+            Order.checked_out_at,
+            CatalogItem.name.label("service"),
+            Village.name.label("village"),
+        )
+        .join(CatalogItem, CatalogItem.code == Order.item_code)
+        .outerjoin(Village, Village.id == Order.village_id)
+        .where(Order.volunteer_id == volunteer_id, Order.completed_at.is_not(None))
+        .order_by(Order.completed_at.desc(), Order.id.desc())
+        .limit(PAST_LIMIT)
+    ).all()
+    return [
+        schemas.PastOrder(
+            order_id=r.public_id,
+            number=r.number,
+            service=r.service,
+            township=r.township,
+            village=r.village,
+            status=OrderStatus(r.status),
+            completed_at=r.completed_at,
+            hours=r.hours,
+            on_time=r.completed_at <= r.deadline_at,
+            rating=r.rating or r.review_rating,
+            hours_counted=hours_kind(
+                r.follow_up_outcome,
+                checked_in_and_out=r.checked_in_at is not None and r.checked_out_at is not None,
+            )
+            is HoursKind.VERIFIED,
+        )
+        for r in rows
+    ]

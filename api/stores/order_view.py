@@ -17,7 +17,9 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, aliased
 
 from api import schemas
+from api.stores.inbox import OFFERING
 from core.models import Complaint, FollowUp, Order, OrderNote, Photo, Volunteer
+from core.quiet_hours import OfferTimeouts
 from core.vocab import (
     OPEN_STATUSES,
     ActorKind,
@@ -29,6 +31,8 @@ from core.vocab import (
     ReviewChannel,
 )
 
+# The dispatcher's words for the volunteer come with these steps (``DispatchBody.reason``).
+_DISPATCHING = frozenset({EventName.DISPATCHED, EventName.REDISPATCHED, EventName.OPEN_CALL})
 # Where the order went: these steps name the volunteer it was handed to.
 _HANDED_TO = frozenset({EventName.DISPATCHED, EventName.REDISPATCHED, EventName.ASSIGNED})
 # The free text of these steps, under the name the page reads.
@@ -49,10 +53,12 @@ _ACTOR_KINDS = {
 
 @dataclass(frozen=True)
 class Center:
-    """How the center is named to people, and the number they call instead of a volunteer."""
+    """How the center is named to people, the number they call instead of a volunteer, and
+    how long its offers wait for an answer."""
 
     name: str
     hotline: str
+    offers: OfferTimeouts
 
 
 @dataclass(frozen=True)
@@ -94,10 +100,15 @@ def people_fields(
     *,
     personal: bool,
     staff: bool,
+    offered: bool,
     center: Center,
     owner: bool = False,
 ) -> dict[str, Any]:
-    """The order view's fields for the pages (see ``schemas.OrderOut``)."""
+    """The order view's fields for the pages (see ``schemas.OrderOut``).
+
+    ``offered``: the reader is a volunteer the order waits on (or holds it), who reads the
+    dispatcher's note and the answer-by time before deciding.
+    """
     names = _volunteer_names(session, _volunteer_ids(steps))
     photos = _photos(session, o, everything=staff or o.status in OPEN_STATUSES) if personal else []
     attached = sum(1 for p in photos if p[1]) if personal else 0
@@ -113,7 +124,10 @@ def people_fields(
         (s.note for s in reversed(steps) if s.event == EventName.COMPLETED and not s.internal),
         None,
     )
+    dispatching = next((s for s in reversed(steps) if s.event in _DISPATCHING), None)
     return {
+        "dispatch_note": dispatching.note if dispatching and (staff or offered) else None,
+        "accept_by": _accept_by(o, steps, center.offers) if staff or offered else None,
         "events": events,
         "review_channel": o.review_channel
         or (ReviewChannel.ONLINE.value if o.review_rating else None),
@@ -158,6 +172,16 @@ def _complaints(session: Session, o: Order) -> list[schemas.OrderComplaint]:
         .order_by(Complaint.created_at, Complaint.id)
     ).all()
     return [schemas.OrderComplaint.model_validate(row._asdict()) for row in rows]
+
+
+def _accept_by(o: Order, steps: Sequence[Step], offers: OfferTimeouts) -> datetime | None:
+    """While the order waits for an answer: when the offer lapses (as the inbox says)."""
+    if o.status != OrderStatus.DISPATCHED:
+        return None
+    offered_at = max((s.at for s in steps if s.event in OFFERING), default=None)
+    if offered_at is None:
+        return None
+    return offers.accept_by(offered_at, leader=o.unit_id is not None and o.volunteer_id is None)
 
 
 def photo_urls(public_id: str, photo_id: str) -> tuple[str, str]:

@@ -48,6 +48,7 @@ from core.models import (
     OrderNote,
     OrderOffer,
     Resident,
+    Village,
     next_order_number,
 )
 from core.phones import e164, mask_for_screen
@@ -403,12 +404,13 @@ def order_detail(
     """The order with its timeline, as ``order.viewer`` may read it (see ``schemas.OrderOut``)."""
     # Two queries, plain rows for the timeline: this is the hottest read in the API.
     row = session.execute(
-        select(Order, CatalogItem.name, FollowUp)
+        select(Order, CatalogItem.name, FollowUp, Village.name)
         .join(CatalogItem, CatalogItem.code == Order.item_code)
         .outerjoin(FollowUp, FollowUp.order_id == Order.id)
+        .outerjoin(Village, Village.id == Order.village_id)
         .where(Order.id == order.id)
     ).first()
-    o, item_name, follow_up = found(row, "order", order.public_id)
+    o, item_name, follow_up, village = found(row, "order", order.public_id)
     staff = order.viewer == Viewer.STAFF
     timeline = session.execute(
         select(
@@ -433,6 +435,7 @@ def order_detail(
         [Step(*row) for row in timeline],
         personal=personal,
         staff=staff,
+        offered=order.viewer is Viewer.HOLDER or _waits_on(session, o, order, reader),
         center=center,
         owner=order.viewer == Viewer.OWNER,
     )
@@ -441,6 +444,7 @@ def order_detail(
         o,
         id=o.public_id,
         item_name=item_name,
+        village=village,
         reason=o.reason if personal else None,
         address=o.address if personal else None,
         resident_name=o.resident_name if personal else None,
@@ -475,6 +479,24 @@ def order_detail(
         workflow_url=f"{workflows_url}/{wid}" if staff else None,
         **for_people,
     )
+
+
+def _waits_on(session: Session, o: Order, order: OrderRef, reader: Principal) -> bool:
+    """Whether the order waits for ``reader``'s answer: dispatched to them, to a unit they
+    lead, or offered to them in an open call (not to one who let it go before)."""
+    if order.viewer is not Viewer.VOLUNTEER or o.status != OrderStatus.DISPATCHED:
+        return False
+    me = reader.volunteer_id
+    if o.volunteer_id is not None:
+        return o.volunteer_id == me
+    if o.unit_id is not None:
+        return o.unit_id in reader.led_units
+    offered = session.scalar(
+        select(OrderOffer.volunteer_id).where(
+            OrderOffer.order_id == o.id, OrderOffer.volunteer_id == me
+        )
+    )
+    return offered is not None
 
 
 def order_detail_after_command(

@@ -87,6 +87,25 @@ def require_own(
         raise Invalid(UNKNOWN_PHOTO, f"unknown photo {missing[0]!r}: upload it to this order first")
 
 
+def remove(session: Session, order: OrderRef, volunteer_id: int, photo_id: str) -> str:
+    """Take back a photo the holder uploaded and the completion has not named: its row goes
+    (nobody sees it any more); its type is returned for the files to go too."""
+    require_holder(order)
+    photo = session.scalar(
+        select(Photo).where(
+            Photo.id == photo_id,
+            Photo.order_id == order.id,
+            Photo.volunteer_id == volunteer_id,
+            Photo.attached.is_(False),
+        )
+    )
+    if photo is None:
+        raise NotFound("photo", photo_id)
+    kind = photo.content_type
+    session.delete(photo)
+    return kind
+
+
 def attach(session: Session, order: OrderRef, photo_ids: Sequence[str]) -> None:
     if photo_ids:
         session.execute(

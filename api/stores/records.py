@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, desc, or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from api.certificates import CertificateText
 from api.schemas import reports as out
 from api.stores import units, volunteers
 from api.stores.errors import NO_VERIFIED_HOURS, Conflict, NotFound
-from core.models import HonourRoll, Order, Volunteer
+from api.stores.rolls import published_newest_first
+from core.models import Order, Volunteer
 from core.security import (
     CertificateClaim,
     InvalidToken,
@@ -168,12 +169,7 @@ def build_record(
 
 def standing(session: Session, volunteer_id: int) -> out.Standing | None:
     """The volunteer's place on the latest published roll that ranks them."""
-    rolls = session.scalars(
-        select(HonourRoll)
-        .where(HonourRoll.published_at.is_not(None))
-        .order_by(desc(HonourRoll.ends_at), HonourRoll.period)
-        .limit(24)
-    )
+    rolls = session.scalars(published_newest_first().limit(24))
     for roll in rolls:
         for entry in roll.volunteers:
             if entry["id"] == volunteer_id:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import desc, select
+from sqlalchemy import Select, desc, select
 from sqlalchemy.orm import Session
 
 from api.schemas import reports as out
@@ -50,6 +50,31 @@ def get_roll(session: Session, period: str) -> out.RollOut:
         published_at=roll.published_at,
         volunteers=_entries(session, Volunteer, roll.volunteers),
         units=_entries(session, Unit, roll.units),
+    )
+
+
+def published_newest_first() -> Select[HonourRoll]:
+    """The published rolls, the newest period first."""
+    return (
+        select(HonourRoll)
+        .where(HonourRoll.published_at.is_not(None))
+        .order_by(desc(HonourRoll.ends_at), HonourRoll.period)
+    )
+
+
+# How many of each the volunteers' app shows of the latest published roll.
+TOP: int = 10
+
+
+def latest_published(session: Session) -> out.RollOut | None:
+    """The newest published roll, its first ``TOP`` volunteers and units: what the center
+    made public, for every volunteer to see (scores and weights are the admins' business)."""
+    roll = session.scalar(published_newest_first().limit(1))
+    if roll is None:
+        return None
+    whole = get_roll(session, roll.period)
+    return whole.model_copy(
+        update={"weights": {}, "volunteers": whole.volunteers[:TOP], "units": whole.units[:TOP]}
     )
 
 

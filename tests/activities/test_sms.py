@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Engine, insert, select
@@ -418,6 +419,7 @@ def test_long_names_are_shortened_to_two_segments_at_most(notice: Notice) -> Non
         township="乌罗镇" * 10,
         village="潮水村" * 10,
         unit="县农业农村局科技志愿服务队" * 4,
+        answer_by=datetime(2025, 12, 1, 11, 0, tzinfo=UTC),
         # Each link carries the code that opens the order for its recipient: a resident's
         # (the whole of it on a short domain), a volunteer's with their id (on a longer one).
         link="https://fw.songtao.gov.cn/orders/dutseswrHSRK1YYX?t=tq3frx.YKXpB8XrhK6t5err6t_tsw"
@@ -433,6 +435,13 @@ def test_long_names_are_shortened_to_two_segments_at_most(notice: Notice) -> Non
         assert long.link in body  # names are shortened, never the link
     # Short names are left as they are.
     assert ITEM_NAME in compose(notice, facts())
+
+
+def test_a_dispatch_text_says_when_to_answer_by_when_it_knows() -> None:
+    lapses = datetime(2025, 12, 8, 11, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    for notice in (Notice.DISPATCHED, Notice.TEAM_DISPATCHED):
+        assert "请于12月8日11:00前答复，" in compose(notice, facts(answer_by=lapses))
+        assert "前答复" not in compose(notice, facts())
 
 
 def test_segments_count_ucs2_units() -> None:

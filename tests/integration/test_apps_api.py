@@ -121,6 +121,69 @@ async def test_the_volunteer_inbox_lists_offers_holdings_and_open_calls(
     refused(await (await people.resident()).get("/api/me/inbox"), 403, "Forbidden")
 
 
+async def test_an_offer_tells_the_volunteer_enough_to_decide_and_nothing_personal(
+    worker: None, people: People, township: str
+) -> None:
+    """Before accepting: the service, the village, the dispatcher's note, when to answer by.
+    The resident's name, phone, address and own words only once accepted."""
+    admin = await people.admin()
+    place = await ok(
+        await admin.post("/api/villages", json={"township": township, "name": "龙井村"}), 201
+    )
+    helper = await volunteer(admin, township, skills=["care"], name="王建国")
+    bystander = await volunteer(admin, township, skills=["care"])
+    order_id = await order_placed(people, township, village_id=place["id"])
+    note = {"volunteer_id": helper, "reason": "老人急需降压药"}
+    await ok(await admin.post(f"/api/orders/{order_id}/dispatch", json=note))
+
+    as_helper = await people.volunteer(helper)
+    offer = await ok(await as_helper.get(f"/api/orders/{order_id}"))
+    assert offer["item_name"] and offer["township"] == township
+    assert offer["village"] == "龙井村"
+    assert offer["dispatch_note"] == "老人急需降压药"
+    accept_by = datetime.fromisoformat(offer["accept_by"])
+    assert datetime.now(UTC) < accept_by < datetime.fromisoformat(offer["due_at"])
+    [item] = (await ok(await as_helper.get("/api/me/inbox")))["offered"]
+    assert item["accept_by"] == offer["accept_by"]  # the same moment as the inbox says
+    for personal in ("resident_name", "resident_phone_masked", "address", "reason"):
+        assert offer[personal] is None, personal
+    assert all(e.get("note") is None for e in offer["timeline"])
+    refused(await as_helper.get(f"/api/orders/{order_id}/contact"), 403, "Forbidden")
+    # The resident and a volunteer it does not wait on never read the dispatcher's note.
+    mine = await ok(await (await people.resident()).get(f"/api/orders/{order_id}"))
+    assert mine["village"] == "龙井村" and mine["dispatch_note"] is None
+    assert mine["accept_by"] is None
+    other = await (await people.volunteer(bystander)).get(f"/api/orders/{order_id}")
+    assert other.status_code == 404 or other.json()["dispatch_note"] is None
+
+    held = await ok(await as_helper.post(f"/api/orders/{order_id}/accept"))
+    assert held["reason"] and held["address"] and held["resident_name"]
+    assert held["dispatch_note"] == "老人急需降压药" and held["accept_by"] is None
+    contact = await ok(await as_helper.get(f"/api/orders/{order_id}/contact"))
+    assert contact["resident_phone"].startswith("+86")
+    staff = await ok(await admin.get(f"/api/orders/{order_id}"))
+    assert staff["dispatch_note"] == "老人急需降压药"
+
+
+async def test_a_volunteer_reads_the_orders_they_did_and_nobody_else_does(
+    worker: None, people: People, township: str
+) -> None:
+    order_id, as_helper = await completed_order(people, township)
+    [past] = await ok(await as_helper.get("/api/me/past-orders"))
+    assert (past["order_id"], past["status"], past["hours"]) == (order_id, "completed", 1.0)
+    assert past["on_time"] is True and past["hours_counted"] is False  # not yet verified
+    assert past["service"] and past["township"] == township and past["number"]
+    for personal in ("resident_name", "resident_phone", "address", "reason"):
+        assert personal not in past
+    # Another volunteer sees none of it; a resident has no such list, nor the roll.
+    admin = await people.admin()
+    other = await people.volunteer(await volunteer(admin, township))
+    assert await ok(await other.get("/api/me/past-orders")) == []
+    resident = await people.resident()
+    refused(await resident.get("/api/me/past-orders"), 403, "Forbidden")
+    refused(await resident.get("/api/me/honour-roll"), 403, "Forbidden")
+
+
 async def test_a_volunteer_link_acts_as_its_volunteer_on_its_order_only(
     worker: None, people: People, township: str, live_settings: Any
 ) -> None:
@@ -321,6 +384,41 @@ async def test_check_in_and_out_propose_the_hours(
         await as_helper.post(f"/api/orders/{order_id}/complete", json={"summary": "好", "hours": 1})
     )
     refused(await as_helper.post(f"/api/orders/{order_id}/check-in"), 409, "InvalidTransition")
+
+
+async def test_a_photo_taken_back_before_completing_is_gone_for_everyone(
+    worker: None, people: People, township: str, live_settings: Any
+) -> None:
+    order_id, _, as_helper = await accepted_order(people, township)
+    kept, wrong = [
+        await ok(await as_helper.post(f"/api/orders/{order_id}/photos", files=photo_file()), 201)
+        for _ in range(2)
+    ]
+    folder = live_settings.media_dir / order_id
+    assert len(list(folder.iterdir())) == 4  # each picture and its thumbnail
+    # Nobody but the holder takes a photo back.
+    admin = await people.admin()
+    stranger = await people.volunteer(await volunteer(admin, township))
+    refused(await stranger.delete(wrong["url"]), 404, "NotFound")
+    refused(await (await people.resident()).delete(wrong["url"]), 403, "Forbidden")
+
+    gone = await as_helper.delete(wrong["url"])
+    assert gone.status_code == 204, gone.text
+    refused(await as_helper.delete(wrong["url"]), 404, "NotFound")
+    refused(await (await people.resident()).get(wrong["url"]), 404, "NotFound")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        f"{kept['photo_id']}{suffix}.jpg" for suffix in ("", ".thumb")
+    )
+    view = await ok(await as_helper.get(f"/api/orders/{order_id}"))
+    assert [p["photo_id"] for p in view["photos"]] == [kept["photo_id"]]
+    # A completion cannot name it any more; the one it names stays.
+    done = {"summary": "好", "hours": 1, "photo_ids": [wrong["photo_id"]]}
+    refused(
+        await as_helper.post(f"/api/orders/{order_id}/complete", json=done), 422, "UnknownPhoto"
+    )
+    done["photo_ids"] = [kept["photo_id"]]
+    await ok(await as_helper.post(f"/api/orders/{order_id}/complete", json=done))
+    refused(await as_helper.delete(kept["url"]), 409, "InvalidTransition")
 
 
 async def test_photos_are_cleaned_and_shown_to_the_orders_people_only(

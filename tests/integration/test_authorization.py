@@ -121,6 +121,9 @@ def rules(ids: World) -> dict[tuple[str, str], Rule]:
         ("POST", "/api/orders/{order_id}/check-in"): rule(VOL, hidden={VOL2, LEAD}),
         ("POST", "/api/orders/{order_id}/check-out"): rule(VOL, hidden={VOL2, LEAD}),
         ("POST", "/api/orders/{order_id}/photos"): rule(VOL, hidden={VOL2, LEAD}),
+        ("DELETE", "/api/orders/{order_id}/photos/{photo_id}"): rule(
+            VOL, hidden={VOL2, LEAD}, destructive=True
+        ),
         ("GET", "/api/orders/{order_id}/photos/{photo_id}"): rule(
             RES, VOL, ADMIN, hidden=NOT_THE_ORDERS
         ),
@@ -128,6 +131,8 @@ def rules(ids: World) -> dict[tuple[str, str], Rule]:
             RES, VOL, ADMIN, hidden=NOT_THE_ORDERS
         ),
         ("GET", "/api/me/inbox"): rule(VOL, VOL2, LEAD),
+        ("GET", "/api/me/past-orders"): rule(VOL, VOL2, LEAD),
+        ("GET", "/api/me/honour-roll"): rule(VOL, VOL2, LEAD),
         ("GET", "/api/units/{unit_id}/members"): rule(LEAD),
         ("GET", "/api/orders/{order_id}/candidates"): rule(ADMIN, hidden={TADMIN}),
         ("GET", "/api/orders/{order_id}/notes"): rule(ADMIN, hidden={AGENT, TADMIN}),

@@ -12,14 +12,18 @@ import asyncio
 import io
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from PIL import Image
 from playwright.async_api import Browser, Page, expect
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
 
 from api.database import Database
+from core.models import HonourRoll
 from core.settings import Settings
 from core.vocab import Role
 from tests import signin
@@ -27,7 +31,9 @@ from tests.integration.test_dispatch_http import new_team, phone, retire, volunt
 from tests.integration.test_http_lifecycle import ok, wait_for_follow_up
 from tests.polling import eventually
 from tests.signin import Caller
-from tests.web.conftest import inspect, new_context
+from tests.web.conftest import DESKTOP, inspect, new_context
+from tests.web.test_console import sign_in as staff_sign_in
+from tests.web.test_console import staff_account
 from twilio_sim import SimControl
 
 RESIDENT_PHONE = "13800138000"
@@ -51,11 +57,16 @@ async def sign_in(page: Page, sim: SimControl, phone: str) -> None:
     await expect(page.locator("#sign-in")).to_be_hidden()
 
 
-async def resident_orders(page: Page, live_url: str, sim: SimControl, township: str) -> str:
+async def resident_orders(
+    page: Page, live_url: str, sim: SimControl, township: str, village: str | None = None
+) -> str:
     await page.goto(live_url + "/orders/new")
     await page.check("input[name=item_code][value='care.errands']")
     await page.fill("#reason", "老人腿脚不便，需要代买降压药")
     await page.select_option("#township", township)
+    if village is not None:
+        await expect(page.locator("#village_id")).to_be_enabled()
+        await page.select_option("#village_id", label=village)
     await page.fill("#address", "龙井社区3组12号")
     await page.fill("#resident_name", "龙秀英")
     await page.click("#submit")  # the sign-in is asked here; then the order goes in
@@ -108,6 +119,54 @@ async def resident(
     return Caller(http, await signin.resident(database, live[1], RESIDENT_PHONE))
 
 
+async def one_row_header(page: Page) -> None:
+    """The app's header on a 360-px phone: one row, every link whole and on screen."""
+    boxes = await page.evaluate(
+        """() => [...document.querySelectorAll("header.bar a")].map((a) => {
+            const r = a.getBoundingClientRect();
+            return { top: r.top, right: r.right, height: r.height };
+        })"""
+    )
+    assert len({round(b["top"]) for b in boxes}) == 1, boxes
+    assert all(b["right"] <= 360 and b["height"] < 60 for b in boxes), boxes
+    bar = await page.locator("header.bar").bounding_box()
+    assert bar is not None and bar["height"] < 70, bar
+
+
+# A period after every real one: the latest published roll while the test runs, then removed.
+ROLL = "2999-12"
+
+
+def published_roll(session: Session, volunteer_id: int) -> None:
+    """An honour roll the center published, with the volunteer first (world set-up)."""
+    at = datetime(2999, 12, 1, tzinfo=UTC)
+    entry = {
+        "rank": 1,
+        "id": volunteer_id,
+        "score": 0.9,
+        "verified_hours": 0.5,
+        "very_satisfied_share": 1.0,
+        "on_time_rate": 1.0,
+        "complaints": 0,
+    }
+    session.add(
+        HonourRoll(
+            period=ROLL,
+            starts_at=at,
+            ends_at=at,
+            computed_at=at,
+            weights={},
+            volunteers=[entry],
+            units=[],
+            published_at=at,
+        )
+    )
+
+
+def removed_roll(session: Session) -> None:
+    session.execute(delete(HonourRoll).where(HonourRoll.period == ROLL))
+
+
 def small_jpeg(folder: Path) -> Path:
     """A real photo file, as a phone's camera would hand it to the file input."""
     picture = Image.new("RGB", (64, 48), (200, 120, 40))
@@ -130,13 +189,17 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
 ) -> None:
     live_url, settings = live
     mobile = phone()
-    order_id = await resident_orders(page, live_url, sim, township)
+    village = {"township": township, "name": "龙井社区"}
+    await ok(await admin.post("/api/villages", json=village), 201)
+    order_id = await resident_orders(page, live_url, sim, township, village="龙井社区")
     v = await volunteer(admin, township, name="吴", phone=mobile, skills=["care"])
-    await ok(await admin.post(f"/api/orders/{order_id}/dispatch", json={"volunteer_id": v}))
+    dispatch = {"volunteer_id": v, "reason": "老人急需降压药"}
+    await ok(await admin.post(f"/api/orders/{order_id}/dispatch", json=dispatch))
     link = await dispatch_link(sim, mobile, order_id)
 
-    # The volunteer's own phone: the SMS link opens the order as theirs to answer, with no
-    # personal data until they accept it.
+    # The volunteer's own phone: the SMS link opens the order as theirs to answer, with what
+    # they decide on (the village, the dispatcher's note, when to answer by) and no personal
+    # data until they accept it.
     handset = await new_context(browser)
     vp = await handset.new_page()
     await vp.goto(link)
@@ -144,8 +207,20 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     await expect(vp.locator("#link-hint")).to_be_visible()
     await expect(vp.locator("#respond")).to_be_visible()
     await expect(vp.locator("#sign-in")).to_be_hidden()
+    await expect(vp.locator("#place")).to_have_text(f"{township} · 龙井社区")
+    await expect(vp.locator("#dispatch-note")).to_have_text("老人急需降压药")
+    await expect(vp.locator("#accept-by")).to_contain_text("前答复")
+    # The text and the page name the same moment to answer by.
+    [sms] = await texts_to(sim, mobile, order_id)
+    answer = re.search(r"请于(\d+)月(\d+)日(\d\d:\d\d)前答复", sms)
+    assert answer is not None, sms
+    month, day, clock = answer.groups()
+    await expect(vp.locator("#accept-by")).to_contain_text(clock)
+    await expect(vp.locator("#accept-by")).to_contain_text(f"{month}月{day}日")
     await expect(vp.locator("#contact")).to_be_hidden()
     await expect(vp.locator("#reason")).to_be_hidden()
+    assert "龙秀英" not in await vp.locator("#work").inner_text()
+    assert "龙井社区3组12号" not in await vp.locator("#work").inner_text()
     assert "?t=" not in vp.url  # the code leaves the address bar
     await inspect(vp, "volunteer-order-from-sms")
 
@@ -155,6 +230,9 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     await expect(vp.locator("#contact-address")).to_contain_text("龙井社区3组12号")
     await expect(vp.locator("#map-link")).to_have_attribute("href", re.compile(r"^https://"))
     await expect(vp.locator("#reason")).to_have_text("老人腿脚不便，需要代买降压药")
+    await expect(vp.locator("#contact-name")).to_have_text("龙秀英")
+    await expect(vp.locator("#contact-number")).to_have_text("138 0013 8000")  # as people say it
+    await expect(vp.locator("#accept-by")).to_be_hidden()  # answered
     # Nothing wider than a 360-px phone (a long number or address must wrap, not scroll).
     assert await vp.evaluate("document.documentElement.scrollWidth") <= 360
     await inspect(vp, "volunteer-order-accepted")
@@ -165,6 +243,7 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     card = vp.locator(f"#assigned a[data-order='{order_id}']")
     await expect(card).to_contain_text("代购代办")
     await expect(vp.locator("#offered-empty")).to_be_visible()
+    await one_row_header(vp)
     await inspect(vp, "volunteer-inbox")
     await card.click()
     await vp.wait_for_url(f"**/volunteer/orders/{order_id}")
@@ -178,15 +257,40 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     await expect(vp.locator("#checked-out")).to_contain_text("北京时间")
     await expect(vp.locator("#hours")).to_have_value("0.5")  # proposed from the two times
 
+    # Every refused file is named with its reason, none dropped in silence: too big, not a
+    # picture at all, and one the server cannot read though it is called .jpg.
     too_big = tmp_path / "huge.jpg"
     too_big.write_bytes(small_jpeg(tmp_path).read_bytes() + bytes(5 * 1024 * 1024))
-    await vp.set_input_files("#photo", str(too_big))
-    await expect(vp.locator("#error")).to_contain_text("5MB")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("不是照片", encoding="utf-8")
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not really a jpeg")
+    await vp.set_input_files("#photo", [str(too_big), str(notes), str(broken)])
+    refusals = vp.locator("#photo-refusals li")
+    await expect(refusals).to_have_count(3)
+    await expect(refusals.nth(0)).to_contain_text("huge.jpg")
+    await expect(refusals.nth(0)).to_contain_text("5MB")
+    await expect(refusals.nth(1)).to_contain_text("notes.txt")
+    await expect(refusals.nth(2)).to_contain_text("broken.jpg")
     await expect(vp.locator("#photos img")).to_have_count(0)
-    await vp.set_input_files("#photo", str(small_jpeg(tmp_path)))
+    await inspect(vp, "volunteer-photos-refused")
+    # 拍照 beside 从相册选: the camera's input (capture) and the album's.
+    await expect(vp.locator("label[for=camera]")).to_have_text("拍照")
+    await expect(vp.locator("#camera")).to_have_attribute("capture", "environment")
+    await vp.set_input_files("#camera", str(small_jpeg(tmp_path)))
     await expect(vp.locator("#photos img[src^='data:image/']")).to_have_count(1)
+    await expect(refusals).to_have_count(0)
     shown = "(img) => img.decode().then(() => img.naturalWidth)"
     assert await vp.locator("#photos img").evaluate(shown)  # a picture, not a broken icon
+    # A wrong shot is taken back before completing: it is not attached.
+    await vp.set_input_files("#photo", str(small_jpeg(tmp_path)))
+    await expect(vp.locator("#photos img[src^='data:image/']")).to_have_count(2)
+    await vp.locator("#photos li").nth(1).get_by_role("button", name="删除这张照片").click()
+    await expect(vp.locator("#photos img")).to_have_count(1)
+    # After a reload the photo kept is still there, still this completion's.
+    await vp.reload()
+    await expect(vp.locator("#photos img[src^='data:image/']")).to_have_count(1)
+    await expect(vp.locator("#hours")).to_have_value("0.5")
     await vp.click("#complete")  # no summary yet
     await expect(vp.locator("#error")).to_contain_text("做了什么")
     await vp.fill("#summary-text", "降压药已买好送到家，交给老人本人")
@@ -235,14 +339,31 @@ async def test_a_volunteer_takes_an_order_from_the_sms_link_to_the_on_site_revie
     await expect(page.locator("#rating")).to_have_text("非常满意（回访已确认）")
     await inspect(page, "resident-order-closed-by-volunteer")
 
+    await database.run(published_roll, v)
     await vp.goto(live_url + "/volunteer/record")
     await expect(vp.locator("#orders-completed")).to_have_text("1")
     await expect(vp.locator("#orders-on-time")).to_have_text("1")
     await expect(vp.locator("#held-empty")).to_be_visible()  # closed: no longer in hand
     # Hours and stars come from the service record where the server has it.
     await expect(vp.locator("#hours-card:visible, #hours-unavailable:visible")).to_have_count(1)
+    # The orders they did, each back to its page, with the hours as the record counts them.
+    past = vp.locator(f"#past a[data-order='{order_id}']")
+    await expect(past).to_contain_text("代购代办")
+    await expect(past).to_contain_text("0.5小时（已核实）")
+    await expect(past).to_contain_text("非常满意")
+    # The latest honour roll the center published, their own line marked.
+    await expect(vp.locator("#roll li.me")).to_have_text("吴，核实时长0.5小时（我）")
     await inspect(vp, "volunteer-record")
+    # The certificate: a real PDF, downloaded from the page.
+    async with vp.expect_download() as download_info:
+        await vp.click("#certificate")
+    download = await download_info.value
+    assert download.suggested_filename.endswith(".pdf")
+    saved = tmp_path / "certificate.pdf"
+    await download.save_as(saved)
+    assert saved.read_bytes().startswith(b"%PDF-")
     await handset.close()
+    await database.run(removed_roll)
     # Last: a retired volunteer's link and sign-in stop working within seconds.
     await retire(admin, v)
 
@@ -394,5 +515,76 @@ async def test_an_open_call_nearby_is_taken_from_the_inbox(
     held = page.locator(f"#assigned a[data-order='{order_id}']")
     await expect(held.locator(".status")).to_have_text("Accepted: go and help")
     await expect(held.locator(".when")).to_contain_text("Deadline: ")
+    # Longer English words wrap the header's links by whole words, never off a 360-px screen.
+    assert await page.evaluate("document.documentElement.scrollWidth") <= 360
     await inspect(page, "volunteer-inbox-en")
     await retire(admin, first, second)
+
+
+async def test_a_newcomer_applies_an_admin_approves_and_the_newcomer_sees_the_inbox(
+    page: Page,
+    browser: Browser,
+    live_url: str,
+    sim: SimControl,
+    database: Database,
+    township: str,
+    admin: Caller,
+) -> None:
+    await ok(await admin.post("/api/villages", json={"township": township, "name": "长兴村"}), 201)
+    mobile = phone()
+    # A newcomer signs in on the volunteer app and is shown where to apply.
+    await page.goto(live_url + "/volunteer/")
+    await sign_in(page, sim, mobile)
+    await expect(page.locator("#not-volunteer")).to_be_visible()
+    await page.click("#not-volunteer a[href='/volunteer/apply']")
+    await page.wait_for_url("**/volunteer/apply")
+    await expect(page.locator("#apply-form")).to_be_visible()  # still signed in
+    await inspect(page, "volunteer-apply")
+    await page.click("#apply-submit")
+    await expect(page.locator("#name-error")).to_contain_text("姓名")
+    await inspect(page, "volunteer-apply-incomplete")
+    await page.fill("#name", "杨春花")
+    await page.select_option("#township", township)
+    await expect(page.locator("#village_id")).to_be_enabled()
+    await page.select_option("#village_id", label="长兴村")
+    await page.check("#skills label:has-text('关爱帮扶') input")  # by its Chinese name
+    await page.check("#days label:has-text('周六') input")
+    await page.check("#days label:has-text('周日') input")
+    await page.fill("#from", "08:30")
+    await page.fill("#to", "12:00")
+    await page.click("#apply-submit")
+    await expect(page.locator("#applied")).to_be_visible()
+    await inspect(page, "volunteer-applied")
+
+    # An admin sees it in the console's applications, in words, and approves it.
+    desk = await (await new_context(browser, DESKTOP)).new_page()
+    await staff_sign_in(
+        desk, live_url + "/console/", await staff_account(database, Role.ADMIN, None)
+    )
+    await desk.click("a[href='/console/applications']")
+    row = desk.locator("#applications-body tr", has_text="杨春花")
+    await expect(row).to_contain_text("长兴村")
+    await expect(row).to_contain_text("关爱帮扶")
+    await expect(row).to_contain_text("周六 08:30–12:00")
+    assert mobile[-4:] in await row.inner_text() and mobile not in await row.inner_text()
+    await inspect(desk, "console-applications", sizes=(DESKTOP,))
+    await row.get_by_role("button", name="批准：杨春花", exact=True).click()
+    await expect(row).to_have_count(0)
+    await expect(desk.locator("#decided")).to_contain_text("已批准")
+    await inspect(desk, "console-applications-approved", sizes=(DESKTOP,))
+    await desk.context.close()
+
+    # Approved: the same sign-in now opens the volunteer inbox.
+    await page.click("#applied a[href='/volunteer/']")
+    await expect(page.locator("#inbox")).to_be_visible()
+    await expect(page.locator("#not-volunteer")).to_be_hidden()
+    await inspect(page, "volunteer-inbox-after-approval")
+    await page.goto(live_url + "/volunteer/apply")
+    await expect(page.locator("#already")).to_be_visible()
+    [me] = (await ok(await admin.get("/api/volunteers", params={"township": township})))["items"]
+    assert me["name"] == "杨春花" and me["active"] and me["skills"] == ["care"]
+    assert me["availability"] == [
+        {"weekday": 5, "start": "08:30", "end": "12:00"},
+        {"weekday": 6, "start": "08:30", "end": "12:00"},
+    ]
+    await retire(admin, me["id"])

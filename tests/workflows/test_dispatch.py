@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from core.models import OrderEvent
+from core.quiet_hours import QuietHours
 from core.vocab import DispatchPolicy, OrderStatus
 from tests.helpers import Harness, Registry
 from tests.polling import eventually
@@ -239,3 +241,30 @@ def _last_event(session: Session, order_id: int) -> tuple[str, int | None, objec
     ).first()
     assert ev is not None
     return ev.event, ev.volunteer_id, ev.data.get("previous_volunteer_id")
+
+
+async def test_the_accept_window_stops_in_the_quiet_hours(
+    system: Harness, env: WorkflowEnvironment
+) -> None:
+    """An offer made an hour before the quiet hours keeps waiting through them.
+
+    The quiet hours are set around the test server's own clock (which starts at the real
+    time), so the test means the same at any hour it runs.
+    """
+    zone = ZoneInfo(system.settings.county_timezone)
+    now = (await env.get_current_time()).astimezone(zone)
+    start = (now.hour * 60 + now.minute + 60) % (24 * 60)  # quiet from an hour from now...
+    quiet = QuietHours(start, (start + 120) % (24 * 60), system.settings.county_timezone)
+    system.settings = system.settings.model_copy(
+        update={"quiet_hours": quiet, "accept_timeout": timedelta(hours=2)}
+    )
+    handle = await system.submit()
+    volunteer = await system.volunteer()
+    await handle.execute_update(OrderWorkflow.dispatch, DispatchInput(volunteer_id=volunteer))
+    # Two hours later the plain window would have lapsed; an hour of it is still to come.
+    await env.sleep(timedelta(hours=2, minutes=5))
+    view = await handle.query(OrderWorkflow.state)
+    assert (view.status, view.volunteer_id) == (OrderStatus.DISPATCHED, volunteer)
+    await env.sleep(timedelta(hours=2))
+    view = await until(handle, lambda v: v.status == OrderStatus.PENDING)
+    assert (await system.events(handle))[-1] == "accept_timeout"

@@ -9,6 +9,7 @@ CPU in the lifecycle benchmark. No Temporal, no I/O here: plain dataclasses and 
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from core.quiet_hours import QuietHours
 from core.vocab import (
     ActorKind,
     CallOutcome,
@@ -30,6 +31,8 @@ class OrderTimers:
     accept_timeout_s: int = 4 * 3600
     review_window_s: int = 3 * 86400
     team_assign_timeout_s: int = 8 * 3600
+    # Offers' clocks stop at night; orders submitted before decode with none, as they ran.
+    quiet_hours: QuietHours | None = None
 
 
 @dataclass

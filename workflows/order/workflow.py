@@ -80,6 +80,9 @@ CONFIRM_REVIEW_PATCH = "follow-up-confirms-review"
 # search attributes upserted only when their value changes. Orders started before it keep
 # regular activities to the end.
 PROJECTION_PATCH = "projection-local-activity"
+# Offers' clocks stop in the quiet hours (``core.quiet_hours``): the accept and team-assign
+# timers end when the pages and texts say. Offers already waiting keep their timers.
+QUIET_HOURS_PATCH = "offer-quiet-hours"
 # Twilio's side: a placing attempt retries for up to CALL_PLACING_WINDOW, then the call counts
 # as failed and the next one is planned. SMS retry for a day and never hold the order up.
 CALL_PLACING_WINDOW = timedelta(minutes=30)
@@ -341,20 +344,29 @@ class OrderWorkflow:
             if s.status != OrderStatus.DISPATCHED:
                 await workflow.wait_condition(lambda: s.generation != generation)  # noqa: B023
                 continue
-            timers = self._inp.timers
             leader = s.awaiting_leader
             try:
                 await workflow.wait_condition(
                     lambda: s.generation != generation,  # noqa: B023
-                    timeout=timedelta(
-                        seconds=timers.team_assign_timeout_s if leader else timers.accept_timeout_s
-                    ),
+                    timeout=self._offer_window(leader=leader),
                     timeout_summary="assign-timeout" if leader else "accept-timeout",
                 )
             except TimeoutError:
                 # An accept may land in the same activation as the timer: it wins.
                 if s.generation == generation:
                     await self._carry_out(machine.offer_timed_out(s, workflow.now()))
+
+    def _offer_window(self, *, leader: bool) -> timedelta:
+        """How long the offer made now waits for its answer; the night does not count."""
+        timers = self._inp.timers
+        window = timedelta(
+            seconds=timers.team_assign_timeout_s if leader else timers.accept_timeout_s
+        )
+        quiet = timers.quiet_hours
+        if quiet is None or not workflow.patched(QUIET_HOURS_PATCH):
+            return window
+        now = workflow.now()
+        return quiet.answer_by(now, window) - now
 
     async def _dispatch_next(self) -> None:
         """Dispatch to the best candidate not yet tried, or give up and tell the admins."""

@@ -31,6 +31,11 @@ const Volunteer = (() => {
   // Messages with {placeholders}: whole sentences in the catalog, words put in here.
   const fill = (message, values) => message.replace(/\{(\w+)\}/g, (all, key) => (key in values ? values[key] : all));
   const hours = (h) => fill(_("{h}小时"), { h });
+  // A Chinese mobile as people write and read it out: "138 0013 8000"; others as stored.
+  const phoneText = (e164) => {
+    const parts = /^\+86(1\d{2})(\d{4})(\d{4})$/.exec(e164 || "");
+    return parts ? parts.slice(1).join(" ") : e164 || "";
+  };
   const rated = (rating, channel) => fill(_("{rating}（{channel}）"), { rating: RATINGS[rating], channel: REVIEW_CHANNELS[channel] || "" });
   // Screen readers hear what changed, not every poll's redraw.
   const announce = (text) => { if ($("live").textContent !== text) $("live").textContent = text; };
@@ -40,11 +45,85 @@ const Volunteer = (() => {
     if ("serviceWorker" in navigator) navigator.serviceWorker.register("/volunteer/sw.js", { scope: "/volunteer/" }).catch(() => {});
   }
 
-  // Who is signed in; a resident who is no volunteer is told where to register.
-  async function volunteer() {
+  // Who is signed in now. Roles are fixed in a token: an application approved since the
+  // sign-in shows once the refresh token is traded (the server looks the phone up afresh).
+  async function whoAmI() {
     const me = await api("GET", "/api/me");
+    const refresh_token = tokens.refresh();
+    if (me.volunteer_id || !refresh_token) return me;
+    const pair = await api("POST", "/api/auth/refresh", { refresh_token });
+    tokens.set(pair.access_token, pair.refresh_token);
+    return api("GET", "/api/me");
+  }
+
+  // Who is signed in; a resident who is no volunteer is told where to apply.
+  async function volunteer() {
+    const me = await whoAmI();
     if (!me.volunteer_id) { $("not-volunteer").hidden = false; return null; }
     return me;
+  }
+
+  // The application (/volunteer/apply): a signed-in resident says who they are, where they
+  // live, what they can do (by the menu's names) and when; an admin approves it in the console.
+  const WEEKDAYS = [_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日")];
+  function choice(name, value, label) {
+    const box = el("input");
+    Object.assign(box, { type: "checkbox", name, value });
+    const tag = el("label");
+    tag.append(box, el("span", label));
+    return tag;
+  }
+  async function applyPage() {
+    const { fieldError } = App;
+    async function villages(township) {
+      const select = $("village_id");
+      select.replaceChildren(new Option(township ? _("不清楚，不选") : _("请先选乡镇"), ""));
+      const [place] = township ? await api("GET", `/api/places?township=${encodeURIComponent(township)}`) : [];
+      for (const v of (place && place.villages) || []) select.append(new Option(v.name, v.id));
+      select.disabled = select.options.length === 1;
+    }
+    App.signIn(async () => {
+      let me, catalog, townships;
+      try {
+        [me, catalog, townships] = await Promise.all([whoAmI(), api("GET", "/api/catalog"), api("GET", "/api/townships")]);
+      } catch (err) { showError(err); return; }
+      if (me.volunteer_id) { $("already").hidden = false; return; }
+      for (const t of townships) $("township").append(new Option(t.name, t.name));
+      $("skills").replaceChildren(...catalog.map((c) => choice("skill", c.code, c.name)));
+      $("days").replaceChildren(...WEEKDAYS.map((day, i) => choice("day", String(i), day)));
+      $("township").addEventListener("change", () => villages($("township").value).catch(showError));
+      $("apply-form").hidden = false;
+    });
+    $("apply-form").addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      showError(null);
+      const name = $("name").value.trim();
+      const township = $("township").value;
+      const [start, end] = [$("from").value, $("to").value];
+      const missing = [
+        ["name", !name, _("请填写姓名")],
+        ["township", !township, _("请选择所在乡镇")],
+        ["to", !(start && end && start < end), _("结束时间要晚于开始时间")],
+      ];
+      // Each missing answer said beside its field, the first one focused.
+      const bad = missing.filter(([, wrong]) => wrong);
+      for (const [field, , words] of bad) fieldError(field, words);
+      if (bad.length) { $(bad[0][0]).focus(); return; }
+      const picked = (group) => [...document.querySelectorAll(`input[name=${group}]:checked`)].map((b) => b.value);
+      const body = {
+        name, township,
+        village_id: $("village_id").value ? Number($("village_id").value) : null,
+        skills: picked("skill"),
+        availability: picked("day").map((day) => ({ weekday: Number(day), start, end })),
+      };
+      $("apply-submit").disabled = true;
+      try {
+        await api("POST", "/api/volunteers/apply", body);
+        $("apply-form").hidden = true;
+        $("applied").hidden = false;
+        $("applied-title").focus();
+      } catch (err) { showError(err); } finally { $("apply-submit").disabled = false; }
+    });
   }
 
   function orderCard(item, kind) {
@@ -128,7 +207,62 @@ const Volunteer = (() => {
       } else $("hours-unavailable").hidden = false;
       if (inbox.status === "fulfilled") fillList("held", inbox.value.assigned, "assigned");
       else showError(inbox.reason);
+      pastOrders().catch(showError);
+      honourRoll(me).catch(showError);
     });
+    $("certificate").addEventListener("click", () => certificate($("certificate")));
+  }
+
+  // The orders I completed: each a card back to its page, with its hours and rating.
+  async function pastOrders() {
+    const past = await api("GET", "/api/me/past-orders");
+    $("past").replaceChildren(...past.map((item) => {
+      const li = orderCard(item, "past");
+      const card = li.firstChild;
+      card.append(el("span", fill(_("完成于 {time}"), { time: time(item.completed_at) }), "when"));
+      const counted = item.hours_counted ? _("已核实") : _("待核实");
+      if (item.hours != null) card.append(el("span", fill(_("{hours}（{counted}）"), { hours: hours(item.hours), counted }), "when"));
+      if (item.rating) card.append(el("span", fill(_("居民评价：{rating}"), { rating: RATINGS[item.rating] }), "when"));
+      return li;
+    }));
+    $("past-empty").hidden = past.length > 0;
+  }
+
+  // The latest honour roll the center published (光荣榜); my own line marked.
+  async function honourRoll(me) {
+    const roll = await api("GET", "/api/me/honour-roll");
+    if (!roll) { $("roll-empty").hidden = false; return; }
+    $("roll-period").textContent = fill(_("{period} 期"), { period: roll.period });
+    $("roll").replaceChildren(...roll.volunteers.map((entry) => {
+      const mine = entry.id === me.volunteer_id;
+      const words = fill(_("{name}，核实时长{hours}"), { name: entry.name, hours: hours(entry.verified_hours) });
+      const li = el("li", mine ? fill(_("{line}（我）"), { line: words }) : words, mine ? "me" : undefined);
+      li.value = entry.rank;
+      return li;
+    }));
+    $("roll-empty").hidden = roll.volunteers.length > 0;
+  }
+
+  // The certificate PDF needs the bearer header, so it is fetched, then saved as a file.
+  async function certificate(button) {
+    showError(null);
+    button.disabled = true;
+    try {
+      const me = await api("GET", "/api/me");
+      const res = await fetch(`/api/volunteers/${me.volunteer_id}/certificate.pdf`, { headers: { authorization: `Bearer ${tokens.get()}` } });
+      if (!res.ok) {
+        const answer = await res.json().catch(() => ({}));
+        throw new App.Failure(res.status, answer.code || "");
+      }
+      const link = el("a");
+      link.href = URL.createObjectURL(await res.blob());
+      link.download = _("志愿服务记录证明.pdf");
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 60000);
+      announce(_("证明已下载"));
+    } catch (err) { showError(err instanceof App.Failure ? err : new App.Failure(0, "Network")); } finally { button.disabled = false; }
   }
 
   // An <img> cannot send the bearer header: photos are fetched with it, once each, and shown
@@ -171,6 +305,7 @@ const Volunteer = (() => {
     let order = null;
     let contact = null;
     const photoIds = [];
+    let photosShown = false;
     let hoursTouched = false;
 
     const show = (section, on) => { $(section).hidden = !on; };
@@ -178,7 +313,7 @@ const Volunteer = (() => {
       if (contact) return;
       contact = await api("GET", `/api/orders/${id}/contact`, undefined, auth());
       $("contact-name").textContent = contact.resident_name;
-      $("contact-number").textContent = contact.resident_phone;
+      $("contact-number").textContent = phoneText(contact.resident_phone);
       $("contact-phone").href = `tel:${contact.resident_phone}`;
       $("contact-address").textContent = `${contact.township} ${contact.address}`;
       // A plain link, followed only when tapped: nothing about the resident leaves before that.
@@ -195,7 +330,16 @@ const Volunteer = (() => {
       announce(fill(_("状态：{status}"), { status: STATUS[order.status] || "" }));
       $("item").textContent = order.item_name;
       $("number").textContent = App.spoken(order.number);
-      $("place").textContent = order.township;
+      $("place").textContent = [order.township, order.village].filter(Boolean).join(" · ");
+      // What the volunteer decides on before accepting: when to answer by, the dispatcher's note.
+      const lapse = toAssign ? _("请在{time}前指派（{left}）") : _("请在{time}前答复（{left}）");
+      const answerBy = order.accept_by ? fill(lapse, { time: time(order.accept_by), left: countdown(order.accept_by) }) : "";
+      $("accept-by").textContent = answerBy;
+      show("accept-by", Boolean(answerBy));
+      show("accept-by-label", Boolean(answerBy));
+      $("dispatch-note").textContent = order.dispatch_note || "";
+      show("dispatch-note", Boolean(order.dispatch_note));
+      show("dispatch-note-label", Boolean(order.dispatch_note));
       // The deadline matters until the work is reported (due_at is null from then on).
       show("due-label", Boolean(order.due_at));
       show("due-value", Boolean(order.due_at));
@@ -216,6 +360,14 @@ const Volunteer = (() => {
       show("visit", working);
       show("complete-form", working);
       if (working) loadContact().catch(showError);
+      // Photos uploaded before a reload are still this completion's, and can still be removed.
+      if (working && !photosShown) {
+        photosShown = true;
+        for (const photo of order.photos) {
+          photoIds.push(photo.photo_id);
+          thumbnail(photo, auth()).then((item) => $("photos").append(photoItem(photo, item)));
+        }
+      }
       $("checked-in").textContent = time(order.checked_in_at);
       $("checked-out").textContent = time(order.checked_out_at);
       show("check-in", !order.checked_in_at);
@@ -304,23 +456,49 @@ const Volunteer = (() => {
     $("check-in").addEventListener("click", () => command($("check-in"), "check-in"));
     $("check-out").addEventListener("click", () => command($("check-out"), "check-out"));
     $("hours").addEventListener("input", () => { hoursTouched = true; });
-    $("photo").addEventListener("change", async () => {
-      const files = [...$("photo").files];
-      showError(null);
+    // Photos from the camera (拍照) or the album; each refused one is named with the reason,
+    // and an uploaded one can be taken back before completing (it is then not attached).
+    const picker = $("photo-picker").dataset;
+    function refuse(file, failure) {
+      $("photo-refusals").append(el("li", fill(_("{name}：{reason}"), { name: file.name || _("照片"), reason: failure.message })));
+    }
+    function photoItem(photo, item) {
+      const remove = el("button", _("删除"), "secondary");
+      remove.type = "button";
+      remove.setAttribute("aria-label", _("删除这张照片"));
+      remove.addEventListener("click", async () => {
+        remove.disabled = true;
+        try {
+          await api("DELETE", `/api/orders/${id}/photos/${photo.photo_id}`, undefined, auth());
+        } catch (err) { showError(err); remove.disabled = false; return; }
+        photoIds.splice(photoIds.indexOf(photo.photo_id), 1);
+        item.remove();
+        announce(fill(_("照片已删除，还有 {n} 张"), { n: photoIds.length }));
+        $("photo").focus();
+      });
+      item.append(remove);
+      return item;
+    }
+    async function upload(input) {
+      const files = [...input.files];
+      input.value = "";
+      $("photo-refusals").replaceChildren();
       for (const file of files) {
         // Refused here before a slow village connection carries it up (the server checks too).
-        if (file.size > Number($("photo").dataset.maxBytes)) { showError(new App.Failure(413, "PhotoTooLarge")); continue; }
+        if (!file.type.startsWith("image/")) { refuse(file, new App.Failure(415, "UnsupportedPhoto")); continue; }
+        if (file.size > Number(picker.maxBytes)) { refuse(file, new App.Failure(413, "PhotoTooLarge")); continue; }
+        if (photoIds.length >= Number(picker.maxCount)) { refuse(file, new App.Failure(409, "TooManyPhotos")); continue; }
         const form = new FormData();
         form.append("file", file);
         try {
           const photo = await api("POST", `/api/orders/${id}/photos`, form, auth());
           photoIds.push(photo.photo_id);
-          $("photos").append(await thumbnail(photo, auth()));
+          $("photos").append(photoItem(photo, await thumbnail(photo, auth())));
           announce(fill(_("照片已上传 {n} 张"), { n: photoIds.length }));
-        } catch (err) { showError(err); }
+        } catch (err) { refuse(file, err instanceof App.Failure ? err : new App.Failure(0, "Network")); }
       }
-      $("photo").value = "";
-    });
+    }
+    for (const input of [$("camera"), $("photo")]) input.addEventListener("change", () => upload(input));
     $("complete-form").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const summary = $("summary-text").value.trim();
@@ -395,7 +573,7 @@ const Volunteer = (() => {
     }));
   }
 
-  return { install, inboxPage, orderPage, recordPage };
+  return { install, inboxPage, orderPage, recordPage, applyPage };
 })();
 Volunteer.install();
-({ inbox: Volunteer.inboxPage, order: Volunteer.orderPage, record: Volunteer.recordPage })[document.body.dataset.page]();
+({ inbox: Volunteer.inboxPage, order: Volunteer.orderPage, record: Volunteer.recordPage, apply: Volunteer.applyPage })[document.body.dataset.page]();
