@@ -37,7 +37,9 @@ test-unit: install
 
 ## The local Twilio simulator on its own (make run will start it when no Twilio account is set).
 twilio-sim: install
-	$(PY) -m twilio_sim --port 8091 --auth-token $${TWILIO_AUTH_TOKEN:-dev-token}
+	$(PY) -m twilio_sim --port 8091 --auth-token $${TWILIO_AUTH_TOKEN:-dev-token} \
+		--voice-url http://127.0.0.1:8000/api/twilio/inbound/voice \
+		--sms-url http://127.0.0.1:8000/api/twilio/inbound/sms
 
 lint: install
 	$(VENV)/bin/ruff check .

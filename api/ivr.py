@@ -128,6 +128,9 @@ def record(settings: Settings, item: str | None, before: str = "") -> str:
             timeout=5,
         )
     )
+    # Twilio requests the action only for a recording with sound in it; after silence the
+    # call goes on to the next verb, which asks for the same handler with no recording.
+    response.redirect(recorded_url(settings, item), method="POST")
     return str(response.to_xml())
 
 

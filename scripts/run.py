@@ -88,12 +88,13 @@ def twilio_simulator(api_base: str) -> tuple[dict[str, str], list[str] | None]:
     if get_settings().twilio_configured:
         return {}, None
     port = os.environ.get("TWILIO_SIM_PORT", "8091")
+    public = os.environ.get("PUBLIC_BASE_URL", api_base).rstrip("/")
     env = {
         "TWILIO_ACCOUNT_SID": SIMULATOR_ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": SIM_AUTH_TOKEN,
         "TWILIO_FROM_NUMBER": SIM_FROM_NUMBER,
         "TWILIO_API_BASE_URL": f"http://127.0.0.1:{port}",
-        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", api_base),
+        "PUBLIC_BASE_URL": public,
     }
     command = [
         sys.executable,
@@ -107,6 +108,11 @@ def twilio_simulator(api_base: str) -> tuple[dict[str, str], list[str] | None]:
         SIM_AUTH_TOKEN,
         "--log-level",
         "warning",
+        # Calls and texts to the center's number (the simulator's page places them).
+        "--voice-url",
+        f"{public}/api/twilio/inbound/voice",
+        "--sms-url",
+        f"{public}/api/twilio/inbound/sms",
     ]
     return env, command
 

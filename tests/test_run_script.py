@@ -86,6 +86,7 @@ async def test_run_starts_the_whole_system_and_stops_cleanly(tmp_path: Path) -> 
                 assert order.status_code == 201, order.text
                 admin = await dev_admin_sign_in(http, tmp_path)
                 await whole_loop_on_the_simulator(http, sim, order.json()["id"], resident, admin)
+                await the_centers_number_answers(sim)
     finally:
         proc.send_signal(signal.SIGINT)
         await asyncio.wait_for(proc.wait(), timeout=60)
@@ -96,6 +97,26 @@ async def test_run_starts_the_whole_system_and_stops_cleanly(tmp_path: Path) -> 
 
 
 Headers = dict[str, str]
+
+
+async def the_centers_number_answers(sim: httpx.AsyncClient) -> None:
+    """make run gives the simulator the center's Voice and Messaging URLs: a resident's call
+    reaches the keypad menu, and their text gets an answer."""
+    texted = await sim.post(
+        "/sim/inbound-messages",
+        json={"from": "+8613900000077", "to": "+862300000000", "body": "你好"},
+    )
+    assert texted.status_code == 201, texted.text
+    assert any("服务热线" in reply for reply in texted.json()["replies"]), texted.json()
+    rang = await sim.post(
+        "/sim/inbound-calls",
+        json={"from": "+8613900000077", "to": "+862300000000", "behaviour": "answer:"},
+    )
+    assert rang.status_code == 201, rang.text
+    await sim.post("/sim/wait", params={"max_wait": 30})
+    call = (await sim.get(f"/sim/calls/{rang.json()['sid']}")).json()
+    heard = "".join(h["text"] for h in call["heard"])
+    assert "求助请按1" in heard, call
 
 
 async def sms_sign_in(http: httpx.AsyncClient, sim: httpx.AsyncClient, phone: str) -> Headers:

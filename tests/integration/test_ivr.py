@@ -91,9 +91,15 @@ class Call:
         return await self.post(gather.attrib["action"], Digits=digits)
 
     async def speak(self, seconds: int) -> ET.Element:
+        """Say something for ``seconds`` after the tone; after silence Twilio requests no
+        action and goes on to the next verb."""
         record = self.doc.find("Record")
         assert record is not None, ET.tostring(self.doc, encoding="unicode")
         assert record.attrib["maxLength"] == "60"
+        if seconds == 0:
+            redirect = self.doc.find("Redirect")
+            assert redirect is not None and redirect.text
+            return await self.post(redirect.text)
         extra = {"RecordingSid": "RE" + uuid.uuid4().hex, "RecordingDuration": str(seconds)}
         return await self.post(record.attrib["action"], **extra)
 
