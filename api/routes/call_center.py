@@ -14,12 +14,35 @@ from api import schemas
 from api.auth import AgentActor, StaffActor, client_ip
 from api.deps import CommandsDep, DatabaseDep, SettingsDep
 from api.params import FollowUpId, Limit, Offset, TownshipFilter
-from api.stores import agents, follow_ups
+from api.stores import agents, callers, follow_ups
 from api.stores.access import resolve
 from core.vocab import FollowUpStatus
 from workflows.order import FollowUpResultInput, OrderWorkflow
 
 router = APIRouter(prefix="/api", tags=["call-center"], responses=schemas.ERRORS)
+
+
+@router.post("/callers/lookup", response_model=schemas.CallerOut)
+async def look_up_caller(
+    body: schemas.CallerLookup,
+    actor: StaffActor,
+    request: Request,
+    db: DatabaseDep,
+    settings: SettingsDep,
+) -> schemas.CallerOut:
+    """Who is calling: the resident's earlier orders in your townships (newest first) and the
+    name, place and address of the latest, to reuse when ordering for them (代居民下单).
+
+    The number goes in the body, never the address, so it stays out of access logs; each
+    lookup is audited.
+    """
+    return await db.run(
+        callers.look_up,
+        body.phone,
+        viewer=actor,
+        ip=client_ip(request),
+        country_code=settings.default_country_code,
+    )
 
 
 @router.get("/follow-ups", response_model=schemas.Page[schemas.FollowUpTask])

@@ -64,6 +64,8 @@ from api.schemas.follow_ups import (
 from api.schemas.orders import (
     MAX_PHOTOS,
     AssignBody,
+    CallerLookup,
+    CallerOut,
     CancelBody,
     ComplaintBody,
     CompleteBody,
@@ -123,6 +125,8 @@ __all__ = [
     "AssignBody",
     "AuditOut",
     "BoardOut",
+    "CallerLookup",
+    "CallerOut",
     "CancelBody",
     "CandidatesOut",
     "CatalogItemCreate",
