@@ -58,6 +58,7 @@ from api.schemas.follow_ups import (
     FollowUpResultBody,
     FollowUpTask,
     HoursStats,
+    OpenComplaint,
     ResolveBody,
     SmsOut,
 )
@@ -165,6 +166,7 @@ __all__ = [
     "NoteOut",
     "NoteText",
     "OpenCallBody",
+    "OpenComplaint",
     "OrderCreate",
     "OrderEventOut",
     "OrderOut",

@@ -9,7 +9,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from api import schemas
-from api.stores import audit
+from api.stores import audit, complaints
 from api.stores.access import in_scope
 from api.stores.errors import (
     CLAIMED_BY_OTHER,
@@ -212,6 +212,7 @@ def follow_up_detail(
             "volunteer_name": display_name(volunteer, chosen) if volunteer else None,
             "notes": notes,
             "complaint_id": complaint_id,
+            "open_complaint": complaints.open_on(session, o.id, with_text=holder),
             "calls": [
                 schemas.FollowUpCallOut.model_validate(c, from_attributes=True) for c in calls
             ],
