@@ -51,6 +51,7 @@ async def list_follow_ups(
     db: DatabaseDep,
     status: FollowUpStatus | None = None,
     township: TownshipFilter = None,
+    mine: bool = False,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> schemas.Page[schemas.FollowUpTask]:
@@ -59,13 +60,15 @@ async def list_follow_ups(
     Open tasks come by priority (0 dissatisfied, 1 staff requested, 2 calls exhausted or
     impossible, 3 no automated call), then longest waiting; done tasks newest first. Each
     shows its live claim, whether you can claim it now and whether you hold it (``mine``).
-    Numbers are masked here: the holder reads the full one in the task.
+    Numbers are masked here: the holder reads the full one in the task. ``mine=true``: the
+    tasks you settled yourself (``status=done`` for your handled list, newest first).
     """
     return await db.run(
         follow_ups.list_follow_ups,
         viewer=actor,
         status=status,
         township=township,
+        mine=mine,
         limit=limit,
         offset=offset,
     )
