@@ -915,9 +915,19 @@ async def test_an_agents_handled_list_has_the_tasks_they_settled_and_no_one_else
 
     def seed(session: Session) -> tuple[str, int]:
         township = add_township(session)
-        done = {"status": FollowUpStatus.DONE, "done_at": BASE, "outcome": "confirmed"}
-        mine = add_follow_up(session, add_order(session, township), agent_id=me.id, **done)
-        add_follow_up(session, add_order(session, township), agent_id=me.id + 1000, **done)
+
+        def done(agent_id: int) -> int:
+            return add_follow_up(
+                session,
+                add_order(session, township),
+                status=FollowUpStatus.DONE,
+                done_at=BASE,
+                outcome="confirmed",
+                agent_id=agent_id,
+            )
+
+        mine = done(me.id)
+        done(me.id + 1000)
         add_follow_up(session, add_order(session, township))  # open: settled by nobody yet
         return township, mine
 
