@@ -75,6 +75,7 @@ def build_worker(
         twilio,
         escalation_to=settings.escalation_sms_to,
         timezone=settings.county_timezone,
+        signature=settings.sms_signature,
         order_link=lambda public_id: link_code(
             public_id, secret=settings.signing_secret, ttl=settings.order_link_ttl, now=utcnow()
         ),

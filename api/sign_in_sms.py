@@ -25,7 +25,7 @@ SMS_UNAVAILABLE = "SmsUnavailable"
 def code_text(settings: Settings, code: str) -> str:
     """``【县新时代文明实践中心】您的登录验证码是123456，5分钟内有效。请勿告诉他人。``"""
     minutes = max(1, round(settings.sms_code_ttl.total_seconds() / 60))
-    return f"【{settings.center_name}】您的登录验证码是{code}，{minutes}分钟内有效。请勿告诉他人。"
+    return f"{settings.sms_signature}您的登录验证码是{code}，{minutes}分钟内有效。请勿告诉他人。"
 
 
 def unavailable(why: str) -> ApiError:

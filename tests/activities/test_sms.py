@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import Engine, insert, select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -16,9 +17,11 @@ from twilio.rest import Client
 
 from activities.contracts import SMS_IMPOSSIBLE, SmsInput, SmsResult
 from activities.sms import MAX_SEGMENTS_BY_NOTICE, Facts, SmsSender, compose, segments
+from api.sign_in_sms import code_text
 from core.models import SmsMessage
 from core.order_numbers import spoken
 from core.security import link_code, mask_link_codes, read_token, volunteer_link_code
+from core.settings import DEFAULT_SMS_SIGNATURE, Settings
 from core.twilio import TwilioAccount
 from core.twilio_errors import TWILIO_OUTCOME_UNKNOWN, TWILIO_UNAVAILABLE
 from core.vocab import Notice
@@ -159,7 +162,7 @@ def test_each_notice_reaches_the_right_person_with_the_right_text(
     recorded = {r.message_sid: r for r in rows(engine, world)}
     for message in messages:
         body = message["body"]
-        assert body.startswith("【志愿服务】")
+        assert body.startswith(DEFAULT_SMS_SIGNATURE)
         for fragment in expected.says:
             assert fragment in body, f"{notice}: {fragment!r} missing from {body!r}"
         # Nobody's phone number and no other person's name, ever.
@@ -428,7 +431,7 @@ def test_long_names_are_shortened_to_two_segments_at_most(notice: Notice) -> Non
     assert segments(body) <= MAX_SEGMENTS_BY_NOTICE.get(notice, 2), body
     if notice in (Notice.ACCEPTED, Notice.ESCALATED, Notice.WITHDRAWN):
         assert segments(body) == 1, body  # a little shortening buys the single segment
-    assert body.startswith("【志愿服务】")
+    assert body.startswith(DEFAULT_SMS_SIGNATURE)
     if notice in (Notice.DISPATCHED, Notice.TEAM_DISPATCHED, Notice.COMPLETED):
         assert long.link in body  # names are shortened, never the link
     # Short names are left as they are.
@@ -440,3 +443,15 @@ def test_segments_count_ucs2_units() -> None:
     assert segments("志" * 71) == 2
     assert segments("志" * 134) == 2
     assert segments("志" * 135) == 3
+
+
+def test_every_text_signs_with_the_one_signature_in_the_settings(settings: Settings) -> None:
+    # The sign-in code (sent by the API) and the order notices (sent by the worker) alike.
+    assert settings.sms_signature == DEFAULT_SMS_SIGNATURE == "【县新时代文明实践中心】"
+    other = settings.model_copy(update={"sms_signature": "【松桃志愿】"})
+    assert code_text(other, "123456").startswith("【松桃志愿】您的登录验证码")
+    for notice in Notice:
+        body = compose(notice, facts(), other.sms_signature)
+        assert body.startswith("【松桃志愿】") and body.count("【") == 1, body
+    with pytest.raises(ValidationError):
+        Settings(environment="test", sms_signature="志愿服务")  # carriers want 【…】

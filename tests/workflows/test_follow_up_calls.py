@@ -270,7 +270,7 @@ async def test_sms_go_out_at_dispatch_accept_and_completion_and_report_delivery(
     assert "空巢老人探访" in volunteer_sms
     assert "志愿者" in accepted_sms and "评价" in completed_sms
     # Staff read the resident's link with its code cut: it would let them act as the resident.
-    assert completed_sms.endswith("中心将电话回访。") and "?t=…" in completed_sms
+    assert completed_sms.endswith("中心将回访。") and "?t=…" in completed_sms
     assert {mask_link_codes(m["body"]) for m in sent.values()} == {
         volunteer_sms,
         accepted_sms,
