@@ -54,7 +54,8 @@ async def test_an_agent_claims_a_follow_up_calls_and_records_a_complaint(
     township: str,
 ) -> None:
     url, settings = live
-    await asyncio.to_thread(sim.script, "+86" + UNHAPPY, ["answer:4"])
+    # Reviewed 满意 online: on the confirming call 2 opens the four grades, where 4 is 不满意.
+    await asyncio.to_thread(sim.script, "+86" + UNHAPPY, ["answer:2,4"])
     await asyncio.to_thread(sim.script, "+86" + WANTS_A_PERSON, ["answer:9"])
     async with httpx.AsyncClient(base_url=url) as http:
         people = People(http, database, settings)

@@ -76,8 +76,10 @@ class CallProgress:
     """What a Twilio webhook reported about a follow-up call (sent as a signal).
 
     ``event`` names the callback: ``answered`` (the TwiML was fetched), ``gather-<n>`` (the
-    n-th prompt's keys) or ``status:<CallStatus>`` (the call ended). Twilio may deliver a
-    callback more than once: each ``(call_sid, event)`` is applied once.
+    n-th prompt's keys; ``gather-menu-<n>`` in the menu a confirming call opened) or
+    ``status:<CallStatus>`` (the call ended). Twilio may deliver a callback more than once:
+    each ``(call_sid, event)`` is applied once. ``meaning``: what the keys meant, as the API
+    read them (``core.vocab.key_meaning``); ``None`` in signals sent before it did.
     """
 
     call_id: int
@@ -86,6 +88,7 @@ class CallProgress:
     call_status: str | None = None
     answered_by: str | None = None
     digits: str | None = None
+    meaning: str | None = None
 
 
 @dataclass
