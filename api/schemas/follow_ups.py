@@ -102,6 +102,8 @@ class FollowUpCallOut(BaseModel):
     answered_by: str | None
     digits: str | None
     outcome: CallOutcome | None
+    # The review the call asked to confirm: its 1 meant that rating, not 非常满意.
+    confirm_rating: Rating | None = None
 
 
 class OpenComplaint(BaseModel):

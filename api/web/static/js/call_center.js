@@ -157,6 +157,14 @@
     )));
   }
 
+  // On a call confirming the review, 1 meant that rating (and 2 opened the usual menu, whose
+  // keys are the usual grades): what a rated call meant is the rating it brought.
+  function keyText(c, d) {
+    if (c.confirm_rating && c.outcome === "rated" && c.attempt === d.call_attempts && d.call_rating) return RATINGS[d.call_rating];
+    if (c.confirm_rating && c.digits === "1") return RATINGS[c.confirm_rating];
+    return KEYS[c.digits] || _("无效按键");
+  }
+
   function fillTask(d, order) {
     $("t-item").textContent = d.item_name;
     $("t-number").textContent = App.spoken(d.order_number);
@@ -172,7 +180,7 @@
       (c) => String(c.attempt),
       (c) => when(c.placed_at),
       (c) => CALL_OUTCOMES[c.outcome] || (c.state === "ended" ? _("已结束") : _("进行中")),
-      (c) => (c.digits ? `${c.digits}（${KEYS[c.digits] || _("无效按键")}）` : "—"),
+      (c) => (c.digits ? `${c.digits}（${keyText(c, d)}）` : "—"),
     ], { empty: _("没有拨打过自动回访电话。"), key: (c) => c.attempt });
     $("result-form").reset();
     ruleHints();
