@@ -41,7 +41,7 @@ from core.vocab import Notice
 from core.webhooks import sms_status_url
 
 # Notices that go to the resident (whose link opens their own order).
-RESIDENT_NOTICES = frozenset({Notice.ACCEPTED, Notice.COMPLETED})
+RESIDENT_NOTICES = frozenset({Notice.RECEIVED, Notice.ACCEPTED, Notice.COMPLETED})
 
 sms_messages = cast(Table, SmsMessage.__table__)
 orders = cast(Table, Order.__table__)
@@ -90,6 +90,10 @@ def _when(moment: datetime) -> str:
     return f"{moment.month}月{moment.day}日{moment:%H:%M}"
 
 
+def _received(f: Facts) -> str:
+    return f"您的求助“{f.item}”已受理，单号{f.ref}，72小时内办好。查看进度：{f.link}"
+
+
 def _dispatched(f: Facts) -> str:
     return f"新派单{f.ref}：{f.item}，地点{f.place}，请于{_when(f.deadline)}前完成。详情{f.link}"
 
@@ -123,6 +127,7 @@ def _withdrawn(f: Facts) -> str:
 
 
 TEXTS: Final[dict[Notice, Callable[[Facts], str]]] = {
+    Notice.RECEIVED: _received,
     Notice.DISPATCHED: _dispatched,
     Notice.TEAM_DISPATCHED: _team_dispatched,
     Notice.ACCEPTED: _accepted,

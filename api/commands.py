@@ -164,6 +164,8 @@ class OrderCommands:
             follow_up=follow_up_plan(settings),
             notify=settings.sms_enabled and settings.twilio_configured,
             number=order.number,
+            # A caller who ordered by phone learns the number and the link by SMS at once.
+            received_sms=order.by_staff,
         )
         await self.workflows.start(inp, task_queue=settings.temporal_task_queue)
         await self.db.run(orders.mark_workflow_started, order.order_id)

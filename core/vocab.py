@@ -230,6 +230,7 @@ def is_machine(answered_by: str | None) -> bool:
 class Notice(StrEnum):
     """The SMS the loop sends, each at one moment of an order."""
 
+    RECEIVED = "received"  # to the resident, when staff took the order for them
     DISPATCHED = "dispatched"  # to the volunteer
     TEAM_DISPATCHED = "team_dispatched"  # to the unit's leader
     ACCEPTED = "accepted"  # to the resident

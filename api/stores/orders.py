@@ -81,6 +81,8 @@ class Submitted:
     replayed: bool
     dispatch_policy: DispatchPolicy = DispatchPolicy.MANUAL
     number: str = ""
+    # Taken for a caller (hotline, walk-in): nobody saw it placed on a screen of their own.
+    by_staff: bool = False
 
 
 def request_hash(body: schemas.OrderCreate, resident_id: int) -> str:
@@ -226,6 +228,7 @@ def create_order(
         replayed=False,
         dispatch_policy=policy,
         number=number,
+        by_staff=requester.channel != Channel.WEB,
     )
 
 
@@ -252,6 +255,7 @@ def _submitted(order: Order, *, replayed: bool) -> Submitted:
         replayed=replayed,
         dispatch_policy=DispatchPolicy(order.dispatch_policy),
         number=order.number,
+        by_staff=order.channel != Channel.WEB.value,
     )
 
 

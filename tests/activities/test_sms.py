@@ -82,6 +82,7 @@ def notify(activity: SmsSender, world: World, notice: Notice, **ids: Any) -> Sms
 def ids_for(world: World, notice: Notice) -> dict[str, Any]:
     """What the workflow passes with each notice."""
     return {
+        Notice.RECEIVED: {},
         Notice.DISPATCHED: {"volunteer_id": world.volunteer_id},
         Notice.WITHDRAWN: {"volunteer_id": world.volunteer_id},
         Notice.TEAM_DISPATCHED: {"unit_id": world.unit_id, "leader_id": world.leader_id},
@@ -116,6 +117,10 @@ def expectations(world: World, base: str) -> dict[Notice, Expected]:
     ref = spoken(world.number)
     place = world.township + world.village
     return {
+        # A caller who ordered by phone: the number to quote and their own order's link.
+        Notice.RECEIVED: Expected(
+            "resident", "resident", (ITEM_NAME, ref, "已受理", link + "?t="), False
+        ),
         Notice.DISPATCHED: Expected(
             "volunteer", "volunteer", (ref, ITEM_NAME, place, DEADLINE_TEXT, volunteer_link), False
         ),
@@ -424,7 +429,7 @@ def test_long_names_are_shortened_to_two_segments_at_most(notice: Notice) -> Non
         # Each link carries the code that opens the order for its recipient: a resident's
         # (the whole of it on a short domain), a volunteer's with their id (on a longer one).
         link="https://fw.songtao.gov.cn/orders/dutseswrHSRK1YYX?t=tq3frx.YKXpB8XrhK6t5err6t_tsw"
-        if notice is Notice.COMPLETED
+        if notice in (Notice.RECEIVED, Notice.COMPLETED)
         else "https://fw.songtao.gov.cn/volunteer/orders/dutseswrHSRK1YYX?t=9ix.tq3frx.YKXpB8XrhK6",
     )
     body = compose(notice, long)
@@ -432,7 +437,7 @@ def test_long_names_are_shortened_to_two_segments_at_most(notice: Notice) -> Non
     if notice in (Notice.ACCEPTED, Notice.ESCALATED, Notice.WITHDRAWN):
         assert segments(body) == 1, body  # a little shortening buys the single segment
     assert body.startswith(DEFAULT_SMS_SIGNATURE)
-    if notice in (Notice.DISPATCHED, Notice.TEAM_DISPATCHED, Notice.COMPLETED):
+    if notice in (Notice.RECEIVED, Notice.DISPATCHED, Notice.TEAM_DISPATCHED, Notice.COMPLETED):
         assert long.link in body  # names are shortened, never the link
     # Short names are left as they are.
     assert ITEM_NAME in compose(notice, facts())

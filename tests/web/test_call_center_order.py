@@ -8,6 +8,8 @@ page from the console without signing in again.
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from playwright.async_api import Browser, expect
 
@@ -15,17 +17,23 @@ from api.database import Database
 from core.settings import Settings
 from core.vocab import Role
 from tests.integration.test_http_lifecycle import order_placed
+from tests.polling import eventually
 from tests.signin import People, staff_username
 from tests.web.conftest import DESKTOP, TABLET, inspect, new_context
 from tests.web.test_call_center import sign_in
 from tests.web.test_console import sign_in as console_sign_in
+from twilio_sim import SimControl
 
 DESK = (DESKTOP, TABLET)
 CALLER = "13800138010"
 
 
 async def test_an_agent_takes_a_phone_order_for_a_caller_found_by_number(
-    browser: Browser, live: tuple[str, Settings], database: Database, township: str
+    browser: Browser,
+    live: tuple[str, Settings],
+    database: Database,
+    township: str,
+    sim: SimControl,
 ) -> None:
     url, settings = live
     async with httpx.AsyncClient(base_url=url) as http:
@@ -95,6 +103,16 @@ async def test_an_agent_takes_a_phone_order_for_a_caller_found_by_number(
             "龙井社区3组12号",
             "龙秀英",
         )
+
+        # The caller gets the order's number and the link to their own order by SMS.
+        async def texted() -> list[str]:
+            messages = await asyncio.to_thread(sim.messages)
+            return [m["body"] for m in messages if m["to"] == "+86" + CALLER]
+
+        [sms] = await eventually(texted, lambda bodies: len(bodies) == 1, what="the caller's SMS")
+        assert sms.startswith("【县新时代文明实践中心】您的求助“代购代办”已受理")
+        assert f"单号{number[:4]} {number[4:]}" in sms
+        assert f"/orders/{placed['id']}?t=" in sms
 
         # The next caller is new to us: the form starts empty.
         await page.click("#next-caller")

@@ -69,6 +69,9 @@ class OrderInput:
     # The number people read aloud (``core.order_numbers``), for the Temporal UI's summary;
     # orders started before it decode with "".
     number: str = ""
+    # Text the resident the number and their link at once (an order staff took for a caller);
+    # orders started before it decode with False, so their histories replay unchanged.
+    received_sms: bool = False
 
 
 @dataclass
