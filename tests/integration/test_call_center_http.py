@@ -47,7 +47,11 @@ def staff_id(caller: Caller, settings: Settings) -> int:
 
 
 async def reviewed_order(
-    people: People, township: str, rating: str, phone: str = "13800138000"
+    people: People,
+    township: str,
+    rating: str,
+    phone: str = "13800138000",
+    comment: str | None = None,
 ) -> str:
     """An order taken round the loop up to the review by the resident of ``phone``; its id."""
     admin, resident = await people.admin(), await people.resident(phone)
@@ -63,7 +67,8 @@ async def reviewed_order(
             f"/api/orders/{order_id}/complete", json={"summary": "帮忙买了药。", "hours": 2}
         )
     )
-    await ok(await resident.post(f"/api/orders/{order_id}/review", json={"rating": rating}))
+    review = {"rating": rating, "comment": comment} if comment else {"rating": rating}
+    await ok(await resident.post(f"/api/orders/{order_id}/review", json=review))
     return order_id
 
 

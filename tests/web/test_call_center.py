@@ -60,7 +60,7 @@ async def test_an_agent_claims_a_follow_up_calls_and_records_a_complaint(
     async with httpx.AsyncClient(base_url=url) as http:
         people = People(http, database, settings)
         admin, agent_api = await people.admin(), await people.agent()
-        unhappy = await reviewed_order(people, township, "satisfied", UNHAPPY)
+        unhappy = await reviewed_order(people, township, "satisfied", UNHAPPY, "就是来得晚了点")
         wants = await reviewed_order(people, township, "very_satisfied", WANTS_A_PERSON)
         complained = await (await people.resident(WANTS_A_PERSON)).post(
             f"/api/orders/{wants}/complaint", json={"text": "理发师迟到了"}
@@ -105,6 +105,7 @@ async def test_an_agent_claims_a_follow_up_calls_and_records_a_complaint(
         await expect(script).to_contain_text("您在回访电话里选了“不满意”，之前在网上评的是“满意”")
         await expect(script).not_to_contain_text("请问是这样吗")
         await expect(page.locator("#r-rating")).to_have_text("满意")
+        await expect(page.locator("#r-comment")).to_have_text("就是来得晚了点")
         await expect(page.locator("#r-call")).to_have_text("不满意")
         await expect(page.locator("#t-complaint")).to_be_hidden()
         # The order's story: from the request to the review.
