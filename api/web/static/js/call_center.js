@@ -105,9 +105,10 @@
       : say(_("{when}，我们的志愿者为您提供了“{service}”服务，想耽误您一分钟做个回访。"), { when: served, service }));
     const review = d.review_rating && RATINGS[d.review_rating];
     const comment = reviewComment(order);
-    const saidOnCall = d.call_rating && d.call_rating !== d.review_rating;
-    if (d.queue_reason === "dissatisfied" || saidOnCall) {
-      const pressed = RATINGS[d.call_rating || "dissatisfied"];
+    // Only 不满意 on the call reaches a person (other grades close the order by themselves).
+    const unhappy = d.queue_reason === "dissatisfied" || d.call_rating === "dissatisfied";
+    if (unhappy) {
+      const pressed = RATINGS.dissatisfied;
       lines.push(review
         ? say(_("您在回访电话里选了“{pressed}”，之前在网上评的是“{review}”。能和我说说哪里没做好吗？我们一定改进。"), { pressed, review })
         : say(_("您在回访电话里选了“{pressed}”，能和我说说哪里没做好吗？我们一定改进。"), { pressed }));
@@ -115,7 +116,7 @@
       lines.push(_("您在回访电话里选择了人工服务，请问有什么需要我们帮忙的？"));
     }
     if (d.open_complaint) lines.push(_("您反映的问题我们已经转给中心处理，今天您还想补充什么吗？"));
-    if (d.queue_reason === "dissatisfied" || saidOnCall || !review) {
+    if (unhappy || !review) {
       lines.push(_("请问您对这次服务满意吗？非常满意、满意、一般，还是不满意？"));
     } else {
       lines.push(comment
