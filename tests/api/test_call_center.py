@@ -595,6 +595,7 @@ async def test_a_task_shows_its_order_and_every_automated_call(
         "answered_by": None,
         "digits": None,
         "outcome": "no-answer",
+        "confirm_rating": None,
     }
     assert at(calls[0]["placed_at"]) == BASE
     assert (calls[1]["answered_by"], calls[1]["digits"], calls[1]["outcome"]) == (
