@@ -76,6 +76,7 @@ def build_worker(
         escalation_to=settings.escalation_sms_to,
         timezone=settings.county_timezone,
         offers=settings.offers,
+        signature=settings.sms_signature,
         order_link=lambda public_id: link_code(
             public_id, secret=settings.signing_secret, ttl=settings.order_link_ttl, now=utcnow()
         ),

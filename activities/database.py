@@ -270,12 +270,30 @@ def _close_follow_up(conn: Connection, order_id: int, closing: FollowUpClosing) 
         )
     )
     if closing.outcome == FollowUpOutcome.COMPLAINT:
-        conn.execute(
-            insert_ignore(conn, complaints, ("follow_up_id",)).values(
-                order_id=order_id,
-                follow_up_id=closing.follow_up_id,
-                status=ComplaintStatus.OPEN.value,
-                created_at=closing.at,
-                note_id=closing.note_id,
-            )
+        _complaint_from_follow_up(conn, order_id, closing)
+
+
+def _complaint_from_follow_up(conn: Connection, order_id: int, closing: FollowUpClosing) -> None:
+    """The complaint an agent recorded: it joins the one the resident already filed, while
+    that is open (one problem, one item on the admins' list, the agent's note beside the
+    resident's words through the follow-up), else it opens one. A retry changes nothing."""
+    joined = conn.execute(
+        update(complaints)
+        .where(
+            complaints.c.order_id == order_id,
+            complaints.c.status == ComplaintStatus.OPEN.value,
+            complaints.c.follow_up_id.is_(None),
         )
+        .values(follow_up_id=closing.follow_up_id)
+    )
+    if joined.rowcount:
+        return
+    conn.execute(
+        insert_ignore(conn, complaints, ("follow_up_id",)).values(
+            order_id=order_id,
+            follow_up_id=closing.follow_up_id,
+            status=ComplaintStatus.OPEN.value,
+            created_at=closing.at,
+            note_id=closing.note_id,
+        )
+    )

@@ -31,6 +31,7 @@ from core.order_numbers import spoken
 from core.phones import e164, mask_for_log
 from core.quiet_hours import OfferTimeouts
 from core.security import mask_link_codes
+from core.settings import DEFAULT_SMS_SIGNATURE
 from core.twilio import TwilioAccount
 from core.twilio_errors import (
     Verdict,
@@ -41,7 +42,7 @@ from core.vocab import Notice
 from core.webhooks import sms_status_url
 
 # Notices that go to the resident (whose link opens their own order).
-RESIDENT_NOTICES = frozenset({Notice.ACCEPTED, Notice.COMPLETED})
+RESIDENT_NOTICES = frozenset({Notice.RECEIVED, Notice.ACCEPTED, Notice.COMPLETED})
 
 sms_messages = cast(Table, SmsMessage.__table__)
 orders = cast(Table, Order.__table__)
@@ -57,7 +58,6 @@ SENT: Final = "sent"  # Twilio answered with a MessageSid
 REFUSED: Final = "refused"  # Twilio said no for good
 RETRY: Final = "retry"  # Twilio certainly did not create it; the next attempt asks again
 
-PREFIX: Final = "【志愿服务】"
 # A UCS-2 (Chinese) SMS: 70 characters in one segment, 67 per segment when split.
 MAX_SEGMENTS: Final = 2
 # A volunteer's link carries the code that acts as them on the order (see
@@ -98,45 +98,47 @@ def _answer(f: Facts) -> str:
     return f"{_when(f.answer_by)}前答复，" if f.answer_by else ""
 
 
+def _received(f: Facts) -> str:
+    return f"您的求助“{f.item}”已受理，单号{f.ref}，72小时内办好。查看进度：{f.link}"
+
+
 def _dispatched(f: Facts) -> str:
     return (
-        f"{PREFIX}新派单{f.ref}：{f.item}，地点{f.place}，"
+        f"新派单{f.ref}：{f.item}，地点{f.place}，"
         f"请于{_answer(f)}{_when(f.deadline)}前完成。详情{f.link}"
     )
 
 
 def _team_dispatched(f: Facts) -> str:
     return (
-        f"{PREFIX}{f.unit or '本队'}收到派单{f.ref}：{f.item}，地点{f.place}，"
+        f"{f.unit or '本队'}收到派单{f.ref}：{f.item}，地点{f.place}，"
         f"请于{_answer(f)}{_when(f.deadline)}前安排队员完成。详情{f.link}"
     )
 
 
 def _accepted(f: Facts) -> str:
-    return (
-        f"{PREFIX}您申请的“{f.item}”（单号{f.ref}）已有志愿者接单，将于{_when(f.deadline)}前完成。"
-    )
+    return f"您申请的“{f.item}”（单号{f.ref}）已有志愿者接单，将于{_when(f.deadline)}前完成。"
 
 
 def _completed(f: Facts) -> str:
-    # The volunteer did the work, for the resident: "为您提供的", never "您…完成的".
-    return (
-        f"{PREFIX}为您提供的“{f.item}”服务（单号{f.ref}）已完成，请评价：{f.link} 中心将电话回访。"
-    )
+    # The volunteer did the work, for the resident: "为您提供的", never "您…完成的". Kept
+    # short: with the signature and the link's code it must still fit two segments unclipped.
+    return f"为您提供的“{f.item}”（单号{f.ref}）已完成，请评价：{f.link} 中心将回访。"
 
 
 def _escalated(f: Facts) -> str:
     return (
-        f"{PREFIX}督办：订单{f.ref}“{f.item}”（{f.township}）逾期未办结，"
+        f"督办：订单{f.ref}“{f.item}”（{f.township}）逾期未办结，"
         f"已升至{f.level or 1}级，请尽快处理。"
     )
 
 
 def _withdrawn(f: Facts) -> str:
-    return f"{PREFIX}订单{f.ref}“{f.item}”已改派他人，您无需再办理，谢谢。"
+    return f"订单{f.ref}“{f.item}”已改派他人，您无需再办理，谢谢。"
 
 
 TEXTS: Final[dict[Notice, Callable[[Facts], str]]] = {
+    Notice.RECEIVED: _received,
     Notice.DISPATCHED: _dispatched,
     Notice.TEAM_DISPATCHED: _team_dispatched,
     Notice.ACCEPTED: _accepted,
@@ -176,15 +178,18 @@ def _clipped(facts: Facts, clip: tuple[int, int, int] | None) -> Facts:
     )
 
 
-def compose(notice: Notice, facts: Facts) -> str:
-    """The notice's text: one segment if mildly shortened names allow, else two at most
-    (three for a volunteer's, see ``MAX_SEGMENTS_BY_NOTICE``).
+def compose(notice: Notice, facts: Facts, signature: str = DEFAULT_SMS_SIGNATURE) -> str:
+    """The notice's text after the signature: one segment if mildly shortened names allow,
+    else two at most (three for a volunteer's, see ``MAX_SEGMENTS_BY_NOTICE``).
 
     Only names are shortened, never the link; a link so long that even the shortest names
     leave more than that is sent as it is.
     """
     most = MAX_SEGMENTS_BY_NOTICE.get(notice, MAX_SEGMENTS)
-    text = TEXTS[notice]
+
+    def text(f: Facts) -> str:
+        return signature + TEXTS[notice](f)
+
     for clip in _ONE_SEGMENT_CLIPS:
         body = text(_clipped(facts, clip))
         if segments(body) == 1:
@@ -238,6 +243,7 @@ class SmsSender:
         volunteer_link: Signs the code in a volunteer's link to the volunteer page (given
             the order's public id and the volunteer's id), which acts as them on that order
             only; ``None`` sends the bare link.
+        signature: What every text starts with (``SMS_SIGNATURE``).
     """
 
     def __init__(
@@ -250,9 +256,11 @@ class SmsSender:
         order_link: Callable[[str], str] | None = None,
         volunteer_link: Callable[[str, int], str] | None = None,
         offers: OfferTimeouts | None = None,
+        signature: str = DEFAULT_SMS_SIGNATURE,
     ) -> None:
         self._engine = engine
         self._offers = offers
+        self._signature = signature
         self._order_link = order_link
         self._volunteer_link = volunteer_link
         self._client = account.client
@@ -292,7 +300,7 @@ class SmsSender:
                     f"{where}: the order does not exist", type=SMS_IMPOSSIBLE, non_retryable=True
                 )
             recipients = self._recipients(conn, inp, notice)
-        body = compose(notice, facts)
+        body = compose(notice, facts, self._signature)
         result = SmsResult(sent=0, skipped=0, refused=0)
         seen: set[str] = set()
         for recipient in recipients:

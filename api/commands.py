@@ -170,6 +170,8 @@ class OrderCommands:
             notify=settings.sms_enabled and settings.twilio_configured,
             number=order.number,
             item_name=order.item_name,
+            # A caller who ordered by phone learns the number and the link by SMS at once.
+            received_sms=order.off_screen,
         )
         await self.workflows.start(inp, task_queue=settings.temporal_task_queue)
         await self.db.run(orders.mark_workflow_started, order.order_id)

@@ -34,7 +34,7 @@ MAX_CHARACTERS: Final = 134
 
 def resolution_text(settings: Settings, number: str, resolution: str) -> str:
     """``【县新时代文明实践中心】您对求助单2612 0457的投诉，中心已处理：…。有问题请拨打12345。``"""
-    head = f"【{settings.center_name}】您对求助单{spoken(number)}的投诉，中心已处理："
+    head = f"{settings.sms_signature}您对求助单{spoken(number)}的投诉，中心已处理："
     tail = f"。有问题请拨打{settings.center_hotline}。"
     said = resolution.strip().rstrip("。")
     room = MAX_CHARACTERS - len(head) - len(tail)

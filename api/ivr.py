@@ -28,18 +28,6 @@ ROUNDS = 2  # a menu is said, then said once more when nothing (or a wrong key) 
 RECORD_SECONDS = 60
 PATH = "/api/twilio/inbound/voice"
 
-# The commonest needs, in the order of the resident page's first tiles: keys 1 to 8.
-COMMON_ITEMS: tuple[str, ...] = (
-    "care.elderly_visit",
-    "care.errands",
-    "care.disability",
-    "health.clinic",
-    "neighbourhood.repairs",
-    "neighbourhood.haircut",
-    "science.smartphone",
-    "legal.consultation",
-)
-
 _DIGITS = "零幺二三四五六七八九"
 
 

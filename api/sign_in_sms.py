@@ -1,5 +1,4 @@
-"""SMS sent at once from the API, not as an order's notice: the sign-in code, the keypad
-order's confirmation; through Twilio (the simulator under ``make run``).
+"""The SMS that carries a sign-in code, sent through Twilio (the simulator under ``make run``).
 
 Neither the code nor the number is ever logged or stored with the message: a sign-in code
 is not an order notice, so it is not written to ``sms_messages`` either. The twilio SDK is
@@ -26,7 +25,7 @@ SMS_UNAVAILABLE = "SmsUnavailable"
 def code_text(settings: Settings, code: str) -> str:
     """``【县新时代文明实践中心】您的登录验证码是123456，5分钟内有效。请勿告诉他人。``"""
     minutes = max(1, round(settings.sms_code_ttl.total_seconds() / 60))
-    return f"【{settings.center_name}】您的登录验证码是{code}，{minutes}分钟内有效。请勿告诉他人。"
+    return f"{settings.sms_signature}您的登录验证码是{code}，{minutes}分钟内有效。请勿告诉他人。"
 
 
 def unavailable(why: str) -> ApiError:
@@ -40,19 +39,14 @@ async def send_code(settings: Settings, phone: str, code: str) -> None:
     ignored, so the answer is the same as for any number; Twilio unreachable or failing
     raises ``ApiError`` 503 ``SmsUnavailable``.
     """
-    if not await send_text(settings, phone, code_text(settings, code), what="sign-in code"):
-        raise unavailable("the SMS service did not answer")
-
-
-async def send_text(settings: Settings, phone: str, body: str, *, what: str) -> bool:
-    """Text ``body`` to ``phone`` (E.164) now, not recorded as an order's notice; whether it
-    could be sent (a number Twilio refuses counts as sent: retrying would not help)."""
     client = make_client(settings)
     if client is None:
         raise unavailable("no SMS account is configured")
 
     def send() -> None:
-        client.messages.create(to=phone, from_=settings.twilio_from_number, body=body)
+        client.messages.create(
+            to=phone, from_=settings.twilio_from_number, body=code_text(settings, code)
+        )
 
     try:
         await to_thread.run_sync(send)
@@ -60,8 +54,7 @@ async def send_text(settings: Settings, phone: str, body: str, *, what: str) -> 
         # Only the classification is logged: Twilio's messages quote the number.
         failure = classify(exc)
         if failure.verdict is Verdict.REFUSED:
-            log.warning("%s to %s refused: %s", what, mask_for_log(phone), failure.summary)
-            return True
-        log.error("%s to %s not sent: %s", what, mask_for_log(phone), failure.summary)
-        return False
-    return True
+            log.warning("sign-in code to %s refused: %s", mask_for_log(phone), failure.summary)
+            return
+        log.error("sign-in code to %s not sent: %s", mask_for_log(phone), failure.summary)
+        raise unavailable("the SMS service did not answer") from exc

@@ -1,9 +1,11 @@
 """The TwiML the follow-up call plays, in Mandarin.
 
-It asks the resident to rate the service on the keypad (1-4) or press 9 for a person; when
-they reviewed it already, it asks them to confirm that rating (1) or give another (2-4, see
-``core.vocab.confirm_keypad``). Invalid or no input repeats the prompt once, then it ends
-politely. What they pressed goes to the order's workflow, which decides what happens next.
+It asks the resident to rate the service on the keypad (1 非常满意 … 4 不满意) or press 9
+for a person; when they reviewed it already, it asks them to confirm that rating (1) or
+press 2 for that same four-grade menu: each key means one thing on every call
+(``core.vocab.key_meaning``). Invalid or no input repeats the prompt once, then it ends
+politely. What they pressed, and what it meant, goes to the order's workflow, which decides
+what happens next.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from api.stores.calls import CallFacts
 from core.settings import Settings
-from core.vocab import GATHER_ROUNDS, STAFF_KEY, Rating, confirm_keypad, keypad
+from core.vocab import GATHER_ROUNDS, MENU, NO_KEY, STAFF, Rating, key_meaning
 from core.webhooks import call_gather_url
 
 LANGUAGE = "zh-CN"
 
-MENU = "非常满意请按1，满意请按2，一般请按3，不满意请按4，需要工作人员联系您请按9。"
+MENU_TEXT = "非常满意请按1，满意请按2，一般请按3，不满意请按4，需要工作人员联系您请按9。"
 STAFF_OPTION = "需要工作人员联系您请按9。"
 GRADES: dict[Rating, str] = {
     Rating.VERY_SATISFIED: "非常满意",
@@ -35,13 +37,12 @@ THANKS: dict[Rating, str] = {
 }
 
 
-def menu(facts: CallFacts) -> str:
-    """The keys: the four grades, or (confirming the resident's review) 1 and the others."""
-    if facts.confirm_rating is None:
-        return MENU
-    keys = confirm_keypad(facts.confirm_rating)
-    changes = "，".join(f"{GRADES[keys[k]]}请按{k}" for k in ("2", "3", "4"))
-    return f"确认请按1；如需更改，{changes}；{STAFF_OPTION}"
+def menu(facts: CallFacts, *, in_menu: bool = False) -> str:
+    """The keys: the four grades, or (confirming the resident's review) 1 to confirm it and
+    2 for the four grades."""
+    if facts.confirm_rating is None or in_menu:
+        return MENU_TEXT
+    return f"确认请按1；如需更改，请按2；{STAFF_OPTION}"
 
 
 def greeting(facts: CallFacts, settings: Settings) -> str:
@@ -57,15 +58,17 @@ def greeting(facts: CallFacts, settings: Settings) -> str:
             f"您好，这里是{settings.center_name}的志愿服务回访电话。"
             f"{service}，您评价为{rated}，{menu(facts)}"
         )
-    return f"您好，这里是{settings.center_name}的志愿服务回访电话。{service}，请您评价：{MENU}"
+    return f"您好，这里是{settings.center_name}的志愿服务回访电话。{service}，请您评价：{MENU_TEXT}"
 
 
-def prompt(facts: CallFacts, settings: Settings, *, round_: int, text: str) -> str:
+def prompt(
+    facts: CallFacts, settings: Settings, *, round_: int, text: str, in_menu: bool = False
+) -> str:
     """A ``<Gather>`` of one key around ``text``; no or invalid input posts to the action."""
     response = VoiceResponse()
     gather = Gather(
         num_digits=1,
-        action=call_gather_url(settings.public_base_url, facts.call_id, round_),
+        action=call_gather_url(settings.public_base_url, facts.call_id, round_, menu=in_menu),
         method="POST",
         timeout=8,
         action_on_empty_result=True,
@@ -90,14 +93,23 @@ def hang_up() -> str:
     return str(response.to_xml())
 
 
-def after_keys(facts: CallFacts, settings: Settings, *, digits: str, round_: int) -> str:
+def keys_meant(facts: CallFacts, digits: str, *, in_menu: bool) -> str:
+    """What ``digits`` meant at this prompt (told to the workflow with them)."""
+    return key_meaning(digits, confirming=facts.confirm_rating, in_menu=in_menu)
+
+
+def after_keys(
+    facts: CallFacts, settings: Settings, *, digits: str, round_: int, in_menu: bool = False
+) -> str:
     """What the resident hears after pressing ``digits`` (``""``: nothing) at ``round_``."""
-    meaning = keypad(digits, confirming=facts.confirm_rating)
-    if isinstance(meaning, Rating):
-        return goodbye(THANKS[meaning] + "再见。")
-    if meaning == STAFF_KEY:
+    meaning = keys_meant(facts, digits, in_menu=in_menu)
+    if meaning == STAFF:
         return goodbye("好的，工作人员会尽快与您联系。再见。")
+    if meaning == MENU:
+        return prompt(facts, settings, round_=1, text="请您评价：" + MENU_TEXT, in_menu=True)
+    if meaning != NO_KEY:
+        return goodbye(THANKS[Rating(meaning)] + "再见。")
     if round_ < GATHER_ROUNDS:
-        again = "抱歉，没有收到有效的按键。" + menu(facts)
-        return prompt(facts, settings, round_=round_ + 1, text=again)
+        again = "抱歉，没有收到有效的按键。" + menu(facts, in_menu=in_menu)
+        return prompt(facts, settings, round_=round_ + 1, text=again, in_menu=in_menu)
     return goodbye("感谢您的接听，我们稍后会再与您联系。再见。")

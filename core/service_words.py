@@ -1,9 +1,10 @@
 """The everyday words residents type for each service, and how the service search matches them.
 
 The menu's names (代购代办, 心理健康辅导) are the center's words; an elderly resident types
-"帮我买药", "心里难受", "扫地". The resident's page gets ``WORDS`` in its page data and its search
-(``api/web/static/js/resident.js``) applies the rule ``matches`` states here, so that the
-table test of phrasings (tests/core/test_service_words.py) checks what the page does.
+"帮我买药", "心里难受", "扫地". The order forms (the resident's and the call center's) get
+``WORDS`` in their page data, and their search (``api/web/static/js/services.js``) applies the
+rule ``matches`` states here, so that the table test of phrasings
+(tests/core/test_service_words.py) checks what the page does.
 
 The rule: the search is cut into terms at spaces and punctuation; a service is found when
 every term is part of its words (names in both languages, its category's names, the words
@@ -17,6 +18,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from typing import Final
+
+# The commonest needs of a rural county's residents, many of them elderly: the first tiles of
+# the order forms, and keys 1 to 8 of the center's keypad line, in this order.
+COMMON: Final[tuple[str, ...]] = (
+    "care.elderly_visit",
+    "care.errands",
+    "care.disability",
+    "health.clinic",
+    "neighbourhood.repairs",
+    "neighbourhood.haircut",
+    "science.smartphone",
+    "legal.consultation",
+)
 
 WORDS: Final[dict[str, str]] = {
     "care.elderly_visit": (

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -52,6 +52,10 @@ Duration = Annotated[
     BeforeValidator(parse_duration),
     PlainSerializer(format_duration, return_type=str),
 ]
+
+
+# The SMS signature carriers have registered for the center (``SMS_SIGNATURE``).
+DEFAULT_SMS_SIGNATURE: Final = "【县新时代文明实践中心】"
 
 
 class Settings(BaseSettings):
@@ -104,6 +108,9 @@ class Settings(BaseSettings):
     public_base_url: str = "http://localhost:8000"
     # How the follow-up call introduces itself to residents.
     center_name: str = "县新时代文明实践中心"
+    # What every SMS starts with, sign-in codes and order notices alike: carriers register
+    # one signature per sender, so there is one, set here.
+    sms_signature: str = Field(default=DEFAULT_SMS_SIGNATURE, pattern=r"^【[^【】]{1,30}】$")
     # Residents' and volunteers' numbers without "+" are in this country (China: 86).
     default_country_code: str = Field(default="86", pattern=r"^[1-9][0-9]{0,2}$")
 
@@ -148,8 +155,6 @@ class Settings(BaseSettings):
     # Where 0 on the center's keypad menu puts a caller through (E.164); unset, they get a
     # call-back task in the call-center queue instead.
     hotline_forward_to: str | None = None
-    # The signature every SMS opens with: carriers register one per sender, so one here.
-    sms_signature: str = "【县新时代文明实践中心】"
 
     # The apps (issue 12): how often a resident may hurry an order (催办); how long after an
     # online review the follow-up call waits (it then asks to confirm that rating).

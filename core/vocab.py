@@ -177,21 +177,50 @@ GATHER_ROUNDS = 2
 
 
 def confirm_keypad(reviewed: Rating) -> dict[str, Rating]:
-    """The keypad of a call confirming the resident's own review: 1 confirms it, 2-4 give
-    the other grades, best first (reviewed 满意: 非常满意 2, 一般 3, 不满意 4)."""
+    """The keypad confirming calls had before ``MENU_KEY``: 1 confirmed the review, 2-4 gave
+    the other grades, best first (reviewed 满意: 非常满意 2, 一般 3, 不满意 4). Only the
+    signals of calls made then are still read this way (they carry no ``meaning``)."""
     others = [r for r in KEYPAD_RATINGS.values() if r != reviewed]
     return {"1": reviewed, **{str(key): r for key, r in enumerate(others, start=2)}}
 
 
 def keypad(digits: str, *, confirming: Rating | None = None) -> Rating | str | None:
-    """What a key pressed on the follow-up call means: a rating, ``STAFF_KEY``, or ``None``.
+    """What a key meant on a follow-up call before the API read it (see ``key_meaning``):
+    a rating, ``STAFF_KEY``, or ``None``.
 
-    ``confirming``: the call asks to confirm this rating (see ``confirm_keypad``).
+    ``confirming``: the call asked to confirm this rating (see ``confirm_keypad``).
     """
     ratings = KEYPAD_RATINGS if confirming is None else confirm_keypad(confirming)
     if digits in ratings:
         return ratings[digits]
     return STAFF_KEY if digits == STAFF_KEY else None
+
+
+# On a call confirming the resident's review: 1 confirms it, this key opens the usual menu.
+CONFIRM_KEY = "1"
+MENU_KEY = "2"
+# What a key pressed means, as the API tells the order's workflow (``CallProgress.meaning``):
+# a rating's value, or one of these.
+STAFF = "staff"
+MENU = "menu"
+NO_KEY = ""
+
+
+def key_meaning(digits: str, *, confirming: Rating | None, in_menu: bool) -> str:
+    """What ``digits`` mean on a follow-up call, each key one thing whatever was reviewed.
+
+    The usual menu (a call asking for a rating, or the menu a confirming call opened):
+    1 非常满意 … 4 不满意. A call confirming the review ``confirming``: 1 confirms it, 2
+    opens the usual menu. 9 asks for a person everywhere. Anything else: ``NO_KEY``.
+    """
+    if digits == STAFF_KEY:
+        return STAFF
+    if confirming is not None and not in_menu:
+        if digits == CONFIRM_KEY:
+            return confirming.value
+        return MENU if digits == MENU_KEY else NO_KEY
+    rating = KEYPAD_RATINGS.get(digits)
+    return rating.value if rating is not None else NO_KEY
 
 
 def is_machine(answered_by: str | None) -> bool:
@@ -202,6 +231,7 @@ def is_machine(answered_by: str | None) -> bool:
 class Notice(StrEnum):
     """The SMS the loop sends, each at one moment of an order."""
 
+    RECEIVED = "received"  # to the resident, when staff took the order for them
     DISPATCHED = "dispatched"  # to the volunteer
     TEAM_DISPATCHED = "team_dispatched"  # to the unit's leader
     ACCEPTED = "accepted"  # to the resident

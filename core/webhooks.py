@@ -18,9 +18,11 @@ def call_voice_url(public_base_url: str, call_id: int) -> str:
     return f"{_base(public_base_url)}/calls/{call_id}/voice"
 
 
-def call_gather_url(public_base_url: str, call_id: int, round_: int) -> str:
-    """Where a ``<Gather>`` posts the key pressed; ``round_`` counts the prompts played."""
-    return f"{_base(public_base_url)}/calls/{call_id}/gather?round={round_}"
+def call_gather_url(public_base_url: str, call_id: int, round_: int, *, menu: bool = False) -> str:
+    """Where a ``<Gather>`` posts the key pressed; ``round_`` counts the prompts played, and
+    ``menu`` says it is the four-grade menu a confirming call opened."""
+    url = f"{_base(public_base_url)}/calls/{call_id}/gather?round={round_}"
+    return url + "&menu=1" if menu else url
 
 
 def call_status_url(public_base_url: str, call_id: int) -> str:

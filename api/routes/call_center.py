@@ -14,12 +14,35 @@ from api import schemas
 from api.auth import AgentActor, StaffActor, client_ip
 from api.deps import CommandsDep, DatabaseDep, SettingsDep
 from api.params import FollowUpId, Limit, Offset, TownshipFilter
-from api.stores import agents, follow_ups
+from api.stores import agents, callers, follow_ups
 from api.stores.access import resolve
 from core.vocab import FollowUpStatus
 from workflows.order import FollowUpResultInput, OrderWorkflow
 
 router = APIRouter(prefix="/api", tags=["call-center"], responses=schemas.ERRORS)
+
+
+@router.post("/callers/lookup", response_model=schemas.CallerOut)
+async def look_up_caller(
+    body: schemas.CallerLookup,
+    actor: StaffActor,
+    request: Request,
+    db: DatabaseDep,
+    settings: SettingsDep,
+) -> schemas.CallerOut:
+    """Who is calling: the resident's earlier orders in your townships (newest first) and the
+    name, place and address of the latest, to reuse when ordering for them (代居民下单).
+
+    The number goes in the body, never the address, so it stays out of access logs; each
+    lookup is audited.
+    """
+    return await db.run(
+        callers.look_up,
+        body.phone,
+        viewer=actor,
+        ip=client_ip(request),
+        country_code=settings.default_country_code,
+    )
 
 
 @router.get("/follow-ups", response_model=schemas.Page[schemas.FollowUpTask])
@@ -28,6 +51,7 @@ async def list_follow_ups(
     db: DatabaseDep,
     status: FollowUpStatus | None = None,
     township: TownshipFilter = None,
+    mine: bool = False,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> schemas.Page[schemas.FollowUpTask]:
@@ -36,13 +60,15 @@ async def list_follow_ups(
     Open tasks come by priority (0 dissatisfied, 1 staff requested, 2 calls exhausted or
     impossible, 3 no automated call), then longest waiting; done tasks newest first. Each
     shows its live claim, whether you can claim it now and whether you hold it (``mine``).
-    Numbers are masked here: the holder reads the full one in the task.
+    Numbers are masked here: the holder reads the full one in the task. ``mine=true``: the
+    tasks you settled yourself (``status=done`` for your handled list, newest first).
     """
     return await db.run(
         follow_ups.list_follow_ups,
         viewer=actor,
         status=status,
         township=township,
+        mine=mine,
         limit=limit,
         offset=offset,
     )

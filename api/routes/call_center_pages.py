@@ -17,3 +17,9 @@ router = APIRouter(include_in_schema=False)
 @router.get("/call-center/")
 async def workbench(pages: PagesDep) -> HTMLResponse:
     return pages.render("call_center/index.html", app="call-center")
+
+
+@router.get("/call-center/orders/new")
+async def order_for_caller(pages: PagesDep) -> HTMLResponse:
+    """代居民下单: an agent or admin orders for a caller (hotline) or a walk-in."""
+    return pages.render("call_center/new.html", app="call-center")

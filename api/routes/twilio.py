@@ -93,14 +93,25 @@ async def keys_pressed(
     client: TemporalDep,
     settings: SettingsDep,
     round_: Annotated[int, Query(alias="round", ge=1, le=GATHER_ROUNDS)] = 1,
+    menu: Annotated[
+        bool, Query(description="The four-grade menu a confirming call opened")
+    ] = False,
 ) -> Response:
-    """What the resident pressed at the ``round``-th prompt (nothing, when it timed out)."""
+    """What the resident pressed at the ``round``-th prompt (nothing, when it timed out).
+
+    The keys are read here, against the prompt they answered, and the workflow is told what
+    they meant: each key keeps one meaning whatever the resident reviewed.
+    """
     facts = await db.run(calls.call_facts, call_id)
     digits = params.get("Digits", "").strip()
+    event = f"gather-menu-{round_}" if menu else f"gather-{round_}"
+    meaning = twiml.keys_meant(facts, digits, in_menu=menu)
     await _tell_workflow(
-        client, facts.order_id, _progress(call_id, params, f"gather-{round_}", digits=digits)
+        client,
+        facts.order_id,
+        _progress(call_id, params, event, digits=digits, meaning=meaning),
     )
-    return _twiml(twiml.after_keys(facts, settings, digits=digits, round_=round_))
+    return _twiml(twiml.after_keys(facts, settings, digits=digits, round_=round_, in_menu=menu))
 
 
 @router.post("/calls/{call_id}/status", status_code=204, response_class=Response)

@@ -7,7 +7,6 @@ answered in the TwiML, so the reply SMS goes back on the same exchange.
 
 from __future__ import annotations
 
-from contextlib import suppress
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -21,12 +20,11 @@ from api.gateway import OrderGateway
 from api.ivr import Step
 from api.limits import LimitsDep
 from api.responses import refusals
-from api.sign_in_sms import send_text
 from api.sms_inbox import answer
 from api.stores import call_requests, orders
 from api.stores.call_requests import CALLBACK, INTAKE, Caller
 from api.twilio_signature import TwilioParams
-from core.order_numbers import spoken
+from core import service_words
 from core.phones import e164
 from core.security import SYSTEM
 from core.settings import Settings
@@ -93,7 +91,7 @@ async def keys_pressed(
     if step is Step.MAIN and digits == "1":
         return _twiml(await _needs(db, settings))
     if step is Step.NEEDS:
-        needs = await db.run(call_requests.common_needs, ivr.COMMON_ITEMS)
+        needs = await db.run(call_requests.common_needs, service_words.COMMON)
         if digits.isdigit() and 1 <= int(digits) <= len(needs):
             code, name = needs[int(digits) - 1]
             if who.last is None:
@@ -114,7 +112,7 @@ async def keys_pressed(
 
 
 async def _needs(db: DatabaseDep, settings: Settings, round_: int = 1, before: str = "") -> str:
-    needs = await db.run(call_requests.common_needs, ivr.COMMON_ITEMS)
+    needs = await db.run(call_requests.common_needs, service_words.COMMON)
     menu = ivr.needs_menu([name for _, name in needs])
     return ivr.ask(settings, Step.NEEDS, menu, round_=round_, before=before)
 
@@ -159,13 +157,14 @@ async def _order(
     settings: Settings,
     limits: LimitsDep,
 ) -> str:
-    """A known caller orders to their last address: at once, channel ``ivr``."""
+    """A known caller orders to their last address: at once, channel ``ivr``; the order's
+    workflow texts them its number and link, as for an order staff took on the phone."""
     assert who.last is not None and who.resident_id is not None
     try:
         await limits.check_order_submit(who.resident_id, None)
     except ApiError:
         return ivr.goodbye("您今天的求助次数较多，请稍后再拨，或按0转人工服务。再见。")
-    needs = dict(await db.run(call_requests.common_needs, ivr.COMMON_ITEMS))
+    needs = dict(await db.run(call_requests.common_needs, service_words.COMMON))
     body = schemas.OrderCreate(
         item_code=item,
         reason=f"电话按键求助：{needs.get(item, item)}",
@@ -184,14 +183,6 @@ async def _order(
         timezone=settings.county_timezone,
     )
     await OrderCommands(OrderGateway(client), db, settings, SYSTEM).ensure_workflow(submitted)
-    if not submitted.replayed:
-        text = (
-            f"{settings.sms_signature}您的求助“{needs.get(item, item)}”已收到，"
-            f"单号{spoken(submitted.number)}。志愿者接单后会短信告诉您。"
-        )
-        # Without an SMS account here the number read out on the call is the confirmation.
-        with suppress(ApiError):
-            await send_text(settings, phone, text, what="order confirmation")
     return ivr.goodbye(
         f"已为您下单，单号{ivr.aloud(submitted.number)}。志愿者接单后会短信通知您。再见。"
     )

@@ -102,6 +102,18 @@ class FollowUpCallOut(BaseModel):
     answered_by: str | None
     digits: str | None
     outcome: CallOutcome | None
+    # The review the call asked to confirm: its 1 meant that rating, not 非常满意.
+    confirm_rating: Rating | None = None
+
+
+class OpenComplaint(BaseModel):
+    """A complaint still open on the task's order (the resident's own, filed online)."""
+
+    id: int
+    source: Literal["follow_up", "resident"]
+    created_at: datetime
+    # What the resident wrote: for the agent holding the task only.
+    text: str | None = None
 
 
 class FollowUpDetail(FollowUpTask):
@@ -116,6 +128,8 @@ class FollowUpDetail(FollowUpTask):
     volunteer_name: str | None = None
     notes: str | None = None
     complaint_id: int | None = None
+    # Open already when the agent calls: the one their own complaint would join.
+    open_complaint: OpenComplaint | None = None
     calls: list[FollowUpCallOut]
 
 
@@ -133,8 +147,10 @@ class ComplaintOut(BaseModel):
     item_name: str
     township: str
     volunteer_id: int | None
-    # What the resident said, as the agent wrote it down.
+    # What the resident said, as the agent wrote it down (or as they wrote it online).
     note: str | None
+    # What the agent wrote down on the follow-up, when that joined the resident's complaint.
+    follow_up_note: str | None = None
     resolved_at: datetime | None
     resolved_by: int | None
     resolution: str | None

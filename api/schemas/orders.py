@@ -328,6 +328,30 @@ class InboxOut(BaseModel):
     open_calls: list[InboxItem]
 
 
+class CallerLookup(Strict):
+    """The number a caller gives the hotline (or a walk-in shows), to find them."""
+
+    phone: Phone
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        return phones.normalise(value)
+
+
+class CallerOut(BaseModel):
+    """Whom staff ordering for a caller are talking to: their earlier orders in the staff's
+    townships, newest first, and the name and place of the latest (offered to reuse)."""
+
+    phone: str
+    known: bool
+    resident_name: str | None = None
+    township: str | None = None
+    village_id: int | None = None
+    address: str | None = None
+    orders: list[OrderSummary] = []
+
+
 class ContactOut(BaseModel):
     """The resident's contact, for whoever must call or visit them now (every read audited)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, select, update
+from sqlalchemy import Row, Select, case, select, update
 from sqlalchemy.orm import Session, aliased
 
 from api import schemas
@@ -14,7 +14,7 @@ from api.stores.errors import COMPLAINT_OPEN, COMPLAINT_RESOLVED, Conflict, foun
 from api.stores.orders import add_note
 from api.stores.rows import from_row, total_rows
 from core.db import utcnow
-from core.models import CatalogItem, Complaint, Order, OrderNote
+from core.models import CatalogItem, Complaint, FollowUp, Order, OrderNote
 from core.security import Principal
 from core.vocab import ComplaintStatus
 
@@ -49,6 +49,7 @@ def list_complaints(
 
 _ComplaintNote = aliased(OrderNote)
 _ResolutionNote = aliased(OrderNote)
+_FollowUpNote = aliased(OrderNote)
 
 
 def open_by_resident(
@@ -79,6 +80,28 @@ def open_by_resident(
     )
 
 
+def open_on(session: Session, order_id: int, *, with_text: bool) -> schemas.OpenComplaint | None:
+    """The complaint open on an order, if any (the resident's words only ``with_text``)."""
+    row = session.execute(
+        select(Complaint, _ComplaintNote.body)
+        .outerjoin(_ComplaintNote, _ComplaintNote.id == Complaint.note_id)
+        .where(Complaint.order_id == order_id, Complaint.status == ComplaintStatus.OPEN.value)
+        .order_by(Complaint.id)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    open_, text = row
+    return schemas.OpenComplaint.model_validate(
+        {
+            "id": open_.id,
+            "source": open_.source,
+            "created_at": open_.created_at,
+            "text": text if with_text else None,
+        }
+    )
+
+
 def _complaint_query() -> Select[*tuple[Any, ...]]:
     return (
         select(
@@ -91,11 +114,17 @@ def _complaint_query() -> Select[*tuple[Any, ...]]:
             Order.volunteer_id,
             _ComplaintNote.body.label("note"),
             _ResolutionNote.body.label("resolution"),
+            # A complaint the agent's follow-up joined: their note beside the resident's.
+            case((FollowUp.note_id != Complaint.note_id, _FollowUpNote.body), else_=None).label(
+                "follow_up_note"
+            ),
         )
         .join(Order, Order.id == Complaint.order_id)
         .join(CatalogItem, CatalogItem.code == Order.item_code)
         .outerjoin(_ComplaintNote, _ComplaintNote.id == Complaint.note_id)
         .outerjoin(_ResolutionNote, _ResolutionNote.id == Complaint.resolution_note_id)
+        .outerjoin(FollowUp, FollowUp.id == Complaint.follow_up_id)
+        .outerjoin(_FollowUpNote, _FollowUpNote.id == FollowUp.note_id)
     )
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from api import schemas
-from api.stores import audit
+from api.stores import audit, complaints
 from api.stores.access import in_scope
 from api.stores.errors import (
     CLAIMED_BY_OTHER,
@@ -43,12 +43,14 @@ def list_follow_ups(
     limit: int,
     offset: int,
     township: str | None = None,
+    mine: bool = False,
     now: datetime | None = None,
 ) -> schemas.Page[schemas.FollowUpTask]:
     """Follow-up tasks in the viewer's townships; ``status=open`` is the staff queue.
 
     Open tasks come by priority (dissatisfied residents first), then longest waiting; done
-    tasks newest first; anything else oldest first. Numbers are masked in lists.
+    tasks newest first; anything else oldest first. Numbers are masked in lists. ``mine``:
+    only those the viewer settled (an agent's own handled tasks).
     """
     now = now or utcnow()
     agent_id = viewer.staff_id
@@ -59,6 +61,8 @@ def list_follow_ups(
         query = query.where(FollowUp.status == status.value)
     if township is not None:
         query = query.where(Order.township == township)
+    if mine:
+        query = query.where(FollowUp.agent_id == agent_id)
     total = total_rows(session, query)
     rows = session.execute(query.order_by(*_list_order(status)).limit(limit).offset(offset)).all()
     return schemas.Page[schemas.FollowUpTask](
@@ -212,6 +216,7 @@ def follow_up_detail(
             "volunteer_name": display_name(volunteer, chosen) if volunteer else None,
             "notes": notes,
             "complaint_id": complaint_id,
+            "open_complaint": complaints.open_on(session, o.id, with_text=holder),
             "calls": [
                 schemas.FollowUpCallOut.model_validate(c, from_attributes=True) for c in calls
             ],

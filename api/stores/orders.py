@@ -83,6 +83,9 @@ class Submitted:
     dispatch_policy: DispatchPolicy = DispatchPolicy.MANUAL
     number: str = ""
     item_name: str = ""
+    # Placed off the resident's own screen (by staff for a caller, or on the keypad line):
+    # they learn its number and link by SMS at once.
+    off_screen: bool = False
 
 
 def request_hash(body: schemas.OrderCreate, resident_id: int) -> str:
@@ -229,6 +232,7 @@ def create_order(
         dispatch_policy=policy,
         number=number,
         item_name=item.name,
+        off_screen=requester.channel != Channel.WEB,
     )
 
 
@@ -257,6 +261,7 @@ def _submitted(session: Session, order: Order, *, replayed: bool) -> Submitted:
         dispatch_policy=DispatchPolicy(order.dispatch_policy),
         number=order.number,
         item_name=item.name if item is not None else "",
+        off_screen=order.channel != Channel.WEB.value,
     )
 
 

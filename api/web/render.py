@@ -69,6 +69,7 @@ class Pages:
             "error_server": language.gettext(error_text.SERVER),
             "kept_sign_in": app in KEPT_SIGN_IN,
             "sms_code_attempts": self.settings.sms_code_max_attempts,
+            "common_items": service_words.COMMON,
             "service_words": service_words.WORDS,
             "service_separators": service_words.SEPARATORS.pattern,
             "statuses": {

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import Engine, insert, select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -17,9 +18,11 @@ from twilio.rest import Client
 
 from activities.contracts import SMS_IMPOSSIBLE, SmsInput, SmsResult
 from activities.sms import MAX_SEGMENTS_BY_NOTICE, Facts, SmsSender, compose, segments
+from api.sign_in_sms import code_text
 from core.models import SmsMessage
 from core.order_numbers import spoken
 from core.security import link_code, mask_link_codes, read_token, volunteer_link_code
+from core.settings import DEFAULT_SMS_SIGNATURE, Settings
 from core.twilio import TwilioAccount
 from core.twilio_errors import TWILIO_OUTCOME_UNKNOWN, TWILIO_UNAVAILABLE
 from core.vocab import Notice
@@ -80,6 +83,7 @@ def notify(activity: SmsSender, world: World, notice: Notice, **ids: Any) -> Sms
 def ids_for(world: World, notice: Notice) -> dict[str, Any]:
     """What the workflow passes with each notice."""
     return {
+        Notice.RECEIVED: {},
         Notice.DISPATCHED: {"volunteer_id": world.volunteer_id},
         Notice.WITHDRAWN: {"volunteer_id": world.volunteer_id},
         Notice.TEAM_DISPATCHED: {"unit_id": world.unit_id, "leader_id": world.leader_id},
@@ -114,6 +118,10 @@ def expectations(world: World, base: str) -> dict[Notice, Expected]:
     ref = spoken(world.number)
     place = world.township + world.village
     return {
+        # A caller who ordered by phone: the number to quote and their own order's link.
+        Notice.RECEIVED: Expected(
+            "resident", "resident", (ITEM_NAME, ref, "已受理", link + "?t="), False
+        ),
         Notice.DISPATCHED: Expected(
             "volunteer", "volunteer", (ref, ITEM_NAME, place, DEADLINE_TEXT, volunteer_link), False
         ),
@@ -160,7 +168,7 @@ def test_each_notice_reaches_the_right_person_with_the_right_text(
     recorded = {r.message_sid: r for r in rows(engine, world)}
     for message in messages:
         body = message["body"]
-        assert body.startswith("【志愿服务】")
+        assert body.startswith(DEFAULT_SMS_SIGNATURE)
         for fragment in expected.says:
             assert fragment in body, f"{notice}: {fragment!r} missing from {body!r}"
         # Nobody's phone number and no other person's name, ever.
@@ -423,15 +431,15 @@ def test_long_names_are_shortened_to_two_segments_at_most(notice: Notice) -> Non
         # Each link carries the code that opens the order for its recipient: a resident's
         # (the whole of it on a short domain), a volunteer's with their id (on a longer one).
         link="https://fw.songtao.gov.cn/orders/dutseswrHSRK1YYX?t=tq3frx.YKXpB8XrhK6t5err6t_tsw"
-        if notice is Notice.COMPLETED
+        if notice in (Notice.RECEIVED, Notice.COMPLETED)
         else "https://fw.songtao.gov.cn/volunteer/orders/dutseswrHSRK1YYX?t=9ix.tq3frx.YKXpB8XrhK6",
     )
     body = compose(notice, long)
     assert segments(body) <= MAX_SEGMENTS_BY_NOTICE.get(notice, 2), body
     if notice in (Notice.ACCEPTED, Notice.ESCALATED, Notice.WITHDRAWN):
         assert segments(body) == 1, body  # a little shortening buys the single segment
-    assert body.startswith("【志愿服务】")
-    if notice in (Notice.DISPATCHED, Notice.TEAM_DISPATCHED, Notice.COMPLETED):
+    assert body.startswith(DEFAULT_SMS_SIGNATURE)
+    if notice in (Notice.RECEIVED, Notice.DISPATCHED, Notice.TEAM_DISPATCHED, Notice.COMPLETED):
         assert long.link in body  # names are shortened, never the link
     # Short names are left as they are.
     assert ITEM_NAME in compose(notice, facts())
@@ -449,3 +457,15 @@ def test_segments_count_ucs2_units() -> None:
     assert segments("志" * 71) == 2
     assert segments("志" * 134) == 2
     assert segments("志" * 135) == 3
+
+
+def test_every_text_signs_with_the_one_signature_in_the_settings(settings: Settings) -> None:
+    # The sign-in code (sent by the API) and the order notices (sent by the worker) alike.
+    assert settings.sms_signature == DEFAULT_SMS_SIGNATURE == "【县新时代文明实践中心】"
+    other = settings.model_copy(update={"sms_signature": "【松桃志愿】"})
+    assert code_text(other, "123456").startswith("【松桃志愿】您的登录验证码")
+    for notice in Notice:
+        body = compose(notice, facts(), other.sms_signature)
+        assert body.startswith("【松桃志愿】") and body.count("【") == 1, body
+    with pytest.raises(ValidationError):
+        Settings(environment="test", sms_signature="志愿服务")  # carriers want 【…】

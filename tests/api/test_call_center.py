@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from api.database import Database
 from api.stores import follow_ups
-from api.stores.errors import Conflict
+from api.stores.errors import Conflict, found
 from core.db import make_sessionmaker, transaction, utcnow
-from core.models import AuditEntry, OrderNote, Volunteer
+from core.models import AuditEntry, Order, OrderNote, Volunteer
 from core.security import Principal, read_token
 from core.settings import Settings
 from core.vocab import FollowUpStatus, OrderStatus, QueueReason, Role
@@ -595,6 +595,7 @@ async def test_a_task_shows_its_order_and_every_automated_call(
         "answered_by": None,
         "digits": None,
         "outcome": "no-answer",
+        "confirm_rating": None,
     }
     assert at(calls[0]["placed_at"]) == BASE
     assert (calls[1]["answered_by"], calls[1]["digits"], calls[1]["outcome"]) == (
@@ -906,3 +907,87 @@ async def test_admins_resolving_at_once_resolve_it_once(
         winner["resolved_by"],
         f"处理{winner['resolved_by']}",
     )
+
+
+async def test_an_agents_handled_list_has_the_tasks_they_settled_and_no_one_elses(
+    api: httpx.AsyncClient, staff: Staff, database: Database
+) -> None:
+    me = await staff.agent()
+
+    def seed(session: Session) -> tuple[str, int]:
+        township = add_township(session)
+
+        def done(agent_id: int) -> int:
+            return add_follow_up(
+                session,
+                add_order(session, township),
+                status=FollowUpStatus.DONE,
+                done_at=BASE,
+                outcome="confirmed",
+                agent_id=agent_id,
+            )
+
+        mine = done(me.id)
+        done(me.id + 1000)
+        add_follow_up(session, add_order(session, township))  # open: settled by nobody yet
+        return township, mine
+
+    township, mine = await database.run(seed)
+    page = body(
+        await me.get(
+            "/api/follow-ups", params={"status": "done", "mine": True, "township": township}
+        )
+    )
+    assert ([t["id"] for t in page["items"]], page["total"]) == ([mine], 1)
+    everyone = body(
+        await me.get("/api/follow-ups", params={"status": "done", "township": township})
+    )
+    assert everyone["total"] == 2
+
+
+async def test_a_caller_is_found_by_their_number_in_the_agents_townships_and_audited(
+    api: httpx.AsyncClient, staff: Staff, database: Database
+) -> None:
+    def seed(session: Session) -> tuple[str, list[str]]:
+        def submitted(township: str, at: datetime) -> int:
+            order_id = add_order(session, township)
+            found(session.get(Order, order_id), "order", order_id).submitted_at = at
+            return order_id
+
+        township, elsewhere = add_township(session), add_township(session)
+        older = submitted(township, BASE - timedelta(days=3))
+        newer = submitted(township, BASE)
+        submitted(elsewhere, BASE + timedelta(days=1))
+        return township, [public_id(session, newer), public_id(session, older)]
+
+    township, ids = await database.run(seed)
+    agent = await staff.agent(township)
+    # Typed as people read it out: spaces, no country code.
+    caller = body(await agent.post("/api/callers/lookup", json={"phone": "138 0013 8000"}))
+    assert (caller["known"], caller["phone"], caller["resident_name"], caller["address"]) == (
+        True,
+        PHONE,
+        "龙秀英",
+        ADDRESS,
+    )
+    assert caller["township"] == township  # the latest in the agent's townships
+    assert [o["id"] for o in caller["orders"]] == ids  # newest first; the other township's left out
+
+    unknown = body(await agent.post("/api/callers/lookup", json={"phone": "13900000000"}))
+    assert (unknown["known"], unknown["orders"], unknown["address"]) == (False, [], None)
+
+    refused = await agent.post("/api/callers/lookup", json={"phone": "12345"})
+    assert refused.status_code in (400, 422) and refused.json()["code"], refused.text
+
+    def lookups(session: Session) -> list[tuple[str, dict[str, Any]]]:
+        rows = session.scalars(select(AuditEntry).where(AuditEntry.action == "caller.lookup"))
+        return [(row.actor, row.detail) for row in rows if row.actor == f"staff:{agent.id}"]
+
+    # Each lookup is on the trail, without the number typed.
+    assert await database.run(lookups) == [(f"staff:{agent.id}", {"by": "phone"})] * 2
+    resident = await api.post(
+        "/api/callers/lookup",
+        json={"phone": "13800138000"},
+        headers=await signin.resident(database, staff.settings),
+    )
+    assert resident.status_code == 403

@@ -157,6 +157,7 @@ def rules(ids: World) -> dict[tuple[str, str], Rule]:
         ("PUT", "/api/dispatch-policies/{scope}"): rule(ADMIN, body={"policy": "manual"}),
         ("GET", "/api/escalations"): rule(TADMIN, ADMIN),
         ("GET", "/api/follow-ups"): rule(AGENT, TADMIN, ADMIN),
+        ("POST", "/api/callers/lookup"): rule(AGENT, TADMIN, ADMIN, body={"phone": "13800138000"}),
         ("GET", "/api/follow-ups/{follow_up_id}"): rule(AGENT, ADMIN, hidden={TADMIN}),
         ("POST", "/api/follow-ups/{follow_up_id}/claim"): rule(AGENT),
         ("POST", "/api/follow-ups/{follow_up_id}/release"): rule(AGENT),

@@ -47,7 +47,11 @@ def staff_id(caller: Caller, settings: Settings) -> int:
 
 
 async def reviewed_order(
-    people: People, township: str, rating: str, phone: str = "13800138000"
+    people: People,
+    township: str,
+    rating: str,
+    phone: str = "13800138000",
+    comment: str | None = None,
 ) -> str:
     """An order taken round the loop up to the review by the resident of ``phone``; its id."""
     admin, resident = await people.admin(), await people.resident(phone)
@@ -63,7 +67,8 @@ async def reviewed_order(
             f"/api/orders/{order_id}/complete", json={"summary": "帮忙买了药。", "hours": 2}
         )
     )
-    await ok(await resident.post(f"/api/orders/{order_id}/review", json={"rating": rating}))
+    review = {"rating": rating, "comment": comment} if comment else {"rating": rating}
+    await ok(await resident.post(f"/api/orders/{order_id}/review", json=review))
     return order_id
 
 
@@ -256,6 +261,55 @@ async def test_an_agent_claims_the_task_records_a_complaint_and_an_admin_resolve
     assert report["settled_by"] == {"staff": 1}
     assert report["hours_to_follow_up"]["count"] == 1
     refused(await agent.get("/api/reports/follow-up"), "Forbidden", 403)
+
+
+async def test_a_complaint_the_agent_records_joins_the_one_the_resident_filed(
+    api: httpx.AsyncClient, people: People, township: str
+) -> None:
+    agent, admin = await people.agent(), await people.admin()
+    resident = await people.resident()
+    order_id = await reviewed_order(people, township, "dissatisfied")
+    await ok(
+        await resident.post(f"/api/orders/{order_id}/complaint", json={"text": "药买错了"}), 201
+    )
+    task_id = (await queued_task(agent, township, order_id))["id"]
+
+    # Before the call the agent sees the complaint already open, in the resident's words
+    # once they hold the task (not before).
+    unheld = await ok(await agent.get(f"/api/follow-ups/{task_id}"))
+    assert (unheld["open_complaint"]["source"], unheld["open_complaint"]["text"]) == (
+        "resident",
+        None,
+    )
+    await ok(await agent.post(f"/api/follow-ups/{task_id}/claim"))
+    held = await ok(await agent.get(f"/api/follow-ups/{task_id}"))
+    assert held["open_complaint"]["text"] == "药买错了"
+
+    await ok(
+        await agent.post(
+            f"/api/follow-ups/{task_id}/result",
+            json={"method": "phone", "outcome": "complaint", "notes": "电话里又说了一遍：药买错了"},
+        )
+    )
+    listed = await ok(
+        await admin.get("/api/complaints", params={"status": "open", "township": township})
+    )
+    [complaint] = listed["items"]  # one problem, one complaint
+    assert (
+        complaint["id"],
+        complaint["source"],
+        complaint["follow_up_id"],
+        complaint["note"],
+        complaint["follow_up_note"],
+    ) == (
+        held["open_complaint"]["id"],
+        "resident",
+        task_id,
+        "药买错了",
+        "电话里又说了一遍：药买错了",
+    )
+    done = await ok(await agent.get(f"/api/follow-ups/{task_id}"))
+    assert done["complaint_id"] == complaint["id"]
 
 
 async def test_two_agents_recording_at_once_close_the_order_once(

@@ -171,7 +171,7 @@ async def test_a_known_caller_hears_their_order_and_reorders_by_keypad(
     assert len(await database.run(placed)) == 2
     sim.wait()
     texts = [m["body"] for m in sim.messages() if m["to"] == "+86" + phone]
-    assert any(f"{number[:4]} {number[4:]}" in t and "已收到" in t for t in texts), texts
+    assert any(f"{number[:4]} {number[4:]}" in t and "已受理" in t for t in texts), texts
 
 
 async def test_a_new_caller_says_their_address_and_an_agent_calls_back(

@@ -8,6 +8,7 @@ The webhooks are public routes: Twilio signs in with its signature, never a bear
 
 from __future__ import annotations
 
+import json
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
@@ -222,6 +223,62 @@ async def test_the_gather_answers(app: httpx.AsyncClient, call: tuple[int, int])
     # There is no third round.
     response = await post(app, f"{gather}?round=3", voice_params(Digits=""))
     assert response.status_code == 422
+
+
+@pytest.mark.parametrize("reviewed", ["satisfied", "very_satisfied"])
+async def test_a_confirming_call_keeps_each_keys_meaning_whatever_was_reviewed(
+    app: httpx.AsyncClient,
+    temporal: Client,
+    database: Database,
+    call: tuple[int, int],
+    reviewed: str,
+) -> None:
+    order_id, call_id = call
+
+    def confirming(session: Session) -> None:
+        placed = session.get(FollowUpCall, call_id)
+        assert placed is not None
+        placed.confirm_rating = reviewed  # the call asks the resident to confirm their review
+
+    await database.run(confirming)
+    gather = f"/api/twilio/calls/{call_id}/gather"
+    grade = {"very_satisfied": "非常满意", "satisfied": "满意"}[reviewed]
+
+    doc = twiml(await post(app, f"/api/twilio/calls/{call_id}/voice", voice_params("CAc")))
+    greeting = "".join(doc.itertext())
+    assert f"您评价为{grade}，确认请按1；如需更改，请按2；" in greeting
+    # 1 confirms the resident's own rating.
+    doc = twiml(await post(app, f"{gather}?round=1", voice_params("CAc", Digits="1")))
+    assert [child.tag for child in doc] == ["Say", "Hangup"]
+    assert f"感谢您的评价：{grade}。" in (doc[0].text or "")
+    # 2 opens the usual four grades, whose 2 is 满意 after either review.
+    doc = twiml(await post(app, f"{gather}?round=1", voice_params("CAd", Digits="2")))
+    menu = doc.find("Gather")
+    assert menu is not None and menu.get("action", "").endswith("round=1&menu=1")
+    assert "非常满意请按1，满意请按2，一般请按3，不满意请按4" in "".join(menu.itertext())
+    doc = twiml(await post(app, f"{gather}?round=1&menu=1", voice_params("CAd", Digits="2")))
+    assert "感谢您的评价：满意。" in (doc[0].text or "")
+    doc = twiml(await post(app, f"{gather}?round=1&menu=1", voice_params("CAe", Digits="4")))
+    assert "很抱歉" in (doc[0].text or "")
+    # 3 means nothing on the confirming prompt: it plays once more.
+    doc = twiml(await post(app, f"{gather}?round=1", voice_params("CAf", Digits="3")))
+    again = doc.find("Gather")
+    assert again is not None and again.get("action", "").endswith("round=2")
+
+    # The workflow is told what each key meant, not left to guess from the digit.
+    told = [
+        (payload["event"], payload["digits"], payload["meaning"])
+        for signal in await signals(temporal, order_id)
+        for payload in [json.loads(signal.input.payloads[0].data)]
+        if payload["event"].startswith("gather")
+    ]
+    assert told == [
+        ("gather-1", "1", reviewed),
+        ("gather-1", "2", "menu"),
+        ("gather-menu-1", "2", "satisfied"),
+        ("gather-menu-1", "4", "dissatisfied"),
+        ("gather-1", "3", ""),
+    ]
 
 
 async def test_a_machine_is_hung_up_on_without_a_message(

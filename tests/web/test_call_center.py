@@ -54,13 +54,18 @@ async def test_an_agent_claims_a_follow_up_calls_and_records_a_complaint(
     township: str,
 ) -> None:
     url, settings = live
-    await asyncio.to_thread(sim.script, "+86" + UNHAPPY, ["answer:4"])
+    # Reviewed 满意 online: on the confirming call 2 opens the four grades, where 4 is 不满意.
+    await asyncio.to_thread(sim.script, "+86" + UNHAPPY, ["answer:2,4"])
     await asyncio.to_thread(sim.script, "+86" + WANTS_A_PERSON, ["answer:9"])
     async with httpx.AsyncClient(base_url=url) as http:
         people = People(http, database, settings)
         admin, agent_api = await people.admin(), await people.agent()
-        unhappy = await reviewed_order(people, township, "satisfied", UNHAPPY)
+        unhappy = await reviewed_order(people, township, "satisfied", UNHAPPY, "就是来得晚了点")
         wants = await reviewed_order(people, township, "very_satisfied", WANTS_A_PERSON)
+        complained = await (await people.resident(WANTS_A_PERSON)).post(
+            f"/api/orders/{wants}/complaint", json={"text": "理发师迟到了"}
+        )
+        assert complained.status_code == 201, complained.text
         unhappy_task = (await queued_task(agent_api, township, unhappy))["id"]
         wants_task = (await queued_task(agent_api, township, wants))["id"]
         first = await staff_username(database, Role.AGENT, [township])
@@ -95,8 +100,19 @@ async def test_an_agent_claims_a_follow_up_calls_and_records_a_complaint(
         script = page.locator("#script")
         await expect(script).to_contain_text("吴志愿者为您提供了")  # as the resident knows them
         await expect(script).to_contain_text("空巢老人探访")
-        await expect(script).to_contain_text("“满意”")  # the review to confirm
-        await expect(script).to_contain_text("不满意")  # why they are being called
+        # What they said last (4 on the call) leads; the older online review is recalled,
+        # never read back for them to confirm.
+        await expect(script).to_contain_text("您在回访电话里选了“不满意”，之前在网上评的是“满意”")
+        await expect(script).not_to_contain_text("请问是这样吗")
+        await expect(page.locator("#r-rating")).to_have_text("满意")
+        await expect(page.locator("#r-comment")).to_have_text("就是来得晚了点")
+        await expect(page.locator("#r-call")).to_have_text("不满意")
+        await expect(page.locator("#t-complaint")).to_be_hidden()
+        # The order's story: from the request to the review.
+        await expect(page.locator("#t-timeline li[data-event=submitted]")).to_have_count(1)
+        await expect(page.locator("#t-timeline li[data-event=reviewed]")).to_have_count(1)
+        # Nothing chosen for the agent: neither how they reached the resident nor the outcome.
+        await expect(page.locator("#result-form input:checked")).to_have_count(0)
         await expect(page.locator("#call-rows tr")).to_have_count(1)
         await expect(page.locator("#call-rows")).to_contain_text("4（不满意）")
         await expect(rows.nth(0)).to_have_attribute("aria-current", "true")
@@ -130,7 +146,13 @@ async def test_an_agent_claims_a_follow_up_calls_and_records_a_complaint(
         await inspect(other, "call-center-claim-refused", sizes=DESK)
         assert (await third.post(f"/api/follow-ups/{wants_task}/release")).status_code == 200
 
+        # The form refuses a result until the agent says how and what.
+        await page.click("#submit-result")
+        await expect(page.locator("#method-error")).to_have_text("请选择回访方式。")
+        await expect(page.locator("#outcome-error")).to_have_text("请选择回访结论。")
+        await inspect(page, "call-center-nothing-chosen", sizes=DESK)
         # A complaint needs what the resident said.
+        await page.check("input[name=method][value=phone]")
         await page.check("input[name=outcome][value=complaint]")
         await page.click("#submit-result")
         await expect(page.locator("#error")).to_have_text("请写明居民投诉的内容。")
@@ -142,12 +164,16 @@ async def test_an_agent_claims_a_follow_up_calls_and_records_a_complaint(
         await expect(page.locator("#task-body")).to_be_hidden()
         assert "+86" + UNHAPPY not in await page.content()  # the contact left with the task
         await expect(rows).to_have_count(1)
+        # The agent's own handled list has it now.
+        handled = page.locator(f"#handled-rows tr[data-id='{unhappy_task}']")
+        await expect(handled).to_contain_text("居民投诉")
+        await expect(handled).to_contain_text("电话")
         await inspect(page, "call-center-recorded", sizes=DESK)
 
         complaints = (await admin.get("/api/complaints", params={"township": township})).json()
-        [complaint] = complaints["items"]
-        assert (complaint["order_id"], complaint["note"]) == (
-            unhappy,
+        [complaint] = [c for c in complaints["items"] if c["order_id"] == unhappy]
+        assert (complaint["source"], complaint["note"]) == (
+            "follow_up",
             "志愿者迟到两小时，药也买错了",
         )
         order = (await admin.get(f"/api/orders/{unhappy}")).json()
@@ -157,6 +183,11 @@ async def test_an_agent_claims_a_follow_up_calls_and_records_a_complaint(
         await expect(other.locator(f"#queue-rows tr[data-id='{unhappy_task}']")).to_have_count(0)
         await page.click(f"button[data-claim='{wants_task}']")
         await expect(page.locator("#script")).to_contain_text("人工服务")
+        # The complaint the resident filed online is there before the call.
+        await expect(page.locator("#t-complaint")).to_contain_text("居民在网上投诉：“理发师迟到了”")
+        await expect(page.locator("#script")).to_contain_text("转给中心处理")
+        await expect(page.locator("#script")).to_contain_text("“非常满意”，请问是这样吗？")
+        await inspect(page, "call-center-open-complaint", sizes=DESK)
         await expect(page.locator("#call-rows")).to_contain_text("9（要求人工）")
         await page.click("#release")
         await expect(page.locator("#task-notice")).to_contain_text("已退回队列")

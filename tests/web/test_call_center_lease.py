@@ -50,6 +50,8 @@ async def test_a_lapsed_claim_takes_the_contact_off_the_screen(
     await expect(page.locator("#lease")).to_have_text(re.compile(r"^还剩 0:1\d$"))
     # Never reviewed: the agent asks, and the result must bring the rating.
     await expect(page.locator("#script")).to_contain_text("请问您对这次服务满意吗")
+    await page.check("input[name=method][value=phone]")
+    await page.check("input[name=outcome][value=confirmed]")
     await page.click("#submit-result")
     await expect(page.locator("#error")).to_have_text("请选择满意程度。")
     await expect(page.locator("#rating")).to_have_attribute("aria-invalid", "true")

@@ -196,7 +196,7 @@ async def test_a_township_admin_dispatches_notes_resolves_and_approves_in_the_co
     done = {"summary": "药已送到", "hours": 1}
     await ok(await volunteer.post(f"/api/orders/{order_id}/complete", json=done))
     # On the follow-up call the resident presses 4 (dissatisfied): the task goes to staff.
-    await asyncio.to_thread(sim.script, RESIDENT_PHONE, ["answer:4"])
+    await asyncio.to_thread(sim.script, RESIDENT_PHONE, ["answer:2,4"])  # 2: the four grades
     await ok(await resident.post(f"/api/orders/{order_id}/review", json={"rating": "average"}))
     agent = await people.agent()
     task_id = (await wait_for_follow_up(agent, order_id))["id"]

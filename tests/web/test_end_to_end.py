@@ -125,6 +125,7 @@ async def test_an_order_goes_round_the_loop_through_all_four_apps(
         # The script names the volunteer as residents know them (surname + 志愿者), not in full.
         await expect(agent.locator("#script")).to_contain_text("吴志愿者")
         await inspect(agent, "loop-agent-claimed", sizes=(DESKTOP,))
+        await agent.check("input[name=method][value=phone]")
         await agent.check("input[name=outcome][value=complaint]")
         await agent.fill("#notes", "志愿者迟到两小时")
         await agent.click("#submit-result")

@@ -230,7 +230,7 @@ async def test_a_rating_pressed_on_the_call_settles_the_follow_up(
     assert "139" not in heard  # volunteers' numbers start with 139 in these tests
     # The service was done for the resident, who is asked to confirm their own rating.
     assert "为您提供的“空巢老人探访”服务，您评价为满意，确认请按1" in heard
-    assert "非常满意请按2，一般请按3，不满意请按4" in heard and "您完成" not in heard
+    assert "如需更改，请按2" in heard and "您完成" not in heard
 
 
 async def test_sms_go_out_at_dispatch_accept_and_completion_and_report_delivery(
@@ -270,7 +270,7 @@ async def test_sms_go_out_at_dispatch_accept_and_completion_and_report_delivery(
     assert "空巢老人探访" in volunteer_sms
     assert "志愿者" in accepted_sms and "评价" in completed_sms
     # Staff read the resident's link with its code cut: it would let them act as the resident.
-    assert completed_sms.endswith("中心将电话回访。") and "?t=…" in completed_sms
+    assert completed_sms.endswith("中心将回访。") and "?t=…" in completed_sms
     assert {mask_link_codes(m["body"]) for m in sent.values()} == {
         volunteer_sms,
         accepted_sms,
@@ -294,7 +294,7 @@ async def test_sms_go_out_at_dispatch_accept_and_completion_and_report_delivery(
 async def test_a_rating_that_differs_from_the_review_is_recorded_as_corrected(
     system: Harness, api: ThreadedServer, sim: SimControl
 ) -> None:
-    sim.script(RESIDENT, ["answer:3"])
+    sim.script(RESIDENT, ["answer:2,3"])  # 2: the usual menu, where 3 is 一般
     handle = await to_reviewed(system, Rating.VERY_SATISFIED)
 
     view = await closed(handle)
@@ -379,7 +379,7 @@ async def test_unanswered_calls_retry_later_then_reach_the_call_center(
 @pytest.mark.parametrize(
     ("keys", "reason", "priority", "call_rating"),
     [
-        ("answer:4", QueueReason.DISSATISFIED, 0, "dissatisfied"),
+        ("answer:2,4", QueueReason.DISSATISFIED, 0, "dissatisfied"),
         ("answer:9", QueueReason.STAFF_REQUESTED, 1, None),
     ],
     ids=["dissatisfied", "nine"],
@@ -431,7 +431,7 @@ async def test_no_valid_key_twice_is_a_failed_attempt_and_is_tried_again(
 async def test_callbacks_twilio_repeats_are_applied_once(
     env: WorkflowEnvironment, system: Harness, api: ThreadedServer, sim: SimControl
 ) -> None:
-    sim.script(RESIDENT, ["no-answer", "answer:2"], duplicate_callbacks=True)
+    sim.script(RESIDENT, ["no-answer", "answer:2,1"], duplicate_callbacks=True)
     handle = await to_reviewed(system)
 
     snap = await until(system, handle, "call 1 ended", lambda s: ended(s) == 1)
@@ -484,7 +484,7 @@ async def test_staff_may_settle_it_between_calls_and_no_more_calls_follow(
 async def test_after_a_review_the_call_waits_and_a_changed_answer_is_a_correction(
     env: WorkflowEnvironment, system: Harness, api: ThreadedServer, sim: SimControl
 ) -> None:
-    sim.script(RESIDENT, ["answer:3"])  # reviewed 满意; 3 is 一般 on the confirming keypad
+    sim.script(RESIDENT, ["answer:2,3"])  # reviewed 满意; 2 opens the usual menu, 3 is 一般
     handle = await to_reviewed(system, Rating.SATISFIED)
     snap = await until(system, handle, "the follow-up opened", lambda s: s.follow_up is not None)
     assert sim.calls() == []  # not in the same second as the review
@@ -502,7 +502,9 @@ async def test_after_a_review_the_call_waits_and_a_changed_answer_is_a_correctio
     [played] = sim.calls()
     heard = " ".join(h["text"] for h in played["heard"])
     assert "您评价为满意，确认请按1" in heard
+    assert "非常满意请按1，满意请按2，一般请按3，不满意请按4" in heard  # the usual menu
     assert "感谢您的评价：一般" in heard
+    assert call.digits == "3"
 
 
 def _window_ahead() -> CallingHours:

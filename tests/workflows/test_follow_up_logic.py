@@ -141,6 +141,33 @@ def test_a_call_confirming_the_review_reads_1_as_it_and_2_to_4_as_the_others(
     assert heard(s, "gather-1", digits="9").outcome == CallOutcome.STAFF_REQUESTED
 
 
+@pytest.mark.parametrize("reviewed", [Rating.SATISFIED, Rating.VERY_SATISFIED])
+def test_keys_read_by_the_api_keep_one_meaning_whatever_was_reviewed(reviewed: Rating) -> None:
+    s = waiting()
+    s.confirming = reviewed
+    # 1 confirms; 2 opens the menu and settles nothing, whose keys are the usual grades.
+    meanings = [
+        ("gather-1", "1", reviewed.value, CallOutcome.RATED, reviewed),
+        ("gather-1", "9", "staff", CallOutcome.STAFF_REQUESTED, None),
+        ("gather-2", "3", "", CallOutcome.NO_INPUT, None),
+    ]
+    for event, digits, meaning, outcome, rating in meanings:
+        s.calls.clear()
+        s.seen_callbacks.clear()
+        call = heard(s, event, digits=digits, meaning=meaning)
+        assert (call.outcome, call.rating) == (outcome, rating)
+    s.calls.clear()
+    s.seen_callbacks.clear()
+    opened = heard(s, "gather-2", digits="2", meaning="menu")
+    assert (opened.outcome, opened.rating) == (None, None)  # not "no input" at the last round
+    chose = heard(s, "gather-menu-1", digits="2", meaning="satisfied")
+    assert (chose.outcome, chose.rating) == (CallOutcome.RATED, Rating.SATISFIED)
+    s.calls.clear()
+    s.seen_callbacks.clear()
+    heard(s, "gather-1", digits="2", meaning="menu")
+    assert heard(s, "gather-menu-2", digits="", meaning="").outcome == CallOutcome.NO_INPUT
+
+
 def test_a_confirmed_review_closes_as_confirmed_and_another_key_as_a_correction() -> None:
     s = waiting()
     s.confirming = s.review_rating

@@ -13,6 +13,8 @@ from datetime import datetime
 from activities.contracts import CallRecord, EventRecord
 from core.vocab import (
     GATHER_ROUNDS,
+    MENU,
+    STAFF,
     STAFF_KEY,
     ActorKind,
     CallOutcome,
@@ -66,12 +68,14 @@ def classify(s: OrderState, progress: CallProgress) -> None:
     elif progress.event.startswith("gather-"):
         digits = (progress.digits or "").strip()
         call.digits = digits
-        meaning = keypad(digits, confirming=s.confirming)
+        meaning = read_keys(s, progress, digits)
         if isinstance(meaning, Rating):
             call.outcome = CallOutcome.RATED
             call.rating = meaning
         elif meaning == STAFF_KEY:
             call.outcome = CallOutcome.STAFF_REQUESTED
+        elif meaning == MENU:
+            pass  # the four-grade menu plays next: the call goes on
         elif gather_round(progress.event) >= GATHER_ROUNDS:
             # Earlier misses repeat the prompt (the TwiML does it); the last one ends it.
             call.outcome = CallOutcome.NO_INPUT
@@ -79,9 +83,21 @@ def classify(s: OrderState, progress: CallProgress) -> None:
         call.outcome = CALL_END_OUTCOMES.get(progress.event.removeprefix("status:"))
 
 
+def read_keys(s: OrderState, progress: CallProgress, digits: str) -> Rating | str | None:
+    """A rating, ``STAFF_KEY``, ``MENU`` or ``None``: as the API read the keys, or, in a
+    signal from before it did, as confirming calls then meant them (histories replay)."""
+    if progress.meaning is None:
+        return keypad(digits, confirming=s.confirming)
+    if progress.meaning == STAFF:
+        return STAFF_KEY
+    if progress.meaning == MENU:
+        return MENU
+    return Rating(progress.meaning) if progress.meaning in Rating._value2member_map_ else None
+
+
 def gather_round(event_name: str) -> int:
-    """``gather-2`` → 2 (an unparsable round counts as the last)."""
-    suffix = event_name.removeprefix("gather-")
+    """``gather-2`` or ``gather-menu-2`` → 2 (an unparsable round counts as the last)."""
+    suffix = event_name.removeprefix("gather-").removeprefix("menu-")
     return int(suffix) if suffix.isdigit() else GATHER_ROUNDS
 
 

@@ -75,6 +75,9 @@ class OrderInput:
     # The service's Chinese name, for the Temporal UI's summary and details (orders started
     # before it decode with "" and show the code alone).
     item_name: str = ""
+    # Text the resident the number and their link at once (an order staff took for a caller);
+    # orders started before it decode with False, so their histories replay unchanged.
+    received_sms: bool = False
 
 
 @dataclass
@@ -82,8 +85,10 @@ class CallProgress:
     """What a Twilio webhook reported about a follow-up call (sent as a signal).
 
     ``event`` names the callback: ``answered`` (the TwiML was fetched), ``gather-<n>`` (the
-    n-th prompt's keys) or ``status:<CallStatus>`` (the call ended). Twilio may deliver a
-    callback more than once: each ``(call_sid, event)`` is applied once.
+    n-th prompt's keys; ``gather-menu-<n>`` in the menu a confirming call opened) or
+    ``status:<CallStatus>`` (the call ended). Twilio may deliver a callback more than once:
+    each ``(call_sid, event)`` is applied once. ``meaning``: what the keys meant, as the API
+    read them (``core.vocab.key_meaning``); ``None`` in signals sent before it did.
     """
 
     call_id: int
@@ -92,6 +97,7 @@ class CallProgress:
     call_status: str | None = None
     answered_by: str | None = None
     digits: str | None = None
+    meaning: str | None = None
 
 
 @dataclass

@@ -61,7 +61,7 @@ with workflow.unsafe.imports_passed_through():
         SEARCH_ATTRIBUTES,
     )
     from core.timeouts import DATABASE_ATTEMPT, DATABASE_FIRST_RETRY
-    from core.vocab import OPEN_STATUSES, CallOutcome, OrderStatus
+    from core.vocab import OPEN_STATUSES, CallOutcome, Notice, OrderStatus
     from core.workflow_ids import workflow_id
     from workflows.order import follow_up
     from workflows.order import messages as msg
@@ -138,6 +138,10 @@ class OrderWorkflow:
     @workflow.run
     async def run(self, inp: msg.OrderInput) -> msg.OrderView:
         self._describe()
+        if inp.notify and inp.received_sms:
+            # Keyed on the submitted event (seq 1): sent once however often the run replays.
+            received = SmsInput(order_id=inp.order_id, notice=Notice.RECEIVED, seq=inp.last_seq)
+            self._notices.append(asyncio.create_task(self._send_sms(received)))
         watcher = asyncio.create_task(self._watch_deadline())
         await self._until_completed_or_cancelled()
         if self._s.status != OrderStatus.CANCELLED:

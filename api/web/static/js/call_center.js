@@ -3,8 +3,8 @@
 // and the result form. Everything goes through /api/follow-ups.
 "use strict";
 (() => {
-  const { _, $, api, showError } = App;
-  const { el, table, when, countdown, live, start } = Desk;
+  const { _, $, api, showError, fieldError } = App;
+  const { el, table, when, countdown, live, start, EVENTS, ACTORS } = Desk;
 
   const REASONS = {
     dissatisfied: [_("居民不满意"), "urgent"],
@@ -20,6 +20,10 @@
     lost: _("没有回执"),
   };
   const KEYS = { 1: RATINGS.very_satisfied, 2: RATINGS.satisfied, 3: RATINGS.average, 4: RATINGS.dissatisfied, 9: _("要求人工") };
+  const METHODS = { phone: _("电话"), home_visit: _("入户"), field_visit: _("实地查看") };
+  const OUTCOMES = {
+    confirmed: _("确认评价"), rating_corrected: _("更正评价"), complaint: _("居民投诉"), unreachable: _("联系不上"),
+  };
   const day = new Intl.DateTimeFormat(App.data.lang, { timeZone: App.data.timezone, month: "long", day: "numeric" });
 
   let items = {};  // catalog item code → name (the queue lists codes)
@@ -89,23 +93,80 @@
   });
 
   // --- the task held ---------------------------------------------------------------------
-  function scriptLines(d) {
+  // The script follows what the resident actually said: their last word (a key pressed on
+  // the automated call) comes before an older online review, which is then only recalled,
+  // never read back for them to confirm.
+  function scriptLines(d, order) {
     const lines = [say(_("您好，我是县志愿服务中心的回访员，请问是{name}吗？"), { name: d.resident_name || _("居民") })];
     const served = d.completed_at ? day.format(new Date(d.completed_at)) : _("前几天");
     const service = d.item_name;
     lines.push(d.volunteer_name
       ? say(_("{when}，{volunteer}为您提供了“{service}”服务，想耽误您一分钟做个回访。"), { when: served, volunteer: d.volunteer_name, service })
       : say(_("{when}，我们的志愿者为您提供了“{service}”服务，想耽误您一分钟做个回访。"), { when: served, service }));
-    if (d.queue_reason === "dissatisfied") lines.push(_("您在回访电话里选了“不满意”，能和我说说哪里没做好吗？我们一定改进。"));
-    if (d.queue_reason === "staff_requested") lines.push(_("您在回访电话里选择了人工服务，请问有什么需要我们帮忙的？"));
-    lines.push(d.review_rating
-      ? say(_("您给这次服务的评价是“{rating}”，请问是这样吗？"), { rating: RATINGS[d.review_rating] })
-      : _("请问您对这次服务满意吗？非常满意、满意、一般，还是不满意？"));
+    const review = d.review_rating && RATINGS[d.review_rating];
+    const comment = reviewComment(order);
+    // Only 不满意 on the call reaches a person (other grades close the order by themselves).
+    const unhappy = d.queue_reason === "dissatisfied" || d.call_rating === "dissatisfied";
+    if (unhappy) {
+      const pressed = RATINGS.dissatisfied;
+      lines.push(review
+        ? say(_("您在回访电话里选了“{pressed}”，之前在网上评的是“{review}”。能和我说说哪里没做好吗？我们一定改进。"), { pressed, review })
+        : say(_("您在回访电话里选了“{pressed}”，能和我说说哪里没做好吗？我们一定改进。"), { pressed }));
+    } else if (d.queue_reason === "staff_requested") {
+      lines.push(_("您在回访电话里选择了人工服务，请问有什么需要我们帮忙的？"));
+    }
+    if (d.open_complaint) lines.push(_("您反映的问题我们已经转给中心处理，今天您还想补充什么吗？"));
+    if (unhappy || !review) {
+      lines.push(_("请问您对这次服务满意吗？非常满意、满意、一般，还是不满意？"));
+    } else {
+      lines.push(comment
+        ? say(_("您给这次服务的评价是“{rating}”，还留言说“{comment}”，请问是这样吗？"), { rating: review, comment })
+        : say(_("您给这次服务的评价是“{rating}”，请问是这样吗？"), { rating: review }));
+    }
     lines.push(say(_("谢谢您！有需要随时拨打服务热线{hotline}。"), { hotline: App.data.hotline }));
     return lines.map((line) => el("p", {}, line));
   }
 
-  function fillTask(d) {
+  // The resident's own words with their review, when they wrote some.
+  const reviewComment = (order) => {
+    const reviewed = order && [...order.timeline].reverse().find((e) => e.event === "reviewed");
+    return (reviewed && reviewed.note) || "";
+  };
+
+  function actorText(e, d) {
+    const [kind] = String(e.actor || "").split(":");
+    if (kind === "volunteer" && d.volunteer_name) return d.volunteer_name;
+    return ACTORS[kind] || kind;
+  }
+
+  function fillStory(d, order) {
+    $("r-rating").textContent = d.review_rating ? RATINGS[d.review_rating] : _("未评价");
+    $("r-comment").textContent = reviewComment(order) || _("没有留言");
+    $("r-call").textContent = d.call_rating ? RATINGS[d.call_rating] : _("没有按键评价");
+    $("t-complaint").hidden = !d.open_complaint;
+    $("complaint-text").textContent = d.open_complaint
+      ? say(_("{when}，{who}：“{text}”"), {
+        when: App.time(d.open_complaint.created_at),
+        who: d.open_complaint.source === "resident" ? _("居民在网上投诉") : _("回访时记录的投诉"),
+        text: d.open_complaint.text || "—",
+      }) : "";
+    $("t-timeline").replaceChildren(...(order ? order.timeline : []).map((e) => el(
+      "li", { dataset: { event: e.event } },
+      el("time", { dateTime: e.at }, App.time(e.at)),
+      el("strong", {}, EVENTS[e.event] || e.event), " · ", actorText(e, d),
+      e.note ? el("span", { class: "note" }, ` “${e.note}”`) : null,
+    )));
+  }
+
+  // On a call confirming the review, 1 meant that rating (and 2 opened the usual menu, whose
+  // keys are the usual grades): what a rated call meant is the rating it brought.
+  function keyText(c, d) {
+    if (c.confirm_rating && c.outcome === "rated" && c.attempt === d.call_attempts && d.call_rating) return RATINGS[d.call_rating];
+    if (c.confirm_rating && c.digits === "1") return RATINGS[c.confirm_rating];
+    return KEYS[c.digits] || _("无效按键");
+  }
+
+  function fillTask(d, order) {
     $("t-item").textContent = d.item_name;
     $("t-number").textContent = App.spoken(d.order_number);
     $("t-reason").replaceChildren(reasonChip(d.queue_reason));
@@ -114,12 +175,13 @@
     $("c-phone").textContent = d.resident_phone;
     $("c-phone").href = `tel:${d.resident_phone}`;
     $("c-address").textContent = d.address || "—";
-    $("script").replaceChildren(...scriptLines(d));
+    $("script").replaceChildren(...scriptLines(d, order));
+    fillStory(d, order);
     table($("call-rows"), d.calls, [
       (c) => String(c.attempt),
       (c) => when(c.placed_at),
       (c) => CALL_OUTCOMES[c.outcome] || (c.state === "ended" ? _("已结束") : _("进行中")),
-      (c) => (c.digits ? `${c.digits}（${KEYS[c.digits] || _("无效按键")}）` : "—"),
+      (c) => (c.digits ? `${c.digits}（${keyText(c, d)}）` : "—"),
     ], { empty: _("没有拨打过自动回访电话。"), key: (c) => c.attempt });
     $("result-form").reset();
     ruleHints();
@@ -128,9 +190,10 @@
   async function openTask(id) {
     const detail = await api("GET", `/api/follow-ups/${id}`);
     if (!detail.mine) return;  // never show a task (or its contact) we do not hold
+    const order = await api("GET", `/api/orders/${detail.order_id}`);
     epoch += 1;
     current = detail;
-    fillTask(detail);
+    fillTask(detail, order);
     $("task-notice").hidden = true;
     $("task-empty").hidden = true;
     $("task-body").hidden = false;
@@ -143,7 +206,7 @@
     $("task-body").hidden = true;
     $("task-empty").hidden = false;
     countdown($("lease"), null);
-    for (const id of ["c-name", "c-phone", "c-address", "script"]) $(id).replaceChildren();
+    for (const id of ["c-name", "c-phone", "c-address", "script", "t-timeline", "complaint-text", "r-comment"]) $(id).replaceChildren();
     $("c-phone").removeAttribute("href");
     $("task-notice").textContent = notice || "";
     $("task-notice").hidden = !notice;
@@ -171,7 +234,7 @@
   }));
 
   // --- the result --------------------------------------------------------------------------
-  const chosen = (name) => document.querySelector(`input[name=${name}]:checked`).value;
+  const chosen = (name) => document.querySelector(`input[name=${name}]:checked`)?.value || null;
   // The rating is needed to correct one, or when the resident never rated the service
   // (unless they could not be reached at all).
   function ratingNeeded(outcome) {
@@ -179,7 +242,8 @@
   }
   function ruleHints() {
     const outcome = chosen("outcome");
-    $("rating-field").hidden = outcome === "unreachable" || (outcome === "confirmed" && current && current.review_rating);
+    for (const name of ["method", "outcome"]) if (chosen(name)) fieldError(name, null);
+    $("rating-field").hidden = !outcome || outcome === "unreachable" || (outcome === "confirmed" && current && current.review_rating);
     $("rating-label").classList.toggle("required", ratingNeeded(outcome));
     $("rating").required = ratingNeeded(outcome);
     $("rating-hint").textContent = outcome === "rating_corrected" ? _("居民改口时，选他现在说的满意程度。")
@@ -198,6 +262,13 @@
     showError(null);
     for (const id of ["rating", "notes"]) $(id).removeAttribute("aria-invalid");
     const outcome = chosen("outcome");
+    // Nothing is chosen for the agent: a dissatisfied call is never confirmed by accident.
+    const unchosen = [["method", _("请选择回访方式。")], ["outcome", _("请选择回访结论。")]].filter(([name]) => !chosen(name));
+    if (unchosen.length) {
+      for (const [name, message] of unchosen) fieldError(name, message);
+      document.querySelector(`input[name=${unchosen[0][0]}]`).focus();
+      return;
+    }
     const body = { method: chosen("method"), outcome };
     const rating = $("rating").value;
     if (!$("rating-field").hidden && rating) body.rating = rating;
@@ -226,8 +297,22 @@
       for (const field of err.fields || []) $(field)?.setAttribute("aria-invalid", "true");
     }
     $("submit-result").disabled = false;
-    await refreshQueue().catch(showError);
+    await Promise.all([refreshQueue(), refreshHandled()]).catch(showError);
   });
+
+  // --- what this agent settled -----------------------------------------------------------
+  async function refreshHandled() {
+    const page = await api("GET", "/api/follow-ups?status=done&mine=true&limit=50");
+    $("handled-count").textContent = say(_("共 {n} 条"), { n: page.total });
+    table($("handled-rows"), page.items, [
+      (t) => App.spoken(t.order_number),
+      (t) => items[t.item_code] || t.item_code,
+      (t) => METHODS[t.method] || "—",
+      (t) => OUTCOMES[t.outcome] || "—",
+      (t) => (t.rating ? RATINGS[t.rating] : "—"),
+      (t) => when(t.done_at),
+    ], { empty: _("您还没有办结过回访。") });
+  }
 
   start(async () => {
     try {
@@ -235,5 +320,6 @@
       for (const category of catalog) for (const item of category.items) items[item.code] = item.name;
     } catch (err) { showError(err); }
     live(4000, refreshQueue);
+    live(0, refreshHandled);
   });
 })();

@@ -2,25 +2,10 @@
 "use strict";
 const Console = (() => {
   const { _, $, api, showError, time } = App;
-  const { el, table, countdown, live, start, everything } = Desk;
+  const { el, table, countdown, live, start, everything, STATUS, EVENTS, ACTORS } = Desk;
   const LIVE_MS = 3000;
 
-  // The one vocabulary of statuses for staff (api/web/vocabulary.py), in the reader's language.
-  const STATUS = App.data.statuses;
   const { RATINGS } = App;
-  const EVENTS = {
-    submitted: _("提交求助"), dispatched: _("派单"), redispatched: _("改派"), open_call: _("发布抢单"),
-    assigned: _("队长指派"), accepted: _("接单"), declined: _("拒单"), accept_timeout: _("未及时接单"),
-    undispatchable: _("无人可派"), hurried: _("居民催办"), checked_in: _("到达"), checked_out: _("离开"),
-    completed: _("服务完成"), reviewed: _("评价"), review_window_expired: _("评价期已过"),
-    follow_up_created: _("等待回访"), follow_up_queued: _("转人工回访"), call_placed: _("回访电话拨出"),
-    call_ended: _("回访电话结束"), followed_up: _("回访完成"), escalated: _("超时督办"),
-    cancelled: _("取消"), closed: _("办结"), complaint: _("居民投诉"),
-  };
-  const ACTORS = {
-    resident: _("居民"), admin: _("中心管理员"), call_center: _("回访坐席"), volunteer: _("志愿者"),
-    leader: _("队长"), system: _("系统"), center: _("中心"),
-  };
   const UNIT_KINDS = { institute: _("新时代文明实践所"), station: _("新时代文明实践站"), team: _("志愿服务队") };
   const ROLES = { admin: _("管理员"), agent: _("回访坐席") };
 

@@ -5,6 +5,23 @@
 window.Desk = (() => {
   const { _, $, api, showError, tokens } = App;
 
+  // An order's status, what happened on its timeline and who did it, as staff read them.
+  // The one vocabulary of statuses for staff (api/web/vocabulary.py), in the reader's language.
+  const STATUS = App.data.statuses;
+  const EVENTS = {
+    submitted: _("提交求助"), dispatched: _("派单"), redispatched: _("改派"), open_call: _("发布抢单"),
+    assigned: _("队长指派"), accepted: _("接单"), declined: _("拒单"), accept_timeout: _("未及时接单"),
+    undispatchable: _("无人可派"), hurried: _("居民催办"), checked_in: _("到达"), checked_out: _("离开"),
+    completed: _("服务完成"), reviewed: _("评价"), review_window_expired: _("评价期已过"),
+    follow_up_created: _("等待回访"), follow_up_queued: _("转人工回访"), call_placed: _("回访电话拨出"),
+    call_ended: _("回访电话结束"), followed_up: _("回访完成"), escalated: _("超时督办"),
+    cancelled: _("取消"), closed: _("办结"), complaint: _("居民投诉"),
+  };
+  const ACTORS = {
+    resident: _("居民"), admin: _("中心管理员"), call_center: _("回访坐席"), volunteer: _("志愿者"),
+    leader: _("队长"), system: _("系统"), center: _("中心"),
+  };
+
   // An element with properties (dataset and attributes by prefix) and children (text or nodes).
   function el(tag, props = {}, ...children) {
     const node = document.createElement(tag);
@@ -143,5 +160,5 @@ window.Desk = (() => {
     setTimeout(() => URL.revokeObjectURL(link.href), 60000);
   }
 
-  return { el, table, when, clock, countdown, live, start, everything, download };
+  return { el, table, when, clock, countdown, live, start, everything, download, STATUS, EVENTS, ACTORS };
 })();

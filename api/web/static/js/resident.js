@@ -2,13 +2,8 @@
 "use strict";
 const Resident = (() => {
   const { _, $, api, showError, fieldError, time, countdown, tokens } = App;
-  const english = App.data.lang === "en";
-  const named = (thing) => (english && thing.name_en) || thing.name;
-  const el = (tag, props = {}, ...children) => {
-    const node = Object.assign(document.createElement(tag), props);
-    node.append(...children.filter((c) => c !== null && c !== undefined));
-    return node;
-  };
+  // The menu, its tiles and search, and the order's fields are shared with the staff's form.
+  const { named, el, icon, menu } = OrderForm;
   // The page refreshes itself every few seconds (the brief's ceiling is 5 s).
   const POLL_MS = 4000;
 
@@ -26,35 +21,6 @@ const Resident = (() => {
     }
     if (order.status === "closed" && order.follow_up && order.follow_up.status === "done") return _("已回访，办结");
     return STATUS[order.status] || _("处理中");
-  }
-
-  // The commonest needs of a rural county's residents, many of them elderly (DOMAIN.md):
-  // these tiles come first; the rest of the menu follows by category. Codes a deployment
-  // has removed simply do not show.
-  const COMMON = [
-    "care.elderly_visit", "care.errands", "care.disability", "health.clinic",
-    "neighbourhood.repairs", "neighbourhood.haircut", "science.smartphone", "legal.consultation",
-  ];
-  // Words people use for these needs, so the search finds 代购代办 when they type 买药, and
-  // what cuts a search into terms: both from core/service_words.py, whose rule search() follows.
-  const WORDS = App.data.service_words;
-  const SEPARATORS = new RegExp(App.data.service_separators);
-  // Icons drawn for the common items; the others show their category's icon.
-  const ITEM_ICONS = new Set(["care.elderly_visit", "care.errands", "care.disability", "neighbourhood.repairs",
-    "neighbourhood.haircut", "science.smartphone"]);
-  const CATEGORY_ICONS = new Set(["theory", "civility", "education", "science", "agritech", "culture", "fitness",
-    "environment", "health", "care", "legal", "rescue", "neighbourhood"]);
-  const icon = (item, category) => {
-    const file = ITEM_ICONS.has(item) ? item : (CATEGORY_ICONS.has(category) ? category : "service");
-    return `/static/img/services/${file}.svg`;
-  };
-
-  // The menu as the API has it, with each item's category: the home list names services too.
-  async function menu() {
-    const catalog = await api("GET", "/api/catalog");
-    const items = new Map();
-    for (const category of catalog) for (const item of category.items) items.set(item.code, { ...item, category });
-    return { catalog, items };
   }
 
   // An expired sign-in sends the reader back to the sign-in form, then carries on.
@@ -101,88 +67,10 @@ const Resident = (() => {
 
   // --- The request form -------------------------------------------------------------------
 
-  function tile(item) {
-    const input = el("input", { type: "radio", name: "item_code", value: item.code });
-    const label = el("label", { className: "tile" }, input,
-      el("img", { src: icon(item.code, item.category.code), alt: "", width: 48, height: 48 }),
-      el("span", { textContent: named(item) }));
-    // What the search matches: both languages' names, the category, people's own words.
-    label.dataset.words = [item.name, item.name_en, item.category.name, item.category.name_en, WORDS[item.code] || ""]
-      .join(" ").toLowerCase();
-    return label;
-  }
-
-  function buildMenu(catalog, items) {
-    const common = COMMON.filter((code) => items.has(code));
-    $("common").replaceChildren(...common.map((code) => tile(items.get(code))));
-    $("common-title").hidden = common.length === 0;
-    $("by-category").replaceChildren(...catalog.map((category) => {
-      const rest = category.items.filter((item) => !common.includes(item.code));
-      if (!rest.length) return null;
-      const section = el("section", { className: "menu-group" },
-        el("h3", { className: "menu-title", textContent: named(category) }),
-        el("div", { className: "tiles" }, ...rest.map((item) => tile(items.get(item.code)))));
-      return section;
-    }).filter(Boolean));
-  }
-
-  // Typing narrows the tiles; Enter picks the only match (or goes to the first of several)
-  // instead of submitting the form. A search that finds nothing says so.
-  function search() {
-    const box = $("service-search");
-    const tiles = () => [...document.querySelectorAll("#service-menu .tile")];
-    const apply = () => {
-      // "#1" or "买药" alike: stray marks are dropped; a term matches a service's names, or
-      // contains one of the words people use for it ("帮我买药" finds 代购代办).
-      const terms = box.value.toLowerCase().split(SEPARATORS).filter(Boolean);
-      const asked = box.value.trim() !== "";
-      let shown = 0;
-      for (const t of tiles()) {
-        const hit = terms.length > 0 && terms.every((term) => t.dataset.words.includes(term)
-          || t.dataset.words.split(" ").some((word) => word.length > 1 && /[^\x00-\x7f]/.test(word) && term.includes(word)));
-        t.hidden = asked && !hit;
-        if (!t.hidden) shown += 1;
-      }
-      for (const group of document.querySelectorAll("#service-menu .tiles")) {
-        const title = group.previousElementSibling;
-        if (title) title.hidden = ![...group.children].some((t) => !t.hidden);
-      }
-      // The rest of the menu opens when the search finds something there.
-      if (asked) $("more").open = [...$("by-category").querySelectorAll(".tile")].some((t) => !t.hidden);
-      $("search-result").textContent = !asked ? ""
-        : shown ? _("找到 {n} 项服务").replace("{n}", shown)
-          : _("没有找到“{q}”，请换个说法，或在下面的全部服务里找。").replace("{q}", box.value.trim());
-      return tiles().filter((t) => !t.hidden);
-    };
-    box.addEventListener("input", apply);
-    box.addEventListener("keydown", (ev) => {
-      if (ev.key !== "Enter") return;
-      ev.preventDefault();
-      const found = apply();
-      if (!found.length) { box.value && box.select(); return; }
-      const radio = found[0].querySelector("input");
-      if (found.length === 1) { radio.checked = true; radio.dispatchEvent(new Event("change", { bubbles: true })); }
-      radio.focus();
-    });
-  }
-
-  async function villages(township) {
-    const select = $("village_id");
-    select.replaceChildren(new Option(township ? _("不清楚，不选") : _("请先选乡镇"), ""));
-    select.disabled = true;
-    if (!township) return;
-    const [place] = await api("GET", `/api/places?township=${encodeURIComponent(township)}`);
-    for (const v of (place && place.villages) || []) select.append(new Option(v.name, v.id));
-    select.disabled = select.options.length === 1;
-    $("village-hint").textContent = select.disabled ? _("这个乡镇还没有登记村（社区），不用选") : _("不清楚可以不选");
-  }
-
-  const REQUIRED = ["reason", "township", "address", "resident_name"];
-
   // What the reader has filled in stays in this tab until the order is made: a sign-in asked
   // at 提交求助 (or a reload) must not wipe it.
   const DRAFT = tokens.key("draft");
-  const DRAFTED = [...REQUIRED, "village_id"];
+  const DRAFTED = ["reason", "township", "address", "resident_name", "village_id"];
   function saveDraft() {
     const picked = document.querySelector("input[name=item_code]:checked");
     const draft = { item_code: picked ? picked.value : "" };
@@ -195,73 +83,30 @@ const Resident = (() => {
     if (!draft) return;
     const radio = draft.item_code && document.querySelector(`input[name=item_code][value="${CSS.escape(draft.item_code)}"]`);
     if (radio) { radio.checked = true; radio.dispatchEvent(new Event("change", { bubbles: true })); }
-    for (const name of REQUIRED) $(name).value = draft[name] || "";
-    if (draft.township) await villages(draft.township).catch(() => undefined);
-    $("village_id").value = draft.village_id || "";
+    $("reason").value = draft.reason || "";
+    await OrderForm.fillPlace({ ...draft, village_id: draft.village_id || null }).catch(() => undefined);
   }
 
   async function orderForm() {
-    let catalog, items, townships;
-    try {
-      [{ catalog, items }, townships] = await Promise.all([menu(), api("GET", "/api/townships")]);
-    } catch (err) { showError(err); return; }
-    buildMenu(catalog, items);
-    search();
-    for (const t of townships) $("township").append(new Option(named(t), t.name));
-    $("township").addEventListener("change", () => villages($("township").value).catch(showError));
-    $("services").addEventListener("change", (ev) => {
-      if (ev.target.name !== "item_code") return;
-      fieldError("item_code", null);
-      $("picked").textContent = _("您选的服务：{name}").replace("{name}", named(items.get(ev.target.value)));
-      $("picked").hidden = false;
-    });
-    await restoreDraft();
-    // Anyone may look through the menu and fill the form; signing in is asked at 提交求助.
-    App.signIn(() => undefined, { quiet: true });
-
-    // One key per filled-in form: a double click or a retry never makes two orders,
-    // while an edited form (or one restored by Back) is a new request with a new key.
-    let key = App.newKey();
-    $("order-form").addEventListener("input", (ev) => {
-      if (ev.target.id === "service-search") return;
-      saveDraft();
-      key = App.newKey();
-      $("submit").disabled = false;
-      if (ev.target.id) fieldError(ev.target.id, null);
-    });
-    window.addEventListener("pageshow", (ev) => { if (ev.persisted) { key = App.newKey(); $("submit").disabled = false; } });
-    $("order-form").addEventListener("change", saveDraft);
     const submitAgain = () => $("order-form").requestSubmit();
-    $("order-form").addEventListener("submit", async (ev) => {
-      ev.preventDefault();
-      showError(null);
-      const picked = document.querySelector("input[name=item_code]:checked");
-      const body = { item_code: picked ? picked.value : "" };
-      const missing = [];
-      if (!picked) missing.push(["item_code", _("请先选一项服务")]);
-      for (const name of REQUIRED) {
-        body[name] = $(name).value.trim();
-        if (!body[name]) missing.push([name, _("请填写{field}").replace("{field}", document.querySelector(`label[for=${name}]`).textContent.trim())]);
-      }
-      if ($("village_id").value) body.village_id = Number($("village_id").value);
-      if (missing.length) {
-        for (const [name, message] of missing) fieldError(name, message);
-        const [first] = missing[0];
-        (first === "item_code" ? document.querySelector("input[name=item_code]") : $(first)).focus();
-        return;
-      }
-      $("submit").disabled = true;
-      saveDraft();
-      try {
-        if (!(await App.signedIn())) { App.askSignIn(submitAgain); return; }
-        const order = await api("POST", "/api/orders", body, { "Idempotency-Key": key });
-        sessionStorage.removeItem(DRAFT);
-        location.href = `/orders/${order.id}`;
-      } catch (err) {
+    try {
+      await OrderForm.wire({
+        // Anyone may fill the form; signing in is asked at 提交求助, and the form is kept.
+        ready: async () => {
+          saveDraft();
+          if (await App.signedIn()) return true;
+          App.askSignIn(submitAgain);
+          return false;
+        },
+        placed: (order) => { sessionStorage.removeItem(DRAFT); location.href = `/orders/${order.id}`; },
         // The sign-in ran out (and could not be renewed): sign in below, the form stays.
-        if (err.status === 401) App.askSignIn(submitAgain); else showError(err);
-      } finally { $("submit").disabled = false; }
-    });
+        failed: (err) => { if (err.status !== 401) return false; App.askSignIn(submitAgain); return true; },
+      });
+    } catch (err) { showError(err); return; }
+    await restoreDraft();
+    App.signIn(() => undefined, { quiet: true });
+    $("order-form").addEventListener("input", (ev) => { if (ev.target.id !== "service-search") saveDraft(); });
+    $("order-form").addEventListener("change", saveDraft);
   }
 
   // --- One order ----------------------------------------------------------------------------
