@@ -26,12 +26,22 @@ from temporalio.exceptions import ApplicationError
 
 from activities.contracts import SEND_SMS, SMS_IMPOSSIBLE, SmsInput, SmsResult
 from core.db import insert_ignore, utcnow
-from core.models import CatalogItem, Order, OrderEvent, SmsMessage, Unit, Village, Volunteer
+from core.models import (
+    CatalogItem,
+    Order,
+    OrderEvent,
+    SmsMessage,
+    SmsOptOut,
+    Unit,
+    Village,
+    Volunteer,
+)
 from core.order_numbers import spoken
 from core.phones import e164, mask_for_log
 from core.quiet_hours import OfferTimeouts
 from core.security import mask_link_codes
 from core.settings import DEFAULT_SMS_SIGNATURE
+from core.sms_replies import offer_code
 from core.twilio import TwilioAccount
 from core.twilio_errors import (
     Verdict,
@@ -50,6 +60,7 @@ catalog_items = cast(Table, CatalogItem.__table__)
 villages = cast(Table, Village.__table__)
 units = cast(Table, Unit.__table__)
 volunteers = cast(Table, Volunteer.__table__)
+opt_outs = cast(Table, SmsOptOut.__table__)
 order_events = cast(Table, OrderEvent.__table__)
 
 # States of an sms_messages row.
@@ -63,7 +74,12 @@ MAX_SEGMENTS: Final = 2
 # A volunteer's link carries the code that acts as them on the order (see
 # ``core.security.volunteer_link_code``) on the volunteer page's longer path: one segment
 # more, rather than cutting the service and the place they need to decide.
-MAX_SEGMENTS_BY_NOTICE: Final = {Notice.DISPATCHED: 3, Notice.TEAM_DISPATCHED: 3}
+# The completion text says how to rate by reply (1-4) for those who cannot open the link.
+MAX_SEGMENTS_BY_NOTICE: Final = {
+    Notice.DISPATCHED: 3,
+    Notice.TEAM_DISPATCHED: 3,
+    Notice.COMPLETED: 3,
+}
 
 
 @dataclass(frozen=True)
@@ -84,6 +100,8 @@ class Facts:
     level: int | None = None
     # When the offer lapses (dispatch texts): the moment the volunteer's page shows too.
     answer_by: datetime | None = None
+    # What a reply names this order by when the reader has several open (``core.sms_replies``).
+    code: str = ""
 
     @property
     def place(self) -> str:
@@ -103,9 +121,11 @@ def _received(f: Facts) -> str:
 
 
 def _dispatched(f: Facts) -> str:
+    # A keypad phone answers by reply; the code picks this order out of several open.
     return (
         f"新派单{f.ref}：{f.item}，地点{f.place}，"
-        f"请于{_answer(f)}{_when(f.deadline)}前完成。详情{f.link}"
+        f"请于{_answer(f)}{_when(f.deadline)}前完成。"
+        f"回复“1 {f.code}”接单，“2 {f.code}”谢绝。详情{f.link}"
     )
 
 
@@ -121,9 +141,12 @@ def _accepted(f: Facts) -> str:
 
 
 def _completed(f: Facts) -> str:
-    # The volunteer did the work, for the resident: "为您提供的", never "您…完成的". Kept
-    # short: with the signature and the link's code it must still fit two segments unclipped.
-    return f"为您提供的“{f.item}”（单号{f.ref}）已完成，请评价：{f.link} 中心将回访。"
+    # The volunteer did the work, for the resident: "为您提供的", never "您…完成的". A keypad
+    # phone rates by reply (core.sms_replies); a smartphone opens the link.
+    return (
+        f"为您提供的“{f.item}”（单号{f.ref}）已完成，请评价：回复1非常满意、2满意、3一般、"
+        f"4不满意，或点{f.link} 中心将回访。"
+    )
 
 
 def _escalated(f: Facts) -> str:
@@ -322,6 +345,12 @@ class SmsSender:
             if to in seen:  # the same admin number listed twice
                 continue
             seen.add(to)
+            if self._opted_out(to):
+                activity.logger.info(
+                    "%s: %s %s asked for no notices", where, recipient.kind, recipient.id
+                )
+                result.skipped += 1
+                continue
             claimed = self._claim(inp, notice, recipient, to, body)
             if claimed is None:
                 result.skipped += 1
@@ -338,6 +367,11 @@ class SmsSender:
             result.refused,
         )
         return result
+
+    def _opted_out(self, to: str) -> bool:
+        """The number replied 退订/STOP (``api/sms_inbox.py``): no notices until 订阅/START."""
+        with self._engine.connect() as conn:
+            return conn.scalar(select(opt_outs.c.phone).where(opt_outs.c.phone == to)) is not None
 
     # ---- what the texts say and who gets them -----------------------------------------
 
@@ -388,6 +422,7 @@ class SmsSender:
             unit=unit,
             level=level if level is not None else row.escalation_level,
             answer_by=answer_by,
+            code=offer_code(row.id),
         )
 
     def _link(self, public_id: str, inp: SmsInput) -> str:

@@ -32,11 +32,18 @@ class QuietHours:
     end_minute: int
     timezone: str = "Asia/Shanghai"
 
-    def __post_init__(self) -> None:
+    def checked(self) -> QuietHours:
+        """These hours, if they make sense (the settings and ``parse`` check them once; a
+        workflow's input is not checked again, it is read as it was written).
+
+        Raises:
+            ValueError: Outside the day, or starting when they end.
+        """
         if not (0 <= self.start_minute < _DAY and 0 <= self.end_minute <= _DAY):
             raise ValueError(f"quiet hours out of the day: {self.start_minute}-{self.end_minute}")
         if self.start_minute == self.end_minute % _DAY:
             raise ValueError("quiet hours must start and end at different times, like 21:00-07:00")
+        return self
 
     @classmethod
     def parse(cls, text: str, timezone: str = "Asia/Shanghai") -> QuietHours:
@@ -46,7 +53,7 @@ class QuietHours:
             ValueError: For text that is not ``HH:MM-HH:MM``.
         """
         start, end = window_minutes(text, "quiet hours look like 21:00-07:00")
-        return cls(start_minute=start, end_minute=end, timezone=timezone)
+        return cls(start_minute=start, end_minute=end, timezone=timezone).checked()
 
     def __str__(self) -> str:
         return f"{hhmm(self.start_minute)}-{hhmm(self.end_minute)}"
@@ -65,6 +72,10 @@ class QuietHours:
 
         The arithmetic is in UTC, so a day with a daylight-saving change counts its real hours.
         """
+        try:
+            self.checked()
+        except ValueError:
+            return start + window  # hours that make no sense stop no clock
         zone = ZoneInfo(self.timezone)
         moment = start.astimezone(UTC)
         left = window

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, delete, insert, select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 from twilio.rest import Client
@@ -19,10 +19,12 @@ from twilio.rest import Client
 from activities.contracts import SMS_IMPOSSIBLE, SmsInput, SmsResult
 from activities.sms import MAX_SEGMENTS_BY_NOTICE, Facts, SmsSender, compose, segments
 from api.sign_in_sms import code_text
-from core.models import SmsMessage
+from core.db import utcnow
+from core.models import SmsMessage, SmsOptOut
 from core.order_numbers import spoken
 from core.security import link_code, mask_link_codes, read_token, volunteer_link_code
 from core.settings import DEFAULT_SMS_SIGNATURE, Settings
+from core.sms_replies import offer_code
 from core.twilio import TwilioAccount
 from core.twilio_errors import TWILIO_OUTCOME_UNKNOWN, TWILIO_UNAVAILABLE
 from core.vocab import Notice
@@ -117,13 +119,17 @@ def expectations(world: World, base: str) -> dict[Notice, Expected]:
     volunteer_link = f"{base}/volunteer/orders/{world.public_id}?t="
     ref = spoken(world.number)
     place = world.township + world.village
+    code = offer_code(world.order_id)
     return {
         # A caller who ordered by phone: the number to quote and their own order's link.
         Notice.RECEIVED: Expected(
             "resident", "resident", (ITEM_NAME, ref, "已受理", link + "?t="), False
         ),
         Notice.DISPATCHED: Expected(
-            "volunteer", "volunteer", (ref, ITEM_NAME, place, DEADLINE_TEXT, volunteer_link), False
+            "volunteer",
+            "volunteer",
+            (ref, ITEM_NAME, place, DEADLINE_TEXT, volunteer_link, f"回复“1 {code}”接单"),
+            False,
         ),
         Notice.TEAM_DISPATCHED: Expected(
             "leader", "leader", (world.unit_name, ref, ITEM_NAME, place, volunteer_link), False
@@ -132,7 +138,10 @@ def expectations(world: World, base: str) -> dict[Notice, Expected]:
             "resident", "resident", (ITEM_NAME, ref, "志愿者", "接单", DEADLINE_TEXT), True
         ),
         Notice.COMPLETED: Expected(
-            "resident", "resident", (ITEM_NAME, ref, "已完成", "评价", link + "?t=", "回访"), False
+            "resident",
+            "resident",
+            (ITEM_NAME, ref, "已完成", "回复1非常满意", "4不满意", link + "?t=", "回访"),
+            False,
         ),
         Notice.ESCALATED: Expected(
             "admins", "admin", (ref, ITEM_NAME, world.township, "2级"), True
@@ -201,6 +210,21 @@ def test_each_notice_reaches_the_right_person_with_the_right_text(
         assert sim_message(simulator, message["sid"]).status_callback == status_url
         assert sim_message(simulator, message["sid"]).from_ == CENTER
         assert webhook_kinds(message) == [("message-status", "POST", status_url, 204)] * 2
+
+
+def test_a_number_that_replied_stop_gets_no_notices_until_it_replies_start(
+    engine: Engine, world: World, twilio: Client, sim: SimControl, public_base_url: str
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(insert(SmsOptOut).values(phone=world.resident_e164, opted_out_at=utcnow()))
+    activity = sender(engine, twilio, public_base_url)
+    quiet = notify(activity, world, Notice.ACCEPTED, **ids_for(world, Notice.ACCEPTED))
+    assert quiet == SmsResult(sent=0, skipped=1, refused=0)
+    assert sim.messages() == []
+    with engine.begin() as conn:
+        conn.execute(delete(SmsOptOut).where(SmsOptOut.phone == world.resident_e164))
+    later = SmsInput(order_id=world.order_id, notice=Notice.ACCEPTED, seq=SEQ + 1)
+    assert ActivityEnvironment().run(activity.send_sms, later).sent == 1
 
 
 def test_recipient_ids_are_the_people_the_notice_is_for(

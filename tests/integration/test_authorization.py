@@ -23,11 +23,14 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.main import create_app
+from api.stores import call_requests
+from api.stores.call_requests import CALLBACK
 from core.db import insert_ignore
-from core.models import HonourRoll
+from core.models import CallRequest, HonourRoll
 from core.security import CertificateClaim, certificate_code
 from core.settings import Settings
 from tests.integration.test_apps_api import photo_file
@@ -233,6 +236,15 @@ def rules(ids: World) -> dict[tuple[str, str], Rule]:
         ("POST", "/api/twilio/calls/{call_id}/gather"): Rule(frozenset(), everyone=403),
         ("POST", "/api/twilio/calls/{call_id}/status"): Rule(frozenset(), everyone=403),
         ("POST", "/api/twilio/sms/{sms_id}/status"): Rule(frozenset(), everyone=403),
+        ("POST", "/api/twilio/inbound/voice"): Rule(frozenset(), everyone=403),
+        ("POST", "/api/twilio/inbound/voice/keys"): Rule(frozenset(), everyone=403),
+        ("POST", "/api/twilio/inbound/voice/recorded"): Rule(frozenset(), everyone=403),
+        ("POST", "/api/twilio/inbound/sms"): Rule(frozenset(), everyone=403),
+        # Callers of the keypad line belong to no township: every desk sees the queue.
+        ("GET", "/api/call-requests"): rule(AGENT, TADMIN, ADMIN),
+        ("POST", "/api/call-requests/{request_id}/claim"): rule(AGENT),
+        ("POST", "/api/call-requests/{request_id}/release"): rule(AGENT),
+        ("POST", "/api/call-requests/{request_id}/done"): rule(AGENT, body={"outcome": "no_need"}),
     }
 
 
@@ -246,6 +258,7 @@ class World:
     complaint_id: int
     staff_id: int
     photo_id: str
+    call_request_id: int = 0
     certificate: str = ""
     callers: dict[str, Caller] = field(default_factory=dict)
 
@@ -264,7 +277,19 @@ class World:
             item_code="care.errands",
             call_id=1,
             sms_id=1,
+            request_id=self.call_request_id,
         )
+
+
+def _a_call_back(session: Session) -> int:
+    """A caller of the keypad line who pressed 0: a call-back task in the agents' queue."""
+    call_sid = "CA" + uuid.uuid4().hex
+    call_requests.ask_for_agent(
+        session, kind=CALLBACK, call_sid=call_sid, phone="+8613900007777", resident_id=None
+    )
+    found = session.scalar(select(CallRequest.id).where(CallRequest.call_sid == call_sid))
+    assert found is not None
+    return found
 
 
 async def build(people: People, township: str) -> World:
@@ -316,6 +341,7 @@ async def build(people: People, township: str) -> World:
         ),
     )
     await people.db.run(_a_roll)
+    world.call_request_id = await people.db.run(_a_call_back)
     world.callers = {
         ANON: people.anonymous,
         RES: await people.resident(),

@@ -32,7 +32,6 @@ from worker import build_worker
 
 PUBLIC = "http://testserver"
 PATH = "/api/twilio/inbound/sms"
-RESIDENT_PHONE = "13800138000"
 
 
 @pytest.fixture
@@ -85,8 +84,15 @@ async def enlisted(people: People, township: str) -> tuple[int, str]:
     return int((await ok(await admin.post("/api/volunteers", json=body), 201))["id"]), phone
 
 
-async def dispatched(people: People, township: str, volunteer_id: int) -> dict[str, Any]:
-    resident, admin = await people.resident(RESIDENT_PHONE), await people.admin()
+def new_phone() -> str:
+    return f"139{uuid.uuid4().int % 10**8:08d}"
+
+
+async def dispatched(
+    people: People, township: str, volunteer_id: int, phone: str
+) -> dict[str, Any]:
+    """An order of the resident at ``phone``, dispatched to the volunteer."""
+    resident, admin = await people.resident(phone), await people.admin()
     order = await ok(await resident.post("/api/orders", json=submission(township)), 201)
     return dict(
         await ok(
@@ -106,7 +112,8 @@ async def test_the_whole_loop_by_keypad_replies_each_applied_once(
     people: People, township: str, database: Database
 ) -> None:
     volunteer_id, phone = await enlisted(people, township)
-    order = await dispatched(people, township, volunteer_id)
+    resident_phone = new_phone()
+    order = await dispatched(people, township, volunteer_id, resident_phone)
     spoken = f"{order['number'][:4]} {order['number'][4:]}"
 
     sid = "SM" + uuid.uuid4().hex
@@ -124,7 +131,7 @@ async def test_the_whole_loop_by_keypad_replies_each_applied_once(
     after = await status_of(people, order["id"])
     assert (after["status"], after["hours"]) == ("completed", 2.5)
 
-    rated = said(await texted(people, RESIDENT_PHONE, "4 来得太晚"))
+    rated = said(await texted(people, resident_phone, "4 来得太晚"))
     assert "工作人员会尽快与您联系" in rated
     after = await status_of(people, order["id"])
     assert (after["status"], after["rating"], after["review_channel"]) == (
@@ -160,8 +167,8 @@ async def test_a_decline_keeps_its_reason_and_several_offers_need_their_code(
     people: People, township: str
 ) -> None:
     volunteer_id, phone = await enlisted(people, township)
-    first = await dispatched(people, township, volunteer_id)
-    second = await dispatched(people, township, volunteer_id)
+    first = await dispatched(people, township, volunteer_id, new_phone())
+    second = await dispatched(people, township, volunteer_id, new_phone())
 
     listed = said(await texted(people, phone, "1"))
     assert listed.count("（") == 2 and "请带上代码回复" in listed
@@ -188,7 +195,7 @@ async def test_a_decline_keeps_its_reason_and_several_offers_need_their_code(
 async def test_a_stranger_gets_one_answer_a_day_and_stop_is_kept(
     people: People, database: Database
 ) -> None:
-    stranger = f"139{uuid.uuid4().int % 10**8:08d}"
+    stranger = new_phone()
     assert "服务热线" in said(await texted(people, stranger, "1"))
     assert said(await texted(people, stranger, "接")) == ""
 
@@ -218,7 +225,7 @@ async def test_an_unsigned_reply_is_refused_and_changes_nothing(
     people: People, township: str, database: Database
 ) -> None:
     volunteer_id, phone = await enlisted(people, township)
-    order = await dispatched(people, township, volunteer_id)
+    order = await dispatched(people, township, volunteer_id, new_phone())
     refused = await texted(people, phone, "1", signed=False)
     assert refused.status_code == 403
     assert (await status_of(people, order["id"]))["status"] == "dispatched"

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from core.models import OrderEvent
+from core.models import OrderEvent, Volunteer, VolunteerSkill
 from core.quiet_hours import QuietHours
 from core.vocab import DispatchPolicy, OrderStatus
 from tests.helpers import Harness, Registry
@@ -106,9 +106,19 @@ async def test_suggest_policy_waits_for_the_admin_then_moves_on_by_itself(
     assert (await system.settled_events(handle))[-3:] == ["dispatched", "declined", "dispatched"]
 
 
+def _retire_skilled(session: Session, category: str) -> None:
+    skilled = select(VolunteerSkill.volunteer_id).where(
+        or_(VolunteerSkill.code == category, VolunteerSkill.code.startswith(f"{category}."))
+    )
+    session.execute(update(Volunteer).where(Volunteer.id.in_(skilled)).values(active=False))
+
+
 async def test_auto_policy_with_nobody_to_ask_is_undispatchable_at_once(
     system: Harness, registry: Registry
 ) -> None:
+    # Ranking is county-wide: nobody to ask means no active volunteer with the skill anywhere,
+    # whatever earlier tests (the console's pages among them) left registered.
+    await system.db.run(_retire_skilled, "legal")
     await registry.policy("legal", DispatchPolicy.AUTO)
     handle = await system.submit(item_code="legal.education")
     view = await until(handle, lambda v: v.undispatchable)

@@ -355,7 +355,8 @@ const Console = (() => {
     let moving = null;
     const refresh = async () => {
       const [apps, vols] = await Promise.all([
-        api("GET", "/api/volunteers?application=pending&limit=200"), api("GET", "/api/volunteers?limit=200"),
+        // Every volunteer on record, page by page: one just registered is never left off.
+        api("GET", "/api/volunteers?application=pending&limit=200"), everything("/api/volunteers"),
       ]);
       table($("apps-body"), apps.items, [
         (v) => v.name, (v) => v.township, (v) => skillList(v.skills), (v) => time(v.created_at),
@@ -363,7 +364,7 @@ const Console = (() => {
           action(_("批准"), v.name, async () => { await api("POST", `/api/volunteers/${v.id}/approve`); await refresh(); }),
           action(_("不批准"), v.name, async () => { await api("POST", `/api/volunteers/${v.id}/refuse`); await refresh(); }, { class: "secondary" })),
       ], { empty: _("没有待审核的申请") });
-      table($("vols-body"), vols.items.filter((v) => v.active), [
+      table($("vols-body"), vols.filter((v) => v.active), [
         (v) => v.name, (v) => v.township, (v) => unitName(v.unit_id), (v) => `${v.open_orders}/${v.max_open_orders}`,
         (v) => String(v.completed_orders), (v) => (v.paused ? _("暂停接单") : _("可接单")),
         (v) => el("span", { class: "actions" },
