@@ -15,13 +15,13 @@ from enum import StrEnum
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from twilio.twiml.voice_response import Gather, Record, VoiceResponse
+from twilio.twiml.voice_response import Record, VoiceResponse
 
 from api.stores.call_requests import Heard
+from api.twiml import LANGUAGE, one_key
 from core.settings import Settings
 from core.vocab import OrderStatus
 
-LANGUAGE = "zh-CN"
 PERSON_KEY = "0"
 OTHER_KEY = "9"
 ROUNDS = 2  # a menu is said, then said once more when nothing (or a wrong key) is pressed
@@ -87,16 +87,7 @@ def ask(
     response = VoiceResponse()
     if before:
         response.say(before, language=LANGUAGE)
-    gather = Gather(
-        num_digits=1,
-        action=keys_url(settings, step, round_, item),
-        method="POST",
-        timeout=6,
-        action_on_empty_result=True,
-        language=LANGUAGE,
-    )
-    gather.say(text, language=LANGUAGE)
-    response.append(gather)
+    one_key(response, keys_url(settings, step, round_, item), text, timeout=6)
     return str(response.to_xml())
 
 
@@ -119,13 +110,6 @@ def record(settings: Settings, item: str | None, before: str = "") -> str:
     # Twilio requests the action only for a recording with sound in it; after silence the
     # call goes on to the next verb, which asks for the same handler with no recording.
     response.redirect(recorded_url(settings, item), method="POST")
-    return str(response.to_xml())
-
-
-def goodbye(text: str) -> str:
-    response = VoiceResponse()
-    response.say(text, language=LANGUAGE)
-    response.hangup()
     return str(response.to_xml())
 
 

@@ -61,21 +61,27 @@ def greeting(facts: CallFacts, settings: Settings) -> str:
     return f"您好，这里是{settings.center_name}的志愿服务回访电话。{service}，请您评价：{MENU_TEXT}"
 
 
-def prompt(
-    facts: CallFacts, settings: Settings, *, round_: int, text: str, in_menu: bool = False
-) -> str:
-    """A ``<Gather>`` of one key around ``text``; no or invalid input posts to the action."""
-    response = VoiceResponse()
+def one_key(response: VoiceResponse, action: str, text: str, *, timeout: int) -> None:
+    """Append a ``<Gather>`` of one key around ``text``; no key posts an empty ``Digits``."""
     gather = Gather(
         num_digits=1,
-        action=call_gather_url(settings.public_base_url, facts.call_id, round_, menu=in_menu),
+        action=action,
         method="POST",
-        timeout=8,
+        timeout=timeout,
         action_on_empty_result=True,
         language=LANGUAGE,
     )
     gather.say(text, language=LANGUAGE)
     response.append(gather)
+
+
+def prompt(
+    facts: CallFacts, settings: Settings, *, round_: int, text: str, in_menu: bool = False
+) -> str:
+    """A ``<Gather>`` of one key around ``text``; no or invalid input posts to the action."""
+    response = VoiceResponse()
+    url = call_gather_url(settings.public_base_url, facts.call_id, round_, menu=in_menu)
+    one_key(response, url, text, timeout=8)
     return str(response.to_xml())
 
 

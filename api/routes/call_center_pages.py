@@ -23,3 +23,9 @@ async def workbench(pages: PagesDep) -> HTMLResponse:
 async def order_for_caller(pages: PagesDep) -> HTMLResponse:
     """代居民下单: an agent or admin orders for a caller (hotline) or a walk-in."""
     return pages.render("call_center/new.html", app="call-center")
+
+
+@router.get("/call-center/call-backs")
+async def call_backs(pages: PagesDep) -> HTMLResponse:
+    """来电回拨: callers of the keypad line waiting for an agent (pressed 0, or left a message)."""
+    return pages.render("call_center/call_backs.html", app="call-center")

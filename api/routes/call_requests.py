@@ -9,16 +9,25 @@ number in full, and each claim is audited.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+import httpx
+from anyio import to_thread
+from fastapi import APIRouter, Query, Request, Response
 
 from api import schemas
 from api.auth import AgentActor, StaffActor, client_ip
 from api.deps import DatabaseDep, SettingsDep
+from api.errors import UNAVAILABLE, ApiError
 from api.params import CallRequestId
+from api.responses import refusals
 from api.stores import agents, call_requests
+from core.settings import Settings
+from core.twilio import make_client
 from core.vocab import CallRequestStatus
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api", tags=["call-center"], responses=schemas.ERRORS)
 
@@ -65,15 +74,79 @@ async def release_call_request(
 
 @router.post("/call-requests/{request_id}/done", response_model=schemas.CallRequestOut)
 async def finish_call_request(
-    request_id: CallRequestId, actor: AgentActor, body: schemas.CallRequestDone, db: DatabaseDep
+    request_id: CallRequestId,
+    actor: AgentActor,
+    body: schemas.CallRequestDone,
+    db: DatabaseDep,
+    settings: SettingsDep,
 ) -> schemas.CallRequestOut:
     """Close the task: ``ordered`` names the order taken for the caller (it must be for the
     number that called: 422 ``NotTheCallersOrder``), or why none was."""
-    done, _recording = await db.run(
+    done, recording = await db.run(
         call_requests.finish,
         request_id,
         agents.me(actor),
         outcome=body.outcome,
         order_public_id=body.order_id,
     )
+    if recording is not None:
+        await _forget(settings, recording)
     return done
+
+
+@router.get(
+    "/call-requests/{request_id}/recording",
+    response_class=Response,
+    responses={
+        200: {"content": {"audio/wav": {}}, "description": "What the caller said"},
+        **refusals({503: "Twilio did not answer"}),
+    },
+)
+async def play_recording(
+    request_id: CallRequestId,
+    actor: AgentActor,
+    request: Request,
+    db: DatabaseDep,
+    settings: SettingsDep,
+) -> Response:
+    """What an intake caller said after the tone, for the agent holding the task (each play
+    audited). It stays at Twilio until the task is done, then it is deleted there; it is
+    never kept here, nor in Temporal."""
+    sid = await db.run(
+        call_requests.recording_for,
+        request_id,
+        agents.me(actor),
+        viewer=actor,
+        ip=client_ip(request),
+    )
+    url = (
+        f"{settings.twilio_api_base_url.rstrip('/')}/2010-04-01/Accounts/"
+        f"{settings.twilio_account_sid}/Recordings/{sid}.wav"
+    )
+    token = settings.twilio_auth_token.get_secret_value() if settings.twilio_auth_token else ""
+    try:
+        async with httpx.AsyncClient(timeout=20) as http:
+            got = await http.get(url, auth=(settings.twilio_account_sid or "", token))
+    except httpx.HTTPError as exc:
+        raise ApiError(503, UNAVAILABLE, "Twilio did not answer; try again") from exc
+    if got.status_code != 200:
+        raise ApiError(503, UNAVAILABLE, f"Twilio answered {got.status_code} for the recording")
+    return Response(
+        content=got.content, media_type="audio/wav", headers={"Cache-Control": "no-store"}
+    )
+
+
+async def _forget(settings: Settings, recording_sid: str) -> None:
+    """Delete the recording at Twilio once the task is done (a failure is logged: it would
+    otherwise stay there until Twilio's own retention ends)."""
+    client = make_client(settings)
+    if client is None:
+        return
+
+    def delete() -> None:
+        client.recordings(recording_sid).delete()
+
+    try:
+        await to_thread.run_sync(delete)
+    except Exception:
+        log.warning("recording %s could not be deleted at Twilio", recording_sid, exc_info=True)

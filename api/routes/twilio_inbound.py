@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from twilio.twiml.messaging_response import MessagingResponse
 
-from api import ivr, schemas
+from api import ivr, schemas, twiml
 from api.commands import OrderCommands
 from api.deps import DatabaseDep, SettingsDep, TemporalDep
 from api.errors import ApiError
@@ -80,7 +80,7 @@ async def keys_pressed(
     digits = params.get("Digits", "").strip()
     phone = _phone(params, settings)
     if phone is None:
-        return _twiml(ivr.goodbye("无法识别您的号码，请稍后再拨。再见。"))
+        return _twiml(twiml.goodbye("无法识别您的号码，请稍后再拨。再见。"))
     if digits == ivr.PERSON_KEY:
         return _twiml(await _person(params, phone, db, settings))
     who = await db.run(call_requests.caller, phone)
@@ -122,7 +122,7 @@ async def _again(
 ) -> str:
     """Nothing (or a key the menu has not) pressed: the menu once more, then goodbye."""
     if round_ >= ivr.ROUNDS:
-        return ivr.goodbye(
+        return twiml.goodbye(
             f"感谢您的来电。需要帮助请再次拨打，或拨打{settings.center_hotline}。再见。"
         )
     again, missed = round_ + 1, "没有听清您的选择。"
@@ -144,7 +144,7 @@ async def _person(params: dict[str, str], phone: str, db: DatabaseDep, settings:
         phone=phone,
         resident_id=who.resident_id,
     )
-    return ivr.goodbye("好的，工作人员会尽快给您回电，请保持电话畅通。再见。")
+    return twiml.goodbye("好的，工作人员会尽快给您回电，请保持电话畅通。再见。")
 
 
 async def _order(
@@ -163,7 +163,7 @@ async def _order(
     try:
         await limits.check_order_submit(who.resident_id, None)
     except ApiError:
-        return ivr.goodbye("您今天的求助次数较多，请稍后再拨，或按0转人工服务。再见。")
+        return twiml.goodbye("您今天的求助次数较多，请稍后再拨，或按0转人工服务。再见。")
     needs = dict(await db.run(call_requests.common_needs, service_words.COMMON))
     body = schemas.OrderCreate(
         item_code=item,
@@ -183,7 +183,7 @@ async def _order(
         timezone=settings.county_timezone,
     )
     await OrderCommands(OrderGateway(client), db, settings, SYSTEM).ensure_workflow(submitted)
-    return ivr.goodbye(
+    return twiml.goodbye(
         f"已为您下单，单号{ivr.aloud(submitted.number)}。志愿者接单后会短信通知您。再见。"
     )
 
@@ -195,7 +195,7 @@ async def recorded(
     """What the caller said after the tone: an intake task for an agent to call back."""
     phone = _phone(params, settings)
     if phone is None:
-        return _twiml(ivr.goodbye("再见。"))
+        return _twiml(twiml.goodbye("再见。"))
     who = await db.run(call_requests.caller, phone)
     seconds = params.get("RecordingDuration", "")
     sid = params.get("RecordingSid") or None
@@ -211,8 +211,8 @@ async def recorded(
         recording_seconds=int(seconds) if heard else None,
     )
     if heard:
-        return _twiml(ivr.goodbye("已收到，工作人员会尽快给您回电确认。再见。"))
-    return _twiml(ivr.goodbye("没有听到您的声音，工作人员会给您回电。再见。"))
+        return _twiml(twiml.goodbye("已收到，工作人员会尽快给您回电确认。再见。"))
+    return _twiml(twiml.goodbye("没有听到您的声音，工作人员会给您回电。再见。"))
 
 
 @router.post("/sms", response_class=Response)

@@ -7,12 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import schemas
-from api.stores import audit
-from api.stores.errors import Conflict, Invalid, found
+from api.stores import audit, leases
+from api.stores.errors import Conflict, Invalid, NotFound, found
 from api.stores.order_view import display_name
 from core.db import insert_ignore, utcnow
 from core.models import CallRequest, CatalogItem, Order, Resident, Volunteer
@@ -172,23 +172,11 @@ def claim(
     """Take (or extend) the task for ``lease``; of agents claiming at once exactly one wins.
     The holder sees the caller's number in full, so each claim is audited."""
     now = utcnow()
-    taken = session.scalar(
-        update(CallRequest)
-        .where(
-            CallRequest.id == request_id,
-            CallRequest.status == OPEN,
-            or_(
-                CallRequest.claimed_by.is_(None),
-                CallRequest.claim_expires_at <= now,
-                CallRequest.claimed_by == agent_id,
-            ),
-        )
-        .values(claimed_by=agent_id, claim_expires_at=now + lease)
-        .returning(CallRequest.id)
-        .execution_options(synchronize_session=False)
+    taken = leases.take(
+        session, CallRequest, request_id, agent_id, open_status=OPEN, lease=lease, now=now
     )
     r = found(session.get(CallRequest, request_id), "call request", request_id)
-    if taken is None:
+    if not taken:
         if r.status == DONE:
             raise Conflict(CALL_REQUEST_DONE, f"call request {request_id} is done")
         raise Conflict(CALL_REQUEST_CLAIMED, f"call request {request_id} is another agent's")
@@ -207,6 +195,17 @@ def held(session: Session, request_id: int, agent_id: int) -> CallRequest:
     if r.claimed_by != agent_id or not live:
         raise Conflict(CALL_REQUEST_CLAIMED, f"claim call request {request_id} first")
     return r
+
+
+def recording_for(
+    session: Session, request_id: int, agent_id: int, *, viewer: Principal, ip: str | None
+) -> str:
+    """The recording's sid, for the agent holding the task; each play is audited."""
+    r = held(session, request_id, agent_id)
+    if r.recording_sid is None:
+        raise NotFound("recording of call request", request_id)
+    audit.record(session, viewer, "recording.play", f"call_request:{request_id}", ip=ip)
+    return r.recording_sid
 
 
 def release(session: Session, request_id: int, agent_id: int) -> schemas.CallRequestOut:

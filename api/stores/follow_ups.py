@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api import schemas
-from api.stores import audit, complaints
+from api.stores import audit, complaints, leases
 from api.stores.access import in_scope
 from api.stores.errors import (
     CLAIMED_BY_OTHER,
@@ -227,29 +227,11 @@ def follow_up_detail(
 def _claim_update(
     session: Session, follow_up_id: int, agent_id: int, *, lease: timedelta, now: datetime
 ) -> bool:
-    """Take or extend the claim in one conditional UPDATE; whether it applied.
-
-    The condition is checked by the database against the row as it is when the update
-    runs (PostgreSQL re-checks it after waiting for a concurrent update of the same row),
-    so of agents claiming at once exactly one wins.
-    """
-    claimed = session.scalar(
-        update(FollowUp)
-        .where(
-            FollowUp.id == follow_up_id,
-            FollowUp.status == FollowUpStatus.OPEN.value,
-            or_(
-                FollowUp.claimed_by.is_(None),
-                FollowUp.claim_expires_at.is_(None),
-                FollowUp.claim_expires_at <= now,
-                FollowUp.claimed_by == agent_id,
-            ),
-        )
-        .values(claimed_by=agent_id, claim_expires_at=now + lease)
-        .returning(FollowUp.id)
-        .execution_options(synchronize_session=False)
+    """Take or extend the claim (see ``leases.take``); whether it applied."""
+    open_status = FollowUpStatus.OPEN.value
+    return leases.take(
+        session, FollowUp, follow_up_id, agent_id, open_status=open_status, lease=lease, now=now
     )
-    return claimed is not None
 
 
 def _claimed_by_other(follow_up_id: int, holder: int | None, until: datetime | None) -> Conflict:

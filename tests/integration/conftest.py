@@ -16,7 +16,9 @@ from api.database import Database
 from api.main import create_app
 from core.settings import Settings
 from core.tracing import Tracing
+from tests.phones import with_twilio
 from tests.signin import People
+from twilio_sim import ThreadedServer
 from worker import build_worker
 
 
@@ -61,3 +63,24 @@ async def people(
 ) -> People:
     """Callers acting as an admin, an agent, residents and volunteers on the real app."""
     return People(api_only, database, live_settings)
+
+
+@pytest.fixture
+async def people_with_sms(
+    live_settings: Settings,
+    sim_server: ThreadedServer,
+    temporal: Client,
+    engine: Engine,
+    database: Database,
+) -> AsyncIterator[People]:
+    """Callers on the real app, and a worker, both sending SMS through the simulator; Twilio
+    reaches the app at ``http://testserver`` (sign its webhooks for that)."""
+    settings = with_twilio(
+        live_settings, api_base_url=sim_server.base_url, public_base_url="http://testserver"
+    )
+    with ThreadPoolExecutor(max_workers=settings.worker_max_concurrent_activities) as pool:
+        async with (
+            build_worker(temporal, engine, settings, executor=pool),
+            app_client(settings) as client,
+        ):
+            yield People(client, database, settings)

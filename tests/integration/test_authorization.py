@@ -245,6 +245,7 @@ def rules(ids: World) -> dict[tuple[str, str], Rule]:
         ("POST", "/api/call-requests/{request_id}/claim"): rule(AGENT),
         ("POST", "/api/call-requests/{request_id}/release"): rule(AGENT),
         ("POST", "/api/call-requests/{request_id}/done"): rule(AGENT, body={"outcome": "no_need"}),
+        ("GET", "/api/call-requests/{request_id}/recording"): rule(AGENT),
     }
 
 

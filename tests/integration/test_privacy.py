@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -19,14 +17,9 @@ from temporalio.client import Client
 
 from api.database import Database
 from core.models import AuditEntry, Order, SmsMessage
-from core.settings import Settings
-from tests.integration.conftest import app_client
 from tests.integration.test_http_lifecycle import ok, register, submission, wait_for_follow_up
-from tests.phones import with_twilio
 from tests.polling import eventually
 from tests.signin import Caller, People
-from twilio_sim import ThreadedServer
-from worker import build_worker
 
 NAME = "隐私测试员甲"
 PHONE = "13812349876"
@@ -170,26 +163,6 @@ def text_everywhere(engine: Engine) -> str:
 def phone_forms(phone: str) -> tuple[str, ...]:
     """An 11-digit number as it may be written (``+86…`` contains the bare digits)."""
     return (phone, f"{phone[:3]} {phone[3:7]} {phone[7:]}", f"{phone[:3]}-{phone[3:7]}-{phone[7:]}")
-
-
-@pytest.fixture
-async def people_with_sms(
-    live_settings: Settings,
-    sim_server: ThreadedServer,
-    temporal: Client,
-    engine: Engine,
-    database: Database,
-) -> AsyncIterator[People]:
-    """Callers on the real app, and a worker, both sending SMS through the simulator."""
-    settings = with_twilio(
-        live_settings, api_base_url=sim_server.base_url, public_base_url="http://testserver"
-    )
-    with ThreadPoolExecutor(max_workers=settings.worker_max_concurrent_activities) as pool:
-        async with (
-            build_worker(temporal, engine, settings, executor=pool),
-            app_client(settings) as client,
-        ):
-            yield People(client, database, settings)
 
 
 def _resident_sms(session: Any, public_id: str) -> list[tuple[str, str, str]]:

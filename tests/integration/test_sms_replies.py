@@ -10,45 +10,26 @@ from __future__ import annotations
 
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine, func, select
-from temporalio.client import Client
+from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
 from api.database import Database
 from core.models import InboundSms, Order, OrderEvent, OrderNote, SmsOptOut
-from core.settings import Settings
-from tests.integration.conftest import app_client
 from tests.integration.test_http_lifecycle import ok, submission
-from tests.phones import AUTH_TOKEN, with_twilio
+from tests.phones import AUTH_TOKEN
 from tests.signin import People
-from twilio_sim import ThreadedServer
-from worker import build_worker
 
 PUBLIC = "http://testserver"
 PATH = "/api/twilio/inbound/sms"
 
 
 @pytest.fixture
-async def people(
-    live_settings: Settings,
-    sim_server: ThreadedServer,
-    temporal: Client,
-    engine: Engine,
-    database: Database,
-) -> AsyncIterator[People]:
-    settings = with_twilio(live_settings, api_base_url=sim_server.base_url, public_base_url=PUBLIC)
-    with ThreadPoolExecutor(max_workers=settings.worker_max_concurrent_activities) as pool:
-        async with (
-            build_worker(temporal, engine, settings, executor=pool),
-            app_client(settings) as client,
-        ):
-            yield People(client, database, settings)
+def people(people_with_sms: People) -> People:
+    return people_with_sms
 
 
 async def texted(

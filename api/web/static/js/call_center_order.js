@@ -76,7 +76,16 @@
   }
   $("channel-field").addEventListener("change", () => fieldError("channel", null));
 
-  function placed(order) {
+  // Come from 来电回拨: the number to call back is filled in and looked up, and the order
+  // taken closes that call-back task.
+  const asked = new URLSearchParams(location.search);
+  const callRequest = asked.get("call_request");
+
+  async function placed(order) {
+    if (callRequest) {
+      await api("POST", `/api/call-requests/${callRequest}/done`, { outcome: "ordered", order_id: order.id })
+        .catch(showError);
+    }
     $("order-form").hidden = true;
     $("caller").hidden = true;
     $("caller-form").hidden = true;
@@ -97,5 +106,9 @@
 
   start(async () => {
     try { items = await OrderForm.wire({ extra, placed }); } catch (err) { showError(err); }
+    if (asked.get("phone")) {
+      $("caller-phone").value = asked.get("phone");
+      $("caller-form").requestSubmit();
+    }
   });
 })();
