@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
@@ -28,7 +29,7 @@ from api.gateway import OrderGateway
 from api.main import create_app
 from api.stores import orders
 from core.db import utcnow
-from core.models import FollowUp, FollowUpCall, SmsMessage
+from core.models import CallRequest, FollowUp, FollowUpCall, InboundSms, SmsMessage
 from core.settings import Settings
 from tests.helpers import COUNTY_ADMIN, RESIDENT, order_body
 from tests.phones import AUTH_TOKEN, with_twilio
@@ -340,3 +341,62 @@ async def test_sms_status_moves_forward_only(app: httpx.AsyncClient, database: D
     )
     assert forged.status_code == 403
     assert await database.run(_delivery, sms_id) == ("delivered", None)
+
+
+INBOUND = [
+    ("/api/twilio/inbound/voice", {"CallSid": "CAin", "From": "+8613900000001"}),
+    ("/api/twilio/inbound/voice/keys?step=main&round=1", {"CallSid": "CAin", "Digits": "0"}),
+    ("/api/twilio/inbound/voice/recorded", {"CallSid": "CAin", "RecordingSid": "RE1"}),
+    ("/api/twilio/inbound/sms", {"MessageSid": "SMin", "From": "+8613900000001", "Body": "1"}),
+]
+
+
+@pytest.mark.parametrize(("path", "params"), INBOUND, ids=[p for p, _ in INBOUND])
+@pytest.mark.parametrize("case", ["tampered", "wrong url", "missing header", "other host"])
+async def test_what_people_send_the_centers_number_is_refused_unsigned_and_changes_nothing(
+    app: httpx.AsyncClient, database: Database, path: str, params: dict[str, str], case: str
+) -> None:
+    params = {**params, "AccountSid": "AC" + "7" * 32, "To": "+15005550006"}
+    params.setdefault("From", "+8613900000001")
+    if case == "tampered":
+        response = await post(app, path, params, signed_params={**params, "From": "+8613900000002"})
+    elif case == "wrong url":
+        response = await post(app, path, params, signed_url=f"{PUBLIC}/api/twilio/inbound/other")
+    elif case == "missing header":
+        response = await post(app, path, params, signature=None)
+    else:
+        response = await post(app, path, params, signed_url=f"http://testserver{path}")
+    assert response.status_code == 403, response.text
+    assert response.json()["code"] == "InvalidTwilioSignature"
+
+    def left(session: Session) -> tuple[int, int]:
+        count = select(func.count())
+        calls = session.scalar(count.select_from(CallRequest).where(CallRequest.call_sid == "CAin"))
+        texts = session.scalar(
+            count.select_from(InboundSms).where(InboundSms.message_sid == "SMin")
+        )
+        return int(calls or 0), int(texts or 0)
+
+    assert await database.run(left) == (0, 0)
+
+
+async def test_a_signed_reply_is_applied_once_however_often_it_is_delivered(
+    app: httpx.AsyncClient, database: Database
+) -> None:
+    path = "/api/twilio/inbound/sms"
+    params = {
+        "MessageSid": "SMtwice",
+        "AccountSid": "AC" + "7" * 32,
+        "From": "+8613900000003",
+        "To": "+15005550006",
+        "Body": "你好",
+    }
+    first = twiml(await post(app, path, params))
+    again = twiml(await post(app, path, params))
+    assert ET.tostring(first) == ET.tostring(again)
+
+    def kept(session: Session) -> int:
+        found = select(func.count()).select_from(InboundSms)
+        return int(session.scalar(found.where(InboundSms.message_sid == "SMtwice")) or 0)
+
+    assert await database.run(kept) == 1
