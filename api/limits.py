@@ -75,6 +75,7 @@ class Limits:
         self.login_per_ip = parse_many(settings.login_per_ip)
         self.order_submit_per_resident = parse_many(settings.order_submit_per_resident)
         self.order_submit_per_ip = parse_many(settings.order_submit_per_ip)
+        self.inbound_per_number = parse_many(settings.inbound_per_number)
 
     async def check_sms_code(self, phone: str, ip: str | None) -> None:
         """A sign-in code for ``phone`` (E.164) asked from ``ip``: ``SMS_CODE_PER_*``."""
@@ -106,6 +107,10 @@ class Limits:
             (self.order_submit_per_ip, "order-submit-ip", ip or _UNKNOWN_IP),
             (self.order_submit_per_resident, "order-submit-resident", str(resident_id)),
         )
+
+    async def check_inbound(self, phone: str) -> None:
+        """A call or an SMS to the center's number from ``phone``: ``INBOUND_PER_NUMBER``."""
+        await self.charge((self.inbound_per_number, "inbound-number", self._pseudonym(phone)))
 
     async def charge(self, *limits: tuple[Sequence[RateLimitItem], str, str]) -> None:
         """Count one request against every ``(windows, name, key)``, or refuse it.

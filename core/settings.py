@@ -180,6 +180,9 @@ class Settings(BaseSettings):
     sms_code_per_ip: str = "20/minute"
     order_submit_per_resident: str = "10/day"
     order_submit_per_ip: str = "60/minute"
+    # Calls and texts to the center's number, per calling number: a dialer stuck on redial
+    # or a flood of texts makes no more tasks, orders or answers than this.
+    inbound_per_number: str = "20/hour;100/day"
     login_per_ip: str = "20/minute"
     rate_limit_storage_url: str | None = None
 
@@ -280,6 +283,7 @@ class Settings(BaseSettings):
         "sms_code_per_ip",
         "order_submit_per_resident",
         "order_submit_per_ip",
+        "inbound_per_number",
         "login_per_ip",
     )
     @classmethod

@@ -7,6 +7,7 @@ answered in the TwiML, so the reply SMS goes back on the same exchange.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -15,10 +16,9 @@ from twilio.twiml.messaging_response import MessagingResponse
 from api import ivr, schemas, twiml
 from api.commands import OrderCommands
 from api.deps import DatabaseDep, SettingsDep, TemporalDep
-from api.errors import ApiError
 from api.gateway import OrderGateway
 from api.ivr import Step
-from api.limits import LimitsDep
+from api.limits import Limits, LimitsDep, LimitsUnavailable, RateLimited
 from api.responses import refusals
 from api.sms_inbox import answer
 from api.stores import call_requests, orders
@@ -29,6 +29,8 @@ from core.phones import e164
 from core.security import SYSTEM
 from core.settings import Settings
 from core.vocab import ActorKind, Channel, actor
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(
     prefix="/api/twilio/inbound",
@@ -52,10 +54,29 @@ def _news(who: Caller, settings: Settings) -> str:
     return "".join(ivr.status_line(h, settings) for h in who.orders)
 
 
+async def _within_limits(limits: Limits, phone: str | None) -> bool:
+    """Whether this number may still call or text now (``INBOUND_PER_NUMBER``). Without the
+    limits' storage the line stays open: a caller in need is never turned away for it."""
+    if phone is None:
+        return True
+    try:
+        await limits.check_inbound(phone)
+    except RateLimited:
+        return False
+    except LimitsUnavailable:
+        log.warning("inbound limits unavailable; the line stays open")
+    return True
+
+
 @router.post("/voice", response_class=Response)
-async def inbound_call(params: TwilioParams, db: DatabaseDep, settings: SettingsDep) -> Response:
+async def inbound_call(
+    params: TwilioParams, db: DatabaseDep, settings: SettingsDep, limits: LimitsDep
+) -> Response:
     """Someone calls the center's number: their orders' news, then the keypad menu."""
     phone = _phone(params, settings)
+    if not await _within_limits(limits, phone):
+        hotline = settings.center_hotline
+        return _twiml(twiml.goodbye(f"您今天来电次数较多，请稍后再拨，或拨打{hotline}。再见。"))
     who = await db.run(call_requests.caller, phone) if phone else Caller(None, [], None)
     hello = f"您好，这里是{settings.center_name}志愿服务热线。"
     if who.orders:
@@ -162,8 +183,10 @@ async def _order(
     assert who.last is not None and who.resident_id is not None
     try:
         await limits.check_order_submit(who.resident_id, None)
-    except ApiError:
-        return twiml.goodbye("您今天的求助次数较多，请稍后再拨，或按0转人工服务。再见。")
+    except RateLimited:
+        return twiml.goodbye("您今天的求助次数较多，请稍后再拨，或等工作人员与您联系。再见。")
+    except LimitsUnavailable:
+        log.warning("order limits unavailable; the keypad order goes ahead")
     needs = dict(await db.run(call_requests.common_needs, service_words.COMMON))
     body = schemas.OrderCreate(
         item_code=item,
@@ -217,14 +240,19 @@ async def recorded(
 
 @router.post("/sms", response_class=Response)
 async def inbound_sms(
-    params: TwilioParams, db: DatabaseDep, client: TemporalDep, settings: SettingsDep
+    params: TwilioParams,
+    db: DatabaseDep,
+    client: TemporalDep,
+    settings: SettingsDep,
+    limits: LimitsDep,
 ) -> Response:
     """An SMS to the center's number: a volunteer's 1/2/完成, a resident's 1-4, 退订.
 
     Applied once per ``MessageSid`` however often Twilio delivers it; the answer, if any, is
     the ``<Message>`` of the TwiML returned.
     """
-    text = await answer(params, db=db, client=client, settings=settings)
+    within = await _within_limits(limits, _phone(params, settings))
+    text = await answer(params, db=db, client=client, settings=settings) if within else None
     response = MessagingResponse()
     if text:
         response.message(text)

@@ -273,3 +273,27 @@ async def test_zero_puts_the_caller_through_when_a_hotline_is_set(
 async def test_an_unsigned_call_is_refused(people: People) -> None:
     r = await people.anonymous.post(VOICE, data={"CallSid": "CA1", "From": "+8613800138000"})
     assert r.status_code == 403
+
+
+async def test_a_number_stuck_on_redial_is_turned_away_after_its_limit(
+    live_settings: Settings, sim_server: ThreadedServer, database: Database
+) -> None:
+    settings = with_twilio(
+        live_settings,
+        api_base_url=sim_server.base_url,
+        public_base_url=PUBLIC,
+        inbound_per_number="2/hour",
+    )
+    phone = new_phone()
+    async with app_client(settings) as client:
+        people = People(client, database, settings)
+        for _ in range(2):
+            call = Call(people, phone)
+            await call.ring()
+            assert "求助请按1" in call.heard()
+        turned = Call(people, phone)
+        await turned.ring()
+        assert turned.ended and "来电次数较多" in turned.heard()
+        other = Call(people, new_phone())  # another number is not held up by it
+        await other.ring()
+        assert "求助请按1" in other.heard()
