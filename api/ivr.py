@@ -6,11 +6,15 @@ address with one key, anyone else says their address and need after the tone, wh
 agent transcribes and confirms by calling back (caller ids can be faked: nobody orders
 unchecked in another's name). 0 reaches a person at any point: the hotline when
 ``HOTLINE_FORWARD_TO`` is set, else a call-back task. Each menu is said again once when
-nothing is pressed. What is pressed is carried in the next URL, so no call state is kept.
+nothing is pressed. What is pressed is carried in the next URL, so no call state is kept:
+``decide`` maps the step, the round and the key to the next move, purely, and the builders
+here turn moves into TwiML; the route only looks the caller up and acts.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -128,3 +132,60 @@ AGAIN = "重听请按1，其他服务请稍候。"
 def needs_menu(names: list[str]) -> str:
     keys = "，".join(f"{name}请按{i}" for i, name in enumerate(names, start=1))
     return f"{keys}，其他需要请按{OTHER_KEY}，转人工服务请按{PERSON_KEY}。"
+
+
+class Move(StrEnum):
+    """What the line does after a key (or none) at a step."""
+
+    PERSON = "person"  # 0: a person (the hotline, or a call-back task)
+    NEWS = "news"  # the caller's orders read again
+    MAIN = "main"  # the main menu
+    NEEDS = "needs"  # the commonest needs by key
+    ADDRESS = "address"  # 使用上次的地址请按1, for the need chosen
+    RECORD = "record"  # the tone: their address and need in their words
+    ORDER = "order"  # the need ordered to their last address
+    AGAIN = "again"  # the same menu once more ("没有听清")
+    GOODBYE = "goodbye"  # twice nothing usable: the call ends politely
+
+
+@dataclass(frozen=True)
+class Next:
+    move: Move
+    item: str | None = None  # the need chosen, carried to the next step
+    round_: int = 1
+
+
+def decide(
+    step: Step,
+    round_: int,
+    digits: str,
+    *,
+    item: str | None,
+    needs: Sequence[str],
+    knows_address: bool,
+) -> Next:
+    """The line's next move, from where the call is and what was pressed (pure).
+
+    ``needs`` are the codes keys 1, 2, … stand for; ``knows_address``: the caller has an
+    earlier order to reorder to (never the case for a number we have not seen).
+    """
+    if digits == PERSON_KEY:
+        return Next(Move.PERSON)
+    if step is Step.STATUS:
+        return Next(Move.NEWS) if digits == "1" else Next(Move.MAIN)
+    if step is Step.MAIN and digits == "1":
+        return Next(Move.NEEDS)
+    if step is Step.NEEDS:
+        if digits.isdigit() and 1 <= int(digits) <= len(needs):
+            chosen = needs[int(digits) - 1]
+            return Next(Move.ADDRESS if knows_address else Move.RECORD, item=chosen)
+        if digits == OTHER_KEY:
+            return Next(Move.RECORD)
+    if step is Step.ADDRESS and item:
+        if digits == "1" and knows_address:
+            return Next(Move.ORDER, item=item)
+        if digits == "2":
+            return Next(Move.RECORD, item=item)
+    if round_ >= ROUNDS:
+        return Next(Move.GOODBYE)
+    return Next(Move.AGAIN, item=item, round_=round_ + 1)

@@ -17,7 +17,7 @@ from api import ivr, schemas, twiml
 from api.commands import OrderCommands
 from api.deps import DatabaseDep, SettingsDep, TemporalDep
 from api.gateway import OrderGateway
-from api.ivr import Step
+from api.ivr import Move, Step
 from api.limits import Limits, LimitsDep, LimitsUnavailable, RateLimited
 from api.responses import refusals
 from api.sms_inbox import answer
@@ -102,56 +102,52 @@ async def keys_pressed(
     phone = _phone(params, settings)
     if phone is None:
         return _twiml(twiml.goodbye("无法识别您的号码，请稍后再拨。再见。"))
-    if digits == ivr.PERSON_KEY:
-        return _twiml(await _person(params, phone, db, settings))
     who = await db.run(call_requests.caller, phone)
-    if step is Step.STATUS:
-        if digits == "1":
-            return _twiml(ivr.ask(settings, Step.STATUS, ivr.AGAIN, before=_news(who, settings)))
-        return _twiml(ivr.ask(settings, Step.MAIN, ivr.MAIN_MENU))
-    if step is Step.MAIN and digits == "1":
-        return _twiml(await _needs(db, settings))
-    if step is Step.NEEDS:
-        needs = await db.run(call_requests.common_needs, service_words.COMMON)
-        if digits.isdigit() and 1 <= int(digits) <= len(needs):
-            code, name = needs[int(digits) - 1]
-            if who.last is None:
-                return _twiml(ivr.record(settings, code, before=f"您选择了{name}。"))
-            return _twiml(
-                ivr.ask(
-                    settings, Step.ADDRESS, ivr.ADDRESS_MENU, item=code, before=f"您选择了{name}。"
-                )
-            )
-        if digits == ivr.OTHER_KEY:
-            return _twiml(ivr.record(settings, None))
-    if step is Step.ADDRESS and item:
-        if digits == "1" and who.last is not None:
-            return _twiml(await _order(params, phone, who, item, db, client, settings, limits))
-        if digits == "2":
-            return _twiml(ivr.record(settings, item))
-    return _twiml(await _again(step, round_, item, db, settings))
-
-
-async def _needs(db: DatabaseDep, settings: Settings, round_: int = 1, before: str = "") -> str:
     needs = await db.run(call_requests.common_needs, service_words.COMMON)
-    menu = ivr.needs_menu([name for _, name in needs])
-    return ivr.ask(settings, Step.NEEDS, menu, round_=round_, before=before)
+    names = dict(needs)
+    then = ivr.decide(
+        step,
+        round_,
+        digits,
+        item=item,
+        needs=[code for code, _ in needs],
+        knows_address=who.last is not None,
+    )
+    chose = f"您选择了{names[then.item]}。" if then.item in names and step is Step.NEEDS else ""
+    match then.move:
+        case Move.PERSON:
+            return _twiml(await _person(params, phone, db, settings))
+        case Move.NEWS:
+            return _twiml(ivr.ask(settings, Step.STATUS, ivr.AGAIN, before=_news(who, settings)))
+        case Move.MAIN:
+            return _twiml(ivr.ask(settings, Step.MAIN, ivr.MAIN_MENU))
+        case Move.NEEDS:
+            return _twiml(ivr.ask(settings, Step.NEEDS, ivr.needs_menu(list(names.values()))))
+        case Move.ADDRESS:
+            menu = ivr.ADDRESS_MENU
+            return _twiml(ivr.ask(settings, Step.ADDRESS, menu, item=then.item, before=chose))
+        case Move.RECORD:
+            return _twiml(ivr.record(settings, then.item, before=chose))
+        case Move.ORDER:
+            assert then.item is not None
+            order = await _order(params, phone, who, then.item, db, client, settings, limits)
+            return _twiml(order)
+        case Move.AGAIN:
+            return _twiml(_again(step, then, settings, names))
+    hotline = settings.center_hotline
+    return _twiml(twiml.goodbye(f"感谢您的来电。需要帮助请再次拨打，或拨打{hotline}。再见。"))
 
 
-async def _again(
-    step: Step, round_: int, item: str | None, db: DatabaseDep, settings: Settings
-) -> str:
-    """Nothing (or a key the menu has not) pressed: the menu once more, then goodbye."""
-    if round_ >= ivr.ROUNDS:
-        return twiml.goodbye(
-            f"感谢您的来电。需要帮助请再次拨打，或拨打{settings.center_hotline}。再见。"
-        )
-    again, missed = round_ + 1, "没有听清您的选择。"
+def _again(step: Step, then: ivr.Next, settings: Settings, names: dict[str, str]) -> str:
+    """The menu once more, after nothing (or a key it has not) was pressed."""
+    missed = "没有听清您的选择。"
     if step is Step.NEEDS:
-        return await _needs(db, settings, again, before=missed)
-    text = ivr.ADDRESS_MENU if step is Step.ADDRESS else ivr.MAIN_MENU
-    chosen = step if step is Step.ADDRESS else Step.MAIN
-    return ivr.ask(settings, chosen, text, round_=again, item=item, before=missed)
+        menu = ivr.needs_menu(list(names.values()))
+        return ivr.ask(settings, Step.NEEDS, menu, round_=then.round_, before=missed)
+    if step is Step.ADDRESS:
+        menu = ivr.ADDRESS_MENU
+        return ivr.ask(settings, step, menu, round_=then.round_, item=then.item, before=missed)
+    return ivr.ask(settings, Step.MAIN, ivr.MAIN_MENU, round_=then.round_, before=missed)
 
 
 async def _person(params: dict[str, str], phone: str, db: DatabaseDep, settings: Settings) -> str:
