@@ -4,6 +4,7 @@ const Resident = (() => {
   const { _, $, api, showError, fieldError, time, countdown, tokens } = App;
   // The menu, its tiles and search, and the order's fields are shared with the staff's form.
   const { named, el, icon, menu } = OrderForm;
+  const english = App.data.lang === "en";
   // The page refreshes itself every few seconds (the brief's ceiling is 5 s).
   const POLL_MS = 4000;
 
