@@ -365,7 +365,7 @@ def make_world(engine: Engine, township: str, *, resident_phone: str | None = No
         session.flush()
         unit = Unit(
             kind="team",
-            name=f"红枫队{uuid.uuid4().hex[:4]}",
+            name=f"红枫队{uuid.uuid4().hex[:8]}",
             township=township,
             leader_id=leader.id,
         )

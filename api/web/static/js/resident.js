@@ -84,8 +84,11 @@ const Resident = (() => {
     if (!draft) return;
     const radio = draft.item_code && document.querySelector(`input[name=item_code][value="${CSS.escape(draft.item_code)}"]`);
     if (radio) { radio.checked = true; radio.dispatchEvent(new Event("change", { bubbles: true })); }
-    $("reason").value = draft.reason || "";
-    await OrderForm.fillPlace({ ...draft, village_id: draft.village_id || null }).catch(() => undefined);
+    // What they typed goes back first: the villages are fetched after, and a fetch that
+    // fails (the sign-in that lapsed) must not cost them the rest of the form.
+    for (const name of ["reason", "address", "resident_name"]) $(name).value = draft[name] || "";
+    await OrderForm.fillPlace({ township: draft.township, village_id: draft.village_id || null })
+      .catch(() => undefined);
   }
 
   async function orderForm() {
