@@ -371,11 +371,14 @@ def verify(stack: Stack) -> tuple[int, str]:
         text=True,
         check=False,
     )
-    summary = (done.stdout.strip().splitlines() or [done.stderr.strip()])[-1]
+    lines = done.stdout.strip().splitlines() or [done.stderr.strip()]
+    summary = lines[-1]
     numbers = dict(re.findall(r"(drifted|unanswered) (\d+)", summary))
     if not numbers:
         return 1, f"verify failed: {done.stderr.strip()[-300:]}"
-    return int(numbers["drifted"]) + int(numbers["unanswered"]), summary
+    # Which orders and what in them: a mismatch must say where to look.
+    drifted = [line for line in lines[:-1] if line.strip()][:10]
+    return int(numbers["drifted"]) + int(numbers["unanswered"]), "; ".join([*drifted, summary])
 
 
 def recovery(
