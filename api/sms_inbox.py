@@ -31,7 +31,6 @@ from api.twiml import THANKS
 from api.web.error_text import FALLBACK, TEXT
 from core.db import utcnow
 from core.order_numbers import spoken
-from core.phones import e164
 from core.security import Principal
 from core.settings import Settings
 from core.sms_replies import Reply, Verb, read
@@ -56,11 +55,16 @@ def _named(t: Target) -> str:
 
 
 async def answer(
-    params: dict[str, str], *, db: Database, client: Client, settings: Settings
+    params: dict[str, str],
+    phone: str | None,
+    *,
+    db: Database,
+    client: Client,
+    settings: Settings,
 ) -> str | None:
-    """Apply one signed inbound SMS; the text to send back (None for no answer)."""
+    """Apply one signed inbound SMS from ``phone`` (its ``From`` in E.164, ``None`` when it
+    is no number); the text to send back (None for no answer)."""
     sid = params.get("MessageSid") or params.get("SmsSid") or ""
-    phone = e164(params.get("From", ""), country_code=settings.default_country_code)
     if not sid or phone is None:
         return None
     sender = await db.run(sms_inbox.sender_of, phone)

@@ -9,6 +9,7 @@ from twilio.request_validator import RequestValidator
 
 from api.deps import SettingsDep
 from api.errors import TWILIO_SIGNATURE, ApiError
+from api.responses import refusals
 from core.settings import Settings
 
 
@@ -47,3 +48,5 @@ async def signed_params(request: Request, settings: SettingsDep) -> dict[str, st
 
 
 TwilioParams = Annotated[dict[str, str], Depends(signed_params)]
+# What every webhook route documents it refuses.
+UNSIGNED = refusals({403: "Not signed by Twilio (X-Twilio-Signature)"})

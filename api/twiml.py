@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from fastapi import Response
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from api.stores.calls import CallFacts
@@ -20,6 +21,7 @@ from core.vocab import GATHER_ROUNDS, MENU, NO_KEY, STAFF, Rating, key_meaning
 from core.webhooks import call_gather_url
 
 LANGUAGE = "zh-CN"
+XML = "application/xml"
 
 MENU_TEXT = "非常满意请按1，满意请按2，一般请按3，不满意请按4，需要工作人员联系您请按9。"
 STAFF_OPTION = "需要工作人员联系您请按9。"
@@ -59,6 +61,11 @@ def greeting(facts: CallFacts, settings: Settings) -> str:
             f"{service}，您评价为{rated}，{menu(facts)}"
         )
     return f"您好，这里是{settings.center_name}的志愿服务回访电话。{service}，请您评价：{MENU_TEXT}"
+
+
+def respond(document: str) -> Response:
+    """A TwiML document as a webhook's answer."""
+    return Response(content=document, media_type=XML)
 
 
 def one_key(response: VoiceResponse, action: str, text: str, *, timeout: int) -> None:

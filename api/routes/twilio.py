@@ -19,9 +19,9 @@ from api.deps import DatabaseDep, SettingsDep, TemporalDep
 from api.errors import UNAVAILABLE, ApiError
 from api.gateway import OrderGateway
 from api.params import CallId, SmsId
-from api.responses import refusals
 from api.stores import calls, sms
-from api.twilio_signature import TwilioParams
+from api.twilio_signature import UNSIGNED, TwilioParams
+from api.twiml import respond
 from core.vocab import GATHER_ROUNDS, is_machine
 from workflows.order import CallProgress
 
@@ -30,14 +30,8 @@ log = logging.getLogger(__name__)
 router = APIRouter(
     prefix="/api/twilio",
     tags=["twilio"],
-    responses=refusals({403: "Not signed by Twilio (X-Twilio-Signature)"}),
+    responses=UNSIGNED,
 )
-
-XML = "application/xml"
-
-
-def _twiml(document: str) -> Response:
-    return Response(content=document, media_type=XML)
 
 
 def _progress(
@@ -80,9 +74,9 @@ async def call_answered(
         client, facts.order_id, _progress(call_id, params, "answered", answered_by=answered_by)
     )
     if is_machine(answered_by):
-        return _twiml(twiml.hang_up())
+        return respond(twiml.hang_up())
     text = twiml.greeting(facts, settings)
-    return _twiml(twiml.prompt(facts, settings, round_=1, text=text))
+    return respond(twiml.prompt(facts, settings, round_=1, text=text))
 
 
 @router.post("/calls/{call_id}/gather", response_class=Response)
@@ -111,7 +105,7 @@ async def keys_pressed(
         facts.order_id,
         _progress(call_id, params, event, digits=digits, meaning=meaning),
     )
-    return _twiml(twiml.after_keys(facts, settings, digits=digits, round_=round_, in_menu=menu))
+    return respond(twiml.after_keys(facts, settings, digits=digits, round_=round_, in_menu=menu))
 
 
 @router.post("/calls/{call_id}/status", status_code=204, response_class=Response)

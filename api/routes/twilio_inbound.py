@@ -19,11 +19,11 @@ from api.deps import DatabaseDep, SettingsDep, TemporalDep
 from api.gateway import OrderGateway
 from api.ivr import Move, Step
 from api.limits import Limits, LimitsDep, LimitsUnavailable, RateLimited
-from api.responses import refusals
 from api.sms_inbox import answer
 from api.stores import call_requests, orders
 from api.stores.call_requests import CALLBACK, INTAKE, Caller
-from api.twilio_signature import TwilioParams
+from api.twilio_signature import UNSIGNED, TwilioParams
+from api.twiml import respond
 from core import service_words
 from core.phones import e164
 from core.security import SYSTEM
@@ -35,15 +35,10 @@ log = logging.getLogger(__name__)
 router = APIRouter(
     prefix="/api/twilio/inbound",
     tags=["twilio"],
-    responses=refusals({403: "Not signed by Twilio (X-Twilio-Signature)"}),
+    responses=UNSIGNED,
 )
 
-XML = "application/xml"
 ItemParam = Annotated[str | None, Query(max_length=60, pattern=r"^[a-z0-9_.]+$")]
-
-
-def _twiml(document: str) -> Response:
-    return Response(content=document, media_type=XML)
 
 
 def _phone(params: dict[str, str], settings: Settings) -> str | None:
@@ -76,14 +71,14 @@ async def inbound_call(
     phone = _phone(params, settings)
     if not await _within_limits(limits, phone):
         hotline = settings.center_hotline
-        return _twiml(twiml.goodbye(f"您今天来电次数较多，请稍后再拨，或拨打{hotline}。再见。"))
+        return respond(twiml.goodbye(f"您今天来电次数较多，请稍后再拨，或拨打{hotline}。再见。"))
     who = await db.run(call_requests.caller, phone) if phone else Caller(None, [], None)
     hello = f"您好，这里是{settings.center_name}志愿服务热线。"
     if who.orders:
-        return _twiml(
+        return respond(
             ivr.ask(settings, Step.STATUS, ivr.AGAIN, before=hello + _news(who, settings))
         )
-    return _twiml(ivr.ask(settings, Step.MAIN, ivr.MAIN_MENU, before=hello))
+    return respond(ivr.ask(settings, Step.MAIN, ivr.MAIN_MENU, before=hello))
 
 
 @router.post("/voice/keys", response_class=Response)
@@ -101,7 +96,7 @@ async def keys_pressed(
     digits = params.get("Digits", "").strip()
     phone = _phone(params, settings)
     if phone is None:
-        return _twiml(twiml.goodbye("无法识别您的号码，请稍后再拨。再见。"))
+        return respond(twiml.goodbye("无法识别您的号码，请稍后再拨。再见。"))
     who = await db.run(call_requests.caller, phone)
     needs = await db.run(call_requests.common_needs, service_words.COMMON)
     names = dict(needs)
@@ -116,26 +111,27 @@ async def keys_pressed(
     chose = f"您选择了{names[then.item]}。" if then.item in names and step is Step.NEEDS else ""
     match then.move:
         case Move.PERSON:
-            return _twiml(await _person(params, phone, db, settings))
+            return respond(await _person(params, phone, db, settings))
         case Move.NEWS:
-            return _twiml(ivr.ask(settings, Step.STATUS, ivr.AGAIN, before=_news(who, settings)))
+            return respond(ivr.ask(settings, Step.STATUS, ivr.AGAIN, before=_news(who, settings)))
         case Move.MAIN:
-            return _twiml(ivr.ask(settings, Step.MAIN, ivr.MAIN_MENU))
+            return respond(ivr.ask(settings, Step.MAIN, ivr.MAIN_MENU))
         case Move.NEEDS:
-            return _twiml(ivr.ask(settings, Step.NEEDS, ivr.needs_menu(list(names.values()))))
+            return respond(ivr.ask(settings, Step.NEEDS, ivr.needs_menu(list(names.values()))))
         case Move.ADDRESS:
             menu = ivr.ADDRESS_MENU
-            return _twiml(ivr.ask(settings, Step.ADDRESS, menu, item=then.item, before=chose))
+            return respond(ivr.ask(settings, Step.ADDRESS, menu, item=then.item, before=chose))
         case Move.RECORD:
-            return _twiml(ivr.record(settings, then.item, before=chose))
+            return respond(ivr.record(settings, then.item, before=chose))
         case Move.ORDER:
             assert then.item is not None
-            order = await _order(params, phone, who, then.item, db, client, settings, limits)
-            return _twiml(order)
+            need = names.get(then.item, then.item)
+            order = await _order(params, phone, who, then.item, need, db, client, settings, limits)
+            return respond(order)
         case Move.AGAIN:
-            return _twiml(_again(step, then, settings, names))
+            return respond(_again(step, then, settings, names))
     hotline = settings.center_hotline
-    return _twiml(twiml.goodbye(f"感谢您的来电。需要帮助请再次拨打，或拨打{hotline}。再见。"))
+    return respond(twiml.goodbye(f"感谢您的来电。需要帮助请再次拨打，或拨打{hotline}。再见。"))
 
 
 def _again(step: Step, then: ivr.Next, settings: Settings, names: dict[str, str]) -> str:
@@ -169,6 +165,7 @@ async def _order(
     phone: str,
     who: Caller,
     item: str,
+    need: str,
     db: DatabaseDep,
     client: TemporalDep,
     settings: Settings,
@@ -183,10 +180,9 @@ async def _order(
         return twiml.goodbye("您今天的求助次数较多，请稍后再拨，或等工作人员与您联系。再见。")
     except LimitsUnavailable:
         log.warning("order limits unavailable; the keypad order goes ahead")
-    needs = dict(await db.run(call_requests.common_needs, service_words.COMMON))
     body = schemas.OrderCreate(
         item_code=item,
-        reason=f"电话按键求助：{needs.get(item, item)}",
+        reason=f"电话按键求助：{need}",
         address=who.last.address,
         township=who.last.township,
         resident_name=who.last.resident_name,
@@ -214,7 +210,7 @@ async def recorded(
     """What the caller said after the tone: an intake task for an agent to call back."""
     phone = _phone(params, settings)
     if phone is None:
-        return _twiml(twiml.goodbye("再见。"))
+        return respond(twiml.goodbye("再见。"))
     who = await db.run(call_requests.caller, phone)
     seconds = params.get("RecordingDuration", "")
     sid = params.get("RecordingSid") or None
@@ -230,8 +226,8 @@ async def recorded(
         recording_seconds=int(seconds) if heard else None,
     )
     if heard:
-        return _twiml(twiml.goodbye("已收到，工作人员会尽快给您回电确认。再见。"))
-    return _twiml(twiml.goodbye("没有听到您的声音，工作人员会给您回电。再见。"))
+        return respond(twiml.goodbye("已收到，工作人员会尽快给您回电确认。再见。"))
+    return respond(twiml.goodbye("没有听到您的声音，工作人员会给您回电。再见。"))
 
 
 @router.post("/sms", response_class=Response)
@@ -247,9 +243,10 @@ async def inbound_sms(
     Applied once per ``MessageSid`` however often Twilio delivers it; the answer, if any, is
     the ``<Message>`` of the TwiML returned.
     """
-    within = await _within_limits(limits, _phone(params, settings))
-    text = await answer(params, db=db, client=client, settings=settings) if within else None
+    phone = _phone(params, settings)
+    within = await _within_limits(limits, phone)
+    text = await answer(params, phone, db=db, client=client, settings=settings) if within else None
     response = MessagingResponse()
     if text:
         response.message(text)
-    return Response(content=str(response.to_xml()), media_type=XML)
+    return respond(str(response.to_xml()))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +37,19 @@ VOICE = "/api/twilio/inbound/voice"
 @pytest.fixture
 def people(people_with_sms: People) -> People:
     return people_with_sms
+
+
+@asynccontextmanager
+async def line(
+    live_settings: Settings, sim_server: ThreadedServer, database: Database, **update: Any
+) -> AsyncIterator[People]:
+    """Callers on an app of its own, with these settings changed (no worker: nothing here
+    needs one)."""
+    settings = with_twilio(
+        live_settings, api_base_url=sim_server.base_url, public_base_url=PUBLIC, **update
+    )
+    async with app_client(settings) as client:
+        yield People(client, database, settings)
 
 
 class Call:
@@ -256,14 +271,10 @@ async def test_zero_is_a_person_at_any_point_and_silence_ends_politely(
 async def test_zero_puts_the_caller_through_when_a_hotline_is_set(
     live_settings: Settings, sim_server: ThreadedServer, database: Database
 ) -> None:
-    settings = with_twilio(
-        live_settings,
-        api_base_url=sim_server.base_url,
-        public_base_url=PUBLIC,
-        hotline_forward_to="+8685612345",
-    )
-    async with app_client(settings) as client:
-        call = Call(People(client, database, settings), new_phone())
+    async with line(
+        live_settings, sim_server, database, hotline_forward_to="+8685612345"
+    ) as people:
+        call = Call(people, new_phone())
         await call.ring()
         await call.press("0")
         dialed = call.doc.find("Dial")
@@ -278,15 +289,8 @@ async def test_an_unsigned_call_is_refused(people: People) -> None:
 async def test_a_number_stuck_on_redial_is_turned_away_after_its_limit(
     live_settings: Settings, sim_server: ThreadedServer, database: Database
 ) -> None:
-    settings = with_twilio(
-        live_settings,
-        api_base_url=sim_server.base_url,
-        public_base_url=PUBLIC,
-        inbound_per_number="2/hour",
-    )
     phone = new_phone()
-    async with app_client(settings) as client:
-        people = People(client, database, settings)
+    async with line(live_settings, sim_server, database, inbound_per_number="2/hour") as people:
         for _ in range(2):
             call = Call(people, phone)
             await call.ring()
